@@ -1,0 +1,1 @@
+"""Pixels out: the command line, and (with the display) scenes, widgets, animation and themes."""

@@ -1,0 +1,142 @@
+"""The ``chalkwall`` command: check, feed (and, with the display, run and shot).
+
+Every error a user can cause ends as a clear message and an exit code, never a traceback:
+0 success, 1 the feed gave no data, 2 an invalid config or command line, 130 interrupted.
+Only the display commands import pygame, so ``check`` and ``feed`` work on any machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+from collections.abc import Sequence
+from datetime import datetime, timezone
+from typing import Any
+
+from feeds.adapters import make_adapter
+from feeds.board import Board, build_board
+from feeds.config import SCORE, LoadedConfig, load_config
+from feeds.coordinator import FeedCoordinator
+from feeds.diff import FeedEventReceived, SeenEvents
+from feeds.logs import LOGGER, setup_logging
+from feeds.model import FeedError
+from feeds.validate import ConfigError
+
+log = logging.getLogger(LOGGER)
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", metavar="PATH", help="config file (default: $CHALKWALL_CONFIG, "
+                        "./config.toml, /etc/chalkwall/config.toml, then the built-in demo)")
+    common.add_argument("--log-format", choices=("plain", "json"), help="log lines for people, or JSON per line")
+    common.add_argument("--log-level", choices=("debug", "info", "warning", "error"))
+    parser = argparse.ArgumentParser(prog="chalkwall", description="A live leaderboard for the office wall.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub.add_parser("check", parents=[common], help="validate the config and exit 0, or list every problem")
+    feed = sub.add_parser("feed", parents=[common], help="poll the feed once and print the ranked board as JSON")
+    feed.add_argument("--watch", action="store_true", help="keep polling and print the board as a table")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        loaded = load_config(args.config)
+    except ConfigError as exc:
+        setup_logging(args.log_format or "plain", args.log_level or "info")
+        print("\n".join(str(p) for p in exc.problems), file=sys.stderr)
+        print(f"chalkwall: {len(exc.problems)} problem(s) in the config", file=sys.stderr)
+        return 2
+    cfg = loaded.config
+    setup_logging(args.log_format or cfg.log.format, args.log_level or cfg.log.level)
+    try:
+        if args.command == "check":
+            return cmd_check(loaded)
+        if args.command == "feed":
+            return cmd_watch(loaded) if args.watch else cmd_feed(loaded)
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # the last guard: one line for the user, the details in the debug log
+        log.debug("unexpected error", exc_info=True)
+        print(f"chalkwall: internal error: {type(exc).__name__}: {exc} (--log-level debug shows more)",
+              file=sys.stderr)
+        return 1
+    return 2  # pragma: no cover - argparse rejects unknown commands first
+
+
+def cmd_check(loaded: LoadedConfig) -> int:
+    cfg = loaded.config
+    ranking = "score (" + ", ".join(cfg.board.score) + ")" if cfg.board.rank_by == SCORE else cfg.board.rank_by
+    print(f"{loaded.label}: OK (feed: {cfg.feed.type}, every {cfg.feed.interval:g} s; ranked by {ranking})")
+    return 0
+
+
+def _feed_json(loaded: LoadedConfig, board: Board, fresh: list[FeedEventReceived]) -> dict[str, Any]:
+    return {
+        "config": loaded.label,
+        "feed": loaded.config.feed.type,
+        "polled_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        **board.to_dict(),
+        "new_events": [e.event.to_dict() for e in fresh],
+    }
+
+
+def cmd_feed(loaded: LoadedConfig) -> int:
+    cfg = loaded.config
+    try:
+        adapter = make_adapter(cfg.feed, loaded.base_dir)
+        try:
+            snapshot = adapter.poll()
+        finally:
+            adapter.close()
+    except FeedError as exc:
+        print(f"chalkwall: feed failed: {exc}", file=sys.stderr)
+        return 1
+    if snapshot is None:  # cannot happen on a first poll; guards a misbehaving adapter
+        print("chalkwall: feed failed: no data on the first poll", file=sys.stderr)
+        return 1
+    board = build_board(snapshot, cfg.board)
+    fresh = [FeedEventReceived(e) for e in SeenEvents().new(snapshot.events)]
+    json.dump(_feed_json(loaded, board, fresh), sys.stdout, ensure_ascii=False, indent=2)
+    sys.stdout.write("\n")
+    return 0
+
+
+def _table(board: Board, label: str) -> str:
+    lines = [f"{'#':>3}  {'name':<28} {'team':<14} {label:>14}"]
+    for row in board.agents:
+        value = "–" if row.value is None else f"{row.value:g}"
+        rank = "–" if row.rank is None else str(row.rank)
+        lines.append(f"{rank:>3}  {row.agent.name[:28]:<28} {(row.agent.team or '')[:14]:<14} {value:>14}")
+    return "\n".join(lines)
+
+
+def cmd_watch(loaded: LoadedConfig) -> int:
+    """A terminal view of the live board: an admin's way to watch a feed."""
+    cfg = loaded.config
+    try:
+        adapter = make_adapter(cfg.feed, loaded.base_dir)
+    except FeedError as exc:
+        print(f"chalkwall: feed failed: {exc}", file=sys.stderr)
+        return 1
+    coordinator = FeedCoordinator(adapter, cfg.feed, cfg.board)
+    coordinator.start()
+    shown = -1
+    try:
+        while True:
+            state = coordinator.state()
+            if state.board is not None and state.generation != shown:
+                shown = state.generation
+                when = time.strftime("%H:%M:%S")
+                print(f"\n{loaded.label} · {when}" + (" · STALE" if state.stale else ""))
+                print(_table(state.board, cfg.board.rank_by))
+            for event in coordinator.drain_events():
+                if isinstance(event, FeedEventReceived):
+                    print(f"  ★ {event.event.type}: {json.dumps(event.event.to_dict(), ensure_ascii=False)}")
+            time.sleep(0.25)
+    finally:
+        coordinator.stop()

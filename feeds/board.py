@@ -1,0 +1,133 @@
+"""The ranked board: agents and teams in order, built from a Snapshot and the board config.
+
+Ranking is standard competition ranking (1, 1, 3): equal values share a rank, the next rank skips.
+Ties are listed in a stable order (name, then id) so rows do not swap places between polls.
+Agents without a value are listed last with no rank. Teams are ranked by the sum or the average
+of their members' values, and each knows its gap to the team ahead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+from feeds.config import BoardConfig
+from feeds.model import Agent, FeedEvent, Snapshot, Team
+from feeds.scoring import lower_is_better, rank_values
+
+_PRECISION = 6  # values equal to this many decimals are a tie (floating noise is not a lead)
+
+
+@dataclass(frozen=True, slots=True)
+class RankedAgent:
+    rank: int | None
+    agent: Agent
+    value: float | None
+
+    @property
+    def id(self) -> str:
+        return self.agent.id
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"rank": self.rank, "value": self.value, **self.agent.to_dict()}
+
+
+@dataclass(frozen=True, slots=True)
+class TeamStanding:
+    rank: int | None
+    team: Team
+    value: float | None
+    members: int
+    gap: float | None  # how far behind the team ranked just above; None for the leader
+
+    @property
+    def id(self) -> str:
+        return self.team.id
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"rank": self.rank, "value": self.value, "members": self.members, "gap": self.gap,
+                **self.team.to_dict()}
+
+
+@dataclass(frozen=True, slots=True)
+class Board:
+    rank_by: str
+    lower_is_better: bool
+    agents: tuple[RankedAgent, ...]
+    teams: tuple[TeamStanding, ...]
+    events: tuple[FeedEvent, ...] = ()
+    generated_at: str | None = None
+    warnings: tuple[str, ...] = ()
+    index: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}), repr=False, compare=False)
+
+    def find(self, agent_id: str) -> RankedAgent | None:
+        i = self.index.get(agent_id)
+        return None if i is None else self.agents[i]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"rank_by": self.rank_by, "lower_is_better": self.lower_is_better,
+                "generated_at": self.generated_at,
+                "agents": [a.to_dict() for a in self.agents], "teams": [t.to_dict() for t in self.teams],
+                "events": [e.to_dict() for e in self.events], "warnings": list(self.warnings)}
+
+
+def _key(value: float | None, lower: bool) -> tuple[int, float]:
+    if value is None:
+        return (1, 0.0)
+    v = round(value, _PRECISION)
+    return (0, v if lower else -v)
+
+
+def competition_ranks(keys: Sequence[tuple[int, float]]) -> list[int | None]:
+    """Ranks for keys already in order: 1, 1, 3 for ties; None for the valueless (key[0] == 1)."""
+    ranks: list[int | None] = []
+    for i, key in enumerate(keys):
+        if key[0]:
+            ranks.append(None)
+        elif i and keys[i - 1] == key:
+            ranks.append(ranks[-1])
+        else:
+            ranks.append(i + 1)
+    return ranks
+
+
+def build_board(snapshot: Snapshot, config: BoardConfig) -> Board:
+    lower = lower_is_better(config)
+    values = rank_values(snapshot.agents, config)
+    order = sorted(range(len(snapshot.agents)),
+                   key=lambda i: (_key(values[i], lower), snapshot.agents[i].name.casefold(), snapshot.agents[i].id))
+    ranks = competition_ranks([_key(values[i], lower) for i in order])
+    agents = tuple(RankedAgent(r, snapshot.agents[i], values[i]) for r, i in zip(ranks, order))
+    return Board(config.rank_by, lower, agents, _teams(snapshot, values, config, lower), snapshot.events,
+                 snapshot.generated_at, snapshot.warnings,
+                 MappingProxyType({a.id: n for n, a in enumerate(agents)}))
+
+
+def _teams(snapshot: Snapshot, values: Sequence[float | None], config: BoardConfig,
+           lower: bool) -> tuple[TeamStanding, ...]:
+    members: dict[str, list[float]] = {t.id: [] for t in snapshot.teams}
+    counts: dict[str, int] = {t.id: 0 for t in snapshot.teams}
+    for agent, value in zip(snapshot.agents, values):
+        if agent.team in members:
+            counts[agent.team] += 1
+            if value is not None:
+                members[agent.team].append(value)
+    totals: list[float | None] = []
+    for team in snapshot.teams:
+        got = members[team.id]
+        if not got:
+            totals.append(None)
+        else:
+            total = sum(got) if config.team_aggregate == "sum" else sum(got) / len(got)
+            totals.append(round(total, 2))
+    order = sorted(range(len(snapshot.teams)),
+                   key=lambda i: (_key(totals[i], lower), snapshot.teams[i].name.casefold(), snapshot.teams[i].id))
+    ranks = competition_ranks([_key(totals[i], lower) for i in order])
+    out: list[TeamStanding] = []
+    for n, (rank, i) in enumerate(zip(ranks, order)):
+        ahead = totals[order[n - 1]] if n else None
+        gap = None if ahead is None or totals[i] is None else round(abs(ahead - totals[i]), 2)
+        out.append(TeamStanding(rank, snapshot.teams[i], totals[i], counts[snapshot.teams[i].id], gap))
+    return tuple(out)

@@ -1,0 +1,276 @@
+"""chalkwall's configuration: where it is found, and its typed, validated shape.
+
+The file is looked for at ``--config PATH``, then ``$CHALKWALL_CONFIG``, then ``./config.toml``,
+then ``/etc/chalkwall/config.toml``, and last the bundled default (the demo feed). A path given
+explicitly must exist: falling back silently would show the demo floor on a real team's wall.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Literal
+from urllib.parse import urlsplit
+
+import jmespath
+import jmespath.exceptions
+
+from feeds.validate import ConfigError, Problem, Reader, did_you_mean, read_toml
+
+ENV_VAR = "CHALKWALL_CONFIG"
+SYSTEM_PATH = Path("/etc/chalkwall/config.toml")
+BUNDLED_LABEL = "<bundled config.toml>"
+SCORE = "score"
+
+
+def _empty() -> Mapping[str, str]:
+    return MappingProxyType({})
+
+
+def _jmespath(expr: str) -> str | None:
+    if not expr:
+        return None
+    try:
+        jmespath.compile(expr)
+    except jmespath.exceptions.JMESPathError as exc:
+        return f"not a valid JMESPath expression: {str(exc).splitlines()[0]}"
+    return None
+
+
+def _url(value: str) -> str | None:
+    if not value:
+        return None
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return f'must be an http:// or https:// address, not "{value}"'
+    if parts.username or parts.password:
+        return "must not contain a user name or password: put them in [feed.auth] (token_env or token_file)"
+    return None
+
+
+JMES = {"check": _jmespath}
+
+
+@dataclass(frozen=True)
+class AuthConfig:
+    """How to authenticate to the feed. The secret itself lives in an env var or a file."""
+
+    type: Literal["none", "bearer", "basic"] = "none"
+    username: str = ""
+    token_env: str = ""
+    token_file: str = ""
+
+    def check(self, reader: Reader, key: str) -> None:
+        if self.type == "none":
+            return
+        if bool(self.token_env) == bool(self.token_file):
+            reader.problem(key, f'auth type "{self.type}" needs exactly one of token_env or token_file')
+        if self.type == "basic" and not self.username:
+            reader.problem(f"{key}.username", 'missing (required for auth type "basic")')
+
+
+@dataclass(frozen=True)
+class AgentFields:
+    """JMESPath expressions, relative to one agent record, for each canonical agent field."""
+
+    id: str = field(default="id", metadata=JMES)
+    name: str = field(default="name", metadata=JMES)
+    team: str = field(default="team", metadata=JMES)
+    level: str = field(default="level", metadata=JMES)
+    avatar: str = field(default="avatar", metadata=JMES)
+
+
+@dataclass(frozen=True)
+class TeamFields:
+    """JMESPath expressions, relative to one team record, for each canonical team field."""
+
+    id: str = field(default="id", metadata=JMES)
+    name: str = field(default="name", metadata=JMES)
+    color: str = field(default="color", metadata=JMES)
+
+
+@dataclass(frozen=True)
+class MappingConfig:
+    """Turns a non-canonical JSON document into the canonical feed by configuration alone."""
+
+    agents: str = field(default="", metadata=JMES)
+    teams: str = field(default="", metadata=JMES)
+    events: str = field(default="", metadata=JMES)
+    generated_at: str = field(default="", metadata=JMES)
+    agent: AgentFields = field(default_factory=AgentFields)
+    team: TeamFields = field(default_factory=TeamFields)
+    metrics: Mapping[str, str] = field(default_factory=_empty)
+
+    def check(self, reader: Reader, key: str) -> None:
+        if not self.agents:
+            reader.problem(f"{key}.agents", "missing (required): a JMESPath expression for the list of agents")
+        if not self.metrics:
+            reader.problem(f"{key}.metrics", "missing (required): at least one metric = expression")
+        for name, expr in self.metrics.items():
+            message = _jmespath(expr)
+            if message:
+                reader.problem(f"{key}.metrics.{name}", message)
+
+
+@dataclass(frozen=True)
+class CsvConfig:
+    """CSV dialect; "auto" sniffs comma, semicolon or tab."""
+
+    delimiter: Literal["auto", ",", ";", "\t", "|"] = "auto"
+
+
+@dataclass(frozen=True)
+class FeedConfig:
+    """Where the metrics come from and how often they are polled."""
+
+    type: Literal["demo", "http", "file", "csv"] = "demo"
+    url: str = field(default="", metadata={"check": _url})
+    path: str = ""
+    interval: float = field(default=15.0, metadata={"min": 0.5, "max": 86400})
+    timeout: float = field(default=10.0, metadata={"min": 0.5, "max": 300})
+    stale_after: float = field(default=0.0, metadata={"min": 0})
+    max_bytes: int = field(default=8 * 1024 * 1024, metadata={"min": 1024})
+    verify_tls: bool = True
+    ca_file: str = ""
+    headers: Mapping[str, str] = field(default_factory=_empty)
+    auth: AuthConfig = field(default_factory=AuthConfig)
+    mapping: MappingConfig | None = None
+    csv: CsvConfig = field(default_factory=CsvConfig)
+    seed: int = 7
+
+    @property
+    def stale_seconds(self) -> float:
+        """Seconds without a good poll before the board is marked stale (default 3 polls, ≥ 10 s)."""
+        return self.stale_after or max(3 * self.interval, 10.0)
+
+    def check(self, reader: Reader, key: str) -> None:
+        def need(name: str, why: str) -> None:
+            reader.problem(f"{key}.{name}", f"missing (required {why})")
+
+        if self.type == "http" and not self.url:
+            need("url", 'for feed type "http"')
+        if self.type == "file" and not self.path:
+            need("path", 'for feed type "file"')
+        if self.type == "csv" and bool(self.url) == bool(self.path):
+            reader.problem(key, 'feed type "csv" needs exactly one of url or path')
+        if self.mapping is not None and self.type not in ("http", "file"):
+            reader.problem(f"{key}.mapping", 'only applies to feed types "http" and "file"')
+        for name in self.headers:
+            if name.lower() in ("authorization", "cookie", "x-api-key", "proxy-authorization"):
+                reader.problem(f"{key}.headers.{name}",
+                               "secrets do not belong in config.toml: use [feed.auth] token_env or token_file")
+
+
+@dataclass(frozen=True)
+class MetricConfig:
+    """How one metric is named, ordered and counted."""
+
+    label: str = ""
+    lower_is_better: bool = False
+    unit: str = ""
+    decimals: int = field(default=0, metadata={"min": 0, "max": 3})
+    min_samples: int = field(default=0, metadata={"min": 0})
+    samples: str = ""
+
+    def check(self, reader: Reader, key: str) -> None:
+        if self.min_samples and not self.samples:
+            reader.problem(f"{key}.samples", "missing (required with min_samples): the metric counting the samples")
+
+
+@dataclass(frozen=True)
+class BoardConfig:
+    """How agents and teams are ranked."""
+
+    rank_by: str = "tickets_solved"
+    score: Mapping[str, float] = field(default_factory=_empty)
+    metrics: Mapping[str, MetricConfig] = field(default_factory=_empty)
+    team_aggregate: Literal["sum", "average"] = "sum"
+
+    def metric(self, name: str) -> MetricConfig:
+        return self.metrics.get(name) or MetricConfig()
+
+    def check(self, reader: Reader, key: str) -> None:
+        if not self.rank_by:
+            reader.problem(f"{key}.rank_by", "must name a metric, or be \"score\"")
+        if self.rank_by == SCORE and not self.score:
+            reader.problem(f"{key}.score", 'missing (required when rank_by = "score"): metric = weight')
+        for name, weight in self.score.items():
+            if weight <= 0:
+                reader.problem(f"{key}.score.{name}",
+                               f"weight must be above 0 (got {weight}); mark the metric lower_is_better instead")
+        hint = did_you_mean(self.rank_by, [SCORE]) if self.rank_by != SCORE else ""
+        if hint and self.rank_by not in self.metrics:
+            reader.problem(f"{key}.rank_by", f'"{self.rank_by}" looks like a misspelt "score"{hint}')
+
+
+@dataclass(frozen=True)
+class LogConfig:
+    """Log output: plain lines for people, or one JSON object per line for journald and tools."""
+
+    format: Literal["plain", "json"] = "plain"
+    level: Literal["debug", "info", "warning", "error"] = "info"
+
+
+@dataclass(frozen=True)
+class Config:
+    """The whole config file."""
+
+    feed: FeedConfig = field(default_factory=FeedConfig)
+    board: BoardConfig = field(default_factory=BoardConfig)
+    log: LogConfig = field(default_factory=LogConfig)
+
+
+@dataclass(frozen=True)
+class LoadedConfig:
+    """A validated config and where it came from (relative paths in it resolve against ``base_dir``)."""
+
+    config: Config
+    label: str
+    base_dir: Path
+
+
+def bundled_config_path() -> Path:
+    """The default config: inside the wheel when installed, at the repository top when editable."""
+    here = Path(__file__).resolve().parent
+    inside = here / "bundled" / "config.toml"
+    return inside if inside.exists() else here.parent / "config.toml"
+
+
+def find_config(cli_path: str | None, cwd: Path | None = None) -> tuple[Path, str]:
+    """Where the config is, and the label to name it by; ConfigError when an explicit path is missing."""
+    for explicit, origin in ((cli_path, "--config"), (os.environ.get(ENV_VAR), f"${ENV_VAR}")):
+        if explicit:
+            path = Path(explicit).expanduser()
+            if not path.is_file():
+                raise ConfigError([Problem(str(path), "", f"no such config file (given by {origin})")])
+            return path, str(path)
+    local = (cwd or Path.cwd()) / "config.toml"
+    if local.is_file():
+        return local, str(local)
+    if SYSTEM_PATH.is_file():
+        return SYSTEM_PATH, str(SYSTEM_PATH)
+    return bundled_config_path(), BUNDLED_LABEL
+
+
+def parse_config(data: dict[str, object], label: str) -> Config:
+    reader = Reader(label)
+    config = reader.load(Config, data)
+    reader.raise_if_any()
+    assert config is not None
+    return config
+
+
+def load_config(cli_path: str | None = None, cwd: Path | None = None) -> LoadedConfig:
+    """Find, read and validate the config; ConfigError lists every problem."""
+    path, label = find_config(cli_path, cwd)
+    config = parse_config(read_toml(path, label), label)
+    base = path.resolve().parent
+    feed = config.feed
+    if feed.path and not Path(feed.path).expanduser().is_absolute():
+        feed = dataclasses.replace(feed, path=str(base / feed.path))
+        config = dataclasses.replace(config, feed=feed)
+    return LoadedConfig(config, label, base)

@@ -1,0 +1,155 @@
+"""The feed coordinator: polls one adapter in the background and publishes immutable state.
+
+Like Home Assistant's update coordinator, it is the single owner of a feed's life: an APScheduler
+interval job polls the adapter, the board is ranked and diffed, and the result is published as
+a frozen :class:`FeedState` (swapped in one assignment, so readers never see half an update) plus
+a bounded queue of :class:`~feeds.diff.BoardEvent` for the display to drain. The display never
+waits on the network. A failure keeps the last good board; after ``stale_seconds`` without a good
+poll the state says stale. Breaking and recovering are each logged once, not every poll.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from feeds.adapters import Adapter
+from feeds.board import Board, build_board
+from feeds.config import BoardConfig, FeedConfig
+from feeds.diff import BoardEvent, FeedEventReceived, SeenEvents, diff_boards
+from feeds.logs import LOGGER, log_event
+from feeds.model import FeedError
+from feeds.transport import RetryPolicy
+
+log = logging.getLogger(f"{LOGGER}.feed")
+MAX_QUEUED_EVENTS = 1000
+JOB_ID = "chalkwall-feed"
+
+
+@dataclass(frozen=True, slots=True)
+class FeedState:
+    """What the display reads: the last good board and how fresh it is."""
+
+    board: Board | None
+    last_success: float | None  # clock time of the last good poll (304 included)
+    last_error: str | None  # the message of the current failure, None while healthy
+    failures: int  # failures in a row
+    stale: bool
+    generation: int  # grows by one with every new board, so readers can skip unchanged states
+
+
+class FeedCoordinator:
+    def __init__(self, adapter: Adapter, feed: FeedConfig, board: BoardConfig, *,
+                 clock: Callable[[], float] = time.time, rng: random.Random | None = None,
+                 seen: SeenEvents | None = None) -> None:
+        self.adapter = adapter
+        self.feed = feed
+        self.board_config = board
+        self.clock = clock
+        self.policy = RetryPolicy(feed.interval)
+        self._rng = rng or random.Random()
+        self._seen = seen or SeenEvents()
+        self._lock = threading.Lock()
+        self._events: deque[BoardEvent] = deque(maxlen=MAX_QUEUED_EVENTS)
+        self._state = FeedState(None, None, None, 0, False, 0)
+        self._broken_since: float | None = None
+        self._not_before = 0.0
+        self._warnings: frozenset[str] = frozenset()
+        self._scheduler: BackgroundScheduler | None = None
+
+    # --- reading (any thread) -------------------------------------------------------------
+    def state(self) -> FeedState:
+        """The latest state, with ``stale`` judged against the clock now."""
+        state = self._state
+        last = state.last_success
+        stale = state.board is not None and (last is None or self.clock() - last > self.feed.stale_seconds)
+        if stale != state.stale:
+            state = FeedState(state.board, last, state.last_error, state.failures, stale, state.generation)
+        return state
+
+    def drain_events(self) -> list[BoardEvent]:
+        with self._lock:
+            events = list(self._events)
+            self._events.clear()
+        return events
+
+    # --- polling (the scheduler's thread, or a caller's) ------------------------------------
+    def poll_once(self) -> bool:
+        """Poll the adapter once and publish the outcome; True when the feed answered usefully."""
+        now = self.clock()
+        try:
+            snapshot = self.adapter.poll()
+        except FeedError as exc:
+            self._failed(now, exc)
+            return False
+        except Exception as exc:  # an adapter bug must not kill the poller or the display
+            log.exception("feed adapter crashed")
+            self._failed(now, FeedError(f"internal error: {type(exc).__name__}: {exc}", "internal"))
+            return False
+        old = self._state
+        board = old.board
+        events: list[BoardEvent] = []
+        if snapshot is not None:
+            board = build_board(snapshot, self.board_config)
+            events = diff_boards(old.board, board)
+            events.extend(FeedEventReceived(e) for e in self._seen.new(snapshot.events))
+            self._log_warnings(snapshot.warnings)
+        if self._broken_since is not None:
+            log_event(log, logging.INFO, "feed_recovered", f"feed recovered after {now - self._broken_since:.0f} s",
+                      down_seconds=round(now - self._broken_since, 1), failures=old.failures)
+            self._broken_since = None
+        self._not_before = 0.0
+        generation = old.generation + (snapshot is not None)
+        with self._lock:
+            self._events.extend(events)
+            self._state = FeedState(board, now, None, 0, False, generation)
+        return True
+
+    def _failed(self, now: float, exc: FeedError) -> None:
+        old = self._state
+        failures = old.failures + 1
+        delay = self.policy.delay(failures, exc.retry_after, self._rng)
+        self._not_before = now + delay
+        if self._broken_since is None:
+            self._broken_since = now
+            log_event(log, logging.WARNING, "feed_error", f"feed failed: {exc}; keeping the last good board",
+                      error=str(exc), error_kind=exc.kind, retry_in=round(delay, 1))
+        else:
+            log.debug("feed still failing (%d in a row): %s; next try in %.1f s", failures, exc, delay)
+        self._state = FeedState(old.board, old.last_success, str(exc), failures, old.stale, old.generation)
+
+    def _log_warnings(self, warnings: tuple[str, ...]) -> None:
+        current = frozenset(warnings)
+        for warning in warnings:
+            if warning not in self._warnings:  # each problem once, not once per poll
+                log_event(log, logging.WARNING, "record_dropped" if " dropped: " in warning else "record_warning",
+                          warning, detail=warning)
+        self._warnings = current
+
+    def _tick(self) -> None:
+        if self.clock() >= self._not_before:  # backing off: skip this tick
+            self.poll_once()
+
+    # --- lifecycle ------------------------------------------------------------------------
+    def start(self, scheduler: BackgroundScheduler | None = None) -> None:
+        """Poll now and then every ``interval`` seconds in a background thread."""
+        from datetime import datetime, timezone
+
+        self._scheduler = scheduler or BackgroundScheduler(timezone=timezone.utc)
+        self._scheduler.add_job(self._tick, "interval", seconds=self.feed.interval, id=JOB_ID,
+                                next_run_time=datetime.now(timezone.utc), max_instances=1, coalesce=True,
+                                misfire_grace_time=None, replace_existing=True)
+        if not self._scheduler.running:
+            self._scheduler.start()
+
+    def stop(self) -> None:
+        if self._scheduler is not None and self._scheduler.running:
+            self._scheduler.shutdown(wait=True)
+        self.adapter.close()

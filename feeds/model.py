@@ -1,0 +1,107 @@
+"""The immutable data that flows from feeds to the display: teams, agents, feed events, snapshots.
+
+Everything here is frozen and made of plain values, and ``to_dict`` gives canonical-feed JSON, so a
+snapshot can cross a thread, a process or (later) an MQTT broker unchanged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+FEED_VERSION = 1
+KUDOS = "kudos"
+CHALLENGE_COMPLETED = "challenge_completed"
+
+
+class FeedError(Exception):
+    """A poll that produced no usable document. ``kind`` names the failure for structured logs;
+    ``retry_after`` is the server's own wish (seconds), when it stated one."""
+
+    def __init__(self, message: str, kind: str = "error", retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.retry_after = retry_after
+
+
+def plain_number(value: float) -> float | int:
+    """27.0 → 27 for output: counts read as counts in JSON and on screen."""
+    return int(value) if value.is_integer() and abs(value) < 2**53 else value
+
+
+def _frozen(mapping: Mapping[str, Any] | None = None) -> Mapping[str, Any]:
+    return MappingProxyType(dict(mapping or {}))
+
+
+@dataclass(frozen=True, slots=True)
+class Team:
+    id: str
+    name: str
+    color: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"id": self.id, "name": self.name}
+        if self.color:
+            out["color"] = self.color
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class Agent:
+    id: str
+    name: str
+    team: str | None = None
+    level: str | None = None
+    avatar: str | None = None
+    metrics: Mapping[str, float] = field(default_factory=_frozen)
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"id": self.id, "name": self.name}
+        for key in ("team", "level", "avatar"):
+            value = getattr(self, key)
+            if value is not None:
+                out[key] = value
+        out["metrics"] = {k: plain_number(v) for k, v in self.metrics.items()}
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class FeedEvent:
+    """Something that happened, reported by the feed: a kudos, a completed challenge, or a type
+    chalkwall does not know yet (kept, so newer feeds do not lose data). ``data`` holds the
+    type-specific fields (from/to/text, agent/team/challenge/points)."""
+
+    id: str
+    type: str
+    at: str | None = None
+    data: Mapping[str, Any] = field(default_factory=_frozen)
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"id": self.id, "type": self.type}
+        if self.at is not None:
+            out["at"] = self.at
+        out.update(self.data)
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """One good reading of a feed, already normalised. ``warnings`` name the records dropped."""
+
+    agents: tuple[Agent, ...]
+    teams: tuple[Team, ...] = ()
+    events: tuple[FeedEvent, ...] = ()
+    generated_at: str | None = None
+    warnings: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """The snapshot as a canonical version-1 feed document."""
+        out: dict[str, Any] = {"version": FEED_VERSION}
+        if self.generated_at:
+            out["generated_at"] = self.generated_at
+        out["teams"] = [t.to_dict() for t in self.teams]
+        out["agents"] = [a.to_dict() for a in self.agents]
+        out["events"] = [e.to_dict() for e in self.events]
+        return out

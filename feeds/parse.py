@@ -1,0 +1,269 @@
+"""Canonical feed (version 1) parsing: raw bytes or a decoded document in, a Snapshot out.
+
+Two levels of trouble are told apart. A bad *document* (not JSON, not an object, wrong version,
+too big) raises FeedError and the coordinator keeps the last good board. A bad *record* (an agent
+without an id, a NaN metric, an unknown team) is dropped with a warning naming it; the rest is
+used. Text is cleaned deliberately: NFC-normalised (a decomposed "Å" from a Mac export renders as
+one letter), control characters removed, and names capped at MAX_NAME characters.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import unicodedata
+from datetime import datetime
+from typing import Any
+
+from feeds.model import (CHALLENGE_COMPLETED, FEED_VERSION, KUDOS, Agent, FeedError, FeedEvent,
+                         Snapshot, Team, _frozen)
+
+MAX_NAME = 200
+MAX_TEXT = 280
+MAX_ID = 128
+MAX_METRIC = 1e15
+MAX_METRICS = 64
+_COLOR = re.compile(r"#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})")
+_SPACE = re.compile(r"\s+")
+
+
+class _Drop(Exception):
+    """One record is unusable; the message says why."""
+
+
+def decode_json(raw: bytes, max_bytes: int) -> Any:
+    """Bytes to a JSON value, or FeedError. A UTF-8 byte order mark is tolerated."""
+    if len(raw) > max_bytes:
+        raise FeedError(f"document is {len(raw):,} bytes, over the {max_bytes:,}-byte limit", "too_big")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise FeedError(f"document is not UTF-8 (byte {exc.start})", "bad_document") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise FeedError(f"document is not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}",
+                        "bad_document") from None
+    except RecursionError:
+        raise FeedError("document is not usable JSON: nested too deeply", "bad_document") from None
+
+
+def parse_document(raw: bytes, max_bytes: int) -> Snapshot:
+    return normalise(decode_json(raw, max_bytes))
+
+
+def clean_text(value: Any, limit: int) -> str | None:
+    """A tidy single line of text, or None when there is none; raises _Drop for a non-string."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise _Drop(f"expected text, got {_kind(value)}")
+    text = unicodedata.normalize("NFC", value)
+    text = "".join(" " if unicodedata.category(c) in ("Cc", "Zl", "Zp") else c for c in text)
+    text = _SPACE.sub(" ", text).strip()
+    if len(text) > limit:
+        text = text[: limit - 1].rstrip() + "…"
+    return text or None
+
+
+def clean_id(value: Any) -> str:
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise _Drop(f"id must be text or a whole number, got {_kind(value)}")
+    text = clean_text(str(value), MAX_ID + 1)
+    if not text:
+        raise _Drop("id is missing or empty")
+    if len(text) > MAX_ID:
+        raise _Drop(f"id is longer than {MAX_ID} characters")
+    return text
+
+
+def clean_number(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise _Drop(f"expected a number, got {_kind(value)}")
+    try:
+        number = float(value)
+    except OverflowError:
+        raise _Drop("number is too large") from None
+    if not math.isfinite(number):
+        raise _Drop(f"{number} is not a finite number")
+    if abs(number) > MAX_METRIC:
+        raise _Drop(f"{value} is out of range (±{MAX_METRIC:.0e})")
+    return number
+
+
+def clean_time(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        try:
+            datetime.fromisoformat(value.strip())
+            return value.strip()
+        except ValueError:
+            pass
+    raise _Drop(f"time must be ISO 8601 text, got {_kind(value)}")
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    name = {bool: "true/false", int: "a number", float: "a number", str: "text", list: "a list",
+            dict: "an object"}.get(type(value), type(value).__name__)
+    if isinstance(value, str):
+        return f'text "{value[:30]}"'
+    return name
+
+
+def _label(kind: str, index: int, record: Any) -> str:
+    if isinstance(record, dict) and isinstance(record.get("id"), (str, int)):
+        return f'{kind}[{index}] (id "{str(record["id"])[:40]}")'
+    return f"{kind}[{index}]"
+
+
+def _list(doc: dict[str, Any], key: str) -> list[Any]:
+    value = doc.get(key, [])
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise FeedError(f'"{key}" must be a list, got {_kind(value)}', "bad_document")
+    return value
+
+
+def normalise(doc: Any) -> Snapshot:
+    """A decoded canonical document to a Snapshot; FeedError when the document as a whole is bad."""
+    if not isinstance(doc, dict):
+        raise FeedError(f"document must be a JSON object, got {_kind(doc)}", "bad_document")
+    version = doc.get("version")
+    if version != FEED_VERSION or isinstance(version, bool):
+        raise FeedError(f"unsupported feed version {json.dumps(version)} (chalkwall reads version 1)",
+                        "bad_version")
+    warnings: list[str] = []
+    try:
+        generated_at = clean_time(doc.get("generated_at"))
+    except _Drop as exc:
+        warnings.append(f"generated_at ignored: {exc}")
+        generated_at = None
+
+    raw_teams, raw_agents, raw_events = _list(doc, "teams"), _list(doc, "agents"), _list(doc, "events")
+    teams: dict[str, Team] = {}
+    for i, record in enumerate(raw_teams):
+        try:
+            team = _team(record, warnings, f"teams[{i}]")
+        except _Drop as exc:
+            warnings.append(f"{_label('teams', i, record)} dropped: {exc}")
+            continue
+        if team.id in teams:
+            warnings.append(f"{_label('teams', i, record)} dropped: duplicate team id")
+            continue
+        teams[team.id] = team
+    derive_teams = "teams" not in doc
+
+    agents: dict[str, Agent] = {}
+    for i, record in enumerate(raw_agents):
+        label = _label("agents", i, record)
+        try:
+            agent = _agent(record, warnings, label)
+            if agent.team is not None and agent.team not in teams:
+                if not derive_teams:
+                    raise _Drop(f'unknown team "{agent.team}"')
+                teams[agent.team] = Team(agent.team, agent.team)
+        except _Drop as exc:
+            warnings.append(f"{label} dropped: {exc}")
+            continue
+        if agent.id in agents:
+            warnings.append(f"{label} dropped: duplicate agent id (the first one is used)")
+            continue
+        agents[agent.id] = agent
+
+    events: list[FeedEvent] = []
+    seen: set[str] = set()
+    for i, record in enumerate(raw_events):
+        try:
+            event = _event(record)
+        except _Drop as exc:
+            warnings.append(f"{_label('events', i, record)} dropped: {exc}")
+            continue
+        if event.id not in seen:
+            seen.add(event.id)
+            events.append(event)
+    return Snapshot(tuple(agents.values()), tuple(teams.values()), tuple(events), generated_at,
+                    tuple(warnings))
+
+
+def _team(record: Any, warnings: list[str], label: str) -> Team:
+    if not isinstance(record, dict):
+        raise _Drop(f"expected an object, got {_kind(record)}")
+    team_id = clean_id(record.get("id"))
+    name = clean_text(record.get("name"), MAX_NAME) or team_id
+    color = record.get("color")
+    if color is not None and not (isinstance(color, str) and _COLOR.fullmatch(color.strip())):
+        warnings.append(f"{label} colour ignored: expected #rgb or #rrggbb, got {_kind(color)}")
+        color = None
+    elif isinstance(color, str):
+        color = color.strip().lower()
+        if len(color) == 4:
+            color = "#" + "".join(c * 2 for c in color[1:])
+    return Team(team_id, name, color)
+
+
+def _agent(record: Any, warnings: list[str], label: str) -> Agent:
+    if not isinstance(record, dict):
+        raise _Drop(f"expected an object, got {_kind(record)}")
+    agent_id = clean_id(record.get("id"))
+    raw_name = record.get("name")
+    name = clean_text(raw_name, MAX_NAME)
+    if name is None:
+        warnings.append(f"{label} has no name; shown by its id")
+        name = agent_id
+    elif isinstance(raw_name, str) and len(raw_name) > MAX_NAME:
+        warnings.append(f"{label} name shortened to {MAX_NAME} characters")
+    team = None if record.get("team") is None else clean_id(record.get("team"))
+    level = clean_text(record.get("level"), 40)
+    avatar = clean_text(record.get("avatar"), 2048)
+    raw_metrics = record.get("metrics", {})
+    if not isinstance(raw_metrics, dict):
+        raise _Drop(f"metrics must be an object, got {_kind(raw_metrics)}")
+    metrics: dict[str, float] = {}
+    for key, value in raw_metrics.items():
+        if value is None:
+            continue  # "no data yet" is not an error
+        try:
+            metrics[key] = clean_number(value)
+        except _Drop as exc:
+            raise _Drop(f'metric "{key}": {exc}') from None
+        if len(metrics) == MAX_METRICS:
+            warnings.append(f"{label} has more than {MAX_METRICS} metrics; the rest are ignored")
+            break
+    return Agent(agent_id, name, team, level.lower() if level else None, avatar, _frozen(metrics))
+
+
+def _event(record: Any) -> FeedEvent:
+    if not isinstance(record, dict):
+        raise _Drop(f"expected an object, got {_kind(record)}")
+    event_id = clean_id(record.get("id"))
+    kind = clean_text(record.get("type"), 40)
+    if not kind:
+        raise _Drop("type is missing")
+    at = clean_time(record.get("at"))
+    data: dict[str, Any] = {}
+    if kind == KUDOS:
+        data["to"] = clean_id(record.get("to"))
+        if record.get("from") is not None:
+            data["from"] = clean_id(record.get("from"))
+        data["text"] = clean_text(record.get("text"), MAX_TEXT) or ""
+    elif kind == CHALLENGE_COMPLETED:
+        for who in ("agent", "team"):
+            if record.get(who) is not None:
+                data[who] = clean_id(record.get(who))
+        if not data:
+            raise _Drop("challenge_completed needs an agent or a team")
+        challenge = clean_text(record.get("challenge"), MAX_TEXT)
+        if not challenge:
+            raise _Drop("challenge_completed needs the challenge's title")
+        data["challenge"] = challenge
+        data["points"] = clean_number(record.get("points", 0))
+    else:
+        for key, value in record.items():
+            if key not in ("id", "type", "at") and isinstance(value, (str, int, float, bool)):
+                data[key] = clean_text(value, MAX_TEXT) if isinstance(value, str) else value
+    return FeedEvent(event_id, kind, at, _frozen(data))

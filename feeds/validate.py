@@ -1,0 +1,212 @@
+"""Typed loading of TOML tables into frozen dataclasses, reporting every problem at once.
+
+Config and themes are both read with :class:`Reader`: it walks a dataclass's type hints, converts
+and checks each value, and records a :class:`Problem` (file, dotted key, message) for everything
+wrong instead of stopping at the first. Unknown keys are problems too, with a "did you mean".
+Field metadata adds bounds and custom checks::
+
+    interval: float = field(default=15.0, metadata={"min": 0.5})
+
+A dataclass may define ``check(self, reader, key)`` for rules that span several fields.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import math
+import tomllib
+import types
+import typing
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a file, at a dotted key path (empty for the file as a whole)."""
+
+    file: str
+    key: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}: {self.key}: {self.message}" if self.key else f"{self.file}: {self.message}"
+
+
+class ConfigError(Exception):
+    """Raised with every problem found in a config or theme file."""
+
+    def __init__(self, problems: Iterable[Problem]) -> None:
+        self.problems = tuple(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """A ' (did you mean "x"?)' suffix for the closest choice, or '' when none is close."""
+    choices = list(choices)
+    folded = {c.casefold(): c for c in choices}
+    if word.casefold() in folded:
+        return f' (did you mean "{folded[word.casefold()]}"?)'
+    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
+    return f' (did you mean "{close[0]}"?)' if close else ""
+
+
+def join_key(prefix: str, name: str | int) -> str:
+    if isinstance(name, int):
+        return f"{prefix}[{name}]"
+    return f"{prefix}.{name}" if prefix else name
+
+
+def describe(value: Any) -> str:
+    """How a TOML value is named in messages: its type and a short rendering."""
+    kind = {bool: "boolean", int: "integer", float: "number", str: "string", list: "array",
+            dict: "table"}.get(type(value), type(value).__name__)
+    text = repr(value) if not isinstance(value, (dict, list)) else ""
+    if isinstance(value, str):
+        text = '"' + (value if len(value) <= 40 else value[:37] + "...") + '"'
+    return f"{kind} {text}".strip()
+
+
+def read_toml(path: Path, label: str | None = None) -> dict[str, Any]:
+    """Parse a TOML file, turning every failure into a ConfigError that names the file."""
+    label = label or str(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError([Problem(label, "", f"cannot read file: {exc.strerror or exc}")]) from None
+    try:
+        return tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ConfigError([Problem(label, "", f"not UTF-8 text (byte {exc.start})")]) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError([Problem(label, "", f"invalid TOML: {exc}")]) from None
+
+
+class Reader:
+    """Converts TOML data into dataclass instances, collecting problems as it goes."""
+
+    def __init__(self, file: str) -> None:
+        self.file = file
+        self.problems: list[Problem] = []
+
+    def problem(self, key: str, message: str) -> None:
+        self.problems.append(Problem(self.file, key, message))
+
+    def raise_if_any(self) -> None:
+        if self.problems:
+            raise ConfigError(self.problems)
+
+    def load(self, cls: type[T], data: Any, key: str = "") -> T | None:
+        """Build ``cls`` from a TOML table; None (with problems recorded) when it cannot."""
+        if not isinstance(data, dict):
+            self.problem(key, f"must be a table, not {describe(data)}")
+            return None
+        hints = typing.get_type_hints(cls)
+        fields = {f.name: f for f in dataclasses.fields(cls) if f.init}  # type: ignore[arg-type]
+        for name in data:
+            if name not in fields:
+                self.problem(join_key(key, name), "unknown key" + did_you_mean(name, fields))
+        values: dict[str, Any] = {}
+        ok = True
+        for name, f in fields.items():
+            sub = join_key(key, name)
+            if name not in data:
+                if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+                    self.problem(sub, "missing (required)")
+                    ok = False
+                continue
+            value = self.convert(hints[name], data[name], sub, f.metadata)
+            if value is _INVALID:
+                ok = False
+            else:
+                values[name] = value
+        if not ok:
+            return None
+        obj = cls(**values)
+        check: Callable[[Reader, str], None] | None = getattr(obj, "check", None)
+        if check is not None:
+            check(self, key)
+        return obj
+
+    def convert(self, hint: Any, value: Any, key: str, meta: Mapping[str, Any] = {}) -> Any:
+        result = self._convert(hint, value, key)
+        if result is _INVALID:
+            return result
+        lo, hi = meta.get("min"), meta.get("max")
+        if lo is not None and result < lo:
+            self.problem(key, f"must be at least {lo} (got {result})")
+            return _INVALID
+        if hi is not None and result > hi:
+            self.problem(key, f"must be at most {hi} (got {result})")
+            return _INVALID
+        custom: Callable[[Any], str | None] | None = meta.get("check")
+        if custom is not None:
+            message = custom(result)
+            if message:
+                self.problem(key, message)
+                return _INVALID
+        return result
+
+    def _convert(self, hint: Any, value: Any, key: str) -> Any:
+        origin = typing.get_origin(hint)
+        args = typing.get_args(hint)
+        if origin in (typing.Union, types.UnionType):
+            inner = [a for a in args if a is not type(None)]
+            return self._convert(inner[0], value, key)
+        if origin is Literal:
+            if value in args and type(value) is type(args[0]):
+                return value
+            options = ", ".join(f'"{a}"' for a in args)
+            hint_text = did_you_mean(value, [str(a) for a in args]) if isinstance(value, str) else ""
+            self.problem(key, f"must be one of {options}, not {describe(value)}{hint_text}")
+            return _INVALID
+        if origin is tuple:
+            if not isinstance(value, list):
+                self.problem(key, f"must be an array, not {describe(value)}")
+                return _INVALID
+            items = [self._convert(args[0], v, join_key(key, i)) for i, v in enumerate(value)]
+            return _INVALID if _INVALID in items else tuple(items)
+        if origin in (dict, Mapping):
+            if not isinstance(value, dict):
+                self.problem(key, f"must be a table, not {describe(value)}")
+                return _INVALID
+            out = {k: self._convert(args[1], v, join_key(key, k)) for k, v in value.items()}
+            return _INVALID if _INVALID in out.values() else types.MappingProxyType(out)
+        if dataclasses.is_dataclass(hint):
+            obj = self.load(hint, value, key)  # type: ignore[arg-type]
+            return _INVALID if obj is None else obj
+        return self._scalar(hint, value, key)
+
+    def _scalar(self, hint: Any, value: Any, key: str) -> Any:
+        if hint is bool:
+            if isinstance(value, bool):
+                return value
+            self.problem(key, f"must be true or false, not {describe(value)}")
+        elif hint is int:
+            if isinstance(value, int) and not isinstance(value, bool):
+                return value
+            self.problem(key, f"must be a whole number, not {describe(value)}")
+        elif hint is float:
+            if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+                return float(value)
+            self.problem(key, f"must be a number, not {describe(value)}")
+        elif hint is str:
+            if isinstance(value, str):
+                return value
+            self.problem(key, f"must be a string, not {describe(value)}")
+        else:  # pragma: no cover - a programming error in a dataclass, not user input
+            raise TypeError(f"unsupported config type {hint!r} at {key}")
+        return _INVALID
+
+
+class _Invalid:
+    def __repr__(self) -> str:
+        return "<invalid>"
+
+
+_INVALID: Any = _Invalid()
