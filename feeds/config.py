@@ -36,6 +36,11 @@ def _jmespath(expr: str) -> str | None:
         return None
     try:
         jmespath.compile(expr)
+    except jmespath.exceptions.IncompleteExpressionError:
+        return f'not a valid JMESPath expression: "{expr}" ends too early'
+    except jmespath.exceptions.ParseError as exc:  # includes LexerError
+        token = f' "{exc.token_value}"' if getattr(exc, "token_value", None) else ""
+        return f'not a valid JMESPath expression: "{expr}" has unexpected{token} at column {exc.lex_position + 1}'
     except jmespath.exceptions.JMESPathError as exc:
         return f"not a valid JMESPath expression: {str(exc).splitlines()[0]}"
     return None
@@ -49,6 +54,14 @@ def _url(value: str) -> str | None:
         return f'must be an http:// or https:// address, not "{value}"'
     if parts.username or parts.password:
         return "must not contain a user name or password: put them in [feed.auth] (token_env or token_file)"
+    return None
+
+
+def _headers(headers: Mapping[str, str]) -> str | None:
+    secret = [n for n in headers if n.lower() in ("authorization", "cookie", "x-api-key", "proxy-authorization")]
+    if secret:
+        return (f'"{secret[0]}" is a secret and does not belong in config.toml: '
+                "use [feed.auth] token_env or token_file")
     return None
 
 
@@ -103,17 +116,13 @@ class MappingConfig:
     generated_at: str = field(default="", metadata=JMES)
     agent: AgentFields = field(default_factory=AgentFields)
     team: TeamFields = field(default_factory=TeamFields)
-    metrics: Mapping[str, str] = field(default_factory=_empty)
+    metrics: Mapping[str, str] = field(default_factory=_empty, metadata={"each": _jmespath})
 
     def check(self, reader: Reader, key: str) -> None:
         if not self.agents:
             reader.problem(f"{key}.agents", "missing (required): a JMESPath expression for the list of agents")
         if not self.metrics:
             reader.problem(f"{key}.metrics", "missing (required): at least one metric = expression")
-        for name, expr in self.metrics.items():
-            message = _jmespath(expr)
-            if message:
-                reader.problem(f"{key}.metrics.{name}", message)
 
 
 @dataclass(frozen=True)
@@ -136,7 +145,7 @@ class FeedConfig:
     max_bytes: int = field(default=8 * 1024 * 1024, metadata={"min": 1024})
     verify_tls: bool = True
     ca_file: str = ""
-    headers: Mapping[str, str] = field(default_factory=_empty)
+    headers: Mapping[str, str] = field(default_factory=_empty, metadata={"check": _headers})
     auth: AuthConfig = field(default_factory=AuthConfig)
     mapping: MappingConfig | None = None
     csv: CsvConfig = field(default_factory=CsvConfig)
@@ -159,10 +168,6 @@ class FeedConfig:
             reader.problem(key, 'feed type "csv" needs exactly one of url or path')
         if self.mapping is not None and self.type not in ("http", "file"):
             reader.problem(f"{key}.mapping", 'only applies to feed types "http" and "file"')
-        for name in self.headers:
-            if name.lower() in ("authorization", "cookie", "x-api-key", "proxy-authorization"):
-                reader.problem(f"{key}.headers.{name}",
-                               "secrets do not belong in config.toml: use [feed.auth] token_env or token_file")
 
 
 @dataclass(frozen=True)

@@ -67,14 +67,17 @@ def clean_text(value: Any, limit: int) -> str | None:
     return text or None
 
 
-def clean_id(value: Any) -> str:
+def clean_id(value: Any, what: str = "id") -> str:
+    """An identifier (text, or a whole number taken as text); ``what`` names it in the message."""
+    if value is None:
+        raise _Drop(f"{what} is missing")
     if isinstance(value, bool) or not isinstance(value, (str, int)):
-        raise _Drop(f"id must be text or a whole number, got {_kind(value)}")
+        raise _Drop(f"{what} must be text or a whole number, got {_kind(value)}")
     text = clean_text(str(value), MAX_ID + 1)
     if not text:
-        raise _Drop("id is missing or empty")
+        raise _Drop(f"{what} is empty")
     if len(text) > MAX_ID:
-        raise _Drop(f"id is longer than {MAX_ID} characters")
+        raise _Drop(f"{what} is longer than {MAX_ID} characters")
     return text
 
 
@@ -217,7 +220,7 @@ def _agent(record: Any, warnings: list[str], label: str) -> Agent:
         name = agent_id
     elif isinstance(raw_name, str) and len(raw_name) > MAX_NAME:
         warnings.append(f"{label} name shortened to {MAX_NAME} characters")
-    team = None if record.get("team") is None else clean_id(record.get("team"))
+    team = None if record.get("team") is None else clean_id(record.get("team"), "team")
     level = clean_text(record.get("level"), 40)
     avatar = clean_text(record.get("avatar"), 2048)
     raw_metrics = record.get("metrics", {})
@@ -247,14 +250,14 @@ def _event(record: Any) -> FeedEvent:
     at = clean_time(record.get("at"))
     data: dict[str, Any] = {}
     if kind == KUDOS:
-        data["to"] = clean_id(record.get("to"))
+        data["to"] = clean_id(record.get("to"), '"to" (who is thanked)')
         if record.get("from") is not None:
-            data["from"] = clean_id(record.get("from"))
+            data["from"] = clean_id(record.get("from"), '"from"')
         data["text"] = clean_text(record.get("text"), MAX_TEXT) or ""
     elif kind == CHALLENGE_COMPLETED:
         for who in ("agent", "team"):
             if record.get(who) is not None:
-                data[who] = clean_id(record.get(who))
+                data[who] = clean_id(record.get(who), f'"{who}"')
         if not data:
             raise _Drop("challenge_completed needs an agent or a team")
         challenge = clean_text(record.get("challenge"), MAX_TEXT)
@@ -264,6 +267,10 @@ def _event(record: Any) -> FeedEvent:
         data["points"] = clean_number(record.get("points", 0))
     else:
         for key, value in record.items():
-            if key not in ("id", "type", "at") and isinstance(value, (str, int, float, bool)):
-                data[key] = clean_text(value, MAX_TEXT) if isinstance(value, str) else value
+            if key in ("id", "type", "at"):
+                continue
+            if isinstance(value, str):
+                data[key] = clean_text(value, MAX_TEXT) or ""
+            elif isinstance(value, (bool, int)) or (isinstance(value, float) and math.isfinite(value)):
+                data[key] = value
     return FeedEvent(event_id, kind, at, _frozen(data))

@@ -3,7 +3,8 @@
 Config and themes are both read with :class:`Reader`: it walks a dataclass's type hints, converts
 and checks each value, and records a :class:`Problem` (file, dotted key, message) for everything
 wrong instead of stopping at the first. Unknown keys are problems too, with a "did you mean".
-Field metadata adds bounds and custom checks::
+Field metadata adds bounds and custom checks (``check`` on the value, ``each`` on every value of
+a table, each problem under its own key)::
 
     interval: float = field(default=15.0, metadata={"min": 0.5})
 
@@ -149,6 +150,13 @@ class Reader:
             message = custom(result)
             if message:
                 self.problem(key, message)
+                return _INVALID
+        each: Callable[[Any], str | None] | None = meta.get("each")
+        if each is not None:
+            bad = [(k, m) for k, v in result.items() if (m := each(v))]
+            for name, message in bad:
+                self.problem(join_key(key, name), message)
+            if bad:
                 return _INVALID
         return result
 

@@ -1,0 +1,121 @@
+"""Test helpers: a real HTTP server on 127.0.0.1 with scripted replies, a fake clock, documents."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class Reply:
+    status: int = 200
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0  # before the status line
+    chunks: list[bytes] | None = None  # sent chunked, with chunk_delay between
+    chunk_delay: float = 0.0
+
+
+@dataclass
+class Seen:
+    path: str
+    headers: dict[str, str]
+
+
+class FeedServer:
+    """A scripted HTTP server: ``routes[path]`` is a Reply or a function of the request's headers."""
+
+    def __init__(self) -> None:
+        self.routes: dict[str, Reply | Callable[[dict[str, str]], Reply]] = {}
+        self.requests: list[Seen] = []
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def do_GET(self) -> None:  # noqa: N802 - the http.server API
+                headers = {k.lower(): v for k, v in self.headers.items()}
+                server.requests.append(Seen(self.path, headers))
+                route = server.routes.get(self.path.split("?")[0], Reply(404, b"not here"))
+                reply = route(headers) if callable(route) else route
+                try:
+                    self._send(reply)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+
+            def _send(self, reply: Reply) -> None:
+                if reply.delay:
+                    time.sleep(reply.delay)
+                self.send_response(reply.status)
+                for k, v in reply.headers.items():
+                    self.send_header(k, v)
+                if reply.chunks is None:
+                    if "Content-Length" not in reply.headers:
+                        self.send_header("Content-Length", str(len(reply.body)))
+                    self.end_headers()
+                    self.wfile.write(reply.body)
+                    return
+                self.send_header("Transfer-Encoding", "chunked")
+                self.end_headers()
+                for chunk in reply.chunks:
+                    self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+                    self.wfile.flush()
+                    time.sleep(reply.chunk_delay)
+                self.wfile.write(b"0\r\n\r\n")
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def json(self, path: str, doc: Any, **headers: str) -> None:
+        self.routes[path] = Reply(200, json.dumps(doc).encode(), {"Content-Type": "application/json", **headers})
+
+
+class FakeClock:
+    """Seconds since the epoch that move only when a test says so."""
+
+    def __init__(self, start: float = 1_795_000_000.0) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def doc(*agents: dict[str, Any], teams: list[dict[str, Any]] | None = None,
+        events: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """A canonical document; teams are derived from the agents unless given."""
+    out: dict[str, Any] = {"version": 1, "agents": list(agents), "events": events or []}
+    if teams is not None:
+        out["teams"] = teams
+    return out
+
+
+def agent(agent_id: str, solved: float | None = None, team: str | None = None, **metrics: Any) -> dict[str, Any]:
+    m = dict(metrics)
+    if solved is not None:
+        m["tickets_solved"] = solved
+    out: dict[str, Any] = {"id": agent_id, "name": agent_id.capitalize(), "metrics": m}
+    if team:
+        out["team"] = team
+    return out
+
+
+def write_config(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "config.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
