@@ -140,3 +140,7 @@ def cmd_watch(loaded: LoadedConfig) -> int:
             time.sleep(0.25)
     finally:
         coordinator.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -150,8 +150,9 @@ def normalise(doc: Any) -> Snapshot:
     raw_teams, raw_agents, raw_events = _list(doc, "teams"), _list(doc, "agents"), _list(doc, "events")
     teams: dict[str, Team] = {}
     for i, record in enumerate(raw_teams):
+        notes: list[str] = []  # about a record that is kept; a dropped record gets only its reason
         try:
-            team = _team(record, warnings, f"teams[{i}]")
+            team = _team(record, notes, f"teams[{i}]")
         except _Drop as exc:
             warnings.append(f"{_label('teams', i, record)} dropped: {exc}")
             continue
@@ -159,13 +160,15 @@ def normalise(doc: Any) -> Snapshot:
             warnings.append(f"{_label('teams', i, record)} dropped: duplicate team id")
             continue
         teams[team.id] = team
+        warnings.extend(notes)
     derive_teams = "teams" not in doc
 
     agents: dict[str, Agent] = {}
     for i, record in enumerate(raw_agents):
         label = _label("agents", i, record)
+        notes = []
         try:
-            agent = _agent(record, warnings, label)
+            agent = _agent(record, notes, label)
             if agent.team is not None and agent.team not in teams:
                 if not derive_teams:
                     raise _Drop(f'unknown team "{agent.team}"')
@@ -177,6 +180,7 @@ def normalise(doc: Any) -> Snapshot:
             warnings.append(f"{label} dropped: duplicate agent id (the first one is used)")
             continue
         agents[agent.id] = agent
+        warnings.extend(notes)
 
     events: list[FeedEvent] = []
     seen: set[str] = set()

@@ -2,7 +2,8 @@
 
 Fifteen agents in three teams (Swedish, Russian and other names, three levels) solve tickets,
 collect CSAT ratings and quality scores. Time is compressed so that ranks change every few
-seconds, someone completes a challenge about once a minute and a kudos flies about as often.
+seconds, someone completes a challenge about once a minute and a kudos flies about as often;
+a working day lasts an hour, after which the floor starts the next day from mid-morning counts.
 The floor advances in fixed 2-second steps driven by the injected clock and one seeded RNG, so
 the same seed and the same poll times always give the same documents.
 """
@@ -21,6 +22,8 @@ from feeds.model import CHALLENGE_COMPLETED, FEED_VERSION, KUDOS, Snapshot
 from feeds.parse import normalise
 
 STEP = 2.0
+DAY_STEPS = 1800  # a compressed working day lasts an hour; then the floor starts a new day
+FIRST_KUDOS_STEP = 8
 MAX_CATCH_UP = 5000  # steps simulated at most per poll (after a suspend or a big clock jump)
 RECENT_EVENTS = 20
 
@@ -38,7 +41,7 @@ ROSTER = (
     ("lan", "Nguyễn Thị Lan", "escalations", "pro"),
 )
 SPEED = {"rookie": 0.045, "pro": 0.06, "expert": 0.072}  # chance of a solved ticket per agent per step
-MILESTONE = {"rookie": 10, "pro": 15, "expert": 20}  # "Solve N tickets today" every N tickets
+MILESTONE = {"rookie": 12, "pro": 18, "expert": 24}  # "Solve N tickets today" every N tickets
 POINTS = {"rookie": 30, "pro": 40, "expert": 50}
 KUDOS_CHANCE = 1 / 30
 THANKS = ("Thanks for taking my angry caller!", "Tack för hjälpen med fakturan!",
@@ -58,6 +61,7 @@ class _Agent:
     aht: float
     quality: float
     next_milestone: int
+    form: float = 1.0  # drifts, so that leads change hands all day, not only in the first minutes
 
 
 class DemoFeed:
@@ -70,7 +74,12 @@ class DemoFeed:
         self._start = self._clock()
         self._step = 0
         self._events: deque[dict[str, Any]] = deque(maxlen=RECENT_EVENTS)
+        self._new_day()
+
+    def _new_day(self) -> None:
         self._agents = [self._new_agent(*row) for row in ROSTER]
+        for lucky in self._rng.sample(self._agents, 3):  # a celebration within the first minute
+            lucky.solved = lucky.next_milestone - 1
 
     def _new_agent(self, agent_id: str, name: str, team: str, level: str) -> _Agent:
         rng = self._rng
@@ -86,6 +95,8 @@ class DemoFeed:
             self._step = target - MAX_CATCH_UP
         while self._step < target:
             self._step += 1
+            if self._step % DAY_STEPS == 0:
+                self._new_day()
             self._advance()
         return normalise(self._document())
 
@@ -103,7 +114,9 @@ class DemoFeed:
     def _advance(self) -> None:
         rng = self._rng
         for agent in self._agents:
-            if rng.random() >= SPEED[agent.level]:
+            if rng.random() < 0.01:
+                agent.form = rng.uniform(0.5, 1.8)
+            if rng.random() >= SPEED[agent.level] * agent.form:
                 continue
             agent.solved += 1
             agent.aht = agent.aht * 0.9 + rng.uniform(180, 480) * 0.1
@@ -117,7 +130,7 @@ class DemoFeed:
         if rng.random() < 1 / 120:
             agent = rng.choice(self._agents)
             agent.quality = min(100.0, max(60.0, agent.quality + rng.uniform(-4, 4)))
-        if rng.random() < KUDOS_CHANCE:
+        if rng.random() < KUDOS_CHANCE or self._step % DAY_STEPS == FIRST_KUDOS_STEP:
             giver, taker = rng.sample(self._agents, 2)
             self._event(KUDOS, **{"from": giver.id, "to": taker.id, "text": rng.choice(THANKS)})
 
