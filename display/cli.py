@@ -39,6 +39,10 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("check", parents=[common], help="validate the config and exit 0, or list every problem")
     feed = sub.add_parser("feed", parents=[common], help="poll the feed once and print the ranked board as JSON")
     feed.add_argument("--watch", action="store_true", help="keep polling and print the board as a table")
+    bench = sub.add_parser("bench", parents=[common], help="measure parse/rank/diff speed and memory over many polls")
+    bench.add_argument("--agents", type=int, default=5000, help="agents in the large document (5000)")
+    bench.add_argument("--rounds", type=int, default=40, help="polls of the large document to time (40)")
+    bench.add_argument("--polls", type=int, default=10_000, help="polls for the memory run (10000)")
     return parser
 
 
@@ -58,6 +62,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_check(loaded)
         if args.command == "feed":
             return cmd_watch(loaded) if args.watch else cmd_feed(loaded)
+        if args.command == "bench":
+            from feeds import bench
+
+            bench.run(agents=args.agents, rounds=args.rounds, polls=args.polls, board=cfg.board)
+            return 0
     except KeyboardInterrupt:
         return 130
     except Exception as exc:  # the last guard: one line for the user, the details in the debug log

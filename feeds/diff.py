@@ -81,19 +81,22 @@ def diff_boards(old: Board | None, new: Board) -> list[BoardEvent]:
     if old is None:
         return []
     events: list[BoardEvent] = []
-    leader_before = old.agents[0].id if old.agents and old.agents[0].rank == 1 else None
+    leader_before = old.agents[0].agent.id if old.agents and old.agents[0].rank == 1 else None
+    old_agents, old_index = old.agents, old.index
     for ranked in new.agents:
-        before = old.find(ranked.id)
-        if before is None:
-            events.append(AgentJoined(ranked.id, ranked.rank))
+        agent_id = ranked.agent.id
+        i = old_index.get(agent_id)
+        if i is None:
+            events.append(AgentJoined(agent_id, ranked.rank))
             continue
+        before = old_agents[i]
         if before.rank != ranked.rank:
-            events.append(RankChanged(ranked.id, before.rank, ranked.rank))
+            events.append(RankChanged(agent_id, before.rank, ranked.rank))
         if before.value != ranked.value:
-            events.append(ValueChanged(ranked.id, before.value, ranked.value))
+            events.append(ValueChanged(agent_id, before.value, ranked.value))
         if ranked.rank == 1 and before.rank != 1:
-            events.append(NewLeader(ranked.id, leader_before))
-    events.extend(AgentLeft(a.id) for a in old.agents if new.find(a.id) is None)
+            events.append(NewLeader(agent_id, leader_before))
+    events.extend(AgentLeft(a.agent.id) for a in old_agents if a.agent.id not in new.index)
     old_teams = {t.id: t.rank for t in old.teams}
     events.extend(TeamRankChanged(t.id, old_teams[t.id], t.rank)
                   for t in new.teams if t.id in old_teams and old_teams[t.id] != t.rank)

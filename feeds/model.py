@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
+from typing import Any, NamedTuple
 
 FEED_VERSION = 1
 KUDOS = "kudos"
@@ -48,14 +48,16 @@ class Team:
         return out
 
 
-@dataclass(frozen=True, slots=True)
-class Agent:
+class Agent(NamedTuple):
+    """One agent (a NamedTuple: immutable, and about 3× cheaper to build than a frozen
+    dataclass, which counts when a 5,000-agent floor is parsed every poll)."""
+
     id: str
     name: str
     team: str | None = None
     level: str | None = None
     avatar: str | None = None
-    metrics: Mapping[str, float] = field(default_factory=_frozen)
+    metrics: Mapping[str, float] = MappingProxyType({})
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"id": self.id, "name": self.name}

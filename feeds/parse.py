@@ -14,6 +14,7 @@ import math
 import re
 import unicodedata
 from datetime import datetime
+from types import MappingProxyType
 from typing import Any
 
 from feeds.model import (CHALLENGE_COMPLETED, FEED_VERSION, KUDOS, Agent, FeedError, FeedEvent,
@@ -59,6 +60,10 @@ def clean_text(value: Any, limit: int) -> str | None:
         return None
     if not isinstance(value, str):
         raise _Drop(f"expected text, got {_kind(value)}")
+    # Nearly all text is already clean; these checks run in C and spare the per-character pass.
+    if (len(value) <= limit and value.isprintable() and "  " not in value and value == value.strip()
+            and (value.isascii() or unicodedata.is_normalized("NFC", value))):
+        return value or None
     text = unicodedata.normalize("NFC", value)
     text = "".join(" " if unicodedata.category(c) in ("Cc", "Zl", "Zp") else c for c in text)
     text = _SPACE.sub(" ", text).strip()
@@ -118,7 +123,7 @@ def _kind(value: Any) -> str:
 
 
 def _label(kind: str, index: int, record: Any) -> str:
-    if isinstance(record, dict) and isinstance(record.get("id"), (str, int)):
+    if isinstance(record, dict) and type(record.get("id")) in (str, int):
         return f'{kind}[{index}] (id "{str(record["id"])[:40]}")'
     return f"{kind}[{index}]"
 
@@ -132,7 +137,26 @@ def _list(doc: dict[str, Any], key: str) -> list[Any]:
     return value
 
 
-def normalise(doc: Any) -> Snapshot:
+AgentCache = dict[str | int, tuple[dict[str, Any], Agent, tuple[str, ...]]]
+
+
+class Normaliser:
+    """``normalise`` with a memory of the last poll: an agent record equal to the one seen last
+    time is not cleaned again. On a big floor most records do not change between polls, so this
+    halves the work. Only for freshly decoded documents: a caller that mutated a record it had
+    already passed in would defeat the equality check."""
+
+    def __init__(self) -> None:
+        self._cache: AgentCache = {}
+
+    def __call__(self, doc: Any) -> Snapshot:
+        fresh: AgentCache = {}
+        snapshot = normalise(doc, self._cache, fresh)
+        self._cache = fresh  # only this poll's records: the cache never outgrows the floor
+        return snapshot
+
+
+def normalise(doc: Any, cache: AgentCache | None = None, fresh: AgentCache | None = None) -> Snapshot:
     """A decoded canonical document to a Snapshot; FeedError when the document as a whole is bad."""
     if not isinstance(doc, dict):
         raise FeedError(f"document must be a JSON object, got {_kind(doc)}", "bad_document")
@@ -164,23 +188,31 @@ def normalise(doc: Any) -> Snapshot:
     derive_teams = "teams" not in doc
 
     agents: dict[str, Agent] = {}
+    notes: list[str] = []
     for i, record in enumerate(raw_agents):
-        label = _label("agents", i, record)
-        notes = []
+        notes.clear()
         try:
-            agent = _agent(record, notes, label)
+            raw_id = record.get("id") if type(record) is dict else None
+            cacheable = fresh is not None and type(raw_id) in (str, int)  # not bool/float: True == 1
+            hit = cache.get(raw_id) if cache and cacheable else None
+            if hit is not None and hit[0] == record:
+                agent = hit[1]
+                notes.extend(hit[2])
+            else:
+                agent = _agent(record, notes)
+            if cacheable:
+                fresh[raw_id] = (record, agent, tuple(notes))  # type: ignore[index]
             if agent.team is not None and agent.team not in teams:
                 if not derive_teams:
                     raise _Drop(f'unknown team "{agent.team}"')
                 teams[agent.team] = Team(agent.team, agent.team)
+            if agent.id in agents:
+                raise _Drop("duplicate agent id (the first one is used)")
         except _Drop as exc:
-            warnings.append(f"{label} dropped: {exc}")
-            continue
-        if agent.id in agents:
-            warnings.append(f"{label} dropped: duplicate agent id (the first one is used)")
+            warnings.append(f"{_label('agents', i, record)} dropped: {exc}")
             continue
         agents[agent.id] = agent
-        warnings.extend(notes)
+        warnings.extend(f"{_label('agents', i, record)} {note}" for note in notes)
 
     events: list[FeedEvent] = []
     seen: set[str] = set()
@@ -213,18 +245,21 @@ def _team(record: Any, warnings: list[str], label: str) -> Team:
     return Team(team_id, name, color)
 
 
-def _agent(record: Any, warnings: list[str], label: str) -> Agent:
+def _agent(record: Any, notes: list[str]) -> Agent:
+    """One agent record; ``notes`` collects remarks (without the record's label) if it is kept."""
     if not isinstance(record, dict):
         raise _Drop(f"expected an object, got {_kind(record)}")
     agent_id = clean_id(record.get("id"))
     raw_name = record.get("name")
     name = clean_text(raw_name, MAX_NAME)
     if name is None:
-        warnings.append(f"{label} has no name; shown by its id")
+        notes.append("has no name; shown by its id")
         name = agent_id
-    elif isinstance(raw_name, str) and len(raw_name) > MAX_NAME:
-        warnings.append(f"{label} name shortened to {MAX_NAME} characters")
-    team = None if record.get("team") is None else clean_id(record.get("team"), "team")
+    elif len(raw_name) > MAX_NAME:
+        notes.append(f"name shortened to {MAX_NAME} characters")
+    team = record.get("team")
+    if team is not None:
+        team = clean_id(team, "team")
     level = clean_text(record.get("level"), 40)
     avatar = clean_text(record.get("avatar"), 2048)
     raw_metrics = record.get("metrics", {})
@@ -232,16 +267,23 @@ def _agent(record: Any, warnings: list[str], label: str) -> Agent:
         raise _Drop(f"metrics must be an object, got {_kind(raw_metrics)}")
     metrics: dict[str, float] = {}
     for key, value in raw_metrics.items():
-        if value is None:
+        kind = type(value)
+        # The common case inline (this loop runs for every metric of every agent of every poll);
+        # NaN fails both comparisons and falls through to clean_number, which names the problem.
+        if (kind is int or kind is float) and -MAX_METRIC <= value <= MAX_METRIC:
+            number = float(value)
+        elif value is None:
             continue  # "no data yet" is not an error
-        try:
-            metrics[key] = clean_number(value)
-        except _Drop as exc:
-            raise _Drop(f'metric "{key}": {exc}') from None
+        else:
+            try:
+                number = clean_number(value)
+            except _Drop as exc:
+                raise _Drop(f'metric "{key}": {exc}') from None
         if len(metrics) == MAX_METRICS:
-            warnings.append(f"{label} has more than {MAX_METRICS} metrics; the rest are ignored")
+            notes.append(f"has more than {MAX_METRICS} metrics; the rest are ignored")
             break
-    return Agent(agent_id, name, team, level.lower() if level else None, avatar, _frozen(metrics))
+        metrics[key] = number
+    return Agent(agent_id, name, team, level.lower() if level else None, avatar, MappingProxyType(metrics))
 
 
 def _event(record: Any) -> FeedEvent:

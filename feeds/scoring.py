@@ -31,6 +31,14 @@ def metric_value(agent: Agent, name: str, board: BoardConfig) -> float | None:
     return value
 
 
+def _column(agents: Sequence[Agent], name: str, board: BoardConfig) -> list[float | None]:
+    """``metric_value`` for every agent, with the metric's config looked up once."""
+    spec = board.metric(name)
+    if not spec.min_samples:
+        return [a.metrics.get(name) for a in agents]
+    return [None if a.metrics.get(spec.samples, 0.0) < spec.min_samples else a.metrics.get(name) for a in agents]
+
+
 def lower_is_better(board: BoardConfig) -> bool:
     """Whether the ranking value is better when lower (never for the score)."""
     return board.rank_by != SCORE and board.metric(board.rank_by).lower_is_better
@@ -39,19 +47,20 @@ def lower_is_better(board: BoardConfig) -> bool:
 def rank_values(agents: Sequence[Agent], board: BoardConfig) -> list[float | None]:
     """The ranking value of each agent, in the same order."""
     if board.rank_by != SCORE:
-        return [metric_value(a, board.rank_by, board) for a in agents]
+        return _column(agents, board.rank_by, board)
     total_weight = sum(board.score.values())
     columns: list[tuple[float, list[float]]] = []
     present = [False] * len(agents)
     for name, weight in board.score.items():
-        values = [metric_value(a, name, board) for a in agents]
-        for i, v in enumerate(values):
-            present[i] = present[i] or v is not None
-        positive = [v for v in values if v is not None and v > 0]
-        best = (min(positive) if board.metric(name).lower_is_better else max(positive)) if positive else 0.0
+        values = _column(agents, name, board)
+        present = [p or v is not None for p, v in zip(present, values)]
         lower = board.metric(name).lower_is_better
+        positive = [v for v in values if v is not None and v > 0]
+        best = (min(positive) if lower else max(positive)) if positive else 0.0
         pcts = [0.0 if v is None or v <= 0 or best <= 0 else 100.0 * (best / v if lower else v / best)
                 for v in values]
         columns.append((weight, pcts))
-    return [round(sum(w * p[i] for w, p in columns) / total_weight, 1) if present[i] else None
-            for i in range(len(agents))]
+    totals = [0.0] * len(agents)
+    for weight, pcts in columns:  # column by column: list comprehensions, not a generator per agent
+        totals = [t + weight * p for t, p in zip(totals, pcts)]
+    return [round(t / total_weight, 1) if ok else None for t, ok in zip(totals, present)]

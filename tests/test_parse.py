@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from feeds.adapters.demo import DemoFeed
 from feeds.model import FeedError, Snapshot
-from feeds.parse import MAX_NAME, normalise, parse_document
+from feeds.parse import MAX_NAME, Normaliser, normalise, parse_document
 from helpers import FakeClock, agent, doc
 
 SCHEMA = json.loads((Path(__file__).parent.parent / "feeds" / "feed-v1.schema.json").read_text())
@@ -207,3 +207,33 @@ def test_random_bytes_never_crash_the_parser(raw: bytes) -> None:
         parse_document(raw, 1 << 20)
     except FeedError:
         pass
+
+
+@settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@given(st.lists(documents, min_size=2, max_size=4))
+def test_the_caching_normaliser_always_agrees_with_a_fresh_one(sequence: list[dict[str, object]]) -> None:
+    cached = Normaliser()
+    for document in sequence:
+        for _ in range(2):  # the same document twice: the second pass is served from the cache
+            fresh_copy = json.loads(json.dumps(document, allow_nan=True))
+            try:
+                expected = normalise(fresh_copy)
+            except FeedError:
+                with pytest.raises(FeedError):
+                    cached(json.loads(json.dumps(document, allow_nan=True)))
+                continue
+            assert cached(json.loads(json.dumps(document, allow_nan=True))) == expected
+
+
+def test_the_cache_sees_changes_bool_ids_and_nan() -> None:
+    cached = Normaliser()
+    first = cached(doc(agent("a", 1), {"id": 1, "name": "One", "metrics": {}}))
+    assert [a.id for a in first.agents] == ["a", "1"]
+    second = cached(doc(agent("a", 2), {"id": True, "name": "One", "metrics": {}}))
+    assert [(a.id, dict(a.metrics)) for a in second.agents] == [("a", {"tickets_solved": 2})]
+    assert second.warnings == ("agents[1] dropped: id must be text or a whole number, got true/false",)
+    nan = parse_document(b'{"version":1,"agents":[{"id":"n","name":"N","metrics":{"x":NaN}}]}', 1000)
+    assert nan.agents == ()
+    cached(json.loads('{"version":1,"agents":[{"id":"n","name":"N","metrics":{"x":1}}]}'))
+    again = cached(json.loads('{"version":1,"agents":[{"id":"n","name":"N","metrics":{"x":NaN}}]}'))
+    assert again.agents == () and "not a finite number" in again.warnings[0]

@@ -17,7 +17,7 @@ from typing import Any
 from feeds.config import CsvConfig
 from feeds.mapping import Mapper
 from feeds.model import FEED_VERSION, FeedError, Snapshot
-from feeds.parse import decode_json, normalise, parse_document
+from feeds.parse import Normaliser, decode_json
 
 Decoder = Callable[[bytes], Snapshot]
 FIELDS = ("id", "name", "team", "level", "avatar")
@@ -26,12 +26,14 @@ _DECIMAL_COMMA = re.compile(r"-?\d*,\d+")
 
 
 def json_decoder(max_bytes: int, mapper: Mapper | None = None) -> Decoder:
+    normalise = Normaliser()
     if mapper is None:
-        return lambda raw: parse_document(raw, max_bytes)
+        return lambda raw: normalise(decode_json(raw, max_bytes))
     return lambda raw: normalise(mapper.apply(decode_json(raw, max_bytes)))
 
 
 def csv_decoder(config: CsvConfig, max_bytes: int) -> Decoder:
+    normalise = Normaliser()
     return lambda raw: normalise(parse_csv(raw, config.delimiter, max_bytes))
 
 
