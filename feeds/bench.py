@@ -130,7 +130,9 @@ def bench_memory(polls: int, agents: int, board: BoardConfig, report: Callable[[
         if n in (polls // 10, polls // 2, polls) or n % (polls // 5 or 1) == 0:
             gc.collect()
             marks[n] = rss_kib()
-            report(f"  after {n:>6,} polls: RSS {marks[n] / 1024:7.1f} MiB")
+            sizes = coordinator.sizes()
+            report(f"  after {n:>6,} polls: RSS {marks[n] / 1024:7.1f} MiB   seen event ids "
+                   f"{sizes['seen_events']:>6,}/{sizes['seen_events_cap']:,}   queued events {sizes['queued_events']}")
     first = min(marks)
     return {"polls": polls, "seconds": time.perf_counter() - start, "rss_kib": marks,
             "growth_kib": marks[polls] - marks[first], "from_poll": first}

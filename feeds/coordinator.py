@@ -74,6 +74,11 @@ class FeedCoordinator:
             state = FeedState(state.board, last, state.last_error, state.failures, stale, state.generation)
         return state
 
+    def sizes(self) -> dict[str, int]:
+        """How full the coordinator's bounded containers are (for health reports and soak tests)."""
+        return {"seen_events": len(self._seen), "seen_events_cap": self._seen.capacity,
+                "queued_events": len(self._events), "queued_events_cap": MAX_QUEUED_EVENTS}
+
     def drain_events(self) -> list[BoardEvent]:
         with self._lock:
             events = list(self._events)

@@ -13,6 +13,7 @@ shorter than what the server asked for.
 from __future__ import annotations
 
 import random
+import ssl
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -78,7 +79,14 @@ class HttpFetcher:
         self.url = url
         self.max_bytes = max_bytes
         self.timeout = timeout
-        verify: bool | str = ca_file or verify_tls
+        verify: bool | ssl.SSLContext = verify_tls
+        if ca_file:  # a private CA (an office proxy, an on-premises helpdesk) on top of the system's
+            verify = ssl.create_default_context()
+            try:
+                verify.load_verify_locations(cafile=ca_file)
+            except (OSError, ssl.SSLError) as exc:
+                raise FeedError(f"cannot use ca_file {ca_file}: {getattr(exc, 'strerror', None) or exc}",
+                                "config") from None
         self._client = httpx.Client(
             timeout=httpx.Timeout(timeout), verify=verify, auth=auth, follow_redirects=True,
             max_redirects=5, headers={"User-Agent": USER_AGENT, "Accept": accept, **(headers or {})})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import ssl
 import threading
 import time
 from collections.abc import Callable
@@ -31,9 +32,10 @@ class Seen:
 
 
 class FeedServer:
-    """A scripted HTTP server: ``routes[path]`` is a Reply or a function of the request's headers."""
+    """A scripted HTTP server: ``routes[path]`` is a Reply or a function of the request's headers.
+    With ``tls`` (a server-side SSLContext) it speaks HTTPS."""
 
-    def __init__(self) -> None:
+    def __init__(self, tls: ssl.SSLContext | None = None) -> None:
         self.routes: dict[str, Reply | Callable[[dict[str, str]], Reply]] = {}
         self.requests: list[Seen] = []
         server = self
@@ -76,7 +78,10 @@ class FeedServer:
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        if tls is not None:
+            self.httpd.socket = tls.wrap_socket(self.httpd.socket, server_side=True)
+        scheme = "https" if tls else "http"
+        self.url = f"{scheme}://127.0.0.1:{self.httpd.server_address[1]}"
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 
     def json(self, path: str, doc: Any, **headers: str) -> None:

@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 import os
 import random
+import ssl
 from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
 from pathlib import Path
 
 import pytest
+import trustme
 
 from feeds.adapters import make_adapter
 from feeds.adapters.formats import csv_number
@@ -140,6 +142,26 @@ def test_a_missing_secret_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.M
     monkeypatch.delenv("NOPE_TOKEN", raising=False)
     with pytest.raises(FeedError, match=r"environment variable NOPE_TOKEN \(feed.auth.token_env\) is not set"):
         http_adapter(tmp_path, "http://127.0.0.1:9/", '[feed.auth]\ntype = "bearer"\ntoken_env = "NOPE_TOKEN"')
+
+
+def test_tls_is_verified_and_a_private_ca_can_be_trusted(tmp_path: Path) -> None:
+    ca = trustme.CA()
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(context)
+    server = FeedServer(tls=context)
+    server.thread.start()
+    try:
+        server.json("/feed", DOC)
+        error = poll_error(http_adapter(tmp_path, server.url + "/feed"))
+        assert error.kind == "connect" and "CERTIFICATE_VERIFY_FAILED" in str(error)
+        ca.cert_pem.write_to_path(str(tmp_path / "office-ca.pem"))
+        assert http_adapter(tmp_path, server.url + "/feed", 'ca_file = "office-ca.pem"').poll() is not None
+        assert http_adapter(tmp_path, server.url + "/feed", "verify_tls = false").poll() is not None
+        with pytest.raises(FeedError, match=r"cannot use ca_file .*missing.pem: No such file or directory"):
+            http_adapter(tmp_path, server.url + "/feed", 'ca_file = "missing.pem"')
+    finally:
+        server.httpd.shutdown()
+        server.httpd.server_close()
 
 
 def test_redirects_are_followed(server: FeedServer, tmp_path: Path) -> None:
