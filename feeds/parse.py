@@ -33,14 +33,19 @@ class _Drop(Exception):
     """One record is unusable; the message says why."""
 
 
-def decode_json(raw: bytes, max_bytes: int) -> Any:
-    """Bytes to a JSON value, or FeedError. A UTF-8 byte order mark is tolerated."""
+def decode_text(raw: bytes, max_bytes: int, what: str = "document") -> str:
+    """Bytes to text within the size cap, or FeedError. A UTF-8 byte order mark is tolerated."""
     if len(raw) > max_bytes:
-        raise FeedError(f"document is {len(raw):,} bytes, over the {max_bytes:,}-byte limit", "too_big")
+        raise FeedError(f"{what} is {len(raw):,} bytes, over the {max_bytes:,}-byte limit", "too_big")
     try:
-        text = raw.decode("utf-8-sig")
+        return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise FeedError(f"document is not UTF-8 (byte {exc.start})", "bad_document") from None
+        raise FeedError(f"{what} is not UTF-8 (byte {exc.start})", "bad_document") from None
+
+
+def decode_json(raw: bytes, max_bytes: int) -> Any:
+    """Bytes to a JSON value, or FeedError."""
+    text = decode_text(raw, max_bytes)
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:

@@ -17,7 +17,7 @@ from typing import Any
 from feeds.config import CsvConfig
 from feeds.mapping import Mapper
 from feeds.model import FEED_VERSION, FeedError, Snapshot
-from feeds.parse import Normaliser, decode_json
+from feeds.parse import Normaliser, decode_json, decode_text
 
 Decoder = Callable[[bytes], Snapshot]
 FIELDS = ("id", "name", "team", "level", "avatar")
@@ -54,12 +54,7 @@ def csv_number(cell: str) -> float | str | None:
 
 def parse_csv(raw: bytes, delimiter: str, max_bytes: int) -> dict[str, Any]:
     """CSV bytes to a canonical document (plain data) for the normaliser."""
-    if len(raw) > max_bytes:
-        raise FeedError(f"CSV is {len(raw):,} bytes, over the {max_bytes:,}-byte limit", "too_big")
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise FeedError(f"CSV is not UTF-8 (byte {exc.start})", "bad_document") from None
+    text = decode_text(raw, max_bytes, "CSV")
     if delimiter == "auto":
         try:
             delimiter = csv.Sniffer().sniff(text[:4096], delimiters=",;\t|").delimiter
