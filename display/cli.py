@@ -39,6 +39,11 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("check", parents=[common], help="validate the config and exit 0, or list every problem")
     feed = sub.add_parser("feed", parents=[common], help="poll the feed once and print the ranked board as JSON")
     feed.add_argument("--watch", action="store_true", help="keep polling and print the board as a table")
+    shot = sub.add_parser("shot", parents=[common], help="render one scene to a PNG (offscreen)")
+    shot.add_argument("--scene", required=True, choices=("leaderboard", "teams", "wins", "celebration"))
+    shot.add_argument("--size", default="1920x1080", help="WxH, e.g. 1920x1080, 1080x1920 (default 1920x1080)")
+    shot.add_argument("--theme", help="a built-in theme or a theme file (default: the config's)")
+    shot.add_argument("--out", required=True, metavar="FILE.png")
     bench = sub.add_parser("bench", parents=[common], help="measure parse/rank/diff speed and memory over many polls")
     bench.add_argument("--agents", type=int, default=5000, help="agents in the large document (5000)")
     bench.add_argument("--rounds", type=int, default=40, help="polls of the large document to time (40)")
@@ -62,11 +67,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_check(loaded)
         if args.command == "feed":
             return cmd_watch(loaded) if args.watch else cmd_feed(loaded)
+        if args.command == "shot":
+            return cmd_shot(loaded, args.scene, args.size, args.theme, args.out)
         if args.command == "bench":
             from feeds import bench
 
             bench.run(agents=args.agents, rounds=args.rounds, polls=args.polls, board=cfg.board)
             return 0
+    except ConfigError as exc:  # a theme, or anything else read after the config
+        print("\n".join(str(p) for p in exc.problems), file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         return 130
     except Exception as exc:  # the last guard: one line for the user, the details in the debug log
@@ -112,6 +122,32 @@ def cmd_feed(loaded: LoadedConfig) -> int:
     fresh = [FeedEventReceived(e) for e in SeenEvents().new(snapshot.events)]
     json.dump(_feed_json(loaded, board, fresh), sys.stdout, ensure_ascii=False, indent=2)
     sys.stdout.write("\n")
+    return 0
+
+
+def cmd_shot(loaded: LoadedConfig, scene: str, size_text: str, theme_name: str | None, out: str) -> int:
+    from feeds.config import _size
+    problem = _size(size_text)
+    if problem:
+        print(f"chalkwall: --size {problem}", file=sys.stderr)
+        return 2
+    w, _, h = size_text.lower().partition("x")
+    from display.shot import build_wall, render
+    from display.themes import load_theme
+
+    import pygame
+
+    theme = load_theme(theme_name, loaded.base_dir) if theme_name else None
+    try:
+        preview = build_wall(loaded, (int(w), int(h)), theme=theme)
+    except FeedError as exc:
+        print(f"chalkwall: feed failed: {exc}", file=sys.stderr)
+        return 1
+    if preview.wall.view is None:
+        print(f"chalkwall: feed failed: {preview.coordinator.state().last_error}; drawing the waiting screen",
+              file=sys.stderr)
+    pygame.image.save(render(preview, scene), out)
+    print(out)
     return 0
 
 

@@ -145,3 +145,25 @@ def _teams(snapshot: Snapshot, values: Sequence[float | None], config: BoardConf
         gap = None if ahead is None or totals[i] is None else round(abs(ahead - totals[i]), 2)
         out.append(TeamStanding(rank, snapshot.teams[i], totals[i], counts[snapshot.teams[i].id], gap))
     return tuple(out)
+
+
+def limit_to_teams(board: Board, team_ids: Sequence[str]) -> Board:
+    """The board as one team's wall sees it: only those teams' agents, ranked among themselves."""
+    if not team_ids:
+        return board
+    wanted = set(team_ids)
+    people = [a for a in board.agents if a.agent.team in wanted]
+    keys = sort_keys([a.value for a in people], board.lower_is_better)
+    ranks = competition_ranks(keys)  # already in order: the full board's order is kept
+    agents = tuple(RankedAgent(r, a.agent, a.value) for r, a in zip(ranks, people))
+    members = {a.agent.id for a in agents}
+    events = tuple(e for e in board.events if concerns(e, wanted, members))
+    teams = tuple(t for t in board.teams if t.team.id in wanted)
+    return Board(board.rank_by, board.lower_is_better, agents, teams, events, board.generated_at, board.warnings,
+                 MappingProxyType({a.agent.id: n for n, a in enumerate(agents)}))
+
+
+def concerns(event: FeedEvent, team_ids: set[str], agent_ids: set[str]) -> bool:
+    """Whether a feed event is about one of these teams or one of their agents."""
+    data = event.data
+    return data.get("team") in team_ids or data.get("agent") in agent_ids or data.get("to") in agent_ids

@@ -212,6 +212,56 @@ class BoardConfig:
             reader.problem(f"{key}.rank_by", f'"{self.rank_by}" looks like a misspelt "score"{hint}')
 
 
+SCENES = ("leaderboard", "teams", "wins")
+
+
+def _size(value: str) -> str | None:
+    if not value:
+        return None
+    w, _, h = value.lower().partition("x")
+    if not (w.isdigit() and h.isdigit() and 320 <= int(w) <= 7680 and 240 <= int(h) <= 7680):
+        return f'must look like "1920x1080" (width x height, 320 to 7680), not "{value}"'
+    return None
+
+
+@dataclass(frozen=True)
+class SceneConfig:
+    """One entry of the display's playlist."""
+
+    name: Literal["leaderboard", "teams", "wins"]
+    seconds: float = field(default=20.0, metadata={"min": 3, "max": 3600})
+
+
+def _default_scenes() -> tuple[SceneConfig, ...]:
+    return (SceneConfig("leaderboard", 30), SceneConfig("teams", 12), SceneConfig("wins", 12))
+
+
+@dataclass(frozen=True)
+class DisplayConfig:
+    """What the wall shows and how."""
+
+    title: str = "Leaderboard"
+    theme: str = "dark"
+    animation: Literal["full", "reduced", "none"] = "full"
+    secondary: str = ""
+    teams: tuple[str, ...] = ()
+    scenes: tuple[SceneConfig, ...] = field(default_factory=_default_scenes)
+    size: str = field(default="", metadata={"check": _size})
+    celebration_seconds: float = field(default=6.0, metadata={"min": 2, "max": 60})
+    max_fps: int = field(default=60, metadata={"min": 10, "max": 120})
+
+    def check(self, reader: Reader, key: str) -> None:
+        if not self.scenes:
+            reader.problem(f"{key}.scenes", "must list at least one scene")
+
+    @property
+    def resolution(self) -> tuple[int, int] | None:
+        if not self.size:
+            return None
+        w, _, h = self.size.lower().partition("x")
+        return int(w), int(h)
+
+
 @dataclass(frozen=True)
 class LogConfig:
     """Log output: plain lines for people, or one JSON object per line for journald and tools."""
@@ -226,6 +276,7 @@ class Config:
 
     feed: FeedConfig = field(default_factory=FeedConfig)
     board: BoardConfig = field(default_factory=BoardConfig)
+    display: DisplayConfig = field(default_factory=DisplayConfig)
     log: LogConfig = field(default_factory=LogConfig)
 
 

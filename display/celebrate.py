@@ -1,0 +1,199 @@
+"""Celebrations — Schwab's chalk number: a completed challenge stops the wall for a moment.
+
+Completions and new leaders are *banners* that cover the board for ``celebration_seconds`` with a
+burst of confetti; a kudos is a *toast* at the edge that does not stop the board. Banners wait in a
+queue and are shown one at a time; a burst (three or more waiting) is coalesced into one
+("3 challenges completed!") so the board is never blocked for minutes. Confetti is a pure function
+of the time since the burst began, so a frame at t = 1.2 s is the same in every run.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections import deque
+from dataclasses import dataclass, field
+
+import pygame
+
+from display.stage import RGB, Stage, hex_rgb, mix
+from display.widgets import draw_heart
+from feeds.board import Board
+from feeds.model import CHALLENGE_COMPLETED, KUDOS, FeedEvent
+
+COALESCE_AT = 3
+TOAST_SECONDS = 6.0
+MAX_TOASTS = 3
+CONFETTI = 140
+
+
+@dataclass
+class Celebration:
+    title: str
+    detail: str
+    points: float = 0.0
+    colour: RGB | None = None
+    big: bool = False
+    names: list[str] = field(default_factory=list)
+    key: str = ""
+
+
+def _lookup(board: Board | None, ident: str | None) -> tuple[str, str | None]:
+    """A display name and colour for an agent or team id."""
+    if board is not None and ident:
+        ranked = board.find(ident)
+        if ranked is not None:
+            team = next((t.team for t in board.teams if t.team.id == ranked.agent.team), None)
+            return ranked.agent.name, team.color if team else None
+        team = next((t.team for t in board.teams if t.team.id == ident), None)
+        if team is not None:
+            return team.name, team.color
+    return ident or "Someone", None
+
+
+class Celebrations:
+    def __init__(self, stage: Stage) -> None:
+        self.stage = stage
+        self.queue: deque[Celebration] = deque()
+        self.current: Celebration | None = None
+        self.started = 0.0
+        self.toasts: deque[tuple[float, Celebration]] = deque()
+
+    # --- feeding ----------------------------------------------------------------------
+    def feed_event(self, event: FeedEvent, board: Board | None) -> None:
+        if event.type == CHALLENGE_COMPLETED:
+            who = event.data.get("agent") or event.data.get("team")
+            name, colour = _lookup(board, who)
+            self.queue.append(Celebration(name, str(event.data.get("challenge", "")),
+                                          float(event.data.get("points") or 0), hex_rgb(colour, self.stage.colour("accent")),
+                                          names=[name], key=event.id))
+        elif event.type == KUDOS:
+            to_name, _ = _lookup(board, event.data.get("to"))
+            from_name = _lookup(board, event.data.get("from"))[0] if event.data.get("from") else "Someone"
+            self.toasts.append((self.stage.clock.now(), Celebration(f"{from_name} thanked {to_name}",
+                                                                    str(event.data.get("text", "")), key=event.id)))
+            while len(self.toasts) > MAX_TOASTS:
+                self.toasts.popleft()
+
+    def new_leader(self, agent_id: str, board: Board | None) -> None:
+        name, colour = _lookup(board, agent_id)
+        self.queue.append(Celebration(name, "takes the lead!", 0, hex_rgb(colour, self.stage.colour("accent")),
+                                      big=True, names=[name], key=f"leader:{agent_id}"))
+
+    # --- running ----------------------------------------------------------------------
+    def seconds(self) -> float:
+        return self.stage.display.celebration_seconds
+
+    def update(self) -> None:
+        now = self.stage.clock.now()
+        if self.current is not None and now - self.started >= self.seconds():
+            self.current = None
+        if self.current is None and self.queue:
+            self.current = self._next()
+            self.started = now
+        while self.toasts and now - self.toasts[0][0] >= TOAST_SECONDS:
+            self.toasts.popleft()
+
+    def _next(self) -> Celebration:
+        if len(self.queue) < COALESCE_AT:
+            return self.queue.popleft()
+        burst = list(self.queue)
+        self.queue.clear()
+        names = [n for c in burst for n in c.names]
+        completions = sum(1 for c in burst if not c.big)
+        title = f"{completions} challenges completed!" if completions == len(burst) else f"{len(burst)} big moments!"
+        shown = ", ".join(dict.fromkeys(names))
+        return Celebration(title, shown, sum(c.points for c in burst), self.stage.colour("accent"), big=True,
+                           names=names, key="+".join(c.key for c in burst))
+
+    def active(self) -> bool:
+        return self.current is not None
+
+    def animating(self) -> bool:
+        return self.current is not None or bool(self.toasts)
+
+    def next_change(self) -> float | None:
+        times = [t + TOAST_SECONDS for t, _ in self.toasts]
+        if self.current is not None:
+            times.append(self.started + self.seconds())
+        return min(times) if times else None
+
+    # --- drawing ----------------------------------------------------------------------
+    def draw(self, surface: pygame.Surface) -> None:
+        if self.current is not None:
+            self._draw_banner(surface, self.current, self.stage.clock.now() - self.started)
+        self._draw_toasts(surface)
+
+    def _draw_banner(self, surface: pygame.Surface, item: Celebration, t: float) -> None:
+        st = self.stage
+        sizes = st.theme.sizes
+        appear = 1.0 if st.motion.mode == "none" else min(1.0, t / 0.35)
+        shade = pygame.Surface(st.size, pygame.SRCALPHA)
+        shade.fill((*st.colour("background"), round(200 * appear)))
+        surface.blit(shade, (0, 0))
+        card = pygame.Rect(0, 0, round(st.w * (0.8 if not st.portrait else 0.9)), round(st.h * (0.46 if not st.portrait else 0.34)))
+        card.center = (st.w // 2, st.h // 2 + round((1 - appear) * st.h * 0.05))
+        colour = item.colour or st.colour("accent")
+        if st.theme.celebration.style == "confetti" and st.motion.mode != "none":
+            self._draw_confetti(surface, item, t)  # behind the card: it never crosses the words
+        pygame.draw.rect(surface, st.colour("banner"), card, border_radius=card.h // 10)
+        pygame.draw.rect(surface, colour, card, width=max(4, card.h // 60), border_radius=card.h // 10)
+        kicker = "New leader" if item.key.startswith("leader:") else ("Challenge completed" if not item.big else "Well done!")
+        pad = card.h // 10
+        top = st.text(kicker.upper(), sizes.small * 1.2, "accent", bold=True)
+        surface.blit(top, top.get_rect(midtop=(card.centerx, card.y + pad)))
+        title = st.text(item.title, sizes.banner_title, "text", bold=True, max_width=card.w - 2 * pad)
+        surface.blit(title, title.get_rect(midtop=(card.centerx, card.y + pad + top.get_height() + pad // 3)))
+        detail = st.text(item.detail, sizes.value * 0.9, "text", max_width=card.w - 2 * pad)
+        y = card.y + pad + top.get_height() + title.get_height() + pad // 2
+        surface.blit(detail, detail.get_rect(midtop=(card.centerx, y)))
+        if item.points:
+            pts = st.text(f"+{item.points:g} points", sizes.value * 1.1, "accent", bold=True, numbers=True)
+            surface.blit(pts, pts.get_rect(midbottom=(card.centerx, card.bottom - pad)))
+        if st.theme.celebration.style == "glow":
+            glow = card.inflate(round(card.h * 0.06 * (1 + math.sin(t * 5))), round(card.h * 0.06 * (1 + math.sin(t * 5))))
+            pygame.draw.rect(surface, colour, glow, width=max(3, card.h // 80), border_radius=card.h // 9)
+
+    def _draw_confetti(self, surface: pygame.Surface, item: Celebration, t: float) -> None:
+        st = self.stage
+        rng = random.Random(item.key)
+        palette = [st.colour("accent"), st.colour("up"), st.colour("down"), item.colour or st.colour("accent"),
+                   st.colour("text")]
+        gravity = st.h * 0.9
+        size = max(6, st.h // 70)
+        for _ in range(CONFETTI):
+            x0 = st.w * rng.uniform(0.1, 0.9)
+            vx = st.w * rng.uniform(-0.25, 0.25)
+            vy = -st.h * rng.uniform(0.6, 1.2)
+            spin = rng.uniform(4, 12)
+            colour = rng.choice(palette)
+            x = x0 + vx * t
+            y = st.h * 0.75 + vy * t + gravity * t * t / 2
+            if y > st.h + size or x < -size or x > st.w + size:
+                continue
+            w = max(2, round(size * abs(math.cos(spin * t))))
+            pygame.draw.rect(surface, colour, (round(x), round(y), w, size))
+
+    def _draw_toasts(self, surface: pygame.Surface) -> None:
+        st = self.stage
+        now = st.clock.now()
+        sizes = st.theme.sizes
+        y = st.h - st.margin
+        for started, item in reversed(self.toasts):
+            age = now - started
+            slide = 1.0 if st.motion.mode == "none" else min(1.0, age / 0.3, (TOAST_SECONDS - age) / 0.3)
+            title = st.text(item.title, sizes.small, "text", bold=True, max_width=round(st.w * 0.4))
+            detail = st.text(f"“{item.detail}”", sizes.small, "muted", max_width=round(st.w * 0.4)) if item.detail else None
+            pad = title.get_height() // 3
+            w = max(title.get_width(), detail.get_width() if detail else 0) + 3 * pad + title.get_height()
+            h = title.get_height() + (detail.get_height() if detail else 0) + 2 * pad
+            box = pygame.Rect(0, 0, w, h)
+            box.bottomright = (st.w - st.margin + round((1 - slide) * (w + st.margin)), y)
+            pygame.draw.rect(surface, mix(st.colour("banner"), st.colour("surface"), 0.3), box, border_radius=pad * 2)
+            pygame.draw.rect(surface, st.colour("down"), box, width=3, border_radius=pad * 2)
+            draw_heart(surface, (box.x + pad + title.get_height() // 2, box.y + pad + title.get_height() // 2),
+                       title.get_height() // 3, st.colour("down"))
+            surface.blit(title, (box.x + 2 * pad + title.get_height(), box.y + pad))
+            if detail:
+                surface.blit(detail, (box.x + 2 * pad + title.get_height(), box.y + pad + title.get_height()))
+            y = box.y - pad

@@ -1,0 +1,143 @@
+"""Fonts by family name, with a fallback chain, and a cache of rendered text.
+
+Families are resolved through fontconfig (``fc-match``), so a theme says "Noto Sans", not a file
+path. SDL_ttf draws an empty box for a letter a font lacks instead of reporting it, so each font's
+real coverage is read once with ``fc-query``; a text is drawn with the first font of the chain that
+has every one of its letters (Åsa, Алексей and Nguyễn all come out right). Rendering text is the
+costliest thing the display does, so rendered surfaces are kept in an LRU cache, and a text too wide
+for its place is shortened with "…" rather than overflowing.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import subprocess
+from collections import OrderedDict
+from functools import lru_cache
+
+import pygame
+
+from feeds.logs import LOGGER
+
+log = logging.getLogger(f"{LOGGER}.fonts")
+RGB = tuple[int, int, int]
+ELLIPSIS = "…"
+
+
+@lru_cache(maxsize=64)
+def find_family(family: str, bold: bool) -> str | None:
+    """The file of a font family (bold or regular) as fontconfig knows it, or None."""
+    if not shutil.which("fc-match"):
+        return None
+    pattern = f"{family}:style={'Bold' if bold else 'Regular'}"
+    try:
+        out = subprocess.run(["fc-match", "-f", "%{family}\t%{file}", pattern], capture_output=True,
+                             text=True, timeout=10).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    families, _, path = out.partition("\t")
+    # fc-match always answers with *something*; only accept the family that was asked for.
+    if family.casefold() not in (f.strip().casefold() for f in families.split(",")):
+        return None
+    return path or None
+
+
+@lru_cache(maxsize=64)
+def coverage(path: str) -> tuple[tuple[int, int], ...]:
+    """The code point ranges a font file has glyphs for (empty when unknown)."""
+    try:
+        out = subprocess.run(["fc-query", "-f", "%{charset}", path], capture_output=True, text=True,
+                             timeout=10).stdout
+    except (OSError, subprocess.SubprocessError):
+        return ()
+    ranges = []
+    for part in out.split():
+        lo, _, hi = part.partition("-")
+        try:
+            ranges.append((int(lo, 16), int(hi or lo, 16)))
+        except ValueError:
+            continue
+    return tuple(ranges)
+
+
+def covers(ranges: tuple[tuple[int, int], ...], text: str) -> bool:
+    for ch in set(text):
+        cp = ord(ch)
+        if cp > 0x20 and not any(lo <= cp <= hi for lo, hi in ranges):
+            return False
+    return True
+
+
+class FontBook:
+    """Fonts for one theme and screen, and the rendered-text cache."""
+
+    def __init__(self, families: dict[str, tuple[str, ...]], cache_size: int = 600) -> None:
+        self.families = families
+        self._fonts: dict[tuple[str, int, bool], list[tuple[pygame.font.Font, tuple[tuple[int, int], ...]]]] = {}
+        self._cache: OrderedDict[tuple[object, ...], pygame.Surface] = OrderedDict()
+        self._cache_size = cache_size
+        self._warned = False
+
+    def chain(self, role: str, px: int, bold: bool) -> list[tuple[pygame.font.Font, tuple[tuple[int, int], ...]]]:
+        key = (role, px, bold)
+        if key not in self._fonts:
+            chain = []
+            for family in self.families.get(role, ()):
+                path = find_family(family, bold) or (find_family(family, False) if bold else None)
+                if path:
+                    font = pygame.font.Font(path, px)
+                    chain.append((font, coverage(path)))
+            if not chain:
+                if not self._warned:
+                    log.warning("none of the fonts %s is installed; using pygame's built-in font "
+                                "(Latin only). Install fonts-noto-core.", self.families.get(role))
+                    self._warned = True
+                font = pygame.font.Font(None, px)
+                font.bold = bold
+                chain.append((font, ()))
+            self._fonts[key] = chain
+        return self._fonts[key]
+
+    def font_for(self, text: str, role: str, px: int, bold: bool = False) -> pygame.font.Font:
+        chain = self.chain(role, px, bold)
+        for font, ranges in chain:
+            if not ranges or covers(ranges, text):
+                return font
+        return chain[0][0]
+
+    def render(self, text: str, role: str, px: int, colour: RGB, *, bold: bool = False,
+               max_width: int | None = None) -> pygame.Surface:
+        """``text`` drawn (anti-aliased, transparent background), shortened with … to fit ``max_width``."""
+        key = (text, role, px, colour, bold, max_width)
+        surface = self._cache.get(key)
+        if surface is not None:
+            self._cache.move_to_end(key)
+            return surface
+        font = self.font_for(text, role, px, bold)
+        shown = fit(font, text, max_width) if max_width else text
+        surface = font.render(shown or " ", True, colour)
+        self._cache[key] = surface
+        if len(self._cache) > self._cache_size:
+            self._cache.popitem(last=False)
+        return surface
+
+    def width(self, text: str, role: str, px: int, bold: bool = False) -> int:
+        return self.font_for(text, role, px, bold).size(text)[0]
+
+    def cache_len(self) -> int:
+        return len(self._cache)
+
+
+def fit(font: pygame.font.Font, text: str, max_width: int) -> str:
+    """The longest start of ``text`` that fits in ``max_width`` with an ellipsis (the whole if it fits)."""
+    if font.size(text)[0] <= max_width:
+        return text
+    lo, hi = 0, len(text)
+    while lo < hi:  # binary search on the number of characters kept
+        mid = (lo + hi + 1) // 2
+        if font.size(text[:mid].rstrip() + ELLIPSIS)[0] <= max_width:
+            lo = mid
+        else:
+            hi = mid - 1
+    return text[:lo].rstrip() + ELLIPSIS if lo else ELLIPSIS

@@ -1,0 +1,52 @@
+"""Scenes: what fills the screen below the header, one at a time, like TV channels.
+
+Every scene follows the same small life cycle: ``enter`` when it comes on screen, ``update`` with
+each new board (visible or not, so rank arrows are right when it comes back), ``draw`` onto the
+frame, and ``animating`` to tell the loop whether the next frame differs from this one — when no
+scene is animating the loop sleeps.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pygame
+
+from display.stage import Stage
+from feeds.board import Board
+from feeds.diff import BoardEvent
+
+
+class Scene:
+    name = "scene"
+
+    def __init__(self, stage: Stage) -> None:
+        self.stage = stage
+        self.board: Board | None = None
+
+    def subtitle(self) -> str:
+        return ""
+
+    def enter(self) -> None:
+        """Called when the scene comes on screen."""
+
+    def update(self, board: Board, events: Sequence[BoardEvent]) -> None:
+        self.board = board
+
+    def draw(self, surface: pygame.Surface) -> None:
+        raise NotImplementedError
+
+    def animating(self) -> bool:
+        return False
+
+    def next_change(self) -> float | None:
+        """Clock time of the next change that is not an animation (a page turn), if any."""
+        return None
+
+
+def make_scenes(stage: Stage) -> dict[str, Scene]:
+    from display.scenes.leaderboard import LeaderboardScene
+    from display.scenes.teams import TeamsScene
+    from display.scenes.wins import WinsScene
+
+    return {cls.name: cls(stage) for cls in (LeaderboardScene, TeamsScene, WinsScene)}

@@ -1,0 +1,263 @@
+"""The individual leaderboard: rank, move, avatar, name, team, secondary metric and the value.
+
+Each agent's row is a pre-rendered surface (rebuilt only when its content changes) that slides to
+its new place over 0.8 s when the rank changes, while the value counts up. A new leader's row
+glows for a few seconds. With more agents than fit, the scene pages through them in balanced pages.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pygame
+
+from display.anim import COUNT_SECONDS, HIGHLIGHT_SECONDS, SLIDE_SECONDS, Tween, ease_out_cubic
+from display.scenes import Scene
+from display.stage import Stage, mix
+from display.widgets import Avatars, avatar_colour, draw_move, format_value, metric_label
+from feeds.board import Board, RankedAgent
+from feeds.diff import BoardEvent, NewLeader, RankChanged
+
+MOVE_SHOWN_SECONDS = 45.0  # an arrow stays beside a row this long after it moved
+PAGE_SECONDS = 10.0
+
+
+@dataclass
+class _Row:
+    agent_id: str
+    slot: Tween  # position in the ordered list, in rows (fractional while sliding)
+    value: Tween
+    move: int = 0
+    moved_at: float = -1e9
+    led_at: float = -1e9
+    surface: pygame.Surface | None = None
+    key: tuple[object, ...] = ()
+
+
+class LeaderboardScene(Scene):
+    name = "leaderboard"
+
+    def __init__(self, stage: Stage) -> None:
+        super().__init__(stage)
+        self.rows: dict[str, _Row] = {}
+        self.order: list[RankedAgent] = []
+        self.avatars = Avatars(stage)
+        self.page = 0
+        self.page_started = stage.clock.now()
+        self._teams: dict[str, tuple[str, str | None]] = {}
+
+    # --- geometry ---------------------------------------------------------------------
+    def _layout(self) -> tuple[pygame.Rect, int, int]:
+        """Rows area, row height and rows per page."""
+        area = self.stage.content()
+        label_h = 0 if self.stage.portrait else round(self.stage.px(self.stage.theme.sizes.small) * 1.5)
+        area = pygame.Rect(area.x, area.y + label_h, area.w, area.h - label_h)
+        # Portrait rows hold two lines (the name alone on the first), so they are taller.
+        min_row = round(self.stage.px(self.stage.theme.sizes.row) * (2.6 if self.stage.portrait else 1.6))
+        fit = max(1, area.h // min_row)
+        n = max(1, len(self.order))
+        pages = math.ceil(n / fit)
+        per_page = math.ceil(n / pages)
+        row_h = min(area.h // per_page, round(min_row * 1.5))
+        area.h = row_h * per_page  # exactly one page: no sliver of the next page's first row
+        return area, row_h, per_page
+
+    def pages(self) -> int:
+        return math.ceil(max(1, len(self.order)) / self._layout()[2])
+
+    def subtitle(self) -> str:
+        pages = self.pages()
+        return f"Ranked by {metric_label(self.stage.board.rank_by, self.stage.board).lower()}" + (
+            f" · page {self.page + 1} of {pages}" if pages > 1 else "")
+
+    # --- life cycle -------------------------------------------------------------------
+    def enter(self) -> None:
+        self.page = 0
+        self.page_started = self.stage.clock.now()
+
+    def update(self, board: Board, events: Sequence[BoardEvent]) -> None:
+        super().update(board, events)
+        clock, motion = self.stage.clock, self.stage.motion
+        now = clock.now()
+        self._teams = {t.team.id: (t.team.name, t.team.color) for t in board.teams}
+        self.order = list(board.agents)
+        moves = {e.agent: e for e in events if isinstance(e, RankChanged)}
+        leaders = {e.agent for e in events if isinstance(e, NewLeader)}
+        present = set()
+        for index, ranked in enumerate(board.agents):
+            agent_id = ranked.agent.id
+            present.add(agent_id)
+            row = self.rows.get(agent_id)
+            if row is None:
+                row = self.rows[agent_id] = _Row(agent_id, Tween(clock, index), Tween(clock, ranked.value or 0.0))
+            row.slot.to(index, motion.duration(SLIDE_SECONDS))
+            row.value.to(ranked.value or 0.0, motion.duration(COUNT_SECONDS, essential=True), ease_out_cubic)
+            move = moves.get(agent_id)
+            if move is not None and move.old is not None and move.new is not None:
+                row.move, row.moved_at = move.old - move.new, now
+            if agent_id in leaders:
+                row.led_at = now
+        for gone in set(self.rows) - present:
+            del self.rows[gone]
+        self.page = min(self.page, self.pages() - 1)
+
+    def animating(self) -> bool:
+        now = self.stage.clock.now()
+        return any(r.slot.moving() or r.value.moving() or now - r.led_at < self._highlight_seconds()
+                   for r in self.rows.values())
+
+    def _highlight_seconds(self) -> float:
+        return self.stage.motion.duration(HIGHLIGHT_SECONDS, essential=True)
+
+    def next_change(self) -> float | None:
+        now = self.stage.clock.now()
+        times = [r.moved_at + MOVE_SHOWN_SECONDS for r in self.rows.values() if r.move and r.moved_at + MOVE_SHOWN_SECONDS > now]
+        if self.pages() > 1:
+            times.append(self.page_started + PAGE_SECONDS)
+        return min(times) if times else None
+
+    def _turn_page(self) -> None:
+        now = self.stage.clock.now()
+        if self.pages() > 1 and now - self.page_started >= PAGE_SECONDS:
+            self.page = (self.page + 1) % self.pages()
+            self.page_started = now
+
+    # --- drawing ----------------------------------------------------------------------
+    def draw(self, surface: pygame.Surface) -> None:
+        self._turn_page()
+        area, row_h, per_page = self._layout()
+        self._draw_labels(surface, area)
+        first = self.page * per_page
+        clip = surface.get_clip()
+        surface.set_clip(area)
+        by_id = {a.agent.id: a for a in self.order}
+        for agent_id, row in sorted(self.rows.items(), key=lambda item: -item[1].slot.value()):
+            y = area.y + round((row.slot.value() - first) * row_h)
+            if y + row_h <= area.y or y >= area.bottom:
+                continue
+            self._draw_row(surface, row, by_id[agent_id], pygame.Rect(area.x, y, area.w, row_h))
+        surface.set_clip(clip)
+
+    def _columns(self, width: int, row_h: int) -> dict[str, int]:
+        """Left edges (and widths) of the columns, for this row width."""
+        st = self.stage
+        rank_w = round(st.px(st.theme.sizes.rank) * 1.6)
+        move_w = round(row_h * 1.2)  # an arrow and up to two digits
+        avatar = round(row_h * 0.72)
+        value_w = round(st.px(st.theme.sizes.value) * 3.4)
+        secondary_w = round(st.px(st.theme.sizes.row) * 3.0) if st.display.secondary else 0
+        team_w = 0 if st.portrait else round(width * 0.15)
+        name_x = rank_w + move_w + avatar + round(row_h * 0.3)
+        name_w = width - name_x - team_w - secondary_w - value_w - round(row_h * 0.4)
+        return {"rank_w": rank_w, "move_x": rank_w, "avatar_x": rank_w + move_w, "avatar": avatar,
+                "name_x": name_x, "name_w": name_w, "team_x": name_x + name_w + round(row_h * 0.2),
+                "team_w": team_w, "secondary_x": width - value_w - secondary_w, "secondary_w": secondary_w,
+                "value_right": width - round(row_h * 0.25)}
+
+    def _draw_labels(self, surface: pygame.Surface, area: pygame.Rect) -> None:
+        st = self.stage
+        if st.portrait:
+            return  # each portrait row says what its numbers are
+        cols = self._columns(area.w, self._layout()[1])
+        size = st.theme.sizes.small
+        y = area.y - round(st.px(size) * 1.4)
+        value_label = st.text(metric_label(st.board.rank_by, st.board), size, "muted")
+        surface.blit(value_label, (area.x + cols["value_right"] - value_label.get_width(), y))
+        if cols["secondary_w"]:
+            label = st.text(metric_label(st.display.secondary, st.board), size, "muted")
+            surface.blit(label, (area.x + cols["secondary_x"] + cols["secondary_w"] - label.get_width() - 8, y))
+        if cols["team_w"]:
+            surface.blit(st.text("Team", size, "muted"), (area.x + cols["team_x"], y))
+
+    def _draw_row(self, surface: pygame.Surface, row: _Row, ranked: RankedAgent, rect: pygame.Rect) -> None:
+        st = self.stage
+        now = st.clock.now()
+        shown_move = row.move if now - row.moved_at < MOVE_SHOWN_SECONDS else 0
+        key = (ranked, shown_move, rect.size)
+        if row.surface is None or row.key != key:
+            row.surface, row.key = self._render_row(ranked, shown_move, rect.size), key
+        glow = now - row.led_at
+        if glow < self._highlight_seconds():
+            pulse = 0.5 + 0.5 * math.sin(glow * 6)
+            halo = rect.inflate(6, 0).move(0, 0)
+            halo.h -= round(rect.h * 0.12) - 6
+            pygame.draw.rect(surface, mix(st.colour("highlight"), st.colour("accent"), pulse), halo,
+                             border_radius=rect.h // 5)
+        surface.blit(row.surface, rect.topleft)
+        value = st.text(format_value(row.value.value(), st.board.rank_by, st.board), st.theme.sizes.value,
+                        "accent" if ranked.rank == 1 else "text", bold=True, numbers=True)
+        cols = self._columns(rect.w, rect.h)
+        inner_h = rect.h - round(rect.h * 0.12)
+        cy = rect.y + (inner_h * 3 // 4 - inner_h // 20 if st.portrait else inner_h // 2)
+        surface.blit(value, value.get_rect(midright=(rect.x + cols["value_right"], cy)))
+
+    def _render_row(self, ranked: RankedAgent, move: int, size: tuple[int, int]) -> pygame.Surface:
+        if self.stage.portrait:
+            return self._render_portrait_row(ranked, move, size)
+        st = self.stage
+        w, h = size
+        inner_h = h - round(h * 0.12)
+        cy = inner_h // 2
+        out = pygame.Surface((w, h), pygame.SRCALPHA)
+        leader = ranked.rank == 1
+        pygame.draw.rect(out, st.colour("highlight" if leader else "surface"), (0, 0, w, inner_h),
+                         border_radius=h // 5)
+        team_name, team_colour = self._teams.get(ranked.agent.team or "", ("", None))
+        colour = avatar_colour(team_colour, ranked.agent.id)
+        pygame.draw.rect(out, colour, (0, 0, max(6, h // 12), inner_h), border_top_left_radius=h // 5,
+                         border_bottom_left_radius=h // 5)
+        cols = self._columns(w, h)
+        rank = st.text("–" if ranked.rank is None else str(ranked.rank), st.theme.sizes.rank,
+                       "accent" if leader else "text", bold=True, numbers=True)
+        out.blit(rank, rank.get_rect(midright=(cols["rank_w"] - round(h * 0.1), cy)))
+        draw_move(out, st, cols["move_x"] + round(h * 0.08), cy, move, inner_h)
+        avatar = self.avatars.get(ranked.agent.id, ranked.agent.name, ranked.agent.avatar, colour, cols["avatar"])
+        out.blit(avatar, avatar.get_rect(midleft=(cols["avatar_x"], cy)))
+        name = st.text(ranked.agent.name, st.theme.sizes.row, "text", bold=True, max_width=cols["name_w"])
+        out.blit(name, name.get_rect(midleft=(cols["name_x"], cy)))
+        if cols["team_w"] and team_name:
+            team = st.text(team_name, st.theme.sizes.small, "muted", max_width=cols["team_w"])
+            out.blit(team, team.get_rect(midleft=(cols["team_x"], cy)))
+        if cols["secondary_w"]:
+            metric = st.display.secondary
+            text = format_value(ranked.agent.metrics.get(metric), metric, st.board)
+            secondary = st.text(text, st.theme.sizes.row, "muted", numbers=True)
+            out.blit(secondary, secondary.get_rect(midright=(cols["secondary_x"] + cols["secondary_w"] - 8, cy)))
+        return out
+
+    def _render_portrait_row(self, ranked: RankedAgent, move: int, size: tuple[int, int]) -> pygame.Surface:
+        """Two lines: the name across the row; team, secondary metric and (drawn live) the value below."""
+        st = self.stage
+        w, h = size
+        inner_h = h - round(h * 0.12)
+        out = pygame.Surface((w, h), pygame.SRCALPHA)
+        leader = ranked.rank == 1
+        radius = h // 6
+        pygame.draw.rect(out, st.colour("highlight" if leader else "surface"), (0, 0, w, inner_h), border_radius=radius)
+        team_name, team_colour = self._teams.get(ranked.agent.team or "", ("", None))
+        colour = avatar_colour(team_colour, ranked.agent.id)
+        pygame.draw.rect(out, colour, (0, 0, max(6, h // 16), inner_h), border_top_left_radius=radius,
+                         border_bottom_left_radius=radius)
+        rank_w = round(st.px(st.theme.sizes.rank) * 2.0)
+        rank = st.text("–" if ranked.rank is None else str(ranked.rank), st.theme.sizes.rank,
+                       "accent" if leader else "text", bold=True, numbers=True)
+        out.blit(rank, rank.get_rect(center=(rank_w // 2 + h // 20, inner_h // 3)))
+        draw_move(out, st, rank_w // 2 - inner_h // 6, inner_h * 3 // 4, move, inner_h // 2)
+        avatar_size = round(inner_h * 0.5)
+        avatar = self.avatars.get(ranked.agent.id, ranked.agent.name, ranked.agent.avatar, colour, avatar_size)
+        out.blit(avatar, avatar.get_rect(midleft=(rank_w, inner_h // 2)))
+        text_x = rank_w + avatar_size + h // 8
+        name = st.text(ranked.agent.name, st.theme.sizes.row, "text", bold=True, max_width=w - text_x - h // 8)
+        out.blit(name, name.get_rect(midleft=(text_x, inner_h // 4 + inner_h // 20)))
+        parts = [team_name] if team_name else []
+        if st.display.secondary:
+            metric = st.display.secondary
+            parts.append(f"{metric_label(metric, st.board)} {format_value(ranked.agent.metrics.get(metric), metric, st.board)}")
+        if parts:
+            value_w = st.fonts.width(format_value(ranked.value, st.board.rank_by, st.board), "numbers",
+                                     st.px(st.theme.sizes.value), bold=True) + h // 2
+            detail = st.text(" · ".join(parts), st.theme.sizes.small, "muted", max_width=w - text_x - value_w)
+            out.blit(detail, detail.get_rect(midleft=(text_x, inner_h * 3 // 4 - inner_h // 20)))
+        return out

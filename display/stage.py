@@ -1,0 +1,167 @@
+"""The stage every scene draws on: screen geometry, theme, fonts, clock, and the shared chrome.
+
+The chrome is what stays while scenes rotate: the background (rendered once per size), the header
+(title, period, clock; re-rendered only when the minute changes) and the stale notice in a corner
+("data from 10:42 — feed unreachable"). Sizes come from the theme as fractions of the screen height.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+
+import pygame
+
+from display.anim import Motion
+from display.clock import Clock
+from display.fonts import FontBook
+from display.themes import MIN_TEXT, Theme
+from feeds.config import BoardConfig, DisplayConfig
+from feeds.coordinator import FeedState
+
+RGB = tuple[int, int, int]
+PORTRAIT_SCALE = 0.7
+
+
+def mix(a: RGB, b: RGB, t: float) -> RGB:
+    return (round(a[0] + (b[0] - a[0]) * t), round(a[1] + (b[1] - a[1]) * t), round(a[2] + (b[2] - a[2]) * t))
+
+
+def hex_rgb(value: str | None, fallback: RGB) -> RGB:
+    if not value or len(value) != 7:
+        return fallback
+    return int(value[1:3], 16), int(value[3:5], 16), int(value[5:7], 16)
+
+
+@dataclass
+class Stage:
+    size: tuple[int, int]
+    theme: Theme
+    fonts: FontBook
+    clock: Clock
+    motion: Motion
+    display: DisplayConfig
+    board: BoardConfig
+
+    def __post_init__(self) -> None:
+        self._background: pygame.Surface | None = None
+        self._header: tuple[str, pygame.Surface] | None = None
+
+    # --- geometry ---------------------------------------------------------------------
+    @property
+    def w(self) -> int:
+        return self.size[0]
+
+    @property
+    def h(self) -> int:
+        return self.size[1]
+
+    @property
+    def portrait(self) -> bool:
+        return self.h > self.w
+
+    def px(self, fraction: float) -> int:
+        """A theme size (fraction of the screen height) in pixels. A portrait screen is narrow for
+        its height, so sizes shrink there, but never below 1/36 of the height (legible at 5 m)."""
+        scale = PORTRAIT_SCALE if self.portrait else 1.0
+        return max(8, math.ceil(self.h * MIN_TEXT), round(self.h * fraction * scale))
+
+    @property
+    def margin(self) -> int:
+        return round(min(self.w, self.h) * 0.035)
+
+    @property
+    def header_height(self) -> int:
+        return round(self.px(self.theme.sizes.header) * 1.9)
+
+    def content(self) -> pygame.Rect:
+        """The area below the header, inside the margins."""
+        top = self.header_height + self.margin // 2
+        return pygame.Rect(self.margin, top, self.w - 2 * self.margin, self.h - top - self.margin)
+
+    def colour(self, name: str) -> RGB:
+        return self.theme.colour(name)
+
+    def text(self, text: str, size: float, colour: str | RGB = "text", *, bold: bool = False,
+             numbers: bool = False, max_width: int | None = None) -> pygame.Surface:
+        rgb = self.colour(colour) if isinstance(colour, str) else colour
+        return self.fonts.render(text, "numbers" if numbers else "text", self.px(size), rgb, bold=bold,
+                                 max_width=max_width)
+
+    # --- chrome -----------------------------------------------------------------------
+    def background(self) -> pygame.Surface:
+        if self._background is None:
+            surface = pygame.Surface(self.size)
+            top, bottom = self.colour("background"), self.colour("background_end")
+            style = self.theme.background.style
+            if style == "image":
+                surface.blit(_load_image(self.theme.background.image, self.size, top), (0, 0))
+            elif style == "gradient" and top != bottom:
+                for y in range(self.h):  # once per screen size, so a plain loop is fine
+                    pygame.draw.line(surface, mix(top, bottom, y / max(1, self.h - 1)), (0, y), (self.w, y))
+            else:
+                surface.fill(top)
+            self._background = surface.convert() if pygame.display.get_surface() else surface
+        return self._background
+
+    def draw_header(self, surface: pygame.Surface, subtitle: str) -> None:
+        now = self.clock.wall()
+        key = f"{subtitle}|{time.strftime('%H:%M', time.localtime(now))}"
+        if self._header is None or self._header[0] != key:
+            self._header = (key, self._render_header(subtitle, now))
+        surface.blit(self._header[1], (0, 0))
+
+    def _render_header(self, subtitle: str, now: float) -> pygame.Surface:
+        hh = self.header_height
+        header = pygame.Surface((self.w, hh), pygame.SRCALPHA)
+        size = self.theme.sizes.header
+        m = self.margin
+        clock_text = self.text(time.strftime("%H:%M", time.localtime(now)), size, "text", bold=True, numbers=True)
+        sub = self.text(subtitle, size * 0.8, "muted")
+        room = self.w - 2 * m - clock_text.get_width() - m
+        title = self.text(self.display.title, size, "text", bold=True,
+                          max_width=room - (0 if self.portrait else sub.get_width() + m))
+        cy = hh // 2
+        header.blit(title, (m, cy - title.get_height() // 2))
+        header.blit(clock_text, (self.w - m - clock_text.get_width(), cy - clock_text.get_height() // 2))
+        if not self.portrait:
+            header.blit(sub, (self.w - 2 * m - clock_text.get_width() - sub.get_width(), cy - sub.get_height() // 2))
+        pygame.draw.rect(header, self.colour("accent"), (m, hh - 4, self.w - 2 * m, 3))
+        return header
+
+    def draw_stale(self, surface: pygame.Surface, state: FeedState) -> None:
+        """A small notice in the corner while the board is stale; nothing otherwise."""
+        if not state.stale or state.last_success is None:
+            return
+        when = time.strftime("%H:%M", time.localtime(state.last_success))
+        label = self.text(f"data from {when} — feed unreachable", self.theme.sizes.small, "stale", bold=True)
+        pad = label.get_height() // 4
+        box = pygame.Rect(0, 0, label.get_width() + 4 * pad, label.get_height() + 2 * pad)
+        box.bottomright = (self.w - self.margin // 2, self.h - self.margin // 4)
+        pygame.draw.rect(surface, self.colour("background"), box, border_radius=pad * 2)
+        pygame.draw.rect(surface, self.colour("stale"), box, width=max(2, pad // 3), border_radius=pad * 2)
+        surface.blit(label, (box.x + 2 * pad, box.y + pad))
+
+    def draw_waiting(self, surface: pygame.Surface, state: FeedState) -> None:
+        """Before the first good poll: a calm message, never a blank screen."""
+        message = "Waiting for the first data…" if state.last_error is None else "Cannot reach the feed yet"
+        label = self.text(message, self.theme.sizes.value, "text", bold=True)
+        surface.blit(label, label.get_rect(center=self.content().center))
+        if state.last_error:
+            detail = self.text(state.last_error, self.theme.sizes.small, "muted", max_width=self.content().w)
+            surface.blit(detail, detail.get_rect(midtop=(self.w // 2, self.content().centery + label.get_height())))
+
+
+def _load_image(path: str, size: tuple[int, int], fill: RGB) -> pygame.Surface:
+    """A background image scaled to cover the screen; a plain fill if it cannot be read."""
+    surface = pygame.Surface(size)
+    surface.fill(fill)
+    try:
+        image = pygame.image.load(path)
+    except (pygame.error, OSError, FileNotFoundError):
+        return surface
+    scale = max(size[0] / image.get_width(), size[1] / image.get_height())
+    scaled = pygame.transform.smoothscale(image, (round(image.get_width() * scale), round(image.get_height() * scale)))
+    surface.blit(scaled, scaled.get_rect(center=(size[0] // 2, size[1] // 2)))
+    return surface

@@ -1,0 +1,129 @@
+"""The wall: scene rotation, celebrations and the decision whether a new frame is needed at all.
+
+The wall only *reads* feed state: each new board (by generation) is limited to the configured teams,
+diffed against the last one it showed, and handed to every scene; feed events become celebrations.
+``wants_frame`` is what lets the loop sleep: a still board is redrawn only when the minute on the
+header clock changes, a page turns, a scene rotates or the feed's stale flag flips.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+import pygame
+
+from display.celebrate import Celebrations
+from display.scenes import Scene, make_scenes
+from display.scenes.wins import event_time
+from display.stage import Stage
+from feeds.board import Board, concerns, limit_to_teams
+from feeds.coordinator import FeedState
+from feeds.diff import BoardEvent, FeedEventReceived, NewLeader, diff_boards
+
+OLD_EVENT_SECONDS = 600.0  # an event this old when first seen (a restart, a long outage) is not celebrated
+
+
+class Wall:
+    def __init__(self, stage: Stage) -> None:
+        self.stage = stage
+        self.scenes: dict[str, Scene] = make_scenes(stage)
+        self.playlist = stage.display.scenes
+        self.index = 0
+        self.scene_started = stage.clock.now()
+        self.celebrations = Celebrations(stage)
+        self.view: Board | None = None
+        self.state = FeedState(None, None, None, 0, False, 0)
+        self._drawn_key: tuple[object, ...] | None = None
+        self._force = True
+
+    @property
+    def scene(self) -> Scene:
+        return self.scenes[self.playlist[self.index].name]
+
+    def show(self, name: str) -> None:
+        """Put a scene on screen now (for previews and tests)."""
+        for i, entry in enumerate(self.playlist):
+            if entry.name == name:
+                self.index = i
+                break
+        else:
+            self.playlist = (*self.playlist, type(self.playlist[0])(name))  # type: ignore[call-arg]
+            self.index = len(self.playlist) - 1
+        self.scene_started = self.stage.clock.now()
+        self.scene.enter()
+        self._force = True
+
+    # --- input ------------------------------------------------------------------------
+    def update(self, state: FeedState, events: Sequence[BoardEvent] = ()) -> None:
+        if state.board is not None and state.generation != self.state.generation:
+            view = limit_to_teams(state.board, self.stage.display.teams)
+            diffs = diff_boards(self.view, view)
+            for scene in self.scenes.values():
+                scene.update(view, diffs)
+            for event in diffs:
+                if isinstance(event, NewLeader):
+                    self.celebrations.new_leader(event.agent, view)
+            self.view = view
+            self._force = True
+        if state.stale != self.state.stale:
+            self._force = True
+        self.state = state
+        now_wall = self.stage.clock.wall()
+        teams = set(self.stage.display.teams)
+        members = {a.agent.id for a in self.view.agents} if self.view is not None else set()
+        for event in events:
+            if not isinstance(event, FeedEventReceived):
+                continue
+            if teams and not concerns(event.event, teams, members):
+                continue
+            if now_wall - event_time(event.event, now_wall) > OLD_EVENT_SECONDS:
+                continue
+            self.celebrations.feed_event(event.event, self.view)
+        self._rotate()
+        self.celebrations.update()
+
+    def _rotate(self) -> None:
+        now = self.stage.clock.now()
+        if self.celebrations.active():
+            return  # a celebration holds the current scene; its time does not run out underneath
+        if now - self.scene_started >= self.playlist[self.index].seconds and len(self.playlist) > 1:
+            self.index = (self.index + 1) % len(self.playlist)
+            self.scene_started = now
+            self.scene.enter()
+            self._force = True
+
+    # --- output -----------------------------------------------------------------------
+    def animating(self) -> bool:
+        return self.scene.animating() or self.celebrations.animating()
+
+    def next_wake(self) -> float:
+        """Clock time by which the loop must look again, even if nothing arrives."""
+        now = self.stage.clock.now()
+        wall = self.stage.clock.wall()
+        times = [now + 60 - wall % 60,  # the header clock's next minute
+                 self.scene_started + self.playlist[self.index].seconds]
+        for t in (self.scene.next_change(), self.celebrations.next_change()):
+            if t is not None:
+                times.append(t)
+        return max(now + 0.01, min(times))
+
+    def wants_frame(self) -> bool:
+        key = (self.index, self.state.stale, self.state.generation, time.strftime("%H:%M", time.localtime(self.stage.clock.wall())),
+               getattr(self.scene, "page", 0), len(self.celebrations.toasts), self.celebrations.current is not None)
+        if self._force or self.animating() or key != self._drawn_key:
+            self._drawn_key = key
+            self._force = False
+            return True
+        return False
+
+    def draw(self, surface: pygame.Surface) -> None:
+        st = self.stage
+        surface.blit(st.background(), (0, 0))
+        st.draw_header(surface, self.scene.subtitle() if self.view is not None else "")
+        if self.view is None:
+            st.draw_waiting(surface, self.state)
+        else:
+            self.scene.draw(surface)
+        self.celebrations.draw(surface)
+        st.draw_stale(surface, self.state)

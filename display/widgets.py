@@ -1,0 +1,133 @@
+"""Small drawing pieces shared by scenes: avatars, rank-move arrows, metric values, bars.
+
+A rank move is shown by an arrow *and* a colour, never colour alone (some colleagues cannot tell
+green from red). Arrows are drawn as shapes, so they do not depend on a font having ▲ and ▼.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pygame
+
+from display.stage import RGB, Stage, hex_rgb, mix
+from feeds.config import SCORE, BoardConfig
+
+_AVATAR_COLOURS = ((74, 144, 226), (155, 89, 182), (230, 126, 34), (26, 188, 156), (231, 76, 60), (52, 73, 94))
+
+
+def initials(name: str) -> str:
+    """Up to two letters: first and last word ("Åsa Ödegård" → "ÅÖ", "Nguyễn Thị Lan" → "NL")."""
+    words = [w for w in name.replace("-", " ").split() if w[:1].isalpha()]
+    if not words:
+        return name[:1].upper() or "?"
+    return (words[0][0] + (words[-1][0] if len(words) > 1 else "")).upper()
+
+
+def avatar_colour(team_colour: str | None, agent_id: str) -> RGB:
+    if team_colour:
+        return hex_rgb(team_colour, _AVATAR_COLOURS[0])
+    return _AVATAR_COLOURS[sum(map(ord, agent_id)) % len(_AVATAR_COLOURS)]
+
+
+class Avatars:
+    """Round avatars: an image file when the agent has one on disk, else coloured initials."""
+
+    def __init__(self, stage: Stage) -> None:
+        self.stage = stage
+        self._cache: dict[tuple[str, str, int, RGB], pygame.Surface] = {}
+
+    def get(self, agent_id: str, name: str, avatar: str | None, colour: RGB, size: int) -> pygame.Surface:
+        key = (agent_id, name, size, colour)
+        surface = self._cache.get(key)
+        if surface is None:
+            surface = self._image(avatar, size) or self._initials(name, colour, size)
+            if len(self._cache) > 500:
+                self._cache.clear()
+            self._cache[key] = surface
+        return surface
+
+    def _initials(self, name: str, colour: RGB, size: int) -> pygame.Surface:
+        surface = pygame.Surface((size, size), pygame.SRCALPHA)
+        pygame.draw.circle(surface, colour, (size // 2, size // 2), size // 2)
+        # White or near-black letters, whichever reads better on this colour.
+        ink = (255, 255, 255) if sum(colour) / 3 < 150 else (18, 24, 38)
+        label = self.stage.fonts.render(initials(name), "text", max(8, int(size * 0.42)), ink, bold=True)
+        surface.blit(label, label.get_rect(center=(size // 2, size // 2)))
+        return surface
+
+    def _image(self, path: str | None, size: int) -> pygame.Surface | None:
+        if not path or "://" in path:  # remote avatars are not fetched from the drawing thread
+            return None
+        try:
+            image = pygame.image.load(path)
+        except (pygame.error, OSError, FileNotFoundError):
+            return None
+        image = pygame.transform.smoothscale(image, (size, size)).convert_alpha() if pygame.display.get_surface() \
+            else pygame.transform.smoothscale(image, (size, size))
+        mask = pygame.Surface((size, size), pygame.SRCALPHA)
+        pygame.draw.circle(mask, (255, 255, 255, 255), (size // 2, size // 2), size // 2)
+        image = image.convert_alpha() if image.get_alpha() is None and pygame.display.get_surface() else image
+        out = pygame.Surface((size, size), pygame.SRCALPHA)
+        out.blit(image, (0, 0))
+        out.blit(mask, (0, 0), special_flags=pygame.BLEND_RGBA_MIN)
+        return out
+
+
+def draw_move(surface: pygame.Surface, stage: Stage, x: int, cy: int, delta: int, height: int,
+              fade: float = 1.0) -> None:
+    """An arrow and the number of places moved (up: green ▲2, down: red ▼1); a dash when still."""
+    if delta == 0:
+        dash = pygame.Rect(0, 0, height // 2, max(2, height // 12))
+        dash.center = (x + height // 3, cy)
+        pygame.draw.rect(surface, stage.colour("muted"), dash, border_radius=dash.h // 2)
+        return
+    base = stage.colour("up" if delta > 0 else "down")
+    colour = mix(stage.colour("surface"), base, max(0.35, fade))
+    s = height * 0.45
+    top, bottom = cy - s * 0.55, cy + s * 0.55
+    points = [(x, bottom), (x + s, bottom), (x + s / 2, top)] if delta > 0 else [(x, top), (x + s, top), (x + s / 2, bottom)]
+    pygame.draw.polygon(surface, colour, points)
+    label = stage.fonts.render(str(abs(delta)), "numbers", max(8, int(height * 0.5)), colour, bold=True)
+    surface.blit(label, label.get_rect(midleft=(x + s + height * 0.08, cy)))
+
+
+def format_value(value: float | None, metric: str, board: BoardConfig) -> str:
+    """A metric as people read it: "4.8", "312 s", "1 234"; an en dash when there is none."""
+    if value is None:
+        return "–"
+    spec = board.metric(metric)
+    decimals = 1 if metric == SCORE else spec.decimals
+    text = f"{value:,.{decimals}f}".replace(",", "\u2009")  # thin space between thousands
+    return f"{text} {spec.unit}".rstrip() if spec.unit and spec.unit != "%" else text + spec.unit
+
+
+def metric_label(metric: str, board: BoardConfig) -> str:
+    if metric == SCORE:
+        return "Score"
+    return board.metric(metric).label or metric.replace("_", " ").capitalize()
+
+
+def draw_bar(surface: pygame.Surface, rect: pygame.Rect, fraction: float, colour: RGB, track: RGB) -> None:
+    radius = rect.h // 2
+    pygame.draw.rect(surface, track, rect, border_radius=radius)
+    filled = rect.copy()
+    filled.w = max(rect.h, round(rect.w * min(1.0, max(0.0, fraction))))
+    pygame.draw.rect(surface, colour, filled, border_radius=radius)
+
+
+def draw_star(surface: pygame.Surface, centre: tuple[int, int], r: int, colour: tuple[int, int, int]) -> None:
+    points = []
+    for i in range(10):
+        angle = -math.pi / 2 + i * math.pi / 5
+        radius = r if i % 2 == 0 else r * 0.45
+        points.append((centre[0] + radius * math.cos(angle), centre[1] + radius * math.sin(angle)))
+    pygame.draw.polygon(surface, colour, points)
+
+
+def draw_heart(surface: pygame.Surface, centre: tuple[int, int], r: int, colour: tuple[int, int, int]) -> None:
+    x, y = centre
+    lobe = max(2, int(r * 0.55))
+    pygame.draw.circle(surface, colour, (x - lobe + 1, y - r // 4), lobe)
+    pygame.draw.circle(surface, colour, (x + lobe - 1, y - r // 4), lobe)
+    pygame.draw.polygon(surface, colour, [(x - 2 * lobe + 1, y - r // 6), (x + 2 * lobe - 1, y - r // 6), (x, y + r)])
