@@ -23,6 +23,7 @@ from feeds.model import CHALLENGE_COMPLETED, KUDOS, FeedEvent
 
 COALESCE_AT = 3
 TOAST_SECONDS = 6.0
+TOAST_SLIDE = 0.3
 MAX_TOASTS = 3
 CONFETTI = 140
 
@@ -58,6 +59,7 @@ class Celebrations:
         self.current: Celebration | None = None
         self.started = 0.0
         self.toasts: deque[tuple[float, Celebration]] = deque()
+        self._confetti: tuple[str, list[tuple[float, float, float, float, RGB]]] = ("", [])
 
     # --- feeding ----------------------------------------------------------------------
     def feed_event(self, event: FeedEvent, board: Board | None) -> None:
@@ -110,7 +112,14 @@ class Celebrations:
         return self.current is not None
 
     def animating(self) -> bool:
-        return self.current is not None or bool(self.toasts)
+        return self.current is not None or self.toasts_moving()
+
+    def toasts_moving(self) -> bool:
+        """A toast is sliding in or out (the rest of its life it stands still)."""
+        if self.stage.motion.mode == "none":
+            return False
+        now = self.stage.clock.now()
+        return any(now - t < TOAST_SLIDE or now - t > TOAST_SECONDS - TOAST_SLIDE for t, _ in self.toasts)
 
     def next_change(self) -> float | None:
         times = [t + TOAST_SECONDS for t, _ in self.toasts]
@@ -120,17 +129,22 @@ class Celebrations:
 
     # --- drawing ----------------------------------------------------------------------
     def draw(self, surface: pygame.Surface) -> None:
+        """Banner (over a shaded board) and toasts, drawn in full (previews, full frames)."""
+        if self.current is not None:
+            shade = pygame.Surface(self.stage.size, pygame.SRCALPHA)
+            shade.fill((*self.stage.colour("background"), 200))
+            surface.blit(shade, (0, 0))
+            self.draw_banner(surface)
+        self.draw_toasts(surface)
+
+    def draw_banner(self, surface: pygame.Surface) -> None:
         if self.current is not None:
             self._draw_banner(surface, self.current, self.stage.clock.now() - self.started)
-        self._draw_toasts(surface)
 
     def _draw_banner(self, surface: pygame.Surface, item: Celebration, t: float) -> None:
         st = self.stage
         sizes = st.theme.sizes
         appear = 1.0 if st.motion.mode == "none" else min(1.0, t / 0.35)
-        shade = pygame.Surface(st.size, pygame.SRCALPHA)
-        shade.fill((*st.colour("background"), round(200 * appear)))
-        surface.blit(shade, (0, 0))
         card = pygame.Rect(0, 0, round(st.w * (0.8 if not st.portrait else 0.9)), round(st.h * (0.46 if not st.portrait else 0.34)))
         card.center = (st.w // 2, st.h // 2 + round((1 - appear) * st.h * 0.05))
         colour = item.colour or st.colour("accent")
@@ -154,19 +168,23 @@ class Celebrations:
             glow = card.inflate(round(card.h * 0.06 * (1 + math.sin(t * 5))), round(card.h * 0.06 * (1 + math.sin(t * 5))))
             pygame.draw.rect(surface, colour, glow, width=max(3, card.h // 80), border_radius=card.h // 9)
 
+    def _particles(self, item: Celebration) -> list[tuple[float, float, float, float, RGB]]:
+        """Each piece's start, velocity, spin and colour: drawn from a seed once per celebration."""
+        if self._confetti[0] != item.key:
+            st = self.stage
+            rng = random.Random(item.key)
+            palette = [st.colour("accent"), st.colour("up"), st.colour("down"), item.colour or st.colour("accent"),
+                       st.colour("text")]
+            self._confetti = (item.key, [(st.w * rng.uniform(0.1, 0.9), st.w * rng.uniform(-0.25, 0.25),
+                                          -st.h * rng.uniform(0.6, 1.2), rng.uniform(4, 12), rng.choice(palette))
+                                         for _ in range(CONFETTI)])
+        return self._confetti[1]
+
     def _draw_confetti(self, surface: pygame.Surface, item: Celebration, t: float) -> None:
         st = self.stage
-        rng = random.Random(item.key)
-        palette = [st.colour("accent"), st.colour("up"), st.colour("down"), item.colour or st.colour("accent"),
-                   st.colour("text")]
         gravity = st.h * 0.9
         size = max(6, st.h // 70)
-        for _ in range(CONFETTI):
-            x0 = st.w * rng.uniform(0.1, 0.9)
-            vx = st.w * rng.uniform(-0.25, 0.25)
-            vy = -st.h * rng.uniform(0.6, 1.2)
-            spin = rng.uniform(4, 12)
-            colour = rng.choice(palette)
+        for x0, vx, vy, spin, colour in self._particles(item):
             x = x0 + vx * t
             y = st.h * 0.75 + vy * t + gravity * t * t / 2
             if y > st.h + size or x < -size or x > st.w + size:
@@ -174,14 +192,17 @@ class Celebrations:
             w = max(2, round(size * abs(math.cos(spin * t))))
             pygame.draw.rect(surface, colour, (round(x), round(y), w, size))
 
-    def _draw_toasts(self, surface: pygame.Surface) -> None:
+    def draw_toasts(self, surface: pygame.Surface) -> list[pygame.Rect]:
+        """The kudos toasts at the bottom edge; the rectangles they cover."""
         st = self.stage
+        rects: list[pygame.Rect] = []
         now = st.clock.now()
         sizes = st.theme.sizes
         y = st.h - st.margin
         for started, item in reversed(self.toasts):
             age = now - started
-            slide = 1.0 if st.motion.mode == "none" else min(1.0, age / 0.3, (TOAST_SECONDS - age) / 0.3)
+            slide = 1.0 if st.motion.mode == "none" else max(0.0, min(1.0, age / TOAST_SLIDE,
+                                                                       (TOAST_SECONDS - age) / TOAST_SLIDE))
             title = st.text(item.title, sizes.small, "text", bold=True, max_width=round(st.w * 0.4))
             detail = st.text(f"“{item.detail}”", sizes.small, "muted", max_width=round(st.w * 0.4)) if item.detail else None
             pad = title.get_height() // 3
@@ -196,4 +217,6 @@ class Celebrations:
             surface.blit(title, (box.x + 2 * pad + title.get_height(), box.y + pad))
             if detail:
                 surface.blit(detail, (box.x + 2 * pad + title.get_height(), box.y + pad + title.get_height()))
+            rects.append(box.inflate(4, 4))
             y = box.y - pad
+        return rects

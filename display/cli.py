@@ -39,6 +39,9 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("check", parents=[common], help="validate the config and exit 0, or list every problem")
     feed = sub.add_parser("feed", parents=[common], help="poll the feed once and print the ranked board as JSON")
     feed.add_argument("--watch", action="store_true", help="keep polling and print the board as a table")
+    run = sub.add_parser("run", parents=[common], help="show the wall (fullscreen; --windowed for a laptop)")
+    run.add_argument("--windowed", action="store_true", help="a window instead of the whole screen; Esc or q quits")
+    run.add_argument("--size", help="WxH, e.g. 1280x720")
     shot = sub.add_parser("shot", parents=[common], help="render one scene to a PNG (offscreen)")
     shot.add_argument("--scene", required=True, choices=("leaderboard", "teams", "wins", "celebration"))
     shot.add_argument("--size", default="1920x1080", help="WxH, e.g. 1920x1080, 1080x1920 (default 1920x1080)")
@@ -48,6 +51,7 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("--agents", type=int, default=5000, help="agents in the large document (5000)")
     bench.add_argument("--rounds", type=int, default=40, help="polls of the large document to time (40)")
     bench.add_argument("--polls", type=int, default=10_000, help="polls for the memory run (10000)")
+    bench.add_argument("--only", choices=("feed", "display"), help="run one half only")
     return parser
 
 
@@ -67,12 +71,24 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_check(loaded)
         if args.command == "feed":
             return cmd_watch(loaded) if args.watch else cmd_feed(loaded)
+        if args.command == "run":
+            size = _parse_size(args.size) if args.size else None
+            if args.size and size is None:
+                return 2
+            from display.app import run
+
+            return run(loaded, windowed=args.windowed, size=size)
         if args.command == "shot":
             return cmd_shot(loaded, args.scene, args.size, args.theme, args.out)
         if args.command == "bench":
-            from feeds import bench
+            if args.only != "display":
+                from feeds import bench
 
-            bench.run(agents=args.agents, rounds=args.rounds, polls=args.polls, board=cfg.board)
+                bench.run(agents=args.agents, rounds=args.rounds, polls=args.polls, board=cfg.board)
+            if args.only != "feed":
+                from display import bench as display_bench
+
+                display_bench.run(loaded)
             return 0
     except ConfigError as exc:  # a theme, or anything else read after the config
         print("\n".join(str(p) for p in exc.problems), file=sys.stderr)
@@ -88,9 +104,16 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def cmd_check(loaded: LoadedConfig) -> int:
+    """Validate the config and its theme (a ConfigError from the theme is reported by main)."""
+    from display.themes import contrast_warnings, load_theme
+
     cfg = loaded.config
+    theme = load_theme(cfg.display.theme, loaded.base_dir, loaded.label)
     ranking = "score (" + ", ".join(cfg.board.score) + ")" if cfg.board.rank_by == SCORE else cfg.board.rank_by
-    print(f"{loaded.label}: OK (feed: {cfg.feed.type}, every {cfg.feed.interval:g} s; ranked by {ranking})")
+    print(f"{loaded.label}: OK (feed: {cfg.feed.type}, every {cfg.feed.interval:g} s; ranked by {ranking}; "
+          f"theme: {theme.name})")
+    for warning in contrast_warnings(theme, f"theme {cfg.display.theme}"):
+        print(f"warning: {warning}")
     return 0
 
 
@@ -125,21 +148,30 @@ def cmd_feed(loaded: LoadedConfig) -> int:
     return 0
 
 
-def cmd_shot(loaded: LoadedConfig, scene: str, size_text: str, theme_name: str | None, out: str) -> int:
-    from feeds.config import _size
-    problem = _size(size_text)
+def _parse_size(text: str) -> tuple[int, int] | None:
+    """A "WxH" option as a size; None (after saying why) when it is not one."""
+    from feeds.config import check_size
+
+    problem = check_size(text)
     if problem:
         print(f"chalkwall: --size {problem}", file=sys.stderr)
+        return None
+    w, _, h = text.lower().partition("x")
+    return int(w), int(h)
+
+
+def cmd_shot(loaded: LoadedConfig, scene: str, size_text: str, theme_name: str | None, out: str) -> int:
+    size = _parse_size(size_text)
+    if size is None:
         return 2
-    w, _, h = size_text.lower().partition("x")
     from display.shot import build_wall, render
     from display.themes import load_theme
 
     import pygame
 
-    theme = load_theme(theme_name, loaded.base_dir) if theme_name else None
+    theme = load_theme(theme_name, loaded.base_dir, "--theme") if theme_name else None
     try:
-        preview = build_wall(loaded, (int(w), int(h)), theme=theme)
+        preview = build_wall(loaded, size, theme=theme)
     except FeedError as exc:
         print(f"chalkwall: feed failed: {exc}", file=sys.stderr)
         return 1

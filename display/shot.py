@@ -37,7 +37,7 @@ def init_offscreen() -> None:
 
 def make_stage(loaded: LoadedConfig, size: tuple[int, int], clock: Clock, theme: Theme | None = None) -> Stage:
     cfg = loaded.config
-    theme = theme or load_theme(cfg.display.theme, loaded.base_dir)
+    theme = theme or load_theme(cfg.display.theme, loaded.base_dir, loaded.label)
     fonts = FontBook({"text": theme.fonts.text, "numbers": theme.fonts.numbers})
     return Stage(size, theme, fonts, clock, Motion(cfg.display.animation), cfg.display, cfg.board)
 
@@ -66,6 +66,7 @@ def build_wall(loaded: LoadedConfig, size: tuple[int, int], *, clock: FakeClock 
         wall.update(coordinator.state(), [])
         clock.advance(3)  # let the slides, count-ups and highlight finish: a still picture
         wall.update(coordinator.state(), [])
+    coordinator.drain_events()  # the warm-up's events are history (they show on the wins scene), not news
     return Preview(wall, coordinator, clock)
 
 

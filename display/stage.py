@@ -130,10 +130,10 @@ class Stage:
         pygame.draw.rect(header, self.colour("accent"), (m, hh - 4, self.w - 2 * m, 3))
         return header
 
-    def draw_stale(self, surface: pygame.Surface, state: FeedState) -> None:
+    def draw_stale(self, surface: pygame.Surface, state: FeedState) -> pygame.Rect | None:
         """A small notice in the corner while the board is stale; nothing otherwise."""
         if not state.stale or state.last_success is None:
-            return
+            return None
         when = time.strftime("%H:%M", time.localtime(state.last_success))
         label = self.text(f"data from {when} — feed unreachable", self.theme.sizes.small, "stale", bold=True)
         pad = label.get_height() // 4
@@ -142,6 +142,7 @@ class Stage:
         pygame.draw.rect(surface, self.colour("background"), box, border_radius=pad * 2)
         pygame.draw.rect(surface, self.colour("stale"), box, width=max(2, pad // 3), border_radius=pad * 2)
         surface.blit(label, (box.x + 2 * pad, box.y + pad))
+        return box
 
     def draw_waiting(self, surface: pygame.Surface, state: FeedState) -> None:
         """Before the first good poll: a calm message, never a blank screen."""

@@ -114,7 +114,7 @@ def builtin_names() -> list[str]:
     return sorted(p.stem for p in themes_dir().glob("*.toml"))
 
 
-def load_theme(name: str, base_dir: Path) -> Theme:
+def load_theme(name: str, base_dir: Path, config_label: str = "config.toml") -> Theme:
     """A built-in theme by name, or a theme file by path (relative to the config's folder)."""
     looks_like_path = "/" in name or name.endswith(".toml")
     path = (base_dir / name if not Path(name).is_absolute() else Path(name)) if looks_like_path \
@@ -123,7 +123,7 @@ def load_theme(name: str, base_dir: Path) -> Theme:
         if looks_like_path:
             raise ConfigError([Problem(str(path), "", "no such theme file")])
         names = builtin_names()
-        raise ConfigError([Problem("config", "display.theme", f'no built-in theme "{name}"'
+        raise ConfigError([Problem(config_label, "display.theme", f'no built-in theme "{name}"'
                                    f"{did_you_mean(name, names)}; built-in: {', '.join(names)}")])
     reader = Reader(str(path))
     theme = reader.load(Theme, read_toml(path))

@@ -2,8 +2,9 @@
 
 The wall only *reads* feed state: each new board (by generation) is limited to the configured teams,
 diffed against the last one it showed, and handed to every scene; feed events become celebrations.
-``wants_frame`` is what lets the loop sleep: a still board is redrawn only when the minute on the
-header clock changes, a page turns, a scene rotates or the feed's stale flag flips.
+``frame`` is what lets the loop sleep: a still board is redrawn only when the minute on the
+header clock changes, a page turns, a scene rotates or the feed's stale flag flips; while rows
+slide, only the band they cross is redrawn.
 """
 
 from __future__ import annotations
@@ -36,6 +37,9 @@ class Wall:
         self.state = FeedState(None, None, None, 0, False, 0)
         self._drawn_key: tuple[object, ...] | None = None
         self._force = True
+        self._frozen: pygame.Surface | None = None
+        self._base_layer: pygame.Surface | None = None
+        self._base_key: tuple[object, ...] | None = None
 
     @property
     def scene(self) -> Scene:
@@ -108,22 +112,72 @@ class Wall:
                 times.append(t)
         return max(now + 0.01, min(times))
 
-    def wants_frame(self) -> bool:
-        key = (self.index, self.state.stale, self.state.generation, time.strftime("%H:%M", time.localtime(self.stage.clock.wall())),
-               getattr(self.scene, "page", 0), len(self.celebrations.toasts), self.celebrations.current is not None)
-        if self._force or self.animating() or key != self._drawn_key:
-            self._drawn_key = key
-            self._force = False
-            return True
-        return False
+    def frame(self, surface: pygame.Surface) -> list[pygame.Rect]:
+        """Bring ``surface`` up to date; the rectangles that changed (none when nothing did).
 
-    def draw(self, surface: pygame.Surface) -> None:
-        st = self.stage
-        surface.blit(st.background(), (0, 0))
-        st.draw_header(surface, self.scene.subtitle() if self.view is not None else "")
+        A full frame is drawn when the picture changed as a whole (a new board, another scene,
+        the minute, the stale flag); while only rows move, just the band they cross is redrawn.
+        """
+        key = (self.index, self.state.stale, self.state.generation, self._minute(), getattr(self.scene, "page", 0),
+               len(self.celebrations.toasts), id(self.celebrations.current))
+        full = self._force or key != self._drawn_key
+        self._drawn_key, self._force = key, False
+        if self.celebrations.current is not None:
+            return self._celebration_frame(surface, full)
+        self._frozen = None
+        if full or self.celebrations.toasts_moving():
+            return self.draw(surface)
+        if not self.animating():
+            return []
+        rects = self.scene.draw_partial(surface, self._base())
+        rects += self._overlays(surface)
+        return rects
+
+    def draw(self, surface: pygame.Surface) -> list[pygame.Rect]:
+        """The whole picture."""
+        surface.blit(self._base(), (0, 0))
         if self.view is None:
-            st.draw_waiting(surface, self.state)
+            self.stage.draw_waiting(surface, self.state)
         else:
             self.scene.draw(surface)
         self.celebrations.draw(surface)
-        st.draw_stale(surface, self.state)
+        self.stage.draw_stale(surface, self.state)
+        return [surface.get_rect()]
+
+    def _overlays(self, surface: pygame.Surface) -> list[pygame.Rect]:
+        rects = self.celebrations.draw_toasts(surface)
+        stale = self.stage.draw_stale(surface, self.state)
+        return rects + ([stale] if stale else [])
+
+    def _celebration_frame(self, surface: pygame.Surface, full: bool) -> list[pygame.Rect]:
+        if self._frozen is None or full:
+            # The board under a banner does not move: draw and shade it once, then reuse it.
+            board = pygame.Surface(self.stage.size)
+            board.blit(self._base(), (0, 0))
+            if self.view is not None:
+                self.scene.draw(board)
+            shade = pygame.Surface(self.stage.size, pygame.SRCALPHA)
+            shade.fill((*self.stage.colour("background"), 200))
+            board.blit(shade, (0, 0))
+            self._frozen = board.convert() if pygame.display.get_surface() else board
+        surface.blit(self._frozen, (0, 0))
+        self.celebrations.draw_banner(surface)
+        self._overlays(surface)
+        return [surface.get_rect()]
+
+    def _minute(self) -> str:
+        return time.strftime("%H:%M", time.localtime(self.stage.clock.wall()))
+
+    def _base(self) -> pygame.Surface:
+        """Background, header and the scene's static labels: one opaque layer, rebuilt only when
+        one of them changes (a minute, a page, a scene)."""
+        subtitle = self.scene.subtitle() if self.view is not None else ""
+        key = (self.index, subtitle, self._minute(), self.view is None)
+        if self._base_layer is None or self._base_key != key:
+            base = self.stage.background().copy()
+            self.stage.draw_header(base, subtitle)
+            if self.view is not None:
+                self.scene.draw_base(base)
+            self._base_layer = base.convert() if pygame.display.get_surface() else base
+            self._base_key = key
+        return self._base_layer

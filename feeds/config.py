@@ -215,7 +215,7 @@ class BoardConfig:
 SCENES = ("leaderboard", "teams", "wins")
 
 
-def _size(value: str) -> str | None:
+def check_size(value: str) -> str | None:
     if not value:
         return None
     w, _, h = value.lower().partition("x")
@@ -246,7 +246,7 @@ class DisplayConfig:
     secondary: str = ""
     teams: tuple[str, ...] = ()
     scenes: tuple[SceneConfig, ...] = field(default_factory=_default_scenes)
-    size: str = field(default="", metadata={"check": _size})
+    size: str = field(default="", metadata={"check": check_size})
     celebration_seconds: float = field(default=6.0, metadata={"min": 2, "max": 60})
     max_fps: int = field(default=60, metadata={"min": 10, "max": 120})
 

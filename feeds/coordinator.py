@@ -48,8 +48,9 @@ class FeedState:
 class FeedCoordinator:
     def __init__(self, adapter: Adapter, feed: FeedConfig, board: BoardConfig, *,
                  clock: Callable[[], float] = time.time, rng: random.Random | None = None,
-                 seen: SeenEvents | None = None) -> None:
+                 seen: SeenEvents | None = None, on_update: Callable[[], None] | None = None) -> None:
         self.adapter = adapter
+        self.on_update = on_update  # called from the polling thread after each publish (a wake-up)
         self.feed = feed
         self.board_config = board
         self.clock = clock
@@ -115,6 +116,8 @@ class FeedCoordinator:
         with self._lock:
             self._events.extend(events)
             self._state = FeedState(board, now, None, 0, False, generation)
+        if self.on_update is not None and (snapshot is not None or old.failures):
+            self.on_update()
         return True
 
     def _failed(self, now: float, exc: FeedError) -> None:
@@ -129,6 +132,8 @@ class FeedCoordinator:
         else:
             log.debug("feed still failing (%d in a row): %s; next try in %.1f s", failures, exc, delay)
         self._state = FeedState(old.board, old.last_success, str(exc), failures, old.stale, old.generation)
+        if self.on_update is not None:
+            self.on_update()
 
     def _log_warnings(self, warnings: tuple[str, ...]) -> None:
         current = frozenset(warnings)

@@ -59,7 +59,7 @@ def test_check_lists_every_problem_without_a_traceback(tmp_path: Path) -> None:
     ]
     assert "Traceback" not in result.stderr
     ok = chalkwall("check", "--config", str(write_config(tmp_path, "")))
-    assert ok.returncode == 0 and ok.stdout.endswith("OK (feed: demo, every 15 s; ranked by tickets_solved)\n")
+    assert ok.returncode == 0 and ok.stdout.endswith("OK (feed: demo, every 15 s; ranked by tickets_solved; theme: Dark)\n")
 
 
 def test_a_missing_secret_and_a_missing_config_are_clean_errors(tmp_path: Path) -> None:

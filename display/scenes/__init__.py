@@ -33,8 +33,18 @@ class Scene:
     def update(self, board: Board, events: Sequence[BoardEvent]) -> None:
         self.board = board
 
+    def draw_base(self, surface: pygame.Surface) -> None:
+        """The scene's static parts (labels), drawn once into the cached base layer."""
+
     def draw(self, surface: pygame.Surface) -> None:
         raise NotImplementedError
+
+    def draw_partial(self, surface: pygame.Surface, base: pygame.Surface) -> list[pygame.Rect]:
+        """Redraw only what animates, restoring from ``base``; the rects changed. A scene that
+        cannot do better redraws in full."""
+        surface.blit(base, (0, 0))
+        self.draw(surface)
+        return [surface.get_rect()]
 
     def animating(self) -> bool:
         return False

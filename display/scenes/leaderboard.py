@@ -22,6 +22,18 @@ from feeds.diff import BoardEvent, NewLeader, RankChanged
 
 MOVE_SHOWN_SECONDS = 45.0  # an arrow stays beside a row this long after it moved
 PAGE_SECONDS = 10.0
+_KEY = (255, 0, 254)  # the colour-keyed "transparent" of row surfaces: never a theme colour
+
+
+def _keyed_surface(size: tuple[int, int]) -> pygame.Surface:
+    """An opaque surface whose _KEY pixels are skipped when blitted: rounded corners without
+    per-pixel alpha, which costs several times more to blit on every animated frame."""
+    surface = pygame.Surface(size)
+    if pygame.display.get_surface() is not None:
+        surface = surface.convert()
+    surface.fill(_KEY)
+    surface.set_colorkey(_KEY, pygame.RLEACCEL)
+    return surface
 
 
 @dataclass
@@ -34,6 +46,7 @@ class _Row:
     led_at: float = -1e9
     surface: pygame.Surface | None = None
     key: tuple[object, ...] = ()
+    drawn: pygame.Rect | None = None  # where it was last drawn, to clean up after it moves
 
 
 class LeaderboardScene(Scene):
@@ -125,25 +138,48 @@ class LeaderboardScene(Scene):
             self.page_started = now
 
     # --- drawing ----------------------------------------------------------------------
+    def draw_base(self, surface: pygame.Surface) -> None:
+        self._draw_labels(surface, self._layout()[0])
+
     def draw(self, surface: pygame.Surface) -> None:
         self._turn_page()
+        self._draw_rows(surface, self._layout()[0])
+
+    def draw_partial(self, surface: pygame.Surface, base: pygame.Surface) -> list[pygame.Rect]:
+        """Redraw only the band the moving rows cross (where they are and where they were)."""
         area, row_h, per_page = self._layout()
-        self._draw_labels(surface, area)
+        now = self.stage.clock.now()
+        bands = []
+        for row in self.rows.values():
+            if row.slot.moving() or row.value.moving() or now - row.led_at < self._highlight_seconds() + 0.1:
+                y = area.y + round((row.slot.value() - self.page * per_page) * row_h)
+                bands.append(pygame.Rect(area.x - 4, y, area.w + 8, row_h))
+                if row.drawn is not None:
+                    bands.append(row.drawn)
+        if not bands:
+            return []
+        band = bands[0].unionall(bands[1:]).clip(area.inflate(8, 0))
+        surface.blit(base, band, band)
+        self._draw_rows(surface, band)
+        return [band]
+
+    def _draw_rows(self, surface: pygame.Surface, clip_to: pygame.Rect) -> None:
+        area, row_h, per_page = self._layout()
         first = self.page * per_page
         clip = surface.get_clip()
-        surface.set_clip(area)
+        surface.set_clip(clip_to.clip(area.inflate(8, 0)))
         by_id = {a.agent.id: a for a in self.order}
         for agent_id, row in sorted(self.rows.items(), key=lambda item: -item[1].slot.value()):
-            y = area.y + round((row.slot.value() - first) * row_h)
-            if y + row_h <= area.y or y >= area.bottom:
-                continue
-            self._draw_row(surface, row, by_id[agent_id], pygame.Rect(area.x, y, area.w, row_h))
+            rect = pygame.Rect(area.x, area.y + round((row.slot.value() - first) * row_h), area.w, row_h)
+            row.drawn = rect.inflate(8, 0) if area.colliderect(rect) else None
+            if rect.colliderect(clip_to) and row.drawn is not None:
+                self._draw_row(surface, row, by_id[agent_id], rect)
         surface.set_clip(clip)
 
     def _columns(self, width: int, row_h: int) -> dict[str, int]:
         """Left edges (and widths) of the columns, for this row width."""
         st = self.stage
-        rank_w = round(st.px(st.theme.sizes.rank) * 1.6)
+        rank_w = round(st.px(st.theme.sizes.rank) * 1.9)
         move_w = round(row_h * 1.2)  # an arrow and up to two digits
         avatar = round(row_h * 0.72)
         value_w = round(st.px(st.theme.sizes.value) * 3.4)
@@ -175,7 +211,10 @@ class LeaderboardScene(Scene):
         st = self.stage
         now = st.clock.now()
         shown_move = row.move if now - row.moved_at < MOVE_SHOWN_SECONDS else 0
-        key = (ranked, shown_move, rect.size)
+        agent = ranked.agent
+        secondary = agent.metrics.get(st.display.secondary) if st.display.secondary else None
+        # What the row surface shows; the value is drawn live on top, so it is not part of it.
+        key = (ranked.rank, agent.name, agent.team, agent.avatar, secondary, shown_move, rect.size)
         if row.surface is None or row.key != key:
             row.surface, row.key = self._render_row(ranked, shown_move, rect.size), key
         glow = now - row.led_at
@@ -200,7 +239,7 @@ class LeaderboardScene(Scene):
         w, h = size
         inner_h = h - round(h * 0.12)
         cy = inner_h // 2
-        out = pygame.Surface((w, h), pygame.SRCALPHA)
+        out = _keyed_surface((w, h))
         leader = ranked.rank == 1
         pygame.draw.rect(out, st.colour("highlight" if leader else "surface"), (0, 0, w, inner_h),
                          border_radius=h // 5)
@@ -232,7 +271,7 @@ class LeaderboardScene(Scene):
         st = self.stage
         w, h = size
         inner_h = h - round(h * 0.12)
-        out = pygame.Surface((w, h), pygame.SRCALPHA)
+        out = _keyed_surface((w, h))
         leader = ranked.rank == 1
         radius = h // 6
         pygame.draw.rect(out, st.colour("highlight" if leader else "surface"), (0, 0, w, inner_h), border_radius=radius)

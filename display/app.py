@@ -1,0 +1,136 @@
+"""``chalkwall run``: the wall itself, fullscreen, from boot, for months.
+
+The loop never waits on the network: it reads the coordinator's latest state and event queue,
+lets the wall decide whether a frame is needed, and otherwise sleeps in ``pygame.event.wait``
+until the next thing that can change the picture (a poll, a page turn, the clock's minute). While
+something moves it paces itself to ``max_fps``. SIGTERM from systemd ends it cleanly.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sys
+from collections import deque
+from dataclasses import dataclass, field
+
+import pygame
+
+from display.clock import SystemClock
+from display.shot import make_stage
+from display.wall import Wall
+from feeds.adapters import make_adapter
+from feeds.config import LoadedConfig
+from feeds.coordinator import FeedCoordinator
+from feeds.logs import LOGGER
+from feeds.model import FeedError
+
+log = logging.getLogger(f"{LOGGER}.display")
+WAKE = pygame.USEREVENT + 1
+NO_DISPLAY_HINT = ("preview offscreen instead: chalkwall shot --scene leaderboard --out board.png")
+
+
+@dataclass
+class FrameStats:
+    """Frame times of the last few hundred frames, for health reports and the log."""
+
+    times: deque[float] = field(default_factory=lambda: deque(maxlen=600))
+    frames: int = 0
+
+    def add(self, seconds: float) -> None:
+        self.times.append(seconds)
+        self.frames += 1
+
+    def p95_ms(self) -> float:
+        if not self.times:
+            return 0.0
+        ordered = sorted(self.times)
+        return ordered[int(0.95 * (len(ordered) - 1))] * 1000
+
+
+def open_screen(windowed: bool, size: tuple[int, int] | None) -> pygame.Surface:
+    """The window or the whole screen; pygame.error when there is no display at all."""
+    if not windowed and not os.environ.get("SDL_VIDEODRIVER") and not os.environ.get("DISPLAY") \
+            and not os.environ.get("WAYLAND_DISPLAY"):
+        os.environ["SDL_VIDEODRIVER"] = "kmsdrm"  # a Pi booted to a console: draw straight to the screen
+    pygame.display.init()
+    pygame.font.init()
+    if windowed:
+        screen = pygame.display.set_mode(size or (1280, 720), pygame.RESIZABLE)
+    else:
+        desktop = pygame.display.get_desktop_sizes()[0]
+        screen = pygame.display.set_mode(size or desktop, pygame.FULLSCREEN)
+    pygame.display.set_caption("chalkwall")
+    pygame.mouse.set_visible(False)
+    return screen
+
+
+def run(loaded: LoadedConfig, windowed: bool = False, size: tuple[int, int] | None = None) -> int:
+    cfg = loaded.config
+    try:
+        screen = open_screen(windowed, size or cfg.display.resolution)
+    except pygame.error as exc:
+        print(f"chalkwall: no display available ({exc}); {NO_DISPLAY_HINT}", file=sys.stderr)
+        return 1
+    clock = SystemClock()
+    wall = Wall(make_stage(loaded, screen.get_size(), clock))
+    try:
+        adapter = make_adapter(cfg.feed, loaded.base_dir)
+    except FeedError as exc:
+        print(f"chalkwall: feed failed: {exc}", file=sys.stderr)
+        pygame.quit()
+        return 1
+    coordinator = FeedCoordinator(adapter, cfg.feed, cfg.board,
+                                  on_update=lambda: pygame.event.post(pygame.event.Event(WAKE)))
+    stop = False
+
+    def on_term(signum: int, frame: object) -> None:
+        nonlocal stop
+        stop = True
+        pygame.event.post(pygame.event.Event(pygame.QUIT))
+
+    signal.signal(signal.SIGTERM, on_term)
+    coordinator.start()
+    pacer = pygame.time.Clock()
+    stats = FrameStats()
+    pending: list[pygame.event.Event] = []
+    log.info("chalkwall running at %dx%d (%s)", *screen.get_size(), "windowed" if windowed else "fullscreen")
+    try:
+        while not stop:
+            for event in pending + pygame.event.get():
+                if event.type == pygame.QUIT:
+                    stop = True
+                elif event.type == pygame.KEYDOWN and windowed and event.key in (pygame.K_ESCAPE, pygame.K_q):
+                    stop = True
+                elif event.type in (pygame.WINDOWSIZECHANGED, pygame.VIDEORESIZE) and screen.get_size() != wall.stage.size:
+                    wall = _resized(wall, loaded, screen, clock)
+            pending = []
+            wall.update(coordinator.state(), coordinator.drain_events())
+            started = clock.now()
+            rects = wall.frame(screen)
+            if rects:
+                pygame.display.update(rects)
+                stats.add(clock.now() - started)
+            if wall.animating():
+                pacer.tick(cfg.display.max_fps)
+            else:
+                timeout = max(1, int((wall.next_wake() - clock.now()) * 1000))
+                event = pygame.event.wait(timeout)
+                if event.type != pygame.NOEVENT:
+                    pending.append(event)
+    finally:
+        coordinator.stop()
+        pygame.quit()
+    log.info("chalkwall stopped after %d frames (p95 %.1f ms)", stats.frames, stats.p95_ms())
+    return 0
+
+
+def _resized(wall: Wall, loaded: LoadedConfig, screen: pygame.Surface, clock: SystemClock) -> Wall:
+    """A new wall for the new size, carrying over the board and pending celebrations."""
+    fresh = Wall(make_stage(loaded, screen.get_size(), clock))
+    fresh.celebrations.queue = wall.celebrations.queue
+    fresh.update(wall.state, [])
+    if wall.view is not None and fresh.view is None:
+        fresh.view = wall.view
+    return fresh
