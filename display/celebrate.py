@@ -24,6 +24,8 @@ from feeds.model import CHALLENGE_COMPLETED, KUDOS, FeedEvent
 COALESCE_AT = 3
 TOAST_SECONDS = 6.0
 TOAST_SLIDE = 0.3
+APPEAR_SECONDS = 0.35
+BURST_SECONDS = 3.0  # confetti has fallen (or the glow settled) by then
 MAX_TOASTS = 3
 CONFETTI = 140
 
@@ -60,6 +62,8 @@ class Celebrations:
         self.started = 0.0
         self.toasts: deque[tuple[float, Celebration]] = deque()
         self._confetti: tuple[str, list[tuple[float, float, float, float, RGB]]] = ("", [])
+        self._card_cache: tuple[str, pygame.Surface] = ("", pygame.Surface((1, 1)))
+        self._pieces: list[tuple[pygame.Rect, RGB]] = []
 
     # --- feeding ----------------------------------------------------------------------
     def feed_event(self, event: FeedEvent, board: Board | None) -> None:
@@ -112,7 +116,7 @@ class Celebrations:
         return self.current is not None
 
     def animating(self) -> bool:
-        return self.current is not None or self.toasts_moving()
+        return self.banner_moving() or self.toasts_moving()
 
     def toasts_moving(self) -> bool:
         """A toast is sliding in or out (the rest of its life it stands still)."""
@@ -141,32 +145,90 @@ class Celebrations:
         if self.current is not None:
             self._draw_banner(surface, self.current, self.stage.clock.now() - self.started)
 
-    def _draw_banner(self, surface: pygame.Surface, item: Celebration, t: float) -> None:
+    def _card_rect(self, t: float) -> pygame.Rect:
+        st = self.stage
+        appear = 1.0 if st.motion.mode == "none" else min(1.0, t / APPEAR_SECONDS)
+        card = pygame.Rect(0, 0, round(st.w * (0.8 if not st.portrait else 0.9)),
+                           round(st.h * (0.46 if not st.portrait else 0.34)))
+        card.center = (st.w // 2, st.h // 2 + round((1 - appear) * st.h * 0.05))
+        return card
+
+    def _card(self, item: Celebration) -> pygame.Surface:
+        """The banner's card, rendered once per celebration."""
+        if self._card_cache[0] == item.key:
+            return self._card_cache[1]
         st = self.stage
         sizes = st.theme.sizes
-        appear = 1.0 if st.motion.mode == "none" else min(1.0, t / 0.35)
-        card = pygame.Rect(0, 0, round(st.w * (0.8 if not st.portrait else 0.9)), round(st.h * (0.46 if not st.portrait else 0.34)))
-        card.center = (st.w // 2, st.h // 2 + round((1 - appear) * st.h * 0.05))
+        rect = self._card_rect(APPEAR_SECONDS)
+        card = pygame.Surface(rect.size, pygame.SRCALPHA)
+        box = card.get_rect()
         colour = item.colour or st.colour("accent")
-        if st.theme.celebration.style == "confetti" and st.motion.mode != "none":
-            self._draw_confetti(surface, item, t)  # behind the card: it never crosses the words
-        pygame.draw.rect(surface, st.colour("banner"), card, border_radius=card.h // 10)
-        pygame.draw.rect(surface, colour, card, width=max(4, card.h // 60), border_radius=card.h // 10)
+        pygame.draw.rect(card, st.colour("banner"), box, border_radius=box.h // 10)
+        pygame.draw.rect(card, colour, box, width=max(4, box.h // 60), border_radius=box.h // 10)
         kicker = "New leader" if item.key.startswith("leader:") else ("Challenge completed" if not item.big else "Well done!")
-        pad = card.h // 10
+        pad = box.h // 10
         top = st.text(kicker.upper(), sizes.small * 1.2, "accent", bold=True)
-        surface.blit(top, top.get_rect(midtop=(card.centerx, card.y + pad)))
-        title = st.text(item.title, sizes.banner_title, "text", bold=True, max_width=card.w - 2 * pad)
-        surface.blit(title, title.get_rect(midtop=(card.centerx, card.y + pad + top.get_height() + pad // 3)))
-        detail = st.text(item.detail, sizes.value * 0.9, "text", max_width=card.w - 2 * pad)
-        y = card.y + pad + top.get_height() + title.get_height() + pad // 2
-        surface.blit(detail, detail.get_rect(midtop=(card.centerx, y)))
+        card.blit(top, top.get_rect(midtop=(box.centerx, pad)))
+        title = st.text(item.title, sizes.banner_title, "text", bold=True, max_width=box.w - 2 * pad)
+        card.blit(title, title.get_rect(midtop=(box.centerx, pad + top.get_height() + pad // 3)))
+        detail = st.text(item.detail, sizes.value * 0.9, "text", max_width=box.w - 2 * pad)
+        card.blit(detail, detail.get_rect(midtop=(box.centerx, pad + top.get_height() + title.get_height() + pad // 2)))
         if item.points:
             pts = st.text(f"+{item.points:g} points", sizes.value * 1.1, "accent", bold=True, numbers=True)
-            surface.blit(pts, pts.get_rect(midbottom=(card.centerx, card.bottom - pad)))
-        if st.theme.celebration.style == "glow":
-            glow = card.inflate(round(card.h * 0.06 * (1 + math.sin(t * 5))), round(card.h * 0.06 * (1 + math.sin(t * 5))))
-            pygame.draw.rect(surface, colour, glow, width=max(3, card.h // 80), border_radius=card.h // 9)
+            card.blit(pts, pts.get_rect(midbottom=(box.centerx, box.bottom - pad)))
+        self._card_cache = (item.key, card)
+        return card
+
+    def banner_moving(self) -> bool:
+        """The banner's first seconds: the card rises, confetti flies or the glow pulses. After
+        that it stands still until it ends, and costs no frames."""
+        if self.current is None or self.stage.motion.mode == "none":
+            return False
+        t = self.stage.clock.now() - self.started
+        return t < (APPEAR_SECONDS if self.stage.theme.celebration.style == "none" else BURST_SECONDS)
+
+    def _draw_banner(self, surface: pygame.Surface, item: Celebration, t: float) -> None:
+        st = self.stage
+        card = self._card_rect(t)
+        if st.theme.celebration.style == "confetti" and st.motion.mode != "none":
+            self._pieces = self._confetti_rects(item, t)
+            for rect, colour in self._pieces:  # behind the card: it never crosses the words
+                pygame.draw.rect(surface, colour, rect)
+        surface.blit(self._card(item), card)
+        if st.theme.celebration.style == "glow" and t < BURST_SECONDS:
+            grow = round(card.h * 0.06 * (1 + math.sin(t * 5)))
+            pygame.draw.rect(surface, item.colour or st.colour("accent"), card.inflate(grow, grow),
+                             width=max(3, card.h // 80), border_radius=card.h // 9)
+
+    def draw_banner_partial(self, surface: pygame.Surface, under: pygame.Surface) -> list[pygame.Rect]:
+        """One frame of a standing banner over a still board (``under``): only the confetti pieces'
+        old and new places, and the card while it rises, are redrawn."""
+        item = self.current
+        if item is None:
+            return []
+        st = self.stage
+        t = st.clock.now() - self.started
+        card = self._card_rect(t)
+        dirty = [r for r, _ in self._pieces]
+        if t < APPEAR_SECONDS + 0.05 or st.theme.celebration.style == "glow":
+            dirty.append(card.inflate(card.h // 4, card.h // 2))
+        for rect in dirty:
+            surface.blit(under, rect, rect)
+        if st.theme.celebration.style == "confetti" and st.motion.mode != "none":
+            self._pieces = self._confetti_rects(item, t)
+            for rect, colour in self._pieces:
+                pygame.draw.rect(surface, colour, rect)
+            dirty += [r for r, _ in self._pieces]
+        card_surface = self._card(item)
+        for rect in dirty:
+            overlap = rect.clip(card)
+            if overlap:
+                surface.blit(card_surface, overlap, overlap.move(-card.x, -card.y))
+        if st.theme.celebration.style == "glow" and t < BURST_SECONDS:
+            grow = round(card.h * 0.06 * (1 + math.sin(t * 5)))
+            pygame.draw.rect(surface, item.colour or st.colour("accent"), card.inflate(grow, grow),
+                             width=max(3, card.h // 80), border_radius=card.h // 9)
+        return dirty
 
     def _particles(self, item: Celebration) -> list[tuple[float, float, float, float, RGB]]:
         """Each piece's start, velocity, spin and colour: drawn from a seed once per celebration."""
@@ -180,17 +242,20 @@ class Celebrations:
                                          for _ in range(CONFETTI)])
         return self._confetti[1]
 
-    def _draw_confetti(self, surface: pygame.Surface, item: Celebration, t: float) -> None:
+    def _confetti_rects(self, item: Celebration, t: float) -> list[tuple[pygame.Rect, RGB]]:
+        """Where each piece is at ``t`` seconds: a pure function of time, the same in every run."""
         st = self.stage
         gravity = st.h * 0.9
         size = max(6, st.h // 70)
+        out = []
         for x0, vx, vy, spin, colour in self._particles(item):
             x = x0 + vx * t
             y = st.h * 0.75 + vy * t + gravity * t * t / 2
             if y > st.h + size or x < -size or x > st.w + size:
                 continue
             w = max(2, round(size * abs(math.cos(spin * t))))
-            pygame.draw.rect(surface, colour, (round(x), round(y), w, size))
+            out.append((pygame.Rect(round(x), round(y), w, size), colour))
+        return out
 
     def draw_toasts(self, surface: pygame.Surface) -> list[pygame.Rect]:
         """The kudos toasts at the bottom edge; the rectangles they cover."""

@@ -52,6 +52,8 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("--rounds", type=int, default=40, help="polls of the large document to time (40)")
     bench.add_argument("--polls", type=int, default=10_000, help="polls for the memory run (10000)")
     bench.add_argument("--only", choices=("feed", "display"), help="run one half only")
+    bench.add_argument("--minute", action="store_true",
+                       help="measure the whole 'chalkwall run' process over a scripted minute on X (Xvfb)")
     return parser
 
 
@@ -89,6 +91,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                 from display import bench as display_bench
 
                 display_bench.run(loaded)
+            if args.minute:
+                from display import minute
+
+                print(minute.report(minute.run()))
+                print(minute.report(minute.run(still=True)))
             return 0
     except ConfigError as exc:  # a theme, or anything else read after the config
         print("\n".join(str(p) for p in exc.problems), file=sys.stderr)

@@ -64,12 +64,14 @@ class Wall:
             view = limit_to_teams(state.board, self.stage.display.teams)
             diffs = diff_boards(self.view, view)
             for scene in self.scenes.values():
-                scene.update(view, diffs)
+                if scene.update(view, diffs) and scene is self.scene:
+                    self._force = True
             for event in diffs:
                 if isinstance(event, NewLeader):
                     self.celebrations.new_leader(event.agent, view)
+            if self.view is None:
+                self._force = True
             self.view = view
-            self._force = True
         if state.stale != self.state.stale:
             self._force = True
         self.state = state
@@ -118,7 +120,7 @@ class Wall:
         A full frame is drawn when the picture changed as a whole (a new board, another scene,
         the minute, the stale flag); while only rows move, just the band they cross is redrawn.
         """
-        key = (self.index, self.state.stale, self.state.generation, self._minute(), getattr(self.scene, "page", 0),
+        key = (self.index, self.state.stale, self._minute(), getattr(self.scene, "page", 0),
                len(self.celebrations.toasts), id(self.celebrations.current))
         full = self._force or key != self._drawn_key
         self._drawn_key, self._force = key, False
@@ -150,6 +152,11 @@ class Wall:
         return rects + ([stale] if stale else [])
 
     def _celebration_frame(self, surface: pygame.Surface, full: bool) -> list[pygame.Rect]:
+        if self._frozen is not None and not full:
+            if not self.celebrations.animating():
+                return []  # the banner stands still: nothing to draw until it ends
+            if not self.celebrations.toasts_moving():
+                return self.celebrations.draw_banner_partial(surface, self._frozen) + self._overlays(surface)
         if self._frozen is None or full:
             # The board under a banner does not move: draw and shade it once, then reuse it.
             board = pygame.Surface(self.stage.size)

@@ -30,8 +30,10 @@ class Scene:
     def enter(self) -> None:
         """Called when the scene comes on screen."""
 
-    def update(self, board: Board, events: Sequence[BoardEvent]) -> None:
+    def update(self, board: Board, events: Sequence[BoardEvent]) -> bool:
+        """Take a new board; True when the whole scene must be redrawn (not just what animates)."""
         self.board = board
+        return True
 
     def draw_base(self, surface: pygame.Surface) -> None:
         """The scene's static parts (labels), drawn once into the cached base layer."""

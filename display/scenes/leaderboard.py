@@ -90,8 +90,9 @@ class LeaderboardScene(Scene):
         self.page = 0
         self.page_started = self.stage.clock.now()
 
-    def update(self, board: Board, events: Sequence[BoardEvent]) -> None:
+    def update(self, board: Board, events: Sequence[BoardEvent]) -> bool:
         super().update(board, events)
+        layout_before = (self.pages(), self.subtitle(), len(self.order))
         clock, motion = self.stage.clock, self.stage.motion
         now = clock.now()
         self._teams = {t.team.id: (t.team.name, t.team.color) for t in board.teams}
@@ -115,6 +116,8 @@ class LeaderboardScene(Scene):
         for gone in set(self.rows) - present:
             del self.rows[gone]
         self.page = min(self.page, self.pages() - 1)
+        # Moves and new values are drawn as they animate; only a new shape needs a full redraw.
+        return (self.pages(), self.subtitle(), len(self.order)) != layout_before or bool(set(self.rows) - present)
 
     def animating(self) -> bool:
         now = self.stage.clock.now()
@@ -150,8 +153,10 @@ class LeaderboardScene(Scene):
         area, row_h, per_page = self._layout()
         now = self.stage.clock.now()
         bands = []
+        by_id = {a.agent.id: a for a in self.order}
         for row in self.rows.values():
-            if row.slot.moving() or row.value.moving() or now - row.led_at < self._highlight_seconds() + 0.1:
+            changed = row.key != self._row_key(row, by_id[row.agent_id], row.key[-1] if row.key else (0, 0))
+            if changed or row.slot.moving() or row.value.moving() or now - row.led_at < self._highlight_seconds() + 0.1:
                 y = area.y + round((row.slot.value() - self.page * per_page) * row_h)
                 bands.append(pygame.Rect(area.x - 4, y, area.w + 8, row_h))
                 if row.drawn is not None:
@@ -207,16 +212,20 @@ class LeaderboardScene(Scene):
         if cols["team_w"]:
             surface.blit(st.text("Team", size, "muted"), (area.x + cols["team_x"], y))
 
+    def _row_key(self, row: _Row, ranked: RankedAgent, size: tuple[int, int]) -> tuple[object, ...]:
+        """What a row's surface shows; the value is drawn live on top, so it is not part of it."""
+        st = self.stage
+        agent = ranked.agent
+        shown_move = row.move if st.clock.now() - row.moved_at < MOVE_SHOWN_SECONDS else 0
+        secondary = agent.metrics.get(st.display.secondary) if st.display.secondary else None
+        return (ranked.rank, agent.name, agent.team, agent.avatar, secondary, shown_move, tuple(size))
+
     def _draw_row(self, surface: pygame.Surface, row: _Row, ranked: RankedAgent, rect: pygame.Rect) -> None:
         st = self.stage
         now = st.clock.now()
-        shown_move = row.move if now - row.moved_at < MOVE_SHOWN_SECONDS else 0
-        agent = ranked.agent
-        secondary = agent.metrics.get(st.display.secondary) if st.display.secondary else None
-        # What the row surface shows; the value is drawn live on top, so it is not part of it.
-        key = (ranked.rank, agent.name, agent.team, agent.avatar, secondary, shown_move, rect.size)
+        key = self._row_key(row, ranked, rect.size)
         if row.surface is None or row.key != key:
-            row.surface, row.key = self._render_row(ranked, shown_move, rect.size), key
+            row.surface, row.key = self._render_row(ranked, key[-2], rect.size), key
         glow = now - row.led_at
         if glow < self._highlight_seconds():
             pulse = 0.5 + 0.5 * math.sin(glow * 6)

@@ -43,7 +43,7 @@ class WinsScene(Scene):
     def subtitle(self) -> str:
         return "Wins and thanks"
 
-    def update(self, board: Board, events: Sequence[BoardEvent]) -> None:
+    def update(self, board: Board, events: Sequence[BoardEvent]) -> bool:
         super().update(board, events)
         now = self.stage.clock.wall()
         for event in board.events:
@@ -51,6 +51,7 @@ class WinsScene(Scene):
                 self.events[event.id] = (event_time(event, now), event)
         while len(self.events) > REMEMBERED:
             self.events.popitem(last=False)
+        return True
 
     def latest(self) -> list[FeedEvent]:
         return [e for _, e in sorted(self.events.values(), key=lambda item: -item[0])]
