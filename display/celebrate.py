@@ -169,9 +169,9 @@ class Celebrations:
         pad = box.h // 10
         top = st.text(kicker.upper(), sizes.small * 1.2, "accent", bold=True)
         card.blit(top, top.get_rect(midtop=(box.centerx, pad)))
-        title = st.text(item.title, sizes.banner_title, "text", bold=True, max_width=box.w - 2 * pad)
+        title = st.text_fitted(item.title, sizes.banner_title, "text", box.w - 2 * pad, bold=True)
         card.blit(title, title.get_rect(midtop=(box.centerx, pad + top.get_height() + pad // 3)))
-        detail = st.text(item.detail, sizes.value * 0.9, "text", max_width=box.w - 2 * pad)
+        detail = st.text_fitted(item.detail, sizes.value * 0.9, "text", box.w - 2 * pad)
         card.blit(detail, detail.get_rect(midtop=(box.centerx, pad + top.get_height() + title.get_height() + pad // 2)))
         if item.points:
             pts = st.text(f"+{item.points:g} points", sizes.value * 1.1, "accent", bold=True, numbers=True)

@@ -89,6 +89,17 @@ class Stage:
         return self.fonts.render(text, "numbers" if numbers else "text", self.px(size), rgb, bold=bold,
                                  max_width=max_width)
 
+    def text_fitted(self, text: str, size: float, colour: str | RGB, max_width: int, *, bold: bool = False,
+                    numbers: bool = False) -> pygame.Surface:
+        """``text`` at ``size``, or smaller (down to the legible minimum) so it fits; only then "…"."""
+        role = "numbers" if numbers else "text"
+        px = self.px(size)
+        floor = self.px(0)  # px() never goes below the legible minimum
+        while px > floor and self.fonts.width(text, role, px, bold) > max_width:
+            px = max(floor, int(px * 0.92))
+        rgb = self.colour(colour) if isinstance(colour, str) else colour
+        return self.fonts.render(text, role, px, rgb, bold=bold, max_width=max_width)
+
     # --- chrome -----------------------------------------------------------------------
     def background(self) -> pygame.Surface:
         if self._background is None:

@@ -185,7 +185,9 @@ class LeaderboardScene(Scene):
         """Left edges (and widths) of the columns, for this row width."""
         st = self.stage
         rank_w = round(st.px(st.theme.sizes.rank) * 1.9)
-        move_w = round(row_h * 1.2)  # an arrow and up to two digits
+        inner = row_h - round(row_h * 0.12)
+        digits = st.fonts.width("88", "numbers", max(8, int(inner * 0.5)), bold=True)
+        move_w = round(inner * 0.6) + digits + round(row_h * 0.2)  # an arrow, up to two digits, a gap
         avatar = round(row_h * 0.72)
         value_w = round(st.px(st.theme.sizes.value) * 3.4)
         secondary_w = round(st.px(st.theme.sizes.row) * 3.0) if st.display.secondary else 0
@@ -299,10 +301,12 @@ class LeaderboardScene(Scene):
         text_x = rank_w + avatar_size + h // 8
         name = st.text(ranked.agent.name, st.theme.sizes.row, "text", bold=True, max_width=w - text_x - h // 8)
         out.blit(name, name.get_rect(midleft=(text_x, inner_h // 4 + inner_h // 20)))
-        parts = [team_name] if team_name else []
-        if st.display.secondary:
+        parts = []
+        if st.display.secondary:  # the metric first: the team also shows as the stripe's colour
             metric = st.display.secondary
             parts.append(f"{metric_label(metric, st.board)} {format_value(ranked.agent.metrics.get(metric), metric, st.board)}")
+        if team_name:
+            parts.append(team_name)
         if parts:
             value_w = st.fonts.width(format_value(ranked.value, st.board.rank_by, st.board), "numbers",
                                      st.px(st.theme.sizes.value), bold=True) + h // 2

@@ -64,7 +64,7 @@ class WinsScene(Scene):
             label = st.text("The first win of the day is still up for grabs", st.theme.sizes.value, "muted")
             surface.blit(label, label.get_rect(center=area.center))
             return
-        row_h = round(st.px(st.theme.sizes.row) * 2.3)
+        row_h = round(st.px(st.theme.sizes.row) * (2.7 if st.portrait else 2.3))
         gap = round(row_h * 0.15)
         count = max(1, (area.h + gap) // (row_h + gap))
         for i, event in enumerate(items[:count]):
@@ -84,6 +84,9 @@ class WinsScene(Scene):
         return agent_id or "Someone", None, None
 
     def _card(self, surface: pygame.Surface, event: FeedEvent, rect: pygame.Rect) -> None:
+        if self.stage.portrait:
+            self._narrow_card(surface, event, rect)
+            return
         st = self.stage
         sizes = st.theme.sizes
         pygame.draw.rect(surface, st.colour("surface"), rect, border_radius=rect.h // 5)
@@ -110,16 +113,71 @@ class WinsScene(Scene):
         surface.blit(face, face.get_rect(midleft=(rect.x + pad, rect.centery)))
         text_x = rect.x + pad + size + rect.h // 5
         when = time.strftime("%H:%M", time.localtime(event_time(event, st.clock.wall())))
-        right = st.text(f"{tail}  {when}".strip(), sizes.row, "accent" if tail else "muted", bold=bool(tail),
-                        numbers=True)
-        surface.blit(right, right.get_rect(midright=(rect.right - rect.h // 3, rect.centery)))
-        width = right.get_rect(midright=(rect.right - rect.h // 3, rect.centery)).x - text_x - rect.h // 3
-        line1 = st.text(title, sizes.row, "text", bold=True, max_width=width)
-        if event.type == KUDOS and data.get("text"):
-            line2 = st.text(f"“{data['text']}”", sizes.small, "muted", max_width=width)
-            block = line1.get_height() + line2.get_height()
-            top = rect.centery - block // 2
-            surface.blit(line1, (text_x, top))
-            surface.blit(line2, (text_x, top + line1.get_height()))
+        edge = rect.right - rect.h // 3
+        if tail:  # points above the time on a narrow screen, beside it on a wide one
+            if st.portrait:
+                pts = st.text(tail, sizes.row, "accent", bold=True, numbers=True)
+                clock = st.text(when, sizes.small, "muted", numbers=True)
+                surface.blit(pts, pts.get_rect(bottomright=(edge, rect.centery + rect.h // 20)))
+                surface.blit(clock, clock.get_rect(topright=(edge, rect.centery + rect.h // 20)))
+                right_x = edge - pts.get_width()
+            else:
+                right = st.text(f"{tail}  {when}", sizes.row, "accent", bold=True, numbers=True)
+                surface.blit(right, right.get_rect(midright=(edge, rect.centery)))
+                right_x = edge - right.get_width()
         else:
-            surface.blit(line1, line1.get_rect(midleft=(text_x, rect.centery)))
+            right = st.text(when, sizes.row if not st.portrait else sizes.small, "muted", numbers=True)
+            surface.blit(right, right.get_rect(midright=(edge, rect.centery)))
+            right_x = edge - right.get_width()
+        width = right_x - text_x - rect.h // 3
+        if event.type == KUDOS:
+            quote = f"“{data['text']}”" if data.get("text") else ""
+            lines = [(title, "row", "text", True), (quote, "small", "muted", False)]
+            if st.fonts.width(title, "text", st.px(sizes.row), bold=True) > width:  # too long for one line
+                lines = [(name, "row", "text", True), (f"thanked by {giver}" + (f": {quote}" if quote else ""),
+                                                          "small", "muted", False)]
+        elif st.fonts.width(title, "text", st.px(sizes.row), bold=True) > width:
+            lines = [(name, "row", "text", True), (f"completed “{data.get('challenge', '')}”", "small", "muted", False)]
+        else:
+            lines = [(title, "row", "text", True)]
+        rendered = [st.text(text, getattr(sizes, size_name), colour, bold=bold, max_width=width)
+                    for text, size_name, colour, bold in lines if text]
+        top = rect.centery - sum(r.get_height() for r in rendered) // 2
+        for line in rendered:
+            surface.blit(line, (text_x, top))
+            top += line.get_height()
+
+    def _narrow_card(self, surface: pygame.Surface, event: FeedEvent, rect: pygame.Rect) -> None:
+        """A portrait card: the name and the time, then what happened (and its points) below."""
+        st = self.stage
+        sizes = st.theme.sizes
+        data = event.data
+        pygame.draw.rect(surface, st.colour("surface"), rect, border_radius=rect.h // 5)
+        icon_r = rect.h // 5
+        icon_c = (rect.x + rect.h // 3, rect.centery)
+        if event.type == CHALLENGE_COMPLETED:
+            draw_star(surface, icon_c, icon_r, st.colour("accent"))
+            name = self._name(data.get("agent") or data.get("team"))[0]
+            what = f"“{data.get('challenge', '')}”"
+            points = data.get("points") or 0
+            tail = f"+{points:g} pts" if points else ""
+        else:
+            draw_heart(surface, icon_c, icon_r, st.colour("down"))
+            name = self._name(data.get("to"))[0]
+            giver = self._name(data.get("from"))[0] if data.get("from") else "someone"
+            what = f"thanked by {giver}" + (f": “{data['text']}”" if data.get("text") else "")
+            tail = ""
+        x = icon_c[0] + icon_r + rect.h // 6
+        edge = rect.right - rect.h // 4
+        when = st.text(time.strftime("%H:%M", time.localtime(event_time(event, st.clock.wall()))), sizes.small,
+                       "muted", numbers=True)
+        line1 = st.text(name, sizes.row, "text", bold=True, max_width=edge - x - when.get_width() - rect.h // 6)
+        pts = st.text(tail, sizes.small, "accent", bold=True, numbers=True) if tail else None
+        room = edge - x - (pts.get_width() + rect.h // 6 if pts else 0)
+        line2 = st.text(what, sizes.small, "muted", max_width=room)
+        top = rect.centery - (line1.get_height() + line2.get_height()) // 2
+        surface.blit(line1, (x, top))
+        surface.blit(when, when.get_rect(midright=(edge, top + line1.get_height() // 2)))
+        surface.blit(line2, (x, top + line1.get_height()))
+        if pts is not None:
+            surface.blit(pts, pts.get_rect(midright=(edge, top + line1.get_height() + line2.get_height() // 2)))
