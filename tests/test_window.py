@@ -1,0 +1,49 @@
+"""chalkwall run in a real X window (Xvfb): it opens, draws, and stops cleanly on SIGTERM."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from helpers import agent, doc, write_config
+
+
+@pytest.fixture
+def x_display() -> str:
+    if not shutil.which("Xvfb"):
+        if os.environ.get("CI"):
+            pytest.fail("Xvfb is missing on CI: ./bootstrap test installs it")
+        pytest.skip("Xvfb is not installed (./bootstrap test installs it)")
+    display = f":{150 + os.getpid() % 50}"
+    server = subprocess.Popen(["Xvfb", display, "-screen", "0", "1024x768x24"], stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    time.sleep(0.8)
+    yield display
+    server.terminate()
+    server.wait(timeout=10)
+
+
+def test_run_opens_a_window_draws_and_stops_on_sigterm(x_display: str, tmp_path: Path) -> None:
+    (tmp_path / "feed.json").write_text(json.dumps(doc(agent("åsa", 9), agent("олег", 7))))
+    config = write_config(tmp_path, '[feed]\ntype = "file"\npath = "feed.json"\ninterval = 1\n')
+    env = {k: v for k, v in os.environ.items() if k not in ("SDL_VIDEODRIVER", "CHALKWALL_CONFIG")}
+    env["DISPLAY"] = x_display
+    proc = subprocess.Popen([sys.executable, "-m", "display.cli", "run", "--windowed", "--size", "800x480",
+                             "--config", str(config)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    time.sleep(4)
+    assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=20)
+    assert proc.returncode == 0, err
+    assert "chalkwall running at 800x480 (windowed)" in err
+    frames = int(err.split("stopped after ")[1].split(" frames")[0])
+    assert frames >= 1 and "Traceback" not in err
