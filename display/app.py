@@ -20,12 +20,14 @@ import pygame
 
 from display.clock import SystemClock
 from display.shot import make_stage
+from display.sound import Chime
 from display.wall import Wall
 from feeds.adapters import make_adapter
 from feeds.config import LoadedConfig
 from feeds.coordinator import FeedCoordinator
 from feeds.logs import LOGGER
 from feeds.model import FeedError
+from feeds.state import StoredSeenEvents, state_dir
 
 log = logging.getLogger(f"{LOGGER}.display")
 NO_DISPLAY_HINT = ("preview offscreen instead: chalkwall shot --scene leaderboard --out board.png")
@@ -79,7 +81,9 @@ def run(loaded: LoadedConfig, windowed: bool = False, size: tuple[int, int] | No
         print(f"chalkwall: no display available ({exc}); {NO_DISPLAY_HINT}", file=sys.stderr)
         return 1
     clock = SystemClock()
-    wall = Wall(make_stage(loaded, screen.get_size(), clock))
+    stage = make_stage(loaded, screen.get_size(), clock)
+    chime = Chime(stage.theme.celebration.sound)
+    wall = Wall(stage, chime.play)
     try:
         adapter = make_adapter(cfg.feed, loaded.base_dir)
     except FeedError as exc:
@@ -88,7 +92,8 @@ def run(loaded: LoadedConfig, windowed: bool = False, size: tuple[int, int] | No
         return 1
     # The loop sleeps on this, not in pygame.event.wait(timeout), which polls (≈2 % of a core idle).
     wake = threading.Event()
-    coordinator = FeedCoordinator(adapter, cfg.feed, cfg.board, on_update=wake.set)
+    seen = StoredSeenEvents(state_dir(cfg.state.dir))
+    coordinator = FeedCoordinator(adapter, cfg.feed, cfg.board, on_update=wake.set, seen=seen)
     stop = False
 
     def on_term(signum: int, frame: object) -> None:
@@ -110,7 +115,7 @@ def run(loaded: LoadedConfig, windowed: bool = False, size: tuple[int, int] | No
                 elif event.type == pygame.KEYDOWN and windowed and event.key in (pygame.K_ESCAPE, pygame.K_q):
                     stop = True
                 elif event.type in (pygame.WINDOWSIZECHANGED, pygame.VIDEORESIZE) and screen.get_size() != wall.stage.size:
-                    wall = _resized(wall, loaded, screen, clock)
+                    wall = _resized(wall, loaded, screen, clock, chime)
             wall.update(coordinator.state(), coordinator.drain_events())
             started = clock.now()
             rects = wall.frame(screen)
@@ -124,14 +129,15 @@ def run(loaded: LoadedConfig, windowed: bool = False, size: tuple[int, int] | No
                 wake.clear()
     finally:
         coordinator.stop()
+        seen.close()
         pygame.quit()
     log.info("chalkwall stopped after %d frames (p95 %.1f ms)", stats.frames, stats.p95_ms())
     return 0
 
 
-def _resized(wall: Wall, loaded: LoadedConfig, screen: pygame.Surface, clock: SystemClock) -> Wall:
+def _resized(wall: Wall, loaded: LoadedConfig, screen: pygame.Surface, clock: SystemClock, chime: Chime) -> Wall:
     """A new wall for the new size, carrying over the board and pending celebrations."""
-    fresh = Wall(make_stage(loaded, screen.get_size(), clock))
+    fresh = Wall(make_stage(loaded, screen.get_size(), clock), chime.play)
     fresh.celebrations.queue = wall.celebrations.queue
     fresh.update(wall.state, [])
     if wall.view is not None and fresh.view is None:

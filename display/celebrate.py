@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import random
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import pygame
@@ -55,8 +56,9 @@ def _lookup(board: Board | None, ident: str | None) -> tuple[str, str | None]:
 
 
 class Celebrations:
-    def __init__(self, stage: Stage) -> None:
+    def __init__(self, stage: Stage, on_banner: Callable[[Celebration], None] | None = None) -> None:
         self.stage = stage
+        self.on_banner = on_banner  # e.g. the theme's sound
         self.queue: deque[Celebration] = deque()
         self.current: Celebration | None = None
         self.started = 0.0
@@ -97,6 +99,8 @@ class Celebrations:
         if self.current is None and self.queue:
             self.current = self._next()
             self.started = now
+            if self.on_banner is not None:
+                self.on_banner(self.current)
         while self.toasts and now - self.toasts[0][0] >= TOAST_SECONDS:
             self.toasts.popleft()
 

@@ -128,16 +128,28 @@ class Stage:
         header = pygame.Surface((self.w, hh), pygame.SRCALPHA)
         size = self.theme.sizes.header
         m = self.margin
-        clock_text = self.text(time.strftime("%H:%M", time.localtime(now)), size, "text", bold=True, numbers=True)
-        sub = self.text(subtitle, size * 0.8, "muted")
-        room = self.w - 2 * m - clock_text.get_width() - m
-        title = self.text(self.display.title, size, "text", bold=True,
-                          max_width=room - (0 if self.portrait else sub.get_width() + m))
+        local = time.localtime(now)
+        clock_text = self.text(time.strftime("%H:%M", local), size, "text", bold=True, numbers=True)
+        date = f"{time.strftime('%a', local)} {local.tm_mday} {time.strftime('%b', local)}"
         cy = hh // 2
+        right = self.w - m - clock_text.get_width()
+        header.blit(clock_text, (right, cy - clock_text.get_height() // 2))
+        title_w = self.fonts.width(self.display.title, "text", self.px(size), bold=True)
+        # The title matters most: the period and date, else the date alone, else neither.
+        for text in (f"{self.display.period} · {date}".lstrip(" ·"), date):
+            period = self.text(text, size * 0.8, "muted")
+            if m + title_w + m + period.get_width() + m <= right:
+                right -= period.get_width() + m
+                header.blit(period, (right, cy - period.get_height() // 2))
+                break
+        room = right - 2 * m
+        title = self.text(self.display.title, size, "text", bold=True, max_width=room)
         header.blit(title, (m, cy - title.get_height() // 2))
-        header.blit(clock_text, (self.w - m - clock_text.get_width(), cy - clock_text.get_height() // 2))
-        if not self.portrait:
-            header.blit(sub, (self.w - 2 * m - clock_text.get_width() - sub.get_width(), cy - sub.get_height() // 2))
+        if not self.portrait and subtitle:  # what this scene shows, after the title when there is room
+            left = m + title.get_width() + m
+            sub = self.text(f"· {subtitle}", size * 0.8, "muted", max_width=max(1, right - m - left))
+            if sub.get_width() > self.px(size):
+                header.blit(sub, (left, cy - sub.get_height() // 2))
         pygame.draw.rect(header, self.colour("accent"), (m, hh - 4, self.w - 2 * m, 3))
         return header
 

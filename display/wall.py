@@ -10,11 +10,11 @@ slide, only the band they cross is redrawn.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import pygame
 
-from display.celebrate import Celebrations
+from display.celebrate import Celebration, Celebrations
 from display.scenes import Scene, make_scenes
 from display.scenes.wins import event_time
 from display.stage import Stage
@@ -26,13 +26,13 @@ OLD_EVENT_SECONDS = 600.0  # an event this old when first seen (a restart, a lon
 
 
 class Wall:
-    def __init__(self, stage: Stage) -> None:
+    def __init__(self, stage: Stage, on_banner: Callable[[Celebration], None] | None = None) -> None:
         self.stage = stage
         self.scenes: dict[str, Scene] = make_scenes(stage)
         self.playlist = stage.display.scenes
         self.index = 0
         self.scene_started = stage.clock.now()
-        self.celebrations = Celebrations(stage)
+        self.celebrations = Celebrations(stage, on_banner)
         self.view: Board | None = None
         self.state = FeedState(None, None, None, 0, False, 0)
         self._drawn_key: tuple[object, ...] | None = None

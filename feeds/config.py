@@ -241,6 +241,7 @@ class DisplayConfig:
     """What the wall shows and how."""
 
     title: str = "Leaderboard"
+    period: str = "Today"  # what the numbers cover, shown in the header beside the date
     theme: str = "dark"
     animation: Literal["full", "reduced", "none"] = "full"
     secondary: str = ""
@@ -271,12 +272,21 @@ class LogConfig:
 
 
 @dataclass(frozen=True)
+class StateConfig:
+    """Where chalkwall keeps what must survive a restart (default: $STATE_DIRECTORY, else
+    ~/.local/state/chalkwall)."""
+
+    dir: str = ""
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole config file."""
 
     feed: FeedConfig = field(default_factory=FeedConfig)
     board: BoardConfig = field(default_factory=BoardConfig)
     display: DisplayConfig = field(default_factory=DisplayConfig)
+    state: StateConfig = field(default_factory=StateConfig)
     log: LogConfig = field(default_factory=LogConfig)
 
 

@@ -334,3 +334,37 @@ def test_confetti_frames_leave_the_same_picture_as_a_full_redraw(tmp_path: Path)
             wall.frame(reference)
             assert _same(screen, reference), f"frame {n} differs from a full redraw"
     assert not wall.celebrations.animating() and wall.frame(screen) == []  # the banner now stands still
+
+
+def test_the_theme_sound_plays_with_each_banner_and_a_bad_one_is_survived(tmp_path: Path) -> None:
+    import io
+    import json
+    import wave
+
+    from display.sound import Chime
+    from feeds.logs import setup_logging
+
+    path = tmp_path / "ding.wav"
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(22050)
+        w.writeframes(b"\x00\x10" * 2205)
+    chime = Chime(str(path))
+    stage = stage_for(tmp_path)
+    wall = Wall(stage, chime.play)
+    st = state(agent("ann", 9), generation=1)
+    wall.update(st, [challenge(1)])
+    assert chime.played == 1
+    pygame.mixer.quit()
+    stream = io.StringIO()
+    setup_logging("json", "info", stream)
+    try:
+        missing = Chime(str(tmp_path / "nope.wav"))
+        missing.play()
+        missing.play()
+    finally:
+        setup_logging("plain", "warning")
+    records = [json.loads(line) for line in stream.getvalue().splitlines()]
+    assert [r["event"] for r in records] == ["sound_failed"] and missing.played == 0
+    assert Chime("").played == 0

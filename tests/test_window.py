@@ -36,6 +36,7 @@ def test_run_opens_a_window_draws_and_stops_on_sigterm(x_display: str, tmp_path:
     config = write_config(tmp_path, '[feed]\ntype = "file"\npath = "feed.json"\ninterval = 1\n')
     env = {k: v for k, v in os.environ.items() if k not in ("SDL_VIDEODRIVER", "CHALKWALL_CONFIG")}
     env["DISPLAY"] = x_display
+    env["XDG_STATE_HOME"] = str(tmp_path / "state")
     proc = subprocess.Popen([sys.executable, "-m", "display.cli", "run", "--windowed", "--size", "800x480",
                              "--config", str(config)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True)
@@ -47,3 +48,4 @@ def test_run_opens_a_window_draws_and_stops_on_sigterm(x_display: str, tmp_path:
     assert "chalkwall running at 800x480 (windowed)" in err
     frames = int(err.split("stopped after ")[1].split(" frames")[0])
     assert frames >= 1 and "Traceback" not in err
+    assert (tmp_path / "state" / "chalkwall" / "chalkwall.sqlite3").exists()  # announced events are kept
