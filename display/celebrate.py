@@ -42,17 +42,9 @@ class Celebration:
     key: str = ""
 
 
-def _lookup(board: Board | None, ident: str | None) -> tuple[str, str | None]:
-    """A display name and colour for an agent or team id."""
-    if board is not None and ident:
-        ranked = board.find(ident)
-        if ranked is not None:
-            team = next((t.team for t in board.teams if t.team.id == ranked.agent.team), None)
-            return ranked.agent.name, team.color if team else None
-        team = next((t.team for t in board.teams if t.team.id == ident), None)
-        if team is not None:
-            return team.name, team.color
-    return ident or "Someone", None
+def _who(board: Board | None, ident: str | None) -> tuple[str, str | None]:
+    name, colour, _ = board.who(ident) if board is not None else (ident or "Someone", None, None)
+    return name, colour
 
 
 class Celebrations:
@@ -71,20 +63,20 @@ class Celebrations:
     def feed_event(self, event: FeedEvent, board: Board | None) -> None:
         if event.type == CHALLENGE_COMPLETED:
             who = event.data.get("agent") or event.data.get("team")
-            name, colour = _lookup(board, who)
+            name, colour = _who(board, who)
             self.queue.append(Celebration(name, str(event.data.get("challenge", "")),
                                           float(event.data.get("points") or 0), hex_rgb(colour, self.stage.colour("accent")),
                                           names=[name], key=event.id))
         elif event.type == KUDOS:
-            to_name, _ = _lookup(board, event.data.get("to"))
-            from_name = _lookup(board, event.data.get("from"))[0] if event.data.get("from") else "Someone"
+            to_name, _ = _who(board, event.data.get("to"))
+            from_name = _who(board, event.data.get("from"))[0] if event.data.get("from") else "Someone"
             self.toasts.append((self.stage.clock.now(), Celebration(f"{from_name} thanked {to_name}",
                                                                     str(event.data.get("text", "")), key=event.id)))
             while len(self.toasts) > MAX_TOASTS:
                 self.toasts.popleft()
 
     def new_leader(self, agent_id: str, board: Board | None) -> None:
-        name, colour = _lookup(board, agent_id)
+        name, colour = _who(board, agent_id)
         self.queue.append(Celebration(name, "takes the lead!", 0, hex_rgb(colour, self.stage.colour("accent")),
                                       big=True, names=[name], key=f"leader:{agent_id}"))
 

@@ -19,6 +19,7 @@ from display.scenes import Scene, make_scenes
 from display.scenes.wins import event_time
 from display.stage import Stage
 from feeds.board import Board, concerns, limit_to_teams
+from feeds.config import SceneConfig
 from feeds.coordinator import FeedState
 from feeds.diff import BoardEvent, FeedEventReceived, NewLeader, diff_boards
 
@@ -52,7 +53,7 @@ class Wall:
                 self.index = i
                 break
         else:
-            self.playlist = (*self.playlist, type(self.playlist[0])(name))  # type: ignore[call-arg]
+            self.playlist = (*self.playlist, SceneConfig(name))  # type: ignore[arg-type]
             self.index = len(self.playlist) - 1
         self.scene_started = self.stage.clock.now()
         self.scene.enter()

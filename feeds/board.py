@@ -67,6 +67,17 @@ class Board:
         i = self.index.get(agent_id)
         return None if i is None else self.agents[i]
 
+    def who(self, ident: str | None) -> tuple[str, str | None, str | None]:
+        """Name, team colour and avatar for an agent or team id (the id itself when unknown)."""
+        ranked = self.find(ident) if ident else None
+        if ranked is not None:
+            team = next((t.team for t in self.teams if t.team.id == ranked.agent.team), None)
+            return ranked.agent.name, team.color if team else None, ranked.agent.avatar
+        team = next((t.team for t in self.teams if t.team.id == ident), None)
+        if team is not None:
+            return team.name, team.color, None
+        return ident or "Someone", None, None
+
     def to_dict(self) -> dict[str, Any]:
         return {"rank_by": self.rank_by, "lower_is_better": self.lower_is_better,
                 "generated_at": self.generated_at,

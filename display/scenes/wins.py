@@ -70,18 +70,8 @@ class WinsScene(Scene):
         for i, event in enumerate(items[:count]):
             self._card(surface, event, pygame.Rect(area.x, area.y + i * (row_h + gap), area.w, row_h))
 
-    def _name(self, agent_id: str | None) -> tuple[str, str | None, str | None]:
-        board = self.board
-        if board is not None and agent_id:
-            ranked = board.find(agent_id)
-            if ranked is not None:
-                team = next((t.team for t in board.teams if t.team.id == ranked.agent.team), None)
-                return ranked.agent.name, team.color if team else None, ranked.agent.avatar
-        if board is not None:
-            team = next((t.team for t in board.teams if t.team.id == agent_id), None)
-            if team is not None:
-                return team.name, team.color, None
-        return agent_id or "Someone", None, None
+    def _name(self, ident: str | None) -> tuple[str, str | None, str | None]:
+        return self.board.who(ident) if self.board is not None else (ident or "Someone", None, None)
 
     def _card(self, surface: pygame.Surface, event: FeedEvent, rect: pygame.Rect) -> None:
         if self.stage.portrait:
