@@ -24,6 +24,7 @@ from display.sound import Chime
 from display.wall import Wall
 from feeds.adapters import make_adapter
 from feeds.config import LoadedConfig
+from feeds.engine import open_engine
 from feeds.coordinator import FeedCoordinator
 from feeds.logs import LOGGER
 from feeds.model import FeedError
@@ -93,7 +94,9 @@ def run(loaded: LoadedConfig, windowed: bool = False, size: tuple[int, int] | No
     # The loop sleeps on this, not in pygame.event.wait(timeout), which polls (≈2 % of a core idle).
     wake = threading.Event()
     seen = StoredSeenEvents(state_dir(cfg.state.dir))
-    coordinator = FeedCoordinator(adapter, cfg.feed, cfg.board, on_update=wake.set, seen=seen)
+    engine = open_engine(cfg)
+    coordinator = FeedCoordinator(adapter, cfg.feed, cfg.board, on_update=wake.set, seen=seen,
+                                  on_snapshot=engine.process if engine else None)
     stop = False
 
     def on_term(signum: int, frame: object) -> None:
@@ -130,6 +133,8 @@ def run(loaded: LoadedConfig, windowed: bool = False, size: tuple[int, int] | No
     finally:
         coordinator.stop()
         seen.close()
+        if engine is not None:
+            engine.ledger.close()
         pygame.quit()
     log.info("chalkwall stopped after %d frames (p95 %.1f ms)", stats.frames, stats.p95_ms())
     return 0

@@ -39,6 +39,10 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("check", parents=[common], help="validate the config and exit 0, or list every problem")
     feed = sub.add_parser("feed", parents=[common], help="poll the feed once and print the ranked board as JSON")
     feed.add_argument("--watch", action="store_true", help="keep polling and print the board as a table")
+    points = sub.add_parser("points", parents=[common], help="points balances; 'points export --csv' for payroll")
+    points.add_argument("action", nargs="?", choices=("show", "export"), default="show")
+    points.add_argument("--csv", action="store_true", help="with export: the whole ledger as CSV (the only format)")
+    points.add_argument("--out", metavar="FILE", help="with export: write to FILE instead of stdout")
     run = sub.add_parser("run", parents=[common], help="show the wall (fullscreen; --windowed for a laptop)")
     run.add_argument("--windowed", action="store_true", help="a window instead of the whole screen; Esc or q quits")
     run.add_argument("--size", help="WxH, e.g. 1280x720")
@@ -73,6 +77,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_check(loaded)
         if args.command == "feed":
             return cmd_watch(loaded) if args.watch else cmd_feed(loaded)
+        if args.command == "points":
+            return cmd_points(loaded, args.action, args.out)
         if args.command == "run":
             size = _parse_size(args.size) if args.size else None
             if args.size and size is None:
@@ -155,6 +161,33 @@ def cmd_feed(loaded: LoadedConfig) -> int:
     return 0
 
 
+def cmd_points(loaded: LoadedConfig, action: str, out: str | None) -> int:
+    from feeds.ledger import Ledger
+    from feeds.state import DB_NAME, state_dir
+
+    directory = state_dir(loaded.config.state.dir)
+    if not (directory / DB_NAME).exists():
+        print(f"chalkwall: no points yet (no ledger in {directory})", file=sys.stderr)
+        return 1
+    ledger = Ledger(directory)
+    try:
+        if action == "export":
+            if out:
+                with open(out, "w", newline="", encoding="utf-8") as handle:
+                    n = ledger.export_csv(handle)
+                print(f"{out}: {n} awards", file=sys.stderr)
+            else:
+                ledger.export_csv(sys.stdout)
+            return 0
+        rows = ledger.balances()
+        print(f"{'who':<24} {'kind':<6} {'points':>10} {'awards':>7}")
+        for kind, subject, total, count in rows:
+            print(f"{subject[:24]:<24} {kind:<6} {total:>10g} {count:>7}")
+        return 0
+    finally:
+        ledger.close()
+
+
 def _parse_size(text: str) -> tuple[int, int] | None:
     """A "WxH" option as a size; None (after saying why) when it is not one."""
     from feeds.config import check_size
@@ -207,7 +240,12 @@ def cmd_watch(loaded: LoadedConfig) -> int:
     except FeedError as exc:
         print(f"chalkwall: feed failed: {exc}", file=sys.stderr)
         return 1
-    coordinator = FeedCoordinator(adapter, cfg.feed, cfg.board)
+    from feeds.engine import open_engine
+    from feeds.state import StoredSeenEvents, state_dir
+
+    engine = open_engine(cfg)
+    coordinator = FeedCoordinator(adapter, cfg.feed, cfg.board, seen=StoredSeenEvents(state_dir(cfg.state.dir)),
+                                  on_snapshot=engine.process if engine else None)
     coordinator.start()
     shown = -1
     try:

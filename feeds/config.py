@@ -16,6 +16,8 @@ from types import MappingProxyType
 from typing import Literal
 from urllib.parse import urlsplit
 
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
 import jmespath
 import jmespath.exceptions
 
@@ -271,6 +273,65 @@ class LogConfig:
     level: Literal["debug", "info", "warning", "error"] = "info"
 
 
+def _zone(name: str) -> str | None:
+    if not name:
+        return None
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return f'unknown time zone "{name}" (use a name like "Europe/Stockholm")'
+    return None
+
+
+def _clock(value: str) -> str | None:
+    from feeds.periods import parse_clock
+
+    return None if parse_clock(value) else f'must be a time like "07:00", not "{value}"'
+
+
+def local_zone_name() -> str:
+    """The machine's own time zone name ($TZ, else /etc/localtime), or UTC."""
+    name = os.environ.get("TZ", "").lstrip(":")
+    if not name:
+        try:
+            name = str(Path("/etc/localtime").resolve()).split("zoneinfo/", 1)[1]
+        except (OSError, IndexError):
+            name = ""
+    return name if name and _zone(name) is None else "UTC"
+
+
+@dataclass(frozen=True)
+class ShiftConfig:
+    name: str
+    start: str = field(metadata={"check": _clock})
+    end: str = field(metadata={"check": _clock})
+
+
+@dataclass(frozen=True)
+class PeriodsConfig:
+    """How the floor counts time. ``timezone`` defaults to the machine's own."""
+
+    timezone: str = field(default="", metadata={"check": _zone})
+    shifts: tuple[ShiftConfig, ...] = ()
+
+    @property
+    def zone(self) -> str:
+        return self.timezone or local_zone_name()
+
+    def check(self, reader: Reader, key: str) -> None:
+        names = [s.name for s in self.shifts]
+        for name in {n for n in names if names.count(n) > 1}:
+            reader.problem(f"{key}.shifts", f'the shift name "{name}" is used twice')
+
+
+@dataclass(frozen=True)
+class PointsConfig:
+    """Points for thanks between colleagues (challenge points are set per challenge)."""
+
+    kudos: float = field(default=5.0, metadata={"min": 0})
+    kudos_per_sender_per_day: int = field(default=3, metadata={"min": 0})  # 0: no limit
+
+
 @dataclass(frozen=True)
 class StateConfig:
     """Where chalkwall keeps what must survive a restart (default: $STATE_DIRECTORY, else
@@ -286,6 +347,8 @@ class Config:
     feed: FeedConfig = field(default_factory=FeedConfig)
     board: BoardConfig = field(default_factory=BoardConfig)
     display: DisplayConfig = field(default_factory=DisplayConfig)
+    periods: PeriodsConfig = field(default_factory=PeriodsConfig)
+    points: PointsConfig = field(default_factory=PointsConfig)
     state: StateConfig = field(default_factory=StateConfig)
     log: LogConfig = field(default_factory=LogConfig)
 

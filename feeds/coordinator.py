@@ -25,7 +25,7 @@ from feeds.board import Board, build_board
 from feeds.config import BoardConfig, FeedConfig
 from feeds.diff import BoardEvent, FeedEventReceived, SeenEvents, diff_boards
 from feeds.logs import LOGGER, log_event
-from feeds.model import FeedError
+from feeds.model import FeedError, Snapshot
 from feeds.transport import RetryPolicy
 
 log = logging.getLogger(f"{LOGGER}.feed")
@@ -48,9 +48,11 @@ class FeedState:
 class FeedCoordinator:
     def __init__(self, adapter: Adapter, feed: FeedConfig, board: BoardConfig, *,
                  clock: Callable[[], float] = time.time, rng: random.Random | None = None,
-                 seen: SeenEvents | None = None, on_update: Callable[[], None] | None = None) -> None:
+                 seen: SeenEvents | None = None, on_update: Callable[[], None] | None = None,
+                 on_snapshot: Callable[[Snapshot], object] | None = None) -> None:
         self.adapter = adapter
         self.on_update = on_update  # called from the polling thread after each publish (a wake-up)
+        self.on_snapshot = on_snapshot  # each new snapshot, in the polling thread (the points engine)
         self.feed = feed
         self.board_config = board
         self.clock = clock
@@ -103,6 +105,8 @@ class FeedCoordinator:
         board = old.board
         events: list[BoardEvent] = []
         if snapshot is not None:
+            if self.on_snapshot is not None:
+                self.on_snapshot(snapshot)
             board = build_board(snapshot, self.board_config)
             events = diff_boards(old.board, board)
             events.extend(FeedEventReceived(e) for e in self._seen.new(snapshot.events))

@@ -154,3 +154,22 @@ def test_types_are_frozen_and_relative_paths_resolve_beside_the_config(tmp_path:
     assert loaded.config.feed.stale_seconds == 10.0
     with pytest.raises(AttributeError):
         loaded.config.feed.interval = 3  # type: ignore[misc]
+
+
+def test_periods_and_points_are_checked(tmp_path: Path) -> None:
+    found = problems(tmp_path, """
+[periods]
+timezone = "Europe/Stokholm"
+shifts = [{ name = "day", start = "07:00", end = "15:00" }, { name = "day", start = "15:00", end = "25:00" }]
+[points]
+kudos = -1
+""")
+    assert found == [
+        'config.toml: periods.timezone: unknown time zone "Europe/Stokholm" (use a name like "Europe/Stockholm")',
+        'config.toml: periods.shifts[1].end: must be a time like "07:00", not "25:00"',
+        "config.toml: points.kudos: must be at least 0 (got -1.0)",
+    ]
+    ok = load_config(str(write_config(tmp_path, '[periods]\ntimezone = "Europe/Stockholm"\n'
+                                                 'shifts = [{ name = "night", start = "22:00", end = "06:00" }]\n')))
+    assert ok.config.periods.zone == "Europe/Stockholm" and ok.config.periods.shifts[0].name == "night"
+    assert ok.config.points.kudos_per_sender_per_day == 3

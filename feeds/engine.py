@@ -1,0 +1,96 @@
+"""The motivation engine: turns what happens on the floor into points, exactly once.
+
+Every new snapshot's events are offered to the ledger — all of them, every poll, not only the
+ones not seen before — and the ledger's unique keys keep each award single. That is what makes
+``kill -9`` at any moment safe: whatever was not committed is offered again by the next poll
+(while the feed still lists the event), and whatever was is not counted twice. Each new award is
+logged as one structured ``celebration`` record.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from datetime import datetime, timezone
+
+from feeds.config import Config
+from feeds.ledger import KUDOS as KUDOS_CHALLENGE
+from feeds.ledger import Award, Ledger
+from feeds.logs import LOGGER, log_event
+from feeds.model import CHALLENGE_COMPLETED, KUDOS, FeedEvent, Snapshot
+from feeds.periods import Calendar, Shift, parse_clock
+
+log = logging.getLogger(f"{LOGGER}.engine")
+
+
+def calendar_for(config: Config) -> Calendar:
+    shifts = tuple(Shift(s.name, parse_clock(s.start), parse_clock(s.end))  # type: ignore[arg-type]
+                   for s in config.periods.shifts)
+    return Calendar(config.periods.zone, shifts)
+
+
+def _when(event: FeedEvent, now: datetime) -> datetime:
+    if event.at:
+        try:
+            at = datetime.fromisoformat(event.at)
+            return at if at.tzinfo else at.replace(tzinfo=timezone.utc)
+        except ValueError:
+            pass
+    return now
+
+
+class Engine:
+    def __init__(self, ledger: Ledger, config: Config) -> None:
+        self.ledger = ledger
+        self.config = config
+        self.calendar = calendar_for(config)
+
+    def process(self, snapshot: Snapshot, now: datetime | None = None) -> list[Award]:
+        """Record what this snapshot's events earn; the awards that are new."""
+        now = now or datetime.now(timezone.utc)
+        fresh: list[Award] = []
+        names = {a.id: a.name for a in snapshot.agents} | {t.id: t.name for t in snapshot.teams}
+        try:
+            for event in snapshot.events:
+                award = self._offer(event, now)
+                if award is not None:
+                    fresh.append(award)
+                    log_event(log, logging.INFO, "celebration",
+                              f"{names.get(award.subject, award.subject)} earned {award.points:g} points: "
+                              f"{award.challenge}", challenge=award.challenge, subject_kind=award.subject_kind,
+                              subject=award.subject, name=names.get(award.subject, award.subject),
+                              period=award.period, points=award.points, source=award.source, event_id=event.id)
+        except sqlite3.Error as exc:  # a full disk must not stop the board; the next poll offers again
+            log_event(log, logging.ERROR, "ledger_error", f"cannot record points: {exc}", error=str(exc))
+        return fresh
+
+    def _offer(self, event: FeedEvent, now: datetime) -> Award | None:
+        when = _when(event, now)
+        day = self.calendar.period("day", when).key
+        if event.type == CHALLENGE_COMPLETED:
+            kind = "agent" if event.data.get("agent") else "team"
+            award = Award(str(event.data["challenge"]), kind, str(event.data.get(kind)), day,
+                          float(event.data.get("points") or 0), "feed", event_id=event.id)
+            return award if self.ledger.award(award, now) else None
+        if event.type == KUDOS and self.config.points.kudos > 0:
+            giver = event.data.get("from")
+            taker = str(event.data["to"])
+            points = self.config.points
+            if self.ledger.award_kudos(event.id, giver, taker, day, points.kudos, points.kudos_per_sender_per_day, now):
+                return Award(KUDOS_CHALLENGE, "agent", taker, day, points.kudos, "kudos", giver, event.id)
+        return None
+
+
+def open_engine(config: Config) -> Engine | None:
+    """The engine over the ledger in the state directory; None (after one clear log line) when the
+    ledger cannot be opened, so the board runs on without points rather than not at all."""
+    from feeds.state import state_dir
+
+    directory = state_dir(config.state.dir)
+    try:
+        return Engine(Ledger(directory), config)
+    except (OSError, sqlite3.Error) as exc:
+        log_event(log, logging.ERROR, "ledger_unavailable",
+                  f"cannot open the points ledger in {directory}: {exc}; running without points",
+                  path=str(directory), error=str(exc))
+        return None

@@ -1,0 +1,128 @@
+"""The points ledger: every award, exactly once, in SQLite, for whoever pays out the rewards.
+
+An award's key is (challenge, subject kind, subject, period): a UNIQUE constraint makes a second
+award of the same completion a no-op, whatever happens — a re-polled event, a restart, a clock
+change. Each award is its own transaction in a WAL-mode database with ``synchronous=FULL``, so
+``kill -9`` (or a power cut) at any moment leaves it either fully recorded or not at all, and the
+next poll offers it again. Kudos are awards too (challenge "kudos", one per kudos event), limited
+per sender per day.
+"""
+
+from __future__ import annotations
+
+import csv
+import sqlite3
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TextIO
+
+from feeds.state import DB_NAME
+
+KUDOS = "kudos"
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS awards (
+    id INTEGER PRIMARY KEY,
+    challenge TEXT NOT NULL,
+    subject_kind TEXT NOT NULL CHECK (subject_kind IN ('agent', 'team')),
+    subject TEXT NOT NULL,
+    period TEXT NOT NULL,
+    points REAL NOT NULL,
+    awarded_at TEXT NOT NULL,
+    source TEXT NOT NULL,
+    giver TEXT,
+    event_id TEXT UNIQUE,  -- the feed event behind it, when there is one: once per event, whatever its period
+    UNIQUE (challenge, subject_kind, subject, period)
+);
+CREATE INDEX IF NOT EXISTS awards_by_subject ON awards (subject_kind, subject);
+CREATE INDEX IF NOT EXISTS kudos_by_giver ON awards (giver, period) WHERE challenge = 'kudos';
+"""
+
+
+@dataclass(frozen=True)
+class Award:
+    challenge: str
+    subject_kind: str  # "agent" or "team"
+    subject: str
+    period: str
+    points: float
+    source: str  # "feed", "chalkwall" (its own challenge engine) or "kudos"
+    giver: str | None = None
+    event_id: str | None = None
+
+
+class Ledger:
+    def __init__(self, directory: Path) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        self.path = directory / DB_NAME
+        self._db = sqlite3.connect(self.path, timeout=10, check_same_thread=False, isolation_level=None)
+        self._lock = threading.Lock()
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")  # an SD card in a Pi loses power too
+        self._db.executescript(SCHEMA)
+
+    def close(self) -> None:
+        self._db.close()
+
+    def award(self, award: Award, now: datetime | None = None) -> bool:
+        """Record ``award`` unless it already is; True when it is new."""
+        stamp = (now or datetime.now(timezone.utc)).isoformat(timespec="seconds")
+        with self._lock:
+            cursor = self._db.execute(
+                "INSERT OR IGNORE INTO awards (challenge, subject_kind, subject, period, points, awarded_at, source,"
+                " giver, event_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (award.challenge, award.subject_kind, award.subject, award.period, award.points, stamp,
+                 award.source, award.giver, award.event_id))
+            return cursor.rowcount == 1
+
+    def award_kudos(self, event_id: str, giver: str | None, taker: str, day: str, points: float,
+                    per_sender_per_day: int, now: datetime | None = None) -> bool:
+        """A kudos award to ``taker``, unless ``giver`` has used up the day's kudos. Checking the
+        count and inserting happen in one transaction, so two polls cannot both squeeze in."""
+        stamp = (now or datetime.now(timezone.utc)).isoformat(timespec="seconds")
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                exists = self._db.execute("SELECT 1 FROM awards WHERE event_id = ?", (event_id,)).fetchone()
+                used = 0
+                if giver is not None and per_sender_per_day:
+                    used = self._db.execute("SELECT COUNT(*) FROM awards WHERE challenge = ? AND giver = ? "
+                                            "AND substr(period, 1, ?) = ?",
+                                            (KUDOS, giver, len(day) + 1, f"{day}#")).fetchone()[0]
+                if exists or (giver is not None and per_sender_per_day and used >= per_sender_per_day) or giver == taker:
+                    self._db.execute("COMMIT")
+                    return False
+                self._db.execute(
+                    "INSERT INTO awards (challenge, subject_kind, subject, period, points, awarded_at, source, giver,"
+                    " event_id) VALUES (?, 'agent', ?, ?, ?, ?, 'kudos', ?, ?)",
+                    (KUDOS, taker, f"{day}#{event_id}", points, stamp, giver, event_id))
+                self._db.execute("COMMIT")
+                return True
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+
+    def balances(self) -> list[tuple[str, str, float, int]]:
+        """(subject kind, subject, total points, number of awards), highest first."""
+        with self._lock:
+            return [(k, s, p, n) for k, s, p, n in self._db.execute(
+                "SELECT subject_kind, subject, SUM(points), COUNT(*) FROM awards GROUP BY subject_kind, subject "
+                "ORDER BY SUM(points) DESC, subject")]
+
+    def rows(self) -> Iterable[tuple[object, ...]]:
+        with self._lock:
+            return self._db.execute("SELECT id, awarded_at, subject_kind, subject, challenge, period, points, source,"
+                                    " giver FROM awards ORDER BY id").fetchall()
+
+    def export_csv(self, out: TextIO) -> int:
+        """Every award as CSV (one row each, in the order awarded); the number of rows."""
+        writer = csv.writer(out)
+        writer.writerow(["id", "awarded_at", "subject_kind", "subject", "challenge", "period", "points", "source",
+                         "giver"])
+        n = 0
+        for row in self.rows():
+            writer.writerow(["" if v is None else v for v in row])
+            n += 1
+        return n
