@@ -96,7 +96,7 @@ def run(loaded: LoadedConfig, windowed: bool = False, size: tuple[int, int] | No
     seen = StoredSeenEvents(state_dir(cfg.state.dir))
     engine = open_engine(cfg)
     coordinator = FeedCoordinator(adapter, cfg.feed, cfg.board, on_update=wake.set, seen=seen,
-                                  on_snapshot=engine.process if engine else None)
+                                  on_snapshot=engine)
     stop = False
 
     def on_term(signum: int, frame: object) -> None:
@@ -134,7 +134,7 @@ def run(loaded: LoadedConfig, windowed: bool = False, size: tuple[int, int] | No
         coordinator.stop()
         seen.close()
         if engine is not None:
-            engine.ledger.close()
+            engine.close()
         pygame.quit()
     log.info("chalkwall stopped after %d frames (p95 %.1f ms)", stats.frames, stats.p95_ms())
     return 0

@@ -245,7 +245,7 @@ def cmd_watch(loaded: LoadedConfig) -> int:
 
     engine = open_engine(cfg)
     coordinator = FeedCoordinator(adapter, cfg.feed, cfg.board, seen=StoredSeenEvents(state_dir(cfg.state.dir)),
-                                  on_snapshot=engine.process if engine else None)
+                                  on_snapshot=engine)
     coordinator.start()
     shown = -1
     try:

@@ -16,7 +16,7 @@ import pygame
 
 from display.celebrate import Celebration, Celebrations
 from display.scenes import Scene, make_scenes
-from display.scenes.wins import event_time
+from display.scenes.wins import WinsScene, event_time
 from display.stage import Stage
 from feeds.board import Board, concerns, limit_to_teams
 from feeds.config import SceneConfig
@@ -79,11 +79,14 @@ class Wall:
         now_wall = self.stage.clock.wall()
         teams = set(self.stage.display.teams)
         members = {a.agent.id for a in self.view.agents} if self.view is not None else set()
+        wins = self.scenes.get("wins")
         for event in events:
             if not isinstance(event, FeedEventReceived):
                 continue
             if teams and not concerns(event.event, teams, members):
                 continue
+            if isinstance(wins, WinsScene):
+                wins.remember(event.event)
             if now_wall - event_time(event.event, now_wall) > OLD_EVENT_SECONDS:
                 continue
             self.celebrations.feed_event(event.event, self.view)

@@ -332,6 +332,49 @@ class PointsConfig:
     kudos_per_sender_per_day: int = field(default=3, metadata={"min": 0})  # 0: no limit
 
 
+CHALLENGE_KINDS = ("target", "race", "record")
+LATER_KINDS = ("personal_best", "streak", "head_to_head")
+
+
+@dataclass(frozen=True)
+class ChallengeConfig:
+    """One of chalkwall's own challenges. ``title`` may use {target}, {value} and {best}."""
+
+    id: str
+    title: str
+    kind: str
+    metric: str
+    scope: Literal["agent", "team"] = "agent"
+    period: str = "day"
+    points: float = field(default=0.0, metadata={"min": 0})
+    target: float | Mapping[str, float] = 0.0
+
+    def target_for(self, level: str | None) -> float | None:
+        """The target for an agent of ``level`` (a table's "default" when the level is not in it)."""
+        if isinstance(self.target, Mapping):
+            value = self.target.get(level or "", self.target.get("default"))
+            return value if value else None
+        return self.target or None
+
+    def check(self, reader: Reader, key: str) -> None:
+        if self.kind in LATER_KINDS:
+            reader.problem(f"{key}.kind", f'"{self.kind}" challenges are not supported yet (coming with history '
+                                          f'scenes); supported: {", ".join(CHALLENGE_KINDS)}')
+        elif self.kind not in CHALLENGE_KINDS:
+            reader.problem(f"{key}.kind", f'must be one of {", ".join(CHALLENGE_KINDS)}, not "{self.kind}"'
+                                          + did_you_mean(self.kind, CHALLENGE_KINDS))
+        if self.period != "day":
+            reader.problem(f"{key}.period", f'only "day" is supported yet, not "{self.period}"')
+        if self.kind in ("target", "race") and not self.target:
+            reader.problem(f"{key}.target", f'missing (required for a "{self.kind}" challenge)')
+        try:
+            self.title.format(target=1, value=1, best=1)
+        except (ValueError, IndexError, KeyError) as exc:
+            reader.problem(f"{key}.title", f"is not a valid template ({exc}); use {{target}}, {{value}} or {{best}}")
+        if isinstance(self.target, Mapping) and self.scope == "team":
+            reader.problem(f"{key}.target", "a table of targets by level is for agents; a team has one number")
+
+
 @dataclass(frozen=True)
 class StateConfig:
     """Where chalkwall keeps what must survive a restart (default: $STATE_DIRECTORY, else
@@ -349,8 +392,14 @@ class Config:
     display: DisplayConfig = field(default_factory=DisplayConfig)
     periods: PeriodsConfig = field(default_factory=PeriodsConfig)
     points: PointsConfig = field(default_factory=PointsConfig)
+    challenges: tuple[ChallengeConfig, ...] = ()
     state: StateConfig = field(default_factory=StateConfig)
     log: LogConfig = field(default_factory=LogConfig)
+
+    def check(self, reader: Reader, key: str) -> None:
+        ids = [c.id for c in self.challenges]
+        for dup in sorted({i for i in ids if ids.count(i) > 1}):
+            reader.problem("challenges", f'the id "{dup}" is used by more than one challenge')
 
 
 @dataclass(frozen=True)

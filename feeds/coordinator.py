@@ -15,7 +15,7 @@ import random
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -25,7 +25,7 @@ from feeds.board import Board, build_board
 from feeds.config import BoardConfig, FeedConfig
 from feeds.diff import BoardEvent, FeedEventReceived, SeenEvents, diff_boards
 from feeds.logs import LOGGER, log_event
-from feeds.model import FeedError, Snapshot
+from feeds.model import FeedError, FeedEvent, Snapshot
 from feeds.transport import RetryPolicy
 
 log = logging.getLogger(f"{LOGGER}.feed")
@@ -49,10 +49,12 @@ class FeedCoordinator:
     def __init__(self, adapter: Adapter, feed: FeedConfig, board: BoardConfig, *,
                  clock: Callable[[], float] = time.time, rng: random.Random | None = None,
                  seen: SeenEvents | None = None, on_update: Callable[[], None] | None = None,
-                 on_snapshot: Callable[[Snapshot], object] | None = None) -> None:
+                 on_snapshot: Callable[[Snapshot], Iterable[FeedEvent]] | None = None) -> None:
         self.adapter = adapter
         self.on_update = on_update  # called from the polling thread after each publish (a wake-up)
-        self.on_snapshot = on_snapshot  # each new snapshot, in the polling thread (the points engine)
+        # Each new snapshot, in the polling thread: the points engine, which answers with the
+        # completions it found itself, to be announced like the feed's own events.
+        self.on_snapshot = on_snapshot
         self.feed = feed
         self.board_config = board
         self.clock = clock
@@ -105,11 +107,10 @@ class FeedCoordinator:
         board = old.board
         events: list[BoardEvent] = []
         if snapshot is not None:
-            if self.on_snapshot is not None:
-                self.on_snapshot(snapshot)
+            own = list(self.on_snapshot(snapshot)) if self.on_snapshot is not None else []
             board = build_board(snapshot, self.board_config)
             events = diff_boards(old.board, board)
-            events.extend(FeedEventReceived(e) for e in self._seen.new(snapshot.events))
+            events.extend(FeedEventReceived(e) for e in self._seen.new([*snapshot.events, *own]))
             self._log_warnings(snapshot.warnings)
         if self._broken_since is not None:
             log_event(log, logging.INFO, "feed_recovered", f"feed recovered after {now - self._broken_since:.0f} s",

@@ -13,7 +13,9 @@ import logging
 import sqlite3
 from datetime import datetime, timezone
 
+from feeds.challenges import Challenges
 from feeds.config import Config
+from feeds.history import History
 from feeds.ledger import KUDOS as KUDOS_CHALLENGE
 from feeds.ledger import Award, Ledger
 from feeds.logs import LOGGER, log_event
@@ -40,19 +42,38 @@ def _when(event: FeedEvent, now: datetime) -> datetime:
 
 
 class Engine:
-    def __init__(self, ledger: Ledger, config: Config) -> None:
+    def __init__(self, ledger: Ledger, config: Config, history: History | None = None) -> None:
         self.ledger = ledger
         self.config = config
         self.calendar = calendar_for(config)
+        self.history = history
+        self.challenges = (Challenges(config.challenges, config.board, self.calendar, ledger, history)
+                           if history is not None and config.challenges else None)
+        self.completed: list[FeedEvent] = []  # chalkwall's own completions from the last process()
+
+    def __call__(self, snapshot: Snapshot) -> list[FeedEvent]:
+        """For the coordinator: record this snapshot; the completions chalkwall itself found, to announce."""
+        self.process(snapshot)
+        return self.completed
+
+    def close(self) -> None:
+        self.ledger.close()
+        if self.history is not None:
+            self.history.close()
 
     def process(self, snapshot: Snapshot, now: datetime | None = None) -> list[Award]:
-        """Record what this snapshot's events earn; the awards that are new."""
+        """Record what this snapshot's events and metrics earn; the awards that are new."""
         now = now or datetime.now(timezone.utc)
         fresh: list[Award] = []
+        self.completed = []
         names = {a.id: a.name for a in snapshot.agents} | {t.id: t.name for t in snapshot.teams}
         try:
-            for event in snapshot.events:
-                award = self._offer(event, now)
+            offered = [(self._offer(event, now), event) for event in snapshot.events]
+            if self.challenges is not None:
+                own = self.challenges.evaluate(snapshot, now)
+                self.completed = [event for _, event in own]
+                offered += own
+            for award, event in offered:
                 if award is not None:
                     fresh.append(award)
                     log_event(log, logging.INFO, "celebration",
@@ -88,7 +109,7 @@ def open_engine(config: Config) -> Engine | None:
 
     directory = state_dir(config.state.dir)
     try:
-        return Engine(Ledger(directory), config)
+        return Engine(Ledger(directory), config, History(directory))
     except (OSError, sqlite3.Error) as exc:
         log_event(log, logging.ERROR, "ledger_unavailable",
                   f"cannot open the points ledger in {directory}: {exc}; running without points",

@@ -77,6 +77,18 @@ class Ledger:
                  award.source, award.giver, award.event_id))
             return cursor.rowcount == 1
 
+    def award_first(self, award: Award, now: datetime | None = None) -> bool:
+        """Record ``award`` only if nobody has won its challenge in its period yet (a race)."""
+        stamp = (now or datetime.now(timezone.utc)).isoformat(timespec="seconds")
+        with self._lock:
+            cursor = self._db.execute(
+                "INSERT INTO awards (challenge, subject_kind, subject, period, points, awarded_at, source, giver,"
+                " event_id) SELECT ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE NOT EXISTS "
+                "(SELECT 1 FROM awards WHERE challenge = ? AND period = ?)",
+                (award.challenge, award.subject_kind, award.subject, award.period, award.points, stamp,
+                 award.source, award.giver, award.event_id, award.challenge, award.period))
+            return cursor.rowcount == 1
+
     def award_kudos(self, event_id: str, giver: str | None, taker: str, day: str, points: float,
                     per_sender_per_day: int, now: datetime | None = None) -> bool:
         """A kudos award to ``taker``, unless ``giver`` has used up the day's kudos. Checking the

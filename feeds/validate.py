@@ -165,6 +165,13 @@ class Reader:
         args = typing.get_args(hint)
         if origin in (typing.Union, types.UnionType):
             inner = [a for a in args if a is not type(None)]
+            if len(inner) > 1:  # e.g. a number or a table of numbers: the TOML value's shape decides
+                tabular = [a for a in inner if typing.get_origin(a) in (dict, Mapping) or dataclasses.is_dataclass(a)]
+                scalar = [a for a in inner if a not in tabular]
+                if isinstance(value, dict) and tabular:
+                    return self._convert(tabular[0], value, key)
+                if not isinstance(value, dict) and scalar:
+                    return self._convert(scalar[0], value, key)
             return self._convert(inner[0], value, key)
         if origin is Literal:
             if value in args and type(value) is type(args[0]):

@@ -45,13 +45,16 @@ class WinsScene(Scene):
 
     def update(self, board: Board, events: Sequence[BoardEvent]) -> bool:
         super().update(board, events)
-        now = self.stage.clock.wall()
         for event in board.events:
-            if event.type in (KUDOS, CHALLENGE_COMPLETED) and event.id not in self.events:
-                self.events[event.id] = (event_time(event, now), event)
+            self.remember(event)
+        return True
+
+    def remember(self, event: FeedEvent) -> None:
+        """Keep a win or a thanks for the list (also chalkwall's own completions, not in any feed)."""
+        if event.type in (KUDOS, CHALLENGE_COMPLETED) and event.id not in self.events:
+            self.events[event.id] = (event_time(event, self.stage.clock.wall()), event)
         while len(self.events) > REMEMBERED:
             self.events.popitem(last=False)
-        return True
 
     def latest(self) -> list[FeedEvent]:
         return [e for _, e in sorted(self.events.values(), key=lambda item: -item[0])]

@@ -1,0 +1,112 @@
+"""chalkwall's own challenges, computed from plain metrics, so a helpdesk that only reports numbers
+still gets the whole game.
+
+* **target** — reach a value within the period; for agents the target may depend on their level
+  (``target = { rookie = 10, pro = 20, expert = 30 }``), so a rookie can win too.
+* **race** — the first agent or team to reach the target wins; one winner per period.
+* **record** — Schwab's chalk: beat the best value of the previous period ("Night shift: 10 —
+  yesterday's 7 beaten").
+
+Lower-is-better metrics (handle time) are met by going *under* the target or the record. Every
+completion is an award in the ledger — its keys make it once per subject and period — and comes
+back as a ``challenge_completed`` feed event, so the wall celebrates it like one the feed reported.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from feeds.config import BoardConfig, ChallengeConfig
+from feeds.history import History, Row
+from feeds.ledger import Award, Ledger
+from feeds.model import CHALLENGE_COMPLETED, FeedEvent, Snapshot, _frozen, plain_number
+from feeds.periods import Calendar
+from feeds.scoring import metric_value
+
+
+def team_values(snapshot: Snapshot, metric: str, board: BoardConfig) -> dict[str, float]:
+    members: dict[str, list[float]] = {}
+    for agent in snapshot.agents:
+        value = metric_value(agent, metric, board)
+        if agent.team is not None and value is not None:
+            members.setdefault(agent.team, []).append(value)
+    average = board.team_aggregate == "average" or board.metric(metric).lower_is_better
+    return {team: (sum(v) / len(v) if average else sum(v)) for team, v in members.items()}
+
+
+class Challenges:
+    def __init__(self, challenges: tuple[ChallengeConfig, ...], board: BoardConfig, calendar: Calendar,
+                 ledger: Ledger, history: History) -> None:
+        self.challenges = challenges
+        self.board = board
+        self.calendar = calendar
+        self.ledger = ledger
+        self.history = history
+
+    def metrics(self) -> set[str]:
+        return {c.metric for c in self.challenges}
+
+    def evaluate(self, snapshot: Snapshot, now: datetime) -> list[tuple[Award, FeedEvent]]:
+        """Record the values of this poll and every challenge they complete; the new completions."""
+        period = self.calendar.period("day", now)
+        values: dict[tuple[str, str], dict[str, float]] = {}
+        rows: list[Row] = []
+        for metric in self.metrics():
+            agents = {a.id: v for a in snapshot.agents if (v := metric_value(a, metric, self.board)) is not None}
+            teams = team_values(snapshot, metric, self.board)
+            values[("agent", metric)], values[("team", metric)] = agents, teams
+            rows += [("agent", s, metric, v) for s, v in agents.items()]
+            rows += [("team", s, metric, v) for s, v in teams.items()]
+            if agents:
+                rows.append(("floor", "all", metric, sum(agents.values())))
+        self.history.record(period.key, rows, now)
+        levels = {a.id: a.level for a in snapshot.agents}
+        done: list[tuple[Award, FeedEvent]] = []
+        for challenge in self.challenges:
+            current = values[(challenge.scope, challenge.metric)]
+            lower = self.board.metric(challenge.metric).lower_is_better
+            reached: Callable[[float, float], bool] = (lambda v, t: v <= t) if lower else (lambda v, t: v >= t)
+            if challenge.kind == "record":
+                done += self._record(challenge, current, period.key, lower, now)
+                continue
+            winners = [(s, v, t) for s, v in current.items()
+                       if (t := challenge.target_for(levels.get(s))) is not None and reached(v, t)]
+            if challenge.kind == "race":
+                winners = sorted(winners, key=lambda w: (w[1] if lower else -w[1], w[0]))[:1]
+            for subject, value, target in winners:
+                award = Award(challenge.id, challenge.scope, subject, period.key, challenge.points, "chalkwall")
+                new = self.ledger.award_first(award, now) if challenge.kind == "race" else self.ledger.award(award, now)
+                if new:
+                    done.append((award, self._event(challenge, award, now, target=target, value=value)))
+        return done
+
+    def _record(self, challenge: ChallengeConfig, current: dict[str, float], period: str, lower: bool,
+                now: datetime) -> list[tuple[Award, FeedEvent]]:
+        previous = self.calendar.previous(self.calendar.period("day", now)).key
+        before = self.history.values(previous, challenge.scope, challenge.metric)
+        if not before:
+            return []  # no earlier period to beat yet
+        best = min(before.values()) if lower else max(before.values())
+        done = []
+        for subject, value in current.items():
+            if (value < best) if lower else (value > best):
+                award = Award(challenge.id, challenge.scope, subject, period, challenge.points, "chalkwall")
+                if self.ledger.award(award, now):
+                    done.append((award, self._event(challenge, award, now, best=best, value=value)))
+        return done
+
+    def _event(self, challenge: ChallengeConfig, award: Award, now: datetime, **numbers: float) -> FeedEvent:
+        shown = {k: plain_number(float(v)) for k, v in numbers.items()}
+        title = challenge.title.format_map(_Blank(shown))
+        return FeedEvent(f"cw:{challenge.id}:{award.subject_kind}:{award.subject}:{award.period}", CHALLENGE_COMPLETED,
+                         now.isoformat(timespec="seconds"),
+                         _frozen({award.subject_kind: award.subject, "challenge": title, "points": award.points,
+                                  "kind": challenge.kind}))
+
+
+class _Blank(dict):  # type: ignore[type-arg]
+    """str.format_map that leaves an unknown {placeholder} as it is instead of failing."""
+
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
