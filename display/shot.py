@@ -8,7 +8,9 @@ the picture has rank moves and wins in it, as a wall that has been running a whi
 from __future__ import annotations
 
 import os
+import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 
 import pygame
 
@@ -21,9 +23,12 @@ from display.wall import Wall
 from feeds.adapters import make_adapter
 from feeds.config import LoadedConfig
 from feeds.coordinator import FeedCoordinator
+from feeds.engine import Engine
+from feeds.history import History
+from feeds.ledger import Ledger
 from feeds.diff import FeedEventReceived
 
-SCENE_CHOICES = ("leaderboard", "teams", "wins", "celebration")
+SCENE_CHOICES = ("leaderboard", "teams", "wins", "challenges", "record", "celebration")
 DEMO_WARM_UP = 300.0
 
 
@@ -50,13 +55,16 @@ class Preview:
 
 
 def build_wall(loaded: LoadedConfig, size: tuple[int, int], *, clock: FakeClock | None = None,
-               theme: Theme | None = None) -> Preview:
-    """A wall fed by one real poll of the configured feed (two for the demo), on a fake clock."""
+               theme: Theme | None = None, state: Path | None = None) -> Preview:
+    """A wall fed by one real poll of the configured feed (two for the demo), on a fake clock.
+    Its challenges run over ``state`` (a throwaway directory unless given), never the real ledger."""
     init_offscreen()
     clock = clock or FakeClock()
     cfg = loaded.config
     adapter = make_adapter(cfg.feed, loaded.base_dir, clock=clock.wall)
-    coordinator = FeedCoordinator(adapter, cfg.feed, cfg.board, clock=clock.wall)
+    directory = state or Path(tempfile.mkdtemp(prefix="chalkwall-preview-"))
+    engine = Engine(Ledger(directory), cfg, History(directory), clock=clock.wall, announce=False)
+    coordinator = FeedCoordinator(adapter, cfg.feed, cfg.board, clock=clock.wall, on_snapshot=engine)
     wall = Wall(make_stage(loaded, size, clock, theme))
     coordinator.poll_once()
     wall.update(coordinator.state(), [e for e in coordinator.drain_events() if not isinstance(e, FeedEventReceived)])

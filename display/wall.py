@@ -63,6 +63,8 @@ class Wall:
     def update(self, state: FeedState, events: Sequence[BoardEvent] = ()) -> None:
         if state.board is not None and state.generation != self.state.generation:
             view = limit_to_teams(state.board, self.stage.display.teams)
+            for scene in self.scenes.values():
+                scene.game = state.game
             diffs = diff_boards(self.view, view)
             for scene in self.scenes.values():
                 if scene.update(view, diffs) and scene is self.scene:
@@ -98,7 +100,10 @@ class Wall:
         if self.celebrations.active():
             return  # a celebration holds the current scene; its time does not run out underneath
         if now - self.scene_started >= self.playlist[self.index].seconds and len(self.playlist) > 1:
-            self.index = (self.index + 1) % len(self.playlist)
+            for _ in range(len(self.playlist)):  # the next scene with something to show
+                self.index = (self.index + 1) % len(self.playlist)
+                if self.scene.has_content():
+                    break
             self.scene_started = now
             self.scene.enter()
             self._force = True

@@ -15,7 +15,9 @@ back as a ``challenge_completed`` feed event, so the wall celebrates it like one
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import asdict, dataclass
 from datetime import datetime
+from typing import Any
 
 from feeds.config import BoardConfig, ChallengeConfig
 from feeds.history import History, Row
@@ -23,6 +25,53 @@ from feeds.ledger import Award, Ledger
 from feeds.model import CHALLENGE_COMPLETED, FeedEvent, Snapshot, _frozen, plain_number
 from feeds.periods import Calendar
 from feeds.scoring import metric_value
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    """Where one agent or team stands on one target or race challenge."""
+
+    challenge: str
+    title: str
+    kind: str
+    scope: str
+    subject: str
+    value: float
+    target: float
+    done: bool
+
+    @property
+    def fraction(self) -> float:
+        return min(1.0, self.value / self.target) if self.target > 0 else 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class RecordToBeat:
+    """Schwab's chalk number: the previous period's best, who set it, and today's best so far."""
+
+    challenge: str
+    title: str
+    scope: str
+    metric: str
+    lower_is_better: bool
+    best: float | None
+    holder: str | None
+    leader: str | None
+    leader_value: float | None
+    beaten: bool
+
+
+@dataclass(frozen=True, slots=True)
+class GameState:
+    """The challenges as they stand this poll: plain data for the display (and, later, the hub)."""
+
+    period: str
+    progress: tuple[Progress, ...] = ()
+    records: tuple[RecordToBeat, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"period": self.period, "progress": [asdict(p) for p in self.progress],
+                "records": [asdict(r) for r in self.records]}
 
 
 def team_values(snapshot: Snapshot, metric: str, board: BoardConfig) -> dict[str, float]:
@@ -43,13 +92,17 @@ class Challenges:
         self.calendar = calendar
         self.ledger = ledger
         self.history = history
+        self.state: GameState | None = None
 
     def metrics(self) -> set[str]:
         return {c.metric for c in self.challenges}
 
     def evaluate(self, snapshot: Snapshot, now: datetime) -> list[tuple[Award, FeedEvent]]:
-        """Record the values of this poll and every challenge they complete; the new completions."""
+        """Record the values of this poll and every challenge they complete; the new completions.
+        ``self.state`` is then where every challenge stands."""
         period = self.calendar.period("day", now)
+        progress: list[Progress] = []
+        records: list[RecordToBeat] = []
         values: dict[tuple[str, str], dict[str, float]] = {}
         rows: list[Row] = []
         for metric in self.metrics():
@@ -68,8 +121,16 @@ class Challenges:
             lower = self.board.metric(challenge.metric).lower_is_better
             reached: Callable[[float, float], bool] = (lambda v, t: v <= t) if lower else (lambda v, t: v >= t)
             if challenge.kind == "record":
-                done += self._record(challenge, current, period.key, lower, now)
+                record, beaten = self._record(challenge, current, period.key, lower, now)
+                records.append(record)
+                done += beaten
                 continue
+            for subject, value in current.items():
+                target = challenge.target_for(levels.get(subject))
+                if target is not None:
+                    progress.append(Progress(challenge.id, challenge.title.format_map(_Blank({"target": plain_number(target)})),
+                                             challenge.kind, challenge.scope, subject, value, target,
+                                             reached(value, target)))
             winners = [(s, v, t) for s, v in current.items()
                        if (t := challenge.target_for(levels.get(s))) is not None and reached(v, t)]
             if challenge.kind == "race":
@@ -79,22 +140,31 @@ class Challenges:
                 new = self.ledger.award_first(award, now) if challenge.kind == "race" else self.ledger.award(award, now)
                 if new:
                     done.append((award, self._event(challenge, award, now, target=target, value=value)))
+        self.state = GameState(period.key, tuple(progress), tuple(records))
         return done
 
     def _record(self, challenge: ChallengeConfig, current: dict[str, float], period: str, lower: bool,
-                now: datetime) -> list[tuple[Award, FeedEvent]]:
+                now: datetime) -> tuple[RecordToBeat, list[tuple[Award, FeedEvent]]]:
         previous = self.calendar.previous(self.calendar.period("day", now)).key
         before = self.history.values(previous, challenge.scope, challenge.metric)
-        if not before:
-            return []  # no earlier period to beat yet
-        best = min(before.values()) if lower else max(before.values())
+        pick = min if lower else max
+        leader = pick(current, key=lambda s: (current[s], s)) if current else None
+        best = pick(before.values()) if before else None
+        holder = pick(before, key=lambda s: (before[s], s)) if before else None
+        record = RecordToBeat(challenge.id, challenge.title.format_map(_Blank({"best": plain_number(best or 0)})),
+                              challenge.scope, challenge.metric, lower, best, holder, leader,
+                              current.get(leader) if leader else None,
+                              best is not None and leader is not None and
+                              ((current[leader] < best) if lower else (current[leader] > best)))
+        if best is None:
+            return record, []  # no earlier period to beat yet
         done = []
         for subject, value in current.items():
             if (value < best) if lower else (value > best):
                 award = Award(challenge.id, challenge.scope, subject, period, challenge.points, "chalkwall")
                 if self.ledger.award(award, now):
                     done.append((award, self._event(challenge, award, now, best=best, value=value)))
-        return done
+        return record, done
 
     def _event(self, challenge: ChallengeConfig, award: Award, now: datetime, **numbers: float) -> FeedEvent:
         shown = {k: plain_number(float(v)) for k, v in numbers.items()}

@@ -214,7 +214,7 @@ class BoardConfig:
             reader.problem(f"{key}.rank_by", f'"{self.rank_by}" looks like a misspelt "score"{hint}')
 
 
-SCENES = ("leaderboard", "teams", "wins")
+SCENES = ("leaderboard", "teams", "wins", "challenges", "record")
 
 
 def check_size(value: str) -> str | None:
@@ -230,12 +230,13 @@ def check_size(value: str) -> str | None:
 class SceneConfig:
     """One entry of the display's playlist."""
 
-    name: Literal["leaderboard", "teams", "wins"]
+    name: Literal["leaderboard", "teams", "wins", "challenges", "record"]
     seconds: float = field(default=20.0, metadata={"min": 3, "max": 3600})
 
 
 def _default_scenes() -> tuple[SceneConfig, ...]:
-    return (SceneConfig("leaderboard", 30), SceneConfig("teams", 12), SceneConfig("wins", 12))
+    return (SceneConfig("leaderboard", 30), SceneConfig("teams", 12), SceneConfig("wins", 12),
+            SceneConfig("challenges", 12), SceneConfig("record", 10))
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,8 @@ import random
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 from dataclasses import dataclass
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -25,7 +26,11 @@ from feeds.board import Board, build_board
 from feeds.config import BoardConfig, FeedConfig
 from feeds.diff import BoardEvent, FeedEventReceived, SeenEvents, diff_boards
 from feeds.logs import LOGGER, log_event
-from feeds.model import FeedError, FeedEvent, Snapshot
+from feeds.model import FeedError, Snapshot
+
+if TYPE_CHECKING:  # the engine imports the coordinator's neighbours; only its types are needed here
+    from feeds.challenges import GameState
+    from feeds.engine import EngineOutput
 from feeds.transport import RetryPolicy
 
 log = logging.getLogger(f"{LOGGER}.feed")
@@ -43,13 +48,14 @@ class FeedState:
     failures: int  # failures in a row
     stale: bool
     generation: int  # grows by one with every new board, so readers can skip unchanged states
+    game: GameState | None = None  # chalkwall's own challenges, when it runs any
 
 
 class FeedCoordinator:
     def __init__(self, adapter: Adapter, feed: FeedConfig, board: BoardConfig, *,
                  clock: Callable[[], float] = time.time, rng: random.Random | None = None,
                  seen: SeenEvents | None = None, on_update: Callable[[], None] | None = None,
-                 on_snapshot: Callable[[Snapshot], Iterable[FeedEvent]] | None = None) -> None:
+                 on_snapshot: Callable[[Snapshot], EngineOutput] | None = None) -> None:
         self.adapter = adapter
         self.on_update = on_update  # called from the polling thread after each publish (a wake-up)
         # Each new snapshot, in the polling thread: the points engine, which answers with the
@@ -76,7 +82,7 @@ class FeedCoordinator:
         last = state.last_success
         stale = state.board is not None and (last is None or self.clock() - last > self.feed.stale_seconds)
         if stale != state.stale:
-            state = FeedState(state.board, last, state.last_error, state.failures, stale, state.generation)
+            state = FeedState(state.board, last, state.last_error, state.failures, stale, state.generation, state.game)
         return state
 
     def sizes(self) -> dict[str, int]:
@@ -105,9 +111,10 @@ class FeedCoordinator:
             return False
         old = self._state
         board = old.board
+        game = old.game
         events: list[BoardEvent] = []
         if snapshot is not None:
-            own = list(self.on_snapshot(snapshot)) if self.on_snapshot is not None else []
+            own, game = self.on_snapshot(snapshot) if self.on_snapshot is not None else ((), old.game)
             board = build_board(snapshot, self.board_config)
             events = diff_boards(old.board, board)
             events.extend(FeedEventReceived(e) for e in self._seen.new([*snapshot.events, *own]))
@@ -120,7 +127,7 @@ class FeedCoordinator:
         generation = old.generation + (snapshot is not None)
         with self._lock:
             self._events.extend(events)
-            self._state = FeedState(board, now, None, 0, False, generation)
+            self._state = FeedState(board, now, None, 0, False, generation, game)
         if self.on_update is not None and (snapshot is not None or old.failures):
             self.on_update()
         return True
@@ -136,7 +143,7 @@ class FeedCoordinator:
                       error=str(exc), error_kind=exc.kind, retry_in=round(delay, 1))
         else:
             log.debug("feed still failing (%d in a row): %s; next try in %.1f s", failures, exc, delay)
-        self._state = FeedState(old.board, old.last_success, str(exc), failures, old.stale, old.generation)
+        self._state = FeedState(old.board, old.last_success, str(exc), failures, old.stale, old.generation, old.game)
         if self.on_update is not None:
             self.on_update()
 

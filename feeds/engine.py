@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+import time
+from collections.abc import Callable
 from datetime import datetime, timezone
+from typing import NamedTuple
 
-from feeds.challenges import Challenges
+from feeds.challenges import Challenges, GameState
 from feeds.config import Config
 from feeds.history import History
 from feeds.ledger import KUDOS as KUDOS_CHALLENGE
@@ -23,6 +26,11 @@ from feeds.model import CHALLENGE_COMPLETED, KUDOS, FeedEvent, Snapshot
 from feeds.periods import Calendar, Shift, parse_clock
 
 log = logging.getLogger(f"{LOGGER}.engine")
+
+
+class EngineOutput(NamedTuple):
+    events: tuple[FeedEvent, ...]  # completions of chalkwall's own challenges, to celebrate
+    game: GameState | None  # where every challenge stands
 
 
 def calendar_for(config: Config) -> Calendar:
@@ -42,8 +50,11 @@ def _when(event: FeedEvent, now: datetime) -> datetime:
 
 
 class Engine:
-    def __init__(self, ledger: Ledger, config: Config, history: History | None = None) -> None:
+    def __init__(self, ledger: Ledger, config: Config, history: History | None = None,
+                 clock: Callable[[], float] = time.time, announce: bool = True) -> None:
         self.ledger = ledger
+        self.clock = clock
+        self.announce = announce  # a preview's awards are not news: they are logged at debug level
         self.config = config
         self.calendar = calendar_for(config)
         self.history = history
@@ -51,10 +62,10 @@ class Engine:
                            if history is not None and config.challenges else None)
         self.completed: list[FeedEvent] = []  # chalkwall's own completions from the last process()
 
-    def __call__(self, snapshot: Snapshot) -> list[FeedEvent]:
-        """For the coordinator: record this snapshot; the completions chalkwall itself found, to announce."""
-        self.process(snapshot)
-        return self.completed
+    def __call__(self, snapshot: Snapshot) -> EngineOutput:
+        """For the coordinator: record this snapshot; what chalkwall itself found, to announce and show."""
+        self.process(snapshot, datetime.fromtimestamp(self.clock(), timezone.utc))
+        return EngineOutput(tuple(self.completed), self.challenges.state if self.challenges else None)
 
     def close(self) -> None:
         self.ledger.close()
@@ -76,7 +87,7 @@ class Engine:
             for award, event in offered:
                 if award is not None:
                     fresh.append(award)
-                    log_event(log, logging.INFO, "celebration",
+                    log_event(log, logging.INFO if self.announce else logging.DEBUG, "celebration",
                               f"{names.get(award.subject, award.subject)} earned {award.points:g} points: "
                               f"{award.challenge}", challenge=award.challenge, subject_kind=award.subject_kind,
                               subject=award.subject, name=names.get(award.subject, award.subject),

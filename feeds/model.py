@@ -28,6 +28,7 @@ class FeedError(Exception):
 
 def plain_number(value: float) -> float | int:
     """27.0 → 27 for output: counts read as counts in JSON and on screen."""
+    value = float(value)  # an int too (int.is_integer only arrived in Python 3.12)
     return int(value) if value.is_integer() and abs(value) < 2**53 else value
 
 

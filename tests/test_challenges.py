@@ -138,6 +138,13 @@ def test_the_coordinator_announces_chalkwalls_own_completions(tmp_path: Path) ->
     assert [(e.type, e.data["agent"], e.data["points"]) for e in announced] == [("challenge_completed", "ann", 20.0)]
     coordinator.poll_once()
     assert not [e for e in coordinator.drain_events() if isinstance(e, FeedEventReceived)]
+    game = coordinator.state().game
+    assert game is not None and game.period.startswith("day:")
+    solve = {p.subject: (p.value, p.target, p.done) for p in game.progress if p.challenge == "solve"}
+    assert solve == {"ann": (12, 10, True), "bob": (0, 20, False), "cat": (0, 30, False)}
+    chalk = game.records[0]
+    assert (chalk.challenge, chalk.best, chalk.leader, chalk.leader_value) == ("chalk", None, "day", 12)
+    assert game.to_dict()["records"][0]["challenge"] == "chalk"
 
 
 def test_unsupported_and_broken_challenges_are_config_errors(tmp_path: Path) -> None:

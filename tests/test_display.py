@@ -368,3 +368,18 @@ def test_the_theme_sound_plays_with_each_banner_and_a_bad_one_is_survived(tmp_pa
     records = [json.loads(line) for line in stream.getvalue().splitlines()]
     assert [r["event"] for r in records] == ["sound_failed"] and missing.played == 0
     assert Chime("").played == 0
+
+
+def test_the_rotation_skips_scenes_with_nothing_to_show(tmp_path: Path) -> None:
+    stage = stage_for(tmp_path, extra='[[display.scenes]]\nname = "leaderboard"\nseconds = 5\n'
+                                     '[[display.scenes]]\nname = "record"\nseconds = 5\n'
+                                     '[[display.scenes]]\nname = "challenges"\nseconds = 5\n'
+                                     '[[display.scenes]]\nname = "teams"\nseconds = 5\n')
+    wall = Wall(stage)
+    clock: FakeClock = stage.clock  # type: ignore[assignment]
+    st = state(agent("ann", 9, team="day"), generation=1)  # no challenges: no game state
+    wall.update(st)
+    assert wall.playlist[wall.index].name == "leaderboard"
+    clock.advance(5)
+    wall.update(st)
+    assert wall.playlist[wall.index].name == "teams"  # record and challenges had nothing to show

@@ -10,22 +10,26 @@ from __future__ import annotations
 
 import os
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pygame
 import pytest
 from PIL import Image, ImageChops
 
+from display.clock import FakeClock
 from display.shot import build_wall, render
 from display.themes import builtin_names, load_theme
 from feeds.config import load_config
+from feeds.history import History
+from feeds.periods import Calendar
 from helpers import ROOT
 
 GOLDEN = Path(__file__).parent / "golden"
 FAILED = GOLDEN / "_failed"
 UPDATE = os.environ.get("CHALKWALL_UPDATE_GOLDEN") == "1"
 SIZES = {"1080p": (1920, 1080), "portrait": (1080, 1920)}
-SCENES = ("leaderboard", "teams", "wins", "celebration")
+SCENES = ("leaderboard", "teams", "wins", "celebration", "challenges", "record")
 MAX_MEAN_DIFF = 0.3  # mean absolute difference per channel, 0-255
 MAX_CHANGED = 0.0005  # fraction of pixels that may differ by more than CHANGED_BY (anti-aliasing noise)
 CHANGED_BY = 10
@@ -50,9 +54,14 @@ def compare(actual: Image.Image, golden: Image.Image) -> tuple[float, float]:
 @pytest.mark.parametrize("size_name", list(SIZES))
 @pytest.mark.parametrize("theme_name", builtin_names())
 @pytest.mark.parametrize("scene", SCENES)
-def test_scene_matches_its_golden_image(scene: str, theme_name: str, size_name: str) -> None:
+def test_scene_matches_its_golden_image(scene: str, theme_name: str, size_name: str, tmp_path: Path) -> None:
     loaded = load_config(str(ROOT / "config.toml"))
-    preview = build_wall(loaded, SIZES[size_name], theme=load_theme(theme_name, ROOT))
+    clock = FakeClock()
+    if scene == "record":  # yesterday's teams set the number to beat
+        yesterday = Calendar("UTC").previous(Calendar("UTC").period("day", datetime.fromtimestamp(clock.wall(), timezone.utc)))
+        History(tmp_path).record(yesterday.key, [("team", "night", "tickets_solved", 203.0),
+                                                 ("team", "day", "tickets_solved", 171.0)])
+    preview = build_wall(loaded, SIZES[size_name], theme=load_theme(theme_name, ROOT), clock=clock, state=tmp_path)
     surface = render(preview, scene)
     actual = Image.frombytes("RGB", surface.get_size(), pygame.image.tobytes(surface, "RGB"))
     name = f"{scene}-{theme_name}-{size_name}.png"

@@ -14,6 +14,7 @@ import pygame
 
 from display.stage import Stage
 from feeds.board import Board
+from feeds.challenges import GameState
 from feeds.diff import BoardEvent
 
 
@@ -23,9 +24,14 @@ class Scene:
     def __init__(self, stage: Stage) -> None:
         self.stage = stage
         self.board: Board | None = None
+        self.game: GameState | None = None  # chalkwall's own challenges, set by the wall
 
     def subtitle(self) -> str:
         return ""
+
+    def has_content(self) -> bool:
+        """Whether there is anything to show; an empty scene is skipped in the rotation."""
+        return True
 
     def enter(self) -> None:
         """Called when the scene comes on screen."""
@@ -57,8 +63,10 @@ class Scene:
 
 
 def make_scenes(stage: Stage) -> dict[str, Scene]:
+    from display.scenes.challenges import ChallengesScene
     from display.scenes.leaderboard import LeaderboardScene
+    from display.scenes.record import RecordScene
     from display.scenes.teams import TeamsScene
     from display.scenes.wins import WinsScene
 
-    return {cls.name: cls(stage) for cls in (LeaderboardScene, TeamsScene, WinsScene)}
+    return {cls.name: cls(stage) for cls in (LeaderboardScene, TeamsScene, WinsScene, ChallengesScene, RecordScene)}
