@@ -6,6 +6,9 @@ still gets the whole game.
 * **race** — the first agent or team to reach the target wins; one winner per period.
 * **record** — Schwab's chalk: beat the best value of the previous period ("Night shift: 10 —
   yesterday's 7 beaten").
+* **personal_best** — an agent's own target from their history: the median of their last
+  ``lookback`` periods × ``stretch``, never under ``floor``: everybody stretched at their own level.
+* **streak** — another (target or personal-best) challenge met ``length`` periods in a row.
 
 Lower-is-better metrics (handle time) are met by going *under* the target or the record. Every
 completion is an award in the ledger — its keys make it once per subject and period — and comes
@@ -14,6 +17,7 @@ back as a ``challenge_completed`` feed event, so the wall celebrates it like one
 
 from __future__ import annotations
 
+import statistics
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime
@@ -23,7 +27,7 @@ from feeds.config import BoardConfig, ChallengeConfig
 from feeds.history import History, Row
 from feeds.ledger import Award, Ledger
 from feeds.model import CHALLENGE_COMPLETED, FeedEvent, Snapshot, _frozen, plain_number
-from feeds.periods import Calendar
+from feeds.periods import Calendar, Period
 from feeds.scoring import metric_value
 
 
@@ -93,9 +97,10 @@ class Challenges:
         self.ledger = ledger
         self.history = history
         self.state: GameState | None = None
+        self._targets: dict[tuple[str, str], dict[str, float]] = {}
 
     def metrics(self) -> set[str]:
-        return {c.metric for c in self.challenges}
+        return {c.metric for c in self.challenges if c.metric}
 
     def evaluate(self, snapshot: Snapshot, now: datetime) -> list[tuple[Award, FeedEvent]]:
         """Record the values of this poll and every challenge they complete; the new completions.
@@ -116,8 +121,13 @@ class Challenges:
         self.history.record(period.key, rows, now)
         levels = {a.id: a.level for a in snapshot.agents}
         done: list[tuple[Award, FeedEvent]] = []
-        for challenge in self.challenges:
+        # Streaks last: they count the awards the other challenges have just made.
+        for challenge in sorted(self.challenges, key=lambda c: c.kind == "streak"):
+            if challenge.kind == "streak":
+                done += self._streak(challenge, period, now)
+                continue
             current = values[(challenge.scope, challenge.metric)]
+            own = self._own_targets(challenge, period) if challenge.kind == "personal_best" else {}
             lower = self.board.metric(challenge.metric).lower_is_better
             reached: Callable[[float, float], bool] = (lambda v, t: v <= t) if lower else (lambda v, t: v >= t)
             if challenge.kind == "record":
@@ -126,13 +136,13 @@ class Challenges:
                 done += beaten
                 continue
             for subject, value in current.items():
-                target = challenge.target_for(levels.get(subject))
+                target = own.get(subject, challenge.floor or None) if challenge.kind == "personal_best" \
+                    else challenge.target_for(levels.get(subject))
                 if target is not None:
                     progress.append(Progress(challenge.id, challenge.title.format_map(_Blank({"target": plain_number(target)})),
                                              challenge.kind, challenge.scope, subject, value, target,
                                              reached(value, target)))
-            winners = [(s, v, t) for s, v in current.items()
-                       if (t := challenge.target_for(levels.get(s))) is not None and reached(v, t)]
+            winners = [(p.subject, p.value, p.target) for p in progress if p.challenge == challenge.id and p.done]
             if challenge.kind == "race":
                 winners = sorted(winners, key=lambda w: (w[1] if lower else -w[1], w[0]))[:1]
             for subject, value, target in winners:
@@ -141,6 +151,39 @@ class Challenges:
                 if new:
                     done.append((award, self._event(challenge, award, now, target=target, value=value)))
         self.state = GameState(period.key, tuple(progress), tuple(records))
+        return done
+
+    def _own_targets(self, challenge: ChallengeConfig, period: Period) -> dict[str, float]:
+        """Each agent's own target: the median of their last ``lookback`` periods × ``stretch``
+        (÷ for a lower-is-better metric), never under ``floor``. Computed once per period."""
+        key = (challenge.id, period.key)
+        if key not in self._targets:
+            lower = self.board.metric(challenge.metric).lower_is_better
+            past: dict[str, list[float]] = {}
+            earlier = period
+            for _ in range(challenge.lookback):
+                earlier = self.calendar.previous(earlier)
+                for subject, value in self.history.values(earlier.key, "agent", challenge.metric).items():
+                    past.setdefault(subject, []).append(value)
+            targets = {}
+            for subject, values in past.items():
+                middle = statistics.median(values)
+                target = middle / challenge.stretch if lower else max(challenge.floor, middle * challenge.stretch)
+                targets[subject] = round(target, 1)
+            self._targets = {k: v for k, v in self._targets.items() if k[1] == period.key} | {key: targets}
+        return self._targets[key]
+
+    def _streak(self, challenge: ChallengeConfig, period: Period, now: datetime) -> list[tuple[Award, FeedEvent]]:
+        periods = [period]
+        while len(periods) < challenge.length:
+            periods.append(self.calendar.previous(periods[-1]))
+        keys = [p.key for p in periods]
+        done = []
+        for subject in self.ledger.subjects_won(challenge.of, challenge.scope, period.key):
+            if self.ledger.periods_won(challenge.of, challenge.scope, subject, keys) == set(keys):
+                award = Award(challenge.id, challenge.scope, subject, period.key, challenge.points, "chalkwall")
+                if self.ledger.award(award, now):
+                    done.append((award, self._event(challenge, award, now, target=challenge.length)))
         return done
 
     def _record(self, challenge: ChallengeConfig, current: dict[str, float], period: str, lower: bool,

@@ -333,8 +333,8 @@ class PointsConfig:
     kudos_per_sender_per_day: int = field(default=3, metadata={"min": 0})  # 0: no limit
 
 
-CHALLENGE_KINDS = ("target", "race", "record")
-LATER_KINDS = ("personal_best", "streak", "head_to_head")
+CHALLENGE_KINDS = ("target", "race", "record", "personal_best", "streak")
+LATER_KINDS = ("head_to_head",)
 
 
 @dataclass(frozen=True)
@@ -344,11 +344,16 @@ class ChallengeConfig:
     id: str
     title: str
     kind: str
-    metric: str
+    metric: str = ""  # not for a streak, which counts another challenge
     scope: Literal["agent", "team"] = "agent"
     period: str = "day"
     points: float = field(default=0.0, metadata={"min": 0})
     target: float | Mapping[str, float] = 0.0
+    lookback: int = field(default=5, metadata={"min": 1, "max": 90})  # personal_best: periods of history
+    stretch: float = field(default=1.1, metadata={"min": 1, "max": 3})  # personal_best: × the median
+    floor: float = field(default=0.0, metadata={"min": 0})  # personal_best: the least a target can be
+    of: str = ""  # streak: the challenge to meet period after period
+    length: int = field(default=3, metadata={"min": 2, "max": 365})  # streak: how many in a row
 
     def target_for(self, level: str | None) -> float | None:
         """The target for an agent of ``level`` (a table's "default" when the level is not in it)."""
@@ -368,6 +373,12 @@ class ChallengeConfig:
             reader.problem(f"{key}.period", f'only "day" is supported yet, not "{self.period}"')
         if self.kind in ("target", "race") and not self.target:
             reader.problem(f"{key}.target", f'missing (required for a "{self.kind}" challenge)')
+        if self.kind != "streak" and not self.metric:
+            reader.problem(f"{key}.metric", f'missing (required for a "{self.kind}" challenge)')
+        if self.kind == "streak" and not self.of:
+            reader.problem(f"{key}.of", 'missing (required for a "streak": the id of the challenge to repeat)')
+        if self.kind == "personal_best" and self.scope != "agent":
+            reader.problem(f"{key}.scope", 'a "personal_best" is an agent\'s own: scope must be "agent"')
         try:
             self.title.format(target=1, value=1, best=1)
         except (ValueError, IndexError, KeyError) as exc:
@@ -401,6 +412,13 @@ class Config:
         ids = [c.id for c in self.challenges]
         for dup in sorted({i for i in ids if ids.count(i) > 1}):
             reader.problem("challenges", f'the id "{dup}" is used by more than one challenge')
+        repeatable = {c.id: c for c in self.challenges if c.kind in ("target", "personal_best")}
+        for i, c in enumerate(self.challenges):
+            if c.kind == "streak" and c.of and c.of not in repeatable:
+                reader.problem(f"challenges[{i}].of", f'"{c.of}" is not the id of a target or personal_best challenge'
+                                                      + did_you_mean(c.of, list(repeatable)))
+            elif c.kind == "streak" and c.of and repeatable[c.of].scope != c.scope:
+                reader.problem(f"challenges[{i}].scope", f'must be the scope of "{c.of}" ({repeatable[c.of].scope})')
 
 
 @dataclass(frozen=True)

@@ -116,6 +116,20 @@ class Ledger:
                 self._db.execute("ROLLBACK")
                 raise
 
+    def subjects_won(self, challenge: str, subject_kind: str, period: str) -> list[str]:
+        with self._lock:
+            return [row[0] for row in self._db.execute(
+                "SELECT subject FROM awards WHERE challenge = ? AND subject_kind = ? AND period = ? ORDER BY id",
+                (challenge, subject_kind, period))]
+
+    def periods_won(self, challenge: str, subject_kind: str, subject: str, periods: list[str]) -> set[str]:
+        """Which of ``periods`` the subject won ``challenge`` in."""
+        marks = ",".join("?" * len(periods))
+        with self._lock:
+            return {row[0] for row in self._db.execute(
+                f"SELECT period FROM awards WHERE challenge = ? AND subject_kind = ? AND subject = ? "
+                f"AND period IN ({marks})", (challenge, subject_kind, subject, *periods))}
+
     def balances(self) -> list[tuple[str, str, float, int]]:
         """(subject kind, subject, total points, number of awards), highest first."""
         with self._lock:

@@ -155,8 +155,8 @@ def test_unsupported_and_broken_challenges_are_config_errors(tmp_path: Path) -> 
     path = write_config(tmp_path, """
 [[challenges]]
 id = "a"
-title = "Streak {"
-kind = "streak"
+title = "Duel {"
+kind = "head_to_head"
 metric = "x"
 [[challenges]]
 id = "a"
@@ -168,11 +168,89 @@ period = "week"
     with pytest.raises(ConfigError) as info:
         load_config(str(path))
     assert [str(p).replace(str(path), "config.toml") for p in info.value.problems] == [
-        'config.toml: challenges[0].kind: "streak" challenges are not supported yet (coming with history scenes); '
-        "supported: target, race, record",
+        'config.toml: challenges[0].kind: "head_to_head" challenges are not supported yet (coming with history '
+        'scenes); supported: target, race, record, personal_best, streak',
         "config.toml: challenges[0].title: is not a valid template (Single '{' encountered in format string); "
         "use {target}, {value} or {best}",
-        'config.toml: challenges[1].kind: must be one of target, race, record, not "targett" (did you mean "target"?)',
+        'config.toml: challenges[1].kind: must be one of target, race, record, personal_best, streak, not "targett" '
+        '(did you mean "target"?)',
         'config.toml: challenges[1].period: only "day" is supported yet, not "week"',
         'config.toml: challenges: the id "a" is used by more than one challenge',
+    ]
+
+
+PERSONAL = """
+[periods]
+timezone = "UTC"
+
+[[challenges]]
+id = "pb"
+title = "Beat your own {target}"
+kind = "personal_best"
+metric = "tickets_solved"
+points = 15
+lookback = 5
+stretch = 1.1
+floor = 5
+
+[[challenges]]
+id = "ten"
+title = "Solve {target}"
+kind = "target"
+metric = "tickets_solved"
+target = 10
+points = 5
+
+[[challenges]]
+id = "three-days"
+title = "{target} days in a row"
+kind = "streak"
+of = "ten"
+length = 3
+points = 30
+"""
+
+
+def test_a_personal_best_target_comes_from_the_agents_own_history(tmp_path: Path) -> None:
+    eng = engine(tmp_path, PERSONAL)
+    for days_ago, value in zip(range(5, 0, -1), (10, 12, 8, 14, 10)):  # median 10: target 11
+        day = eng.calendar.period("day", DAY1 - timedelta(days=days_ago)).key
+        eng.history.record(day, [("agent", "bob", "tickets_solved", value)])  # type: ignore[union-attr]
+    assert [w for w in won(eng, floor(4, 10, 0), DAY1) if w[0] == "pb"] == []
+    targets = {p.subject: p.target for p in eng.challenges.state.progress if p.challenge == "pb"}  # type: ignore[union-attr]
+    assert targets == {"ann": 5, "bob": 11, "cat": 5}  # a newcomer's target is the floor
+    assert [w for w in won(eng, floor(5, 11, 0), DAY1) if w[0] == "pb"] == [
+        ("pb", "ann", "Beat your own 5"), ("pb", "bob", "Beat your own 11")]
+
+
+def test_a_streak_is_the_target_met_days_in_a_row(tmp_path: Path) -> None:
+    eng = engine(tmp_path, PERSONAL)
+    day = DAY1
+    results = []
+    for ann in (10, 11, 12, 3, 10, 10, 10):  # met, met, met, missed, met, met, met
+        results.append([w for w in won(eng, floor(ann, 0, 0), day) if w[0] == "three-days"])
+        day += timedelta(days=1)
+    assert results == [[], [], [("three-days", "ann", "3 days in a row")], [], [], [],
+                       [("three-days", "ann", "3 days in a row")]]
+
+
+def test_a_streak_must_repeat_a_target_challenge(tmp_path: Path) -> None:
+    import pytest
+
+    from feeds.validate import ConfigError
+
+    path = write_config(tmp_path, PERSONAL.replace('of = "ten"', 'of = "tne"') + """
+[[challenges]]
+id = "team-pb"
+title = "x"
+kind = "personal_best"
+scope = "team"
+metric = "tickets_solved"
+""")
+    with pytest.raises(ConfigError) as info:
+        load_config(str(path))
+    assert [str(p).replace(str(path), "config.toml") for p in info.value.problems] == [
+        'config.toml: challenges[3].scope: a "personal_best" is an agent\'s own: scope must be "agent"',
+        'config.toml: challenges[2].of: "tne" is not the id of a target or personal_best challenge '
+        '(did you mean "ten"?)',
     ]
