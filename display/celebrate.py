@@ -23,6 +23,7 @@ from feeds.board import Board
 from feeds.model import CHALLENGE_COMPLETED, KUDOS, FeedEvent
 
 COALESCE_AT = 3
+BIG_KINDS = {"record": "Record broken!", "streak": "Streak!", "race": "Race won!"}  # the big moments
 TOAST_SECONDS = 6.0
 TOAST_SLIDE = 0.3
 APPEAR_SECONDS = 0.35
@@ -40,6 +41,7 @@ class Celebration:
     big: bool = False
     names: list[str] = field(default_factory=list)
     key: str = ""
+    kicker: str = ""
 
 
 def _who(board: Board | None, ident: str | None) -> tuple[str, str | None]:
@@ -64,9 +66,11 @@ class Celebrations:
         if event.type == CHALLENGE_COMPLETED:
             who = event.data.get("agent") or event.data.get("team")
             name, colour = _who(board, who)
+            kind = str(event.data.get("kind", ""))
             self.queue.append(Celebration(name, str(event.data.get("challenge", "")),
                                           float(event.data.get("points") or 0), hex_rgb(colour, self.stage.colour("accent")),
-                                          names=[name], key=event.id))
+                                          big=kind in BIG_KINDS, names=[name], key=event.id,
+                                          kicker=BIG_KINDS.get(kind, "Challenge completed")))
         elif event.type == KUDOS:
             to_name, _ = _who(board, event.data.get("to"))
             from_name = _who(board, event.data.get("from"))[0] if event.data.get("from") else "Someone"
@@ -78,11 +82,13 @@ class Celebrations:
     def new_leader(self, agent_id: str, board: Board | None) -> None:
         name, colour = _who(board, agent_id)
         self.queue.append(Celebration(name, "takes the lead!", 0, hex_rgb(colour, self.stage.colour("accent")),
-                                      big=True, names=[name], key=f"leader:{agent_id}"))
+                                      big=True, names=[name], key=f"leader:{agent_id}", kicker="New leader"))
 
     # --- running ----------------------------------------------------------------------
     def seconds(self) -> float:
-        return self.stage.display.celebration_seconds
+        """How long the current banner stays: a big moment (a record, a streak, a new leader) longer."""
+        base = self.stage.display.celebration_seconds
+        return base * 1.5 if self.current is not None and self.current.big else base
 
     def update(self) -> None:
         now = self.stage.clock.now()
@@ -102,11 +108,11 @@ class Celebrations:
         burst = list(self.queue)
         self.queue.clear()
         names = [n for c in burst for n in c.names]
-        completions = sum(1 for c in burst if not c.big)
+        completions = sum(1 for c in burst if not c.key.startswith("leader:"))
         title = f"{completions} challenges completed!" if completions == len(burst) else f"{len(burst)} big moments!"
         shown = ", ".join(dict.fromkeys(names))
         return Celebration(title, shown, sum(c.points for c in burst), self.stage.colour("accent"), big=True,
-                           names=names, key="+".join(c.key for c in burst))
+                           names=names, key="+".join(c.key for c in burst), kicker="Well done!")
 
     def active(self) -> bool:
         return self.current is not None
@@ -161,7 +167,7 @@ class Celebrations:
         colour = item.colour or st.colour("accent")
         pygame.draw.rect(card, st.colour("banner"), box, border_radius=box.h // 10)
         pygame.draw.rect(card, colour, box, width=max(4, box.h // 60), border_radius=box.h // 10)
-        kicker = "New leader" if item.key.startswith("leader:") else ("Challenge completed" if not item.big else "Well done!")
+        kicker = item.kicker or "Challenge completed"
         pad = box.h // 10
         top = st.text(kicker.upper(), sizes.small * 1.2, "accent", bold=True)
         card.blit(top, top.get_rect(midtop=(box.centerx, pad)))
@@ -235,7 +241,7 @@ class Celebrations:
                        st.colour("text")]
             self._confetti = (item.key, [(st.w * rng.uniform(0.1, 0.9), st.w * rng.uniform(-0.25, 0.25),
                                           -st.h * rng.uniform(0.6, 1.2), rng.uniform(4, 12), rng.choice(palette))
-                                         for _ in range(CONFETTI)])
+                                         for _ in range(CONFETTI * (2 if item.big else 1))])
         return self._confetti[1]
 
     def _confetti_rects(self, item: Celebration, t: float) -> list[tuple[pygame.Rect, RGB]]:

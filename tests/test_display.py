@@ -177,6 +177,9 @@ def test_celebrations_one_at_a_time_then_coalesced(tmp_path: Path) -> None:
     assert burst.title == "5 challenges completed!" and burst.points == 50 and burst.detail == "Bob"
     clock.advance(5)
     wall.update(st)
+    assert wall.celebrations.current is burst  # a burst is a big moment: 1.5 x as long, not 5 x
+    clock.advance(2.5)
+    wall.update(st)
     assert wall.celebrations.current is None and not wall.celebrations.queue
 
 
@@ -383,3 +386,21 @@ def test_the_rotation_skips_scenes_with_nothing_to_show(tmp_path: Path) -> None:
     clock.advance(5)
     wall.update(st)
     assert wall.playlist[wall.index].name == "teams"  # record and challenges had nothing to show
+
+
+def test_big_moments_are_bigger(tmp_path: Path) -> None:
+    stage = stage_for(tmp_path, extra="celebration_seconds = 4")
+    wall = Wall(stage)
+    clock: FakeClock = stage.clock  # type: ignore[assignment]
+    st = state(agent("ann", 9), agent("bob", 7), teams=[{"id": "night", "name": "Night shift"}], generation=1)
+    record = FeedEvent("cw:chalk:team:night:day:2026-11-23", "challenge_completed", None,
+                       {"team": "night", "challenge": "Beat yesterday's 7", "points": 150.0, "kind": "record"})
+    wall.update(st, [FeedEventReceived(record), challenge(1)])
+    banner = wall.celebrations.current
+    assert (banner.title, banner.kicker, banner.big) == ("Night shift", "Record broken!", True)
+    clock.advance(5)  # past an ordinary banner's 4 s, not a big one's 6 s
+    wall.update(st)
+    assert wall.celebrations.current is banner
+    clock.advance(1)
+    wall.update(st)
+    assert (wall.celebrations.current.kicker, wall.celebrations.current.big) == ("Challenge completed", False)
