@@ -21,7 +21,7 @@ from feeds.diff import FeedEventReceived
 from feeds.model import CHALLENGE_COMPLETED
 
 FRAME = 1 / 60
-SCENES = ("leaderboard", "teams", "wins", "challenges", "record")
+SCENES = ("leaderboard", "teams", "wins", "challenges", "record", "near")
 
 
 def _timed(preview: Preview, screen: pygame.Surface, frames: int, step: float = FRAME,

@@ -404,3 +404,20 @@ def test_big_moments_are_bigger(tmp_path: Path) -> None:
     clock.advance(1)
     wall.update(st)
     assert (wall.celebrations.current.kicker, wall.celebrations.current.big) == ("Challenge completed", False)
+
+
+def test_near_you_names_whom_to_catch_and_favours_the_bottom_when_space_runs_out(tmp_path: Path) -> None:
+    stage = stage_for(tmp_path, size=(1080, 1920))
+    wall = Wall(stage)
+    people = [agent(f"a{i}", 30 - i, team="night") for i in range(12)] + [agent("solo", 1, team="day")]
+    wall.update(state(*people, generation=1))
+    near = wall.scenes["near"]
+    assert near.has_content()
+    teams = dict((t.team.id, places) for t, places in near.teams())  # type: ignore[attr-defined]
+    assert [wall.view.agents[i].agent.id for i in teams["night"]][:2] == ["a0", "a1"]
+    surface = pygame.Surface(stage.size)
+    near.draw(surface)
+    row = near._row_height()  # type: ignore[attr-defined]
+    assert row >= stage.px(stage.theme.sizes.row) + stage.px(stage.theme.sizes.small)  # two lines really fit
+    wall.show("near")
+    assert wall.frame(surface) == [surface.get_rect()]

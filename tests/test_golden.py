@@ -29,7 +29,7 @@ GOLDEN = Path(__file__).parent / "golden"
 FAILED = GOLDEN / "_failed"
 UPDATE = os.environ.get("CHALKWALL_UPDATE_GOLDEN") == "1"
 SIZES = {"1080p": (1920, 1080), "portrait": (1080, 1920)}
-SCENES = ("leaderboard", "teams", "wins", "celebration", "challenges", "record")
+SCENES = ("leaderboard", "teams", "wins", "celebration", "challenges", "record", "near")
 MAX_MEAN_DIFF = 0.3  # mean absolute difference per channel, 0-255
 MAX_CHANGED = 0.0005  # fraction of pixels that may differ by more than CHANGED_BY (anti-aliasing noise)
 CHANGED_BY = 10

@@ -65,8 +65,10 @@ class Scene:
 def make_scenes(stage: Stage) -> dict[str, Scene]:
     from display.scenes.challenges import ChallengesScene
     from display.scenes.leaderboard import LeaderboardScene
+    from display.scenes.near import NearScene
     from display.scenes.record import RecordScene
     from display.scenes.teams import TeamsScene
     from display.scenes.wins import WinsScene
 
-    return {cls.name: cls(stage) for cls in (LeaderboardScene, TeamsScene, WinsScene, ChallengesScene, RecordScene)}
+    return {cls.name: cls(stage) for cls in (LeaderboardScene, TeamsScene, WinsScene, ChallengesScene, RecordScene,
+                                           NearScene)}
