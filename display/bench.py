@@ -21,7 +21,7 @@ from feeds.diff import FeedEventReceived
 from feeds.model import CHALLENGE_COMPLETED
 
 FRAME = 1 / 60
-SCENES = ("leaderboard", "teams", "wins", "challenges", "record", "near")
+SCENES = ("leaderboard", "teams", "wins", "challenges", "record", "near", "history")
 
 
 def _timed(preview: Preview, screen: pygame.Surface, frames: int, step: float = FRAME,

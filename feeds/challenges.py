@@ -24,11 +24,11 @@ from datetime import datetime
 from typing import Any
 
 from feeds.config import BoardConfig, ChallengeConfig
-from feeds.history import History, Row
+from feeds.compare import Comparison, Values
+from feeds.history import History
 from feeds.ledger import Award, Ledger
 from feeds.model import CHALLENGE_COMPLETED, FeedEvent, Snapshot, _frozen, plain_number
 from feeds.periods import Calendar, Period
-from feeds.scoring import metric_value
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,25 +67,17 @@ class RecordToBeat:
 
 @dataclass(frozen=True, slots=True)
 class GameState:
-    """The challenges as they stand this poll: plain data for the display (and, later, the hub)."""
+    """The game as it stands this poll: plain data for the display (and, later, the hub)."""
 
     period: str
     progress: tuple[Progress, ...] = ()
     records: tuple[RecordToBeat, ...] = ()
+    comparison: Comparison | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {"period": self.period, "progress": [asdict(p) for p in self.progress],
-                "records": [asdict(r) for r in self.records]}
-
-
-def team_values(snapshot: Snapshot, metric: str, board: BoardConfig) -> dict[str, float]:
-    members: dict[str, list[float]] = {}
-    for agent in snapshot.agents:
-        value = metric_value(agent, metric, board)
-        if agent.team is not None and value is not None:
-            members.setdefault(agent.team, []).append(value)
-    average = board.team_aggregate == "average" or board.metric(metric).lower_is_better
-    return {team: (sum(v) / len(v) if average else sum(v)) for team, v in members.items()}
+                "records": [asdict(r) for r in self.records],
+                "comparison": self.comparison.to_dict() if self.comparison else None}
 
 
 class Challenges:
@@ -96,29 +88,19 @@ class Challenges:
         self.calendar = calendar
         self.ledger = ledger
         self.history = history
-        self.state: GameState | None = None
+        self.progress: tuple[Progress, ...] = ()
+        self.records: tuple[RecordToBeat, ...] = ()
         self._targets: dict[tuple[str, str], dict[str, float]] = {}
 
     def metrics(self) -> set[str]:
         return {c.metric for c in self.challenges if c.metric}
 
-    def evaluate(self, snapshot: Snapshot, now: datetime) -> list[tuple[Award, FeedEvent]]:
-        """Record the values of this poll and every challenge they complete; the new completions.
-        ``self.state`` is then where every challenge stands."""
+    def evaluate(self, snapshot: Snapshot, values: Values, now: datetime) -> list[tuple[Award, FeedEvent]]:
+        """Every challenge this poll's ``values`` complete; the new completions.
+        ``self.progress`` and ``self.records`` are then where every challenge stands."""
         period = self.calendar.period("day", now)
         progress: list[Progress] = []
         records: list[RecordToBeat] = []
-        values: dict[tuple[str, str], dict[str, float]] = {}
-        rows: list[Row] = []
-        for metric in self.metrics():
-            agents = {a.id: v for a in snapshot.agents if (v := metric_value(a, metric, self.board)) is not None}
-            teams = team_values(snapshot, metric, self.board)
-            values[("agent", metric)], values[("team", metric)] = agents, teams
-            rows += [("agent", s, metric, v) for s, v in agents.items()]
-            rows += [("team", s, metric, v) for s, v in teams.items()]
-            if agents:
-                rows.append(("floor", "all", metric, sum(agents.values())))
-        self.history.record(period.key, rows, now)
         levels = {a.id: a.level for a in snapshot.agents}
         done: list[tuple[Award, FeedEvent]] = []
         # Streaks last: they count the awards the other challenges have just made.
@@ -126,7 +108,7 @@ class Challenges:
             if challenge.kind == "streak":
                 done += self._streak(challenge, period, now)
                 continue
-            current = values[(challenge.scope, challenge.metric)]
+            current = values.get((challenge.scope, challenge.metric), {})
             own = self._own_targets(challenge, period) if challenge.kind == "personal_best" else {}
             lower = self.board.metric(challenge.metric).lower_is_better
             reached: Callable[[float, float], bool] = (lambda v, t: v <= t) if lower else (lambda v, t: v >= t)
@@ -150,7 +132,7 @@ class Challenges:
                 new = self.ledger.award_first(award, now) if challenge.kind == "race" else self.ledger.award(award, now)
                 if new:
                     done.append((award, self._event(challenge, award, now, target=target, value=value)))
-        self.state = GameState(period.key, tuple(progress), tuple(records))
+        self.progress, self.records = tuple(progress), tuple(records)
         return done
 
     def _own_targets(self, challenge: ChallengeConfig, period: Period) -> dict[str, float]:

@@ -214,7 +214,7 @@ class BoardConfig:
             reader.problem(f"{key}.rank_by", f'"{self.rank_by}" looks like a misspelt "score"{hint}')
 
 
-SCENES = ("leaderboard", "teams", "wins", "challenges", "record", "near")
+SCENES = ("leaderboard", "teams", "wins", "challenges", "record", "near", "history")
 
 
 def check_size(value: str) -> str | None:
@@ -230,13 +230,14 @@ def check_size(value: str) -> str | None:
 class SceneConfig:
     """One entry of the display's playlist."""
 
-    name: Literal["leaderboard", "teams", "wins", "challenges", "record", "near"]
+    name: Literal["leaderboard", "teams", "wins", "challenges", "record", "near", "history"]
     seconds: float = field(default=20.0, metadata={"min": 3, "max": 3600})
 
 
 def _default_scenes() -> tuple[SceneConfig, ...]:
     return (SceneConfig("leaderboard", 30), SceneConfig("teams", 12), SceneConfig("wins", 12),
-            SceneConfig("challenges", 12), SceneConfig("record", 10), SceneConfig("near", 12))
+            SceneConfig("challenges", 12), SceneConfig("record", 10), SceneConfig("near", 12),
+            SceneConfig("history", 12))
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,8 @@ from datetime import datetime, timezone
 from typing import NamedTuple
 
 from feeds.challenges import Challenges, GameState
-from feeds.config import Config
+from feeds.compare import compare, measure
+from feeds.config import SCORE, Config
 from feeds.history import History
 from feeds.ledger import KUDOS as KUDOS_CHALLENGE
 from feeds.ledger import Award, Ledger
@@ -61,11 +62,12 @@ class Engine:
         self.challenges = (Challenges(config.challenges, config.board, self.calendar, ledger, history)
                            if history is not None and config.challenges else None)
         self.completed: list[FeedEvent] = []  # chalkwall's own completions from the last process()
+        self.game: GameState | None = None
 
     def __call__(self, snapshot: Snapshot) -> EngineOutput:
         """For the coordinator: record this snapshot; what chalkwall itself found, to announce and show."""
         self.process(snapshot, datetime.fromtimestamp(self.clock(), timezone.utc))
-        return EngineOutput(tuple(self.completed), self.challenges.state if self.challenges else None)
+        return EngineOutput(tuple(self.completed), self.game)
 
     def close(self) -> None:
         self.ledger.close()
@@ -80,10 +82,8 @@ class Engine:
         names = {a.id: a.name for a in snapshot.agents} | {t.id: t.name for t in snapshot.teams}
         try:
             offered = [(self._offer(event, now), event) for event in snapshot.events]
-            if self.challenges is not None:
-                own = self.challenges.evaluate(snapshot, now)
-                self.completed = [event for _, event in own]
-                offered += own
+            if self.history is not None:
+                offered += self._measure(snapshot, now)
             for award, event in offered:
                 if award is not None:
                     fresh.append(award)
@@ -95,6 +95,31 @@ class Engine:
         except sqlite3.Error as exc:  # a full disk must not stop the board; the next poll offers again
             log_event(log, logging.ERROR, "ledger_error", f"cannot record points: {exc}", error=str(exc))
         return fresh
+
+    def _measure(self, snapshot: Snapshot, now: datetime) -> list[tuple[Award | None, FeedEvent]]:
+        """History, challenges and comparisons from this poll's metrics; the new completions."""
+        assert self.history is not None
+        metric = self.history_metric()
+        metrics = {metric} | (self.challenges.metrics() if self.challenges else set())
+        values, rows = measure(snapshot, {m for m in metrics if m}, self.config.board)
+        period = self.calendar.period("day", now)
+        local = self.calendar.local(now)
+        self.history.record(period.key, rows, now)
+        self.history.sample(period.key, local.hour * 60 + local.minute, rows)
+        own: list[tuple[Award | None, FeedEvent]] = []
+        if self.challenges is not None:
+            own = list(self.challenges.evaluate(snapshot, values, now))
+            self.completed = [event for _, event in own]
+        comparison = compare(self.history, self.calendar, now, metric, values,
+                             self.config.board.metric(metric).lower_is_better) if metric else None
+        self.game = GameState(period.key, self.challenges.progress if self.challenges else (),
+                              self.challenges.records if self.challenges else (), comparison)
+        return own
+
+    def history_metric(self) -> str:
+        """The metric compared with earlier days: the ranking metric, or the score's first."""
+        board = self.config.board
+        return board.rank_by if board.rank_by != SCORE else next(iter(board.score), "")
 
     def _offer(self, event: FeedEvent, now: datetime) -> Award | None:
         when = _when(event, now)

@@ -15,6 +15,9 @@ from pathlib import Path
 
 from feeds.state import DB_NAME
 
+SAMPLE_MINUTES = 10  # how often the time-of-day values are kept: "yesterday at this time"
+KEEP_DAYS = 40
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS totals (
     period TEXT NOT NULL,
@@ -24,6 +27,15 @@ CREATE TABLE IF NOT EXISTS totals (
     value REAL NOT NULL,
     updated_at TEXT NOT NULL,
     PRIMARY KEY (period, subject_kind, subject, metric)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS samples (
+    day TEXT NOT NULL,            -- a day period key
+    minute INTEGER NOT NULL,      -- minutes since local midnight
+    subject_kind TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    metric TEXT NOT NULL,
+    value REAL NOT NULL,
+    PRIMARY KEY (day, subject_kind, subject, metric, minute)
 ) WITHOUT ROWID;
 """
 Row = tuple[str, str, str, float]  # subject kind, subject, metric, value
@@ -37,14 +49,19 @@ class History:
         self._db.executescript(SCHEMA)
         self._lock = threading.Lock()
         self._written: dict[tuple[str, str, str, str], float] = {}
+        self._sampled: tuple[str, int] = ("", -SAMPLE_MINUTES)
+        self._current = ""  # the period being written; every other one is finished and cacheable
+        self._finals: dict[tuple[str, str, str], dict[str, float]] = {}
 
     def close(self) -> None:
         self._db.close()
 
     def record(self, period: str, rows: Iterable[Row], now: datetime | None = None) -> int:
         """Store the values that changed; how many rows were written."""
-        if self._written and next(iter(self._written))[0] != period:
+        if period != self._current:
             self._written.clear()  # a new period: the cache of the old one is no use any more
+            self._finals.clear()  # and the period that just ended has its final values now
+            self._current = period
         changed = [(period, k, s, m, v) for k, s, m, v in rows if self._written.get((period, k, s, m)) != v]
         if not changed:
             return 0
@@ -57,8 +74,39 @@ class History:
             self._written[(period_key, kind, subject, metric)] = value
         return len(changed)
 
+    def sample(self, day: str, minute: int, rows: Iterable[Row]) -> bool:
+        """Keep this time of day's values, at most every SAMPLE_MINUTES; True when kept."""
+        last_day, last_minute = self._sampled
+        if day == last_day and minute - last_minute < SAMPLE_MINUTES:
+            return False
+        with self._lock, self._db:
+            self._db.executemany("INSERT OR REPLACE INTO samples VALUES (?, ?, ?, ?, ?, ?)",
+                                 [(day, minute, *row) for row in rows])
+            if day != last_day:  # once a day: forget samples nobody will compare with any more
+                self._db.execute("DELETE FROM samples WHERE day < (SELECT MIN(day) FROM (SELECT DISTINCT day FROM "
+                                 "samples ORDER BY day DESC LIMIT ?))", (KEEP_DAYS,))
+        self._sampled = (day, minute)
+        return True
+
+    def at(self, day: str, minute: int, subject_kind: str, metric: str) -> dict[str, float]:
+        """Each subject's value on ``day`` as it stood at ``minute`` (the last sample before it)."""
+        with self._lock:
+            return dict(self._db.execute(
+                "SELECT subject, value FROM samples s WHERE day = ? AND subject_kind = ? AND metric = ? AND minute = "
+                "(SELECT MAX(minute) FROM samples WHERE day = s.day AND subject_kind = s.subject_kind AND "
+                "subject = s.subject AND metric = s.metric AND minute <= ?)",
+                (day, subject_kind, metric, minute)).fetchall())
+
     def values(self, period: str, subject_kind: str, metric: str) -> dict[str, float]:
         """Each subject's value of ``metric`` in ``period`` (its final value once the period is over)."""
+        key = (period, subject_kind, metric)
+        if key in self._finals:
+            return self._finals[key]
         with self._lock:
-            return dict(self._db.execute("SELECT subject, value FROM totals WHERE period = ? AND subject_kind = ? "
-                                         "AND metric = ?", (period, subject_kind, metric)).fetchall())
+            found = dict(self._db.execute("SELECT subject, value FROM totals WHERE period = ? AND subject_kind = ? "
+                                          "AND metric = ?", (period, subject_kind, metric)).fetchall())
+        if period != self._current and self._current:
+            if len(self._finals) > 2000:
+                self._finals.clear()
+            self._finals[key] = found  # a finished period never changes
+        return found

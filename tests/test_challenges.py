@@ -217,7 +217,7 @@ def test_a_personal_best_target_comes_from_the_agents_own_history(tmp_path: Path
         day = eng.calendar.period("day", DAY1 - timedelta(days=days_ago)).key
         eng.history.record(day, [("agent", "bob", "tickets_solved", value)])  # type: ignore[union-attr]
     assert [w for w in won(eng, floor(4, 10, 0), DAY1) if w[0] == "pb"] == []
-    targets = {p.subject: p.target for p in eng.challenges.state.progress if p.challenge == "pb"}  # type: ignore[union-attr]
+    targets = {p.subject: p.target for p in eng.game.progress if p.challenge == "pb"}  # type: ignore[union-attr]
     assert targets == {"ann": 5, "bob": 11, "cat": 5}  # a newcomer's target is the floor
     assert [w for w in won(eng, floor(5, 11, 0), DAY1) if w[0] == "pb"] == [
         ("pb", "ann", "Beat your own 5"), ("pb", "bob", "Beat your own 11")]

@@ -421,3 +421,24 @@ def test_near_you_names_whom_to_catch_and_favours_the_bottom_when_space_runs_out
     assert row >= stage.px(stage.theme.sizes.row) + stage.px(stage.theme.sizes.small)  # two lines really fit
     wall.show("near")
     assert wall.frame(surface) == [surface.get_rect()]
+
+
+def test_history_scene_needs_something_to_compare(tmp_path: Path) -> None:
+    from feeds.challenges import GameState
+    from feeds.compare import Change, Comparison
+
+    stage = stage_for(tmp_path)
+    wall = Wall(stage)
+    nothing = Comparison("tickets_solved", False, Change("floor", 9, None), Change("week", 9, None), (), (), (),
+                         (("day:2026-11-23", 9.0),))
+    st = dataclasses.replace(state(agent("ann", 9), generation=1), game=GameState("day:2026-11-23", comparison=nothing))
+    wall.update(st)
+    assert not wall.scenes["history"].has_content()  # the first day: nothing to compare yet
+    some = dataclasses.replace(nothing, today=Change("floor", 9, 6), improved=(Change("ann", 9, 6),),
+                               daily=(("day:2026-11-22", 30.0), ("day:2026-11-23", 9.0)))
+    wall.update(dataclasses.replace(st, generation=2, game=GameState("day:2026-11-23", comparison=some)))
+    history = wall.scenes["history"]
+    assert history.has_content() and history.comparison().today.percent == 50.0  # type: ignore[attr-defined]
+    wall.show("history")
+    surface = pygame.Surface(stage.size)
+    assert wall.frame(surface) == [surface.get_rect()]

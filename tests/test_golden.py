@@ -29,7 +29,7 @@ GOLDEN = Path(__file__).parent / "golden"
 FAILED = GOLDEN / "_failed"
 UPDATE = os.environ.get("CHALKWALL_UPDATE_GOLDEN") == "1"
 SIZES = {"1080p": (1920, 1080), "portrait": (1080, 1920)}
-SCENES = ("leaderboard", "teams", "wins", "celebration", "challenges", "record", "near")
+SCENES = ("leaderboard", "teams", "wins", "celebration", "challenges", "record", "near", "history")
 MAX_MEAN_DIFF = 0.3  # mean absolute difference per channel, 0-255
 MAX_CHANGED = 0.0005  # fraction of pixels that may differ by more than CHANGED_BY (anti-aliasing noise)
 CHANGED_BY = 10
@@ -61,6 +61,20 @@ def test_scene_matches_its_golden_image(scene: str, theme_name: str, size_name: 
         yesterday = Calendar("UTC").previous(Calendar("UTC").period("day", datetime.fromtimestamp(clock.wall(), timezone.utc)))
         History(tmp_path).record(yesterday.key, [("team", "night", "tickets_solved", 203.0),
                                                  ("team", "day", "tickets_solved", 171.0)])
+    if scene == "history":  # six earlier days, and yesterday as it stood this morning
+        cal = Calendar("UTC")
+        day = cal.period("day", datetime.fromtimestamp(clock.wall(), timezone.utc))
+        history = History(tmp_path)
+        for n, total in enumerate((310, 342, 298, 365, 330, 351)):
+            day = cal.previous(day)
+            history.record(day.key, [("floor", "all", "tickets_solved", float(total))])
+        yesterday = cal.previous(cal.period("day", datetime.fromtimestamp(clock.wall(), timezone.utc)))
+        rows = [("floor", "all", "tickets_solved", 300.0), ("team", "night", "tickets_solved", 110.0),
+                ("team", "day", "tickets_solved", 95.0), ("team", "escalations", "tickets_solved", 100.0),
+                ("agent", "zoe", "tickets_solved", 12.0), ("agent", "marta", "tickets_solved", 20.0),
+                ("agent", "kwame", "tickets_solved", 30.0), ("agent", "jose", "tickets_solved", 21.0)]
+        history.sample(yesterday.key, 60, rows)
+        history.record(cal.previous(yesterday).key, [("agent", "olga", "tickets_solved", 30.0)])
     preview = build_wall(loaded, SIZES[size_name], theme=load_theme(theme_name, ROOT), clock=clock, state=tmp_path)
     surface = render(preview, scene)
     actual = Image.frombytes("RGB", surface.get_size(), pygame.image.tobytes(surface, "RGB"))

@@ -64,6 +64,7 @@ class Scene:
 
 def make_scenes(stage: Stage) -> dict[str, Scene]:
     from display.scenes.challenges import ChallengesScene
+    from display.scenes.history import HistoryScene
     from display.scenes.leaderboard import LeaderboardScene
     from display.scenes.near import NearScene
     from display.scenes.record import RecordScene
@@ -71,4 +72,4 @@ def make_scenes(stage: Stage) -> dict[str, Scene]:
     from display.scenes.wins import WinsScene
 
     return {cls.name: cls(stage) for cls in (LeaderboardScene, TeamsScene, WinsScene, ChallengesScene, RecordScene,
-                                           NearScene)}
+                                           NearScene, HistoryScene)}

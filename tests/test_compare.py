@@ -1,0 +1,63 @@
+"""Today against yesterday at the same time, the week, personal bests and most improved."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from feeds.config import load_config
+from feeds.engine import Engine
+from feeds.history import History
+from feeds.ledger import Ledger
+from feeds.parse import normalise
+from helpers import write_config
+
+MONDAY = datetime(2026, 11, 23, 0, 0, tzinfo=timezone.utc)
+
+
+def floor(ann: float, bob: float) -> object:
+    return normalise({"version": 1, "teams": [{"id": "day", "name": "Day"}, {"id": "night", "name": "Night"}],
+                      "agents": [{"id": "ann", "name": "Ann", "team": "day", "metrics": {"tickets_solved": ann}},
+                                 {"id": "bob", "name": "Bob", "team": "night", "metrics": {"tickets_solved": bob}}]})
+
+
+def engine(tmp_path: Path) -> Engine:
+    config = load_config(str(write_config(tmp_path, '[periods]\ntimezone = "UTC"\n'))).config
+    return Engine(Ledger(tmp_path / "s"), config, History(tmp_path / "s"))
+
+
+def test_today_is_compared_with_yesterday_at_the_same_time_not_its_final(tmp_path: Path) -> None:
+    eng = engine(tmp_path)
+    for hour, (ann, bob) in ((9, (2, 3)), (10, (4, 6)), (16, (20, 25))):  # Monday
+        eng.process(floor(ann, bob), MONDAY + timedelta(hours=hour))  # type: ignore[arg-type]
+    eng.process(floor(8, 3), MONDAY + timedelta(days=1, hours=10, minutes=5))  # type: ignore[arg-type]
+    c = eng.game.comparison  # type: ignore[union-attr]
+    assert (c.metric, c.today.now, c.today.before) == ("tickets_solved", 11, 10)  # Monday at 10:00 had 4 + 6
+    assert c.today.percent == 10.0
+    assert {t.subject: (t.now, t.before) for t in c.teams} == {"day": (8, 4), "night": (3, 6)}
+    assert [(i.subject, i.percent) for i in c.improved] == [("ann", 100.0)]  # Bob did worse: not "improved"
+    assert c.daily == (("day:2026-11-23", 45.0), ("day:2026-11-24", 11.0))  # Monday's final, Tuesday so far
+    assert c.personal_bests == ()
+    eng.process(floor(21, 3), MONDAY + timedelta(days=1, hours=15))  # type: ignore[arg-type]
+    assert eng.game.comparison.personal_bests == ("ann",)  # past Monday's 20  # type: ignore[union-attr]
+
+
+def test_the_week_so_far_against_last_week_at_the_same_point(tmp_path: Path) -> None:
+    eng = engine(tmp_path)
+    last_monday = MONDAY - timedelta(days=7)
+    eng.process(floor(10, 10), last_monday + timedelta(hours=17))  # type: ignore[arg-type]
+    eng.process(floor(5, 5), last_monday + timedelta(days=1, hours=9))  # type: ignore[arg-type]
+    eng.process(floor(15, 15), MONDAY + timedelta(hours=17))  # type: ignore[arg-type]
+    eng.process(floor(4, 4), MONDAY + timedelta(days=1, hours=9, minutes=30))  # type: ignore[arg-type]
+    week = eng.game.comparison.week  # type: ignore[union-attr]
+    assert (week.now, week.before) == (30 + 8, 20 + 10)  # Monday's final + Tuesday 09:30 each week
+
+
+def test_samples_are_kept_at_most_every_ten_minutes(tmp_path: Path) -> None:
+    history = History(tmp_path)
+    assert history.sample("day:2026-11-23", 600, [("floor", "all", "x", 1.0)])
+    assert not history.sample("day:2026-11-23", 605, [("floor", "all", "x", 2.0)])
+    assert history.sample("day:2026-11-23", 610, [("floor", "all", "x", 3.0)])
+    assert history.at("day:2026-11-23", 609, "floor", "x") == {"all": 1.0}
+    assert history.at("day:2026-11-23", 700, "floor", "x") == {"all": 3.0}
+    assert history.at("day:2026-11-23", 500, "floor", "x") == {}
