@@ -131,3 +131,39 @@ def draw_heart(surface: pygame.Surface, centre: tuple[int, int], r: int, colour:
     pygame.draw.circle(surface, colour, (x - lobe + 1, y - r // 4), lobe)
     pygame.draw.circle(surface, colour, (x + lobe - 1, y - r // 4), lobe)
     pygame.draw.polygon(surface, colour, [(x - 2 * lobe + 1, y - r // 6), (x + 2 * lobe - 1, y - r // 6), (x, y + r)])
+
+
+MEDALS = {"10": (205, 127, 50), "50": (200, 204, 212), "100": (255, 206, 64)}  # bronze, silver, gold
+
+
+def draw_badges(surface: pygame.Surface | None, x: int, cy: int, size: int, badges: tuple[str, ...],
+                stage: Stage) -> int:
+    """Badges after a name, as shapes (no text small enough to be unreadable): a crown for the
+    record holder, a flame for a streak, a medal for 10/50/100 completions. The width they take;
+    with ``surface`` None, only measured."""
+    width = 0
+    for badge in badges:
+        left = x + width + size // 2
+        if surface is not None:
+            if badge == "record":
+                s = size
+                points = [(left, cy + s * 0.35), (left, cy - s * 0.15), (left + s * 0.25, cy + s * 0.08),
+                          (left + s * 0.5, cy - s * 0.4), (left + s * 0.75, cy + s * 0.08), (left + s, cy - s * 0.15),
+                          (left + s, cy + s * 0.35)]
+                pygame.draw.polygon(surface, stage.colour("accent"), points)
+            elif badge == "streak":
+                s = size
+                flame = stage.colour("stale")
+                pygame.draw.circle(surface, flame, (left + s // 2, cy + s // 6), s * 4 // 10)
+                pygame.draw.polygon(surface, flame, [(left + s * 0.12, cy + s * 0.1), (left + s * 0.3, cy - s * 0.3),
+                                                     (left + s * 0.45, cy - s * 0.1), (left + s * 0.62, cy - s * 0.6),
+                                                     (left + s * 0.88, cy + s * 0.1)])
+            elif badge.startswith("milestone:"):
+                colour = MEDALS.get(badge.split(":", 1)[1], MEDALS["10"])
+                r = size * 3 // 8
+                pygame.draw.polygon(surface, stage.colour("down"), [(left + r // 2, cy - size // 2),
+                                                                   (left + r * 3 // 2, cy - size // 2),
+                                                                   (left + r, cy)])
+                pygame.draw.circle(surface, colour, (left + r, cy + size // 8), r)
+        width += size + size // 2
+    return width

@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import statistics
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from types import MappingProxyType
 from datetime import datetime
 from typing import Any
 
@@ -73,11 +75,32 @@ class GameState:
     progress: tuple[Progress, ...] = ()
     records: tuple[RecordToBeat, ...] = ()
     comparison: Comparison | None = None
+    badges: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: MappingProxyType({}))  # subject -> badges
 
     def to_dict(self) -> dict[str, Any]:
         return {"period": self.period, "progress": [asdict(p) for p in self.progress],
                 "records": [asdict(r) for r in self.records],
-                "comparison": self.comparison.to_dict() if self.comparison else None}
+                "comparison": self.comparison.to_dict() if self.comparison else None,
+                "badges": {k: list(v) for k, v in self.badges.items()}}
+
+
+MILESTONES = (100, 50, 10)
+
+
+def badges(ledger: Ledger, challenges: tuple[ChallengeConfig, ...], recent_period: str) -> dict[str, tuple[str, ...]]:
+    """Who wears what: "record" (holds the latest record), "streak" (a streak still going: won in
+    ``recent_period`` or after) and "milestone:N" (N challenges completed, the highest reached)."""
+    out: dict[str, list[str]] = {}
+    kinds = {c.id: c.kind for c in challenges}
+    for challenge, _, subject in ledger.latest_winners([c for c, k in kinds.items() if k == "record"]):
+        out.setdefault(subject, []).append("record")
+    for challenge, _, subject in ledger.latest_winners([c for c, k in kinds.items() if k == "streak"], recent_period):
+        out.setdefault(subject, []).append("streak")
+    for (_, subject), count in ledger.completions().items():
+        reached = next((m for m in MILESTONES if count >= m), None)
+        if reached:
+            out.setdefault(subject, []).append(f"milestone:{reached}")
+    return {s: tuple(dict.fromkeys(b)) for s, b in out.items()}
 
 
 class Challenges:

@@ -9,14 +9,16 @@ logged as one structured ``celebration`` record.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
 from datetime import datetime, timezone
 from typing import NamedTuple
 
-from feeds.challenges import Challenges, GameState
+from feeds.challenges import Challenges, GameState, badges
 from feeds.compare import compare, measure
 from feeds.config import SCORE, Config
 from feeds.history import History
@@ -63,6 +65,7 @@ class Engine:
                            if history is not None and config.challenges else None)
         self.completed: list[FeedEvent] = []  # chalkwall's own completions from the last process()
         self.game: GameState | None = None
+        self._badges: tuple[str, Mapping[str, tuple[str, ...]]] = ("", MappingProxyType({}))
 
     def __call__(self, snapshot: Snapshot) -> EngineOutput:
         """For the coordinator: record this snapshot; what chalkwall itself found, to announce and show."""
@@ -84,6 +87,7 @@ class Engine:
             offered = [(self._offer(event, now), event) for event in snapshot.events]
             if self.history is not None:
                 offered += self._measure(snapshot, now)
+            self._refresh_badges(any(award is not None for award, _ in offered), now)
             for award, event in offered:
                 if award is not None:
                     fresh.append(award)
@@ -113,8 +117,18 @@ class Engine:
         comparison = compare(self.history, self.calendar, now, metric, values,
                              self.config.board.metric(metric).lower_is_better) if metric else None
         self.game = GameState(period.key, self.challenges.progress if self.challenges else (),
-                              self.challenges.records if self.challenges else (), comparison)
+                              self.challenges.records if self.challenges else (), comparison, self._badges[1])
         return own
+
+    def _refresh_badges(self, awarded: bool, now: datetime) -> None:
+        """Badges come from the ledger: worked out again only when this poll awarded something
+        or a new day began (a streak not kept up yesterday is no longer worn)."""
+        period = self.calendar.period("day", now)
+        if awarded or self._badges[0] != period.key:
+            worn = badges(self.ledger, self.config.challenges, self.calendar.previous(period).key)
+            self._badges = (period.key, MappingProxyType(worn))
+        if self.game is not None:
+            self.game = dataclasses.replace(self.game, badges=self._badges[1])
 
     def history_metric(self) -> str:
         """The metric compared with earlier days: the ranking metric, or the score's first."""

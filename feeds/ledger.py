@@ -130,6 +130,23 @@ class Ledger:
                 f"SELECT period FROM awards WHERE challenge = ? AND subject_kind = ? AND subject = ? "
                 f"AND period IN ({marks})", (challenge, subject_kind, subject, *periods))}
 
+    def completions(self) -> dict[tuple[str, str], int]:
+        """How many challenges each agent and team has completed (kudos not counted)."""
+        with self._lock:
+            return {(k, s): n for k, s, n in self._db.execute(
+                "SELECT subject_kind, subject, COUNT(*) FROM awards WHERE challenge != ? GROUP BY subject_kind, subject",
+                (KUDOS,))}
+
+    def latest_winners(self, challenges: list[str], since: str = "") -> list[tuple[str, str, str]]:
+        """(challenge, subject kind, subject) of the most recent award of each challenge, in periods ≥ ``since``."""
+        if not challenges:
+            return []
+        marks = ",".join("?" * len(challenges))
+        with self._lock:
+            return [(c, k, s) for c, k, s in self._db.execute(
+                f"SELECT challenge, subject_kind, subject FROM awards a WHERE challenge IN ({marks}) AND period >= ? "
+                f"AND id = (SELECT MAX(id) FROM awards WHERE challenge = a.challenge)", (*challenges, since))]
+
     def balances(self) -> list[tuple[str, str, float, int]]:
         """(subject kind, subject, total points, number of awards), highest first."""
         with self._lock:

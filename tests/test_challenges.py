@@ -254,3 +254,25 @@ metric = "tickets_solved"
         'config.toml: challenges[2].of: "tne" is not the id of a target or personal_best challenge '
         '(did you mean "ten"?)',
     ]
+
+
+def test_badges_are_earned_in_the_ledger(tmp_path: Path) -> None:
+    from feeds.challenges import badges
+    from feeds.ledger import Award
+
+    eng = engine(tmp_path, PERSONAL + """
+[[challenges]]
+id = "chalk"
+title = "Beat {best}"
+kind = "record"
+metric = "tickets_solved"
+""")
+    ledger, challenges = eng.ledger, eng.config.challenges
+    for n in range(12):
+        ledger.award(Award(f"c{n}", "agent", "ann", "day:2026-11-23", 1, "feed"))
+    ledger.award(Award("three-days", "agent", "bob", "day:2026-11-23", 30, "chalkwall"))
+    ledger.award(Award("chalk", "agent", "cat", "day:2026-11-22", 100, "chalkwall"))
+    ledger.award(Award("chalk", "agent", "bob", "day:2026-11-23", 100, "chalkwall"))
+    worn = badges(ledger, challenges, "day:2026-11-22")
+    assert worn == {"ann": ("milestone:10",), "bob": ("record", "streak")}  # cat's record was beaten by bob
+    assert "streak" not in badges(ledger, challenges, "day:2026-11-24").get("bob", ())  # not kept up: gone

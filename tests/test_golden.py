@@ -22,6 +22,7 @@ from display.shot import build_wall, render
 from display.themes import builtin_names, load_theme
 from feeds.config import load_config
 from feeds.history import History
+from feeds.ledger import Award, Ledger
 from feeds.periods import Calendar
 from helpers import ROOT
 
@@ -61,6 +62,16 @@ def test_scene_matches_its_golden_image(scene: str, theme_name: str, size_name: 
         yesterday = Calendar("UTC").previous(Calendar("UTC").period("day", datetime.fromtimestamp(clock.wall(), timezone.utc)))
         History(tmp_path).record(yesterday.key, [("team", "night", "tickets_solved", 203.0),
                                                  ("team", "day", "tickets_solved", 171.0)])
+    if scene == "leaderboard":  # badges worn: a streak, the record, two milestones
+        ledger = Ledger(tmp_path)
+        today = Calendar("UTC").period("day", datetime.fromtimestamp(clock.wall(), timezone.utc)).key
+        ledger.award(Award("on-a-roll", "agent", "kwame", today, 1, "chalkwall"))
+        ledger.award(Award("chalk", "agent", "olga", today, 1, "chalkwall"))
+        for n in range(12):
+            ledger.award(Award(f"c{n}", "agent", "bjorn", today, 1, "feed"))
+        for n in range(52):
+            ledger.award(Award(f"c{n}", "agent", "asa", today, 1, "feed"))
+        ledger.close()
     if scene == "history":  # six earlier days, and yesterday as it stood this morning
         cal = Calendar("UTC")
         day = cal.period("day", datetime.fromtimestamp(clock.wall(), timezone.utc))

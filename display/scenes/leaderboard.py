@@ -16,7 +16,7 @@ import pygame
 from display.anim import COUNT_SECONDS, HIGHLIGHT_SECONDS, SLIDE_SECONDS, Tween, ease_out_cubic
 from display.scenes import Scene
 from display.stage import Stage, mix
-from display.widgets import Avatars, avatar_colour, draw_move, format_value, metric_label
+from display.widgets import Avatars, avatar_colour, draw_badges, draw_move, format_value, metric_label
 from feeds.board import Board, RankedAgent
 from feeds.diff import BoardEvent, NewLeader, RankChanged
 
@@ -220,7 +220,8 @@ class LeaderboardScene(Scene):
         agent = ranked.agent
         shown_move = row.move if st.clock.now() - row.moved_at < MOVE_SHOWN_SECONDS else 0
         secondary = agent.metrics.get(st.display.secondary) if st.display.secondary else None
-        return (ranked.rank, agent.name, agent.team, agent.avatar, secondary, shown_move, tuple(size))
+        worn = self.game.badges.get(agent.id, ()) if self.game is not None else ()
+        return (ranked.rank, agent.name, agent.team, agent.avatar, secondary, worn, shown_move, tuple(size))
 
     def _draw_row(self, surface: pygame.Surface, row: _Row, ranked: RankedAgent, rect: pygame.Rect) -> None:
         st = self.stage
@@ -265,8 +266,12 @@ class LeaderboardScene(Scene):
         draw_move(out, st, cols["move_x"] + round(h * 0.08), cy, move, inner_h)
         avatar = self.avatars.get(ranked.agent.id, ranked.agent.name, ranked.agent.avatar, colour, cols["avatar"])
         out.blit(avatar, avatar.get_rect(midleft=(cols["avatar_x"], cy)))
-        name = st.text(ranked.agent.name, st.theme.sizes.row, "text", bold=True, max_width=cols["name_w"])
+        worn = self.game.badges.get(ranked.agent.id, ()) if self.game is not None else ()
+        badge = round(st.px(st.theme.sizes.row) * 0.8)
+        room = cols["name_w"] - draw_badges(None, 0, 0, badge, worn, st)
+        name = st.text(ranked.agent.name, st.theme.sizes.row, "text", bold=True, max_width=max(badge, room))
         out.blit(name, name.get_rect(midleft=(cols["name_x"], cy)))
+        draw_badges(out, cols["name_x"] + name.get_width(), cy, badge, worn, st)
         if cols["team_w"] and team_name:
             team = st.text(team_name, st.theme.sizes.small, "muted", max_width=cols["team_w"])
             out.blit(team, team.get_rect(midleft=(cols["team_x"], cy)))
@@ -299,8 +304,12 @@ class LeaderboardScene(Scene):
         avatar = self.avatars.get(ranked.agent.id, ranked.agent.name, ranked.agent.avatar, colour, avatar_size)
         out.blit(avatar, avatar.get_rect(midleft=(rank_w, inner_h // 2)))
         text_x = rank_w + avatar_size + h // 8
-        name = st.text(ranked.agent.name, st.theme.sizes.row, "text", bold=True, max_width=w - text_x - h // 8)
+        worn = self.game.badges.get(ranked.agent.id, ()) if self.game is not None else ()
+        badge = round(st.px(st.theme.sizes.row) * 0.8)
+        room = w - text_x - h // 8 - draw_badges(None, 0, 0, badge, worn, st)
+        name = st.text(ranked.agent.name, st.theme.sizes.row, "text", bold=True, max_width=max(badge, room))
         out.blit(name, name.get_rect(midleft=(text_x, inner_h // 4 + inner_h // 20)))
+        draw_badges(out, text_x + name.get_width(), inner_h // 4 + inner_h // 20, badge, worn, st)
         parts = []
         if st.display.secondary:  # the metric first: the team also shows as the stripe's colour
             metric = st.display.secondary

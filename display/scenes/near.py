@@ -8,7 +8,7 @@ import pygame
 
 from display.scenes import Scene
 from display.stage import hex_rgb
-from display.widgets import format_value
+from display.widgets import draw_badges, format_value
 from feeds.board import RankedAgent, TeamStanding
 
 
@@ -90,8 +90,12 @@ class NearScene(Scene):
                        bold=True, numbers=True)
         surface.blit(rank, (rect.x + pad, rect.y + pad // 2))
         text_x = rect.x + pad * 2 + st.fonts.width("#88", "numbers", st.px(sizes.row), True)
-        name = st.text(me.agent.name, sizes.row, "text", bold=True, max_width=rect.right - pad - text_x)
+        worn = self.game.badges.get(me.agent.id, ()) if self.game is not None else ()
+        badge = round(st.px(sizes.row) * 0.8)
+        room = rect.right - pad - text_x - draw_badges(None, 0, 0, badge, worn, st)
+        name = st.text(me.agent.name, sizes.row, "text", bold=True, max_width=max(badge, room))
         surface.blit(name, (text_x, rect.y + pad // 2))
+        draw_badges(surface, text_x + name.get_width(), rect.y + pad // 2 + name.get_height() // 2, badge, worn, st)
         metric = st.board.rank_by
         parts = []
         above = next((a for a in reversed(agents[:place]) if a.rank is not None and a.rank < (me.rank or 0)), None)
