@@ -23,7 +23,8 @@ from feeds.board import Board
 from feeds.model import CHALLENGE_COMPLETED, KUDOS, FeedEvent
 
 COALESCE_AT = 3
-BIG_KINDS = {"record": "Record broken!", "streak": "Streak!", "race": "Race won!"}  # the big moments
+BIG_KINDS = {"record": "Record broken!", "streak": "Streak!", "race": "Race won!",  # the big moments
+             "head_to_head": "Head to head: won!"}
 TOAST_SECONDS = 6.0
 TOAST_SLIDE = 0.3
 APPEAR_SECONDS = 0.35

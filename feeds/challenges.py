@@ -17,6 +17,7 @@ back as a ``challenge_completed`` feed event, so the wall celebrates it like one
 
 from __future__ import annotations
 
+import dataclasses
 import statistics
 from collections.abc import Callable
 from collections.abc import Mapping
@@ -68,6 +69,19 @@ class RecordToBeat:
 
 
 @dataclass(frozen=True, slots=True)
+class Duel:
+    """A head-to-head under way: both sides' values so far, and when it is decided."""
+
+    challenge: str
+    title: str
+    scope: str
+    metric: str
+    lower_is_better: bool
+    sides: tuple[tuple[str, float | None], ...]
+    ends_at: str  # ISO 8601, UTC
+
+
+@dataclass(frozen=True, slots=True)
 class GameState:
     """The game as it stands this poll: plain data for the display (and, later, the hub)."""
 
@@ -75,11 +89,12 @@ class GameState:
     progress: tuple[Progress, ...] = ()
     records: tuple[RecordToBeat, ...] = ()
     comparison: Comparison | None = None
+    duels: tuple[Duel, ...] = ()
     badges: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: MappingProxyType({}))  # subject -> badges
 
     def to_dict(self) -> dict[str, Any]:
         return {"period": self.period, "progress": [asdict(p) for p in self.progress],
-                "records": [asdict(r) for r in self.records],
+                "records": [asdict(r) for r in self.records], "duels": [asdict(d) for d in self.duels],
                 "comparison": self.comparison.to_dict() if self.comparison else None,
                 "badges": {k: list(v) for k, v in self.badges.items()}}
 
@@ -113,6 +128,7 @@ class Challenges:
         self.history = history
         self.progress: tuple[Progress, ...] = ()
         self.records: tuple[RecordToBeat, ...] = ()
+        self.duels: tuple[Duel, ...] = ()
         self._targets: dict[tuple[str, str], dict[str, float]] = {}
 
     def metrics(self) -> set[str]:
@@ -126,10 +142,19 @@ class Challenges:
         records: list[RecordToBeat] = []
         levels = {a.id: a.level for a in snapshot.agents}
         done: list[tuple[Award, FeedEvent]] = []
+        duels: list[Duel] = []
         # Streaks last: they count the awards the other challenges have just made.
         for challenge in sorted(self.challenges, key=lambda c: c.kind == "streak"):
             if challenge.kind == "streak":
                 done += self._streak(challenge, period, now)
+                continue
+            if challenge.kind == "head_to_head":
+                current = values.get((challenge.scope, challenge.metric), {})
+                lower = self.board.metric(challenge.metric).lower_is_better
+                duels.append(Duel(challenge.id, challenge.title, challenge.scope, challenge.metric, lower,
+                                  tuple((side, current.get(side)) for side in challenge.sides),
+                                  period.end.isoformat(timespec="seconds")))
+                done += self._decide(challenge, period, lower, now)
                 continue
             current = values.get((challenge.scope, challenge.metric), {})
             own = self._own_targets(challenge, period) if challenge.kind == "personal_best" else {}
@@ -155,7 +180,7 @@ class Challenges:
                 new = self.ledger.award_first(award, now) if challenge.kind == "race" else self.ledger.award(award, now)
                 if new:
                     done.append((award, self._event(challenge, award, now, target=target, value=value)))
-        self.progress, self.records = tuple(progress), tuple(records)
+        self.progress, self.records, self.duels = tuple(progress), tuple(records), tuple(duels)
         return done
 
     def _own_targets(self, challenge: ChallengeConfig, period: Period) -> dict[str, float]:
@@ -177,6 +202,23 @@ class Challenges:
                 targets[subject] = round(target, 1)
             self._targets = {k: v for k, v in self._targets.items() if k[1] == period.key} | {key: targets}
         return self._targets[key]
+
+    def _decide(self, challenge: ChallengeConfig, period: Period, lower: bool,
+                now: datetime) -> list[tuple[Award, FeedEvent]]:
+        """The head-to-head of the period that just ended, decided on its final values (on the first
+        poll after it ended, whenever that is: a restart or a quiet night does not skip it)."""
+        ended = self.calendar.previous(period)
+        finals = self.history.values(ended.key, challenge.scope, challenge.metric)
+        a, b = challenge.sides
+        if a not in finals or b not in finals or finals[a] == finals[b]:
+            return []  # a side without figures, or a draw: no winner
+        winner, loser = (a, b) if ((finals[a] < finals[b]) if lower else (finals[a] > finals[b])) else (b, a)
+        award = Award(challenge.id, challenge.scope, winner, ended.key, challenge.points, "chalkwall")
+        if not self.ledger.award_first(award, now):
+            return []
+        event = self._event(challenge, award, now, value=finals[winner], best=finals[loser])
+        return [(award, dataclasses.replace(event, data=_frozen({**event.data, "challenge":
+                 f"{challenge.title}: won {plain_number(finals[winner])} to {plain_number(finals[loser])}"})))]
 
     def _streak(self, challenge: ChallengeConfig, period: Period, now: datetime) -> list[tuple[Award, FeedEvent]]:
         periods = [period]

@@ -334,8 +334,7 @@ class PointsConfig:
     kudos_per_sender_per_day: int = field(default=3, metadata={"min": 0})  # 0: no limit
 
 
-CHALLENGE_KINDS = ("target", "race", "record", "personal_best", "streak")
-LATER_KINDS = ("head_to_head",)
+CHALLENGE_KINDS = ("target", "race", "record", "personal_best", "streak", "head_to_head")
 
 
 @dataclass(frozen=True)
@@ -355,6 +354,7 @@ class ChallengeConfig:
     floor: float = field(default=0.0, metadata={"min": 0})  # personal_best: the least a target can be
     of: str = ""  # streak: the challenge to meet period after period
     length: int = field(default=3, metadata={"min": 2, "max": 365})  # streak: how many in a row
+    sides: tuple[str, ...] = ()  # head_to_head: the two agent or team ids that face each other
 
     def target_for(self, level: str | None) -> float | None:
         """The target for an agent of ``level`` (a table's "default" when the level is not in it)."""
@@ -364,10 +364,7 @@ class ChallengeConfig:
         return self.target or None
 
     def check(self, reader: Reader, key: str) -> None:
-        if self.kind in LATER_KINDS:
-            reader.problem(f"{key}.kind", f'"{self.kind}" challenges are not supported yet (coming with history '
-                                          f'scenes); supported: {", ".join(CHALLENGE_KINDS)}')
-        elif self.kind not in CHALLENGE_KINDS:
+        if self.kind not in CHALLENGE_KINDS:
             reader.problem(f"{key}.kind", f'must be one of {", ".join(CHALLENGE_KINDS)}, not "{self.kind}"'
                                           + did_you_mean(self.kind, CHALLENGE_KINDS))
         if self.period != "day":
@@ -378,6 +375,8 @@ class ChallengeConfig:
             reader.problem(f"{key}.metric", f'missing (required for a "{self.kind}" challenge)')
         if self.kind == "streak" and not self.of:
             reader.problem(f"{key}.of", 'missing (required for a "streak": the id of the challenge to repeat)')
+        if self.kind == "head_to_head" and (len(self.sides) != 2 or self.sides[0] == self.sides[1]):
+            reader.problem(f"{key}.sides", 'a "head_to_head" needs two different sides, e.g. ["night", "day"]')
         if self.kind == "personal_best" and self.scope != "agent":
             reader.problem(f"{key}.scope", 'a "personal_best" is an agent\'s own: scope must be "agent"')
         try:

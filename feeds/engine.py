@@ -117,7 +117,8 @@ class Engine:
         comparison = compare(self.history, self.calendar, now, metric, values,
                              self.config.board.metric(metric).lower_is_better) if metric else None
         self.game = GameState(period.key, self.challenges.progress if self.challenges else (),
-                              self.challenges.records if self.challenges else (), comparison, self._badges[1])
+                              self.challenges.records if self.challenges else (), comparison,
+                              self.challenges.duels if self.challenges else (), self._badges[1])
         return own
 
     def _refresh_badges(self, awarded: bool, now: datetime) -> None:

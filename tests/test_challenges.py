@@ -147,7 +147,7 @@ def test_the_coordinator_announces_chalkwalls_own_completions(tmp_path: Path) ->
     assert game.to_dict()["records"][0]["challenge"] == "chalk"
 
 
-def test_unsupported_and_broken_challenges_are_config_errors(tmp_path: Path) -> None:
+def test_broken_challenges_are_config_errors(tmp_path: Path) -> None:
     import pytest
 
     from feeds.validate import ConfigError
@@ -168,12 +168,11 @@ period = "week"
     with pytest.raises(ConfigError) as info:
         load_config(str(path))
     assert [str(p).replace(str(path), "config.toml") for p in info.value.problems] == [
-        'config.toml: challenges[0].kind: "head_to_head" challenges are not supported yet (coming with history '
-        'scenes); supported: target, race, record, personal_best, streak',
+        'config.toml: challenges[0].sides: a "head_to_head" needs two different sides, e.g. ["night", "day"]',
         "config.toml: challenges[0].title: is not a valid template (Single '{' encountered in format string); "
         "use {target}, {value} or {best}",
-        'config.toml: challenges[1].kind: must be one of target, race, record, personal_best, streak, not "targett" '
-        '(did you mean "target"?)',
+        'config.toml: challenges[1].kind: must be one of target, race, record, personal_best, streak, head_to_head, '
+        'not "targett" (did you mean "target"?)',
         'config.toml: challenges[1].period: only "day" is supported yet, not "week"',
         'config.toml: challenges: the id "a" is used by more than one challenge',
     ]
@@ -276,3 +275,25 @@ metric = "tickets_solved"
     worn = badges(ledger, challenges, "day:2026-11-22")
     assert worn == {"ann": ("milestone:10",), "bob": ("record", "streak")}  # cat's record was beaten by bob
     assert "streak" not in badges(ledger, challenges, "day:2026-11-24").get("bob", ())  # not kept up: gone
+
+
+
+def test_head_to_head_is_decided_on_the_final_values_once_the_day_is_over(tmp_path: Path) -> None:
+    eng = engine(tmp_path, CHALLENGES + """
+[[challenges]]
+id = "duel"
+title = "Night vs Day"
+kind = "head_to_head"
+scope = "team"
+metric = "tickets_solved"
+sides = ["night", "day"]
+points = 80
+""")
+    assert [w for w in won(eng, floor(9, 2, 3), DAY1) if w[0] == "duel"] == []
+    duel = eng.game.duels[0]  # type: ignore[union-attr]
+    assert (duel.sides, duel.ends_at) == ((("night", 5), ("day", 9)), "2026-11-23T23:00:00+00:00")
+    won(eng, floor(9, 6, 5), DAY1 + timedelta(hours=8))  # the final score: night 11, day 9
+    decided = [w for w in won(eng, floor(0, 0, 0), DAY2) if w[0] == "duel"]
+    assert decided == [("duel", "night", "Night vs Day: won 11 to 9")]
+    assert [w for w in won(eng, floor(0, 1, 0), DAY2 + timedelta(minutes=5)) if w[0] == "duel"] == []  # once
+    assert dict((s, p) for _, s, p, _ in eng.ledger.balances())["night"] >= 80
