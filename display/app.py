@@ -106,6 +106,8 @@ def run(loaded: LoadedConfig, windowed: bool = False, size: tuple[int, int] | No
 
     signal.signal(signal.SIGTERM, on_term)
     coordinator.start()
+    if engine is not None and coordinator.scheduler is not None:
+        engine.schedule(coordinator.scheduler)  # period boundaries: midnight and the shifts
     pacer = pygame.time.Clock()
     stats = FrameStats()
     look_for_input = 0.25 if windowed else 1.0  # how often window events are read while asleep

@@ -247,6 +247,8 @@ def cmd_watch(loaded: LoadedConfig) -> int:
     coordinator = FeedCoordinator(adapter, cfg.feed, cfg.board, seen=StoredSeenEvents(state_dir(cfg.state.dir)),
                                   on_snapshot=engine)
     coordinator.start()
+    if engine is not None and coordinator.scheduler is not None:
+        engine.schedule(coordinator.scheduler)  # period boundaries: midnight and the shifts
     shown = -1
     try:
         while True:

@@ -137,31 +137,35 @@ class Challenges:
     def evaluate(self, snapshot: Snapshot, values: Values, now: datetime) -> list[tuple[Award, FeedEvent]]:
         """Every challenge this poll's ``values`` complete; the new completions.
         ``self.progress`` and ``self.records`` are then where every challenge stands."""
-        period = self.calendar.period("day", now)
         progress: list[Progress] = []
         records: list[RecordToBeat] = []
         levels = {a.id: a.level for a in snapshot.agents}
         done: list[tuple[Award, FeedEvent]] = []
         duels: list[Duel] = []
+        by_id = {c.id: c for c in self.challenges}
         # Streaks last: they count the awards the other challenges have just made.
         for challenge in sorted(self.challenges, key=lambda c: c.kind == "streak"):
+            kind_of_period = by_id[challenge.of].period if challenge.kind == "streak" and challenge.of in by_id \
+                else challenge.period
+            period = self.period_of(kind_of_period, now)
+            if period is None:
+                continue  # a shift challenge while no shift is on
             if challenge.kind == "streak":
                 done += self._streak(challenge, period, now)
                 continue
+            current = self.current(challenge, period, values, now)
             if challenge.kind == "head_to_head":
-                current = values.get((challenge.scope, challenge.metric), {})
                 lower = self.board.metric(challenge.metric).lower_is_better
                 duels.append(Duel(challenge.id, challenge.title, challenge.scope, challenge.metric, lower,
                                   tuple((side, current.get(side)) for side in challenge.sides),
                                   period.end.isoformat(timespec="seconds")))
                 done += self._decide(challenge, period, lower, now)
                 continue
-            current = values.get((challenge.scope, challenge.metric), {})
             own = self._own_targets(challenge, period) if challenge.kind == "personal_best" else {}
             lower = self.board.metric(challenge.metric).lower_is_better
             reached: Callable[[float, float], bool] = (lambda v, t: v <= t) if lower else (lambda v, t: v >= t)
             if challenge.kind == "record":
-                record, beaten = self._record(challenge, current, period.key, lower, now)
+                record, beaten = self._record(challenge, current, period, lower, now)
                 records.append(record)
                 done += beaten
                 continue
@@ -182,6 +186,46 @@ class Challenges:
                     done.append((award, self._event(challenge, award, now, target=target, value=value)))
         self.progress, self.records, self.duels = tuple(progress), tuple(records), tuple(duels)
         return done
+
+    def period_of(self, kind: str, now: datetime) -> Period | None:
+        return self.calendar.shift(now) if kind == "shift" else self.calendar.period(kind, now)
+
+    def current(self, challenge: ChallengeConfig, period: Period, values: Values, now: datetime) -> dict[str, float]:
+        """Each subject's value of the challenge's metric in ``period`` so far. The feed reports the
+        current day; a week or month adds the finished days' finals (a mean for a lower-is-better
+        metric), a shift takes away what the counter stood at when the shift began. Values for
+        other periods than the day are kept in the history under the period's own key, so their
+        finals are there for records, personal bests, duels and streaks."""
+        today = values.get((challenge.scope, challenge.metric), {})
+        if period.kind == "day":
+            return today
+        lower = self.board.metric(challenge.metric).lower_is_better
+        if period.kind == "shift":
+            out = self._shift(challenge, period, today, now)
+        else:
+            days: dict[str, list[float]] = {s: [v] for s, v in today.items()}
+            day = self.calendar.period("day", period.start)
+            current_day = self.calendar.period("day", now).key
+            while day.start < period.end and day.key != current_day:
+                for subject, value in self.history.values(day.key, challenge.scope, challenge.metric).items():
+                    days.setdefault(subject, []).append(value)
+                day = self.calendar.period("day", day.end)
+            out = {s: (sum(v) / len(v) if lower else sum(v)) for s, v in days.items()}
+        self.history.record(period.key, [(challenge.scope, s, challenge.metric, v) for s, v in out.items()], now)
+        return out
+
+    def _shift(self, challenge: ChallengeConfig, period: Period, today: dict[str, float],
+               now: datetime) -> dict[str, float]:
+        start = self.calendar.local(period.start)
+        started_day = self.calendar.period("day", period.start).key
+        minute = start.hour * 60 + start.minute
+        baseline = self.history.at(started_day, minute, challenge.scope, challenge.metric, or_after=True)
+        if started_day == self.calendar.period("day", now).key:
+            return {s: v - baseline.get(s, 0.0) for s, v in today.items()}
+        # A shift over midnight: what it did before the day's counters reset, and after.
+        before = self.history.values(started_day, challenge.scope, challenge.metric)
+        subjects = set(today) | set(before)
+        return {s: before.get(s, 0.0) - baseline.get(s, 0.0) + today.get(s, 0.0) for s in subjects}
 
     def _own_targets(self, challenge: ChallengeConfig, period: Period) -> dict[str, float]:
         """Each agent's own target: the median of their last ``lookback`` periods × ``stretch``
@@ -233,9 +277,10 @@ class Challenges:
                     done.append((award, self._event(challenge, award, now, target=challenge.length)))
         return done
 
-    def _record(self, challenge: ChallengeConfig, current: dict[str, float], period: str, lower: bool,
+    def _record(self, challenge: ChallengeConfig, current: dict[str, float], period_now: Period, lower: bool,
                 now: datetime) -> tuple[RecordToBeat, list[tuple[Award, FeedEvent]]]:
-        previous = self.calendar.previous(self.calendar.period("day", now)).key
+        period = period_now.key
+        previous = self.calendar.previous(period_now).key
         before = self.history.values(previous, challenge.scope, challenge.metric)
         pick = min if lower else max
         leader = pick(current, key=lambda s: (current[s], s)) if current else None

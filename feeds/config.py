@@ -334,6 +334,7 @@ class PointsConfig:
     kudos_per_sender_per_day: int = field(default=3, metadata={"min": 0})  # 0: no limit
 
 
+PERIOD_KINDS = ("day", "week", "month", "shift")
 CHALLENGE_KINDS = ("target", "race", "record", "personal_best", "streak", "head_to_head")
 
 
@@ -367,8 +368,9 @@ class ChallengeConfig:
         if self.kind not in CHALLENGE_KINDS:
             reader.problem(f"{key}.kind", f'must be one of {", ".join(CHALLENGE_KINDS)}, not "{self.kind}"'
                                           + did_you_mean(self.kind, CHALLENGE_KINDS))
-        if self.period != "day":
-            reader.problem(f"{key}.period", f'only "day" is supported yet, not "{self.period}"')
+        if self.period not in PERIOD_KINDS:
+            reader.problem(f"{key}.period", f'must be one of {", ".join(PERIOD_KINDS)}, not "{self.period}"'
+                                            + did_you_mean(self.period, PERIOD_KINDS))
         if self.kind in ("target", "race") and not self.target:
             reader.problem(f"{key}.target", f'missing (required for a "{self.kind}" challenge)')
         if self.kind != "streak" and not self.metric:
@@ -412,6 +414,8 @@ class Config:
         ids = [c.id for c in self.challenges]
         for dup in sorted({i for i in ids if ids.count(i) > 1}):
             reader.problem("challenges", f'the id "{dup}" is used by more than one challenge')
+        if any(c.period == "shift" for c in self.challenges) and not self.periods.shifts:
+            reader.problem("periods.shifts", 'missing (required: a challenge has period = "shift")')
         repeatable = {c.id: c for c in self.challenges if c.kind in ("target", "personal_best")}
         for i, c in enumerate(self.challenges):
             if c.kind == "streak" and c.of and c.of not in repeatable:

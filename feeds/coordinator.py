@@ -171,6 +171,11 @@ class FeedCoordinator:
         if not self._scheduler.running:
             self._scheduler.start()
 
+    @property
+    def scheduler(self) -> BackgroundScheduler | None:
+        """The scheduler polling runs on (after ``start``), for other jobs of the same process."""
+        return self._scheduler
+
     def stop(self) -> None:
         if self._scheduler is not None and self._scheduler.running:
             self._scheduler.shutdown(wait=True)

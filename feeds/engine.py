@@ -14,14 +14,17 @@ import logging
 import sqlite3
 import time
 from collections.abc import Callable, Mapping
-from types import MappingProxyType
 from datetime import datetime, timezone
+from types import MappingProxyType
 from typing import NamedTuple
 
+from apscheduler.schedulers.base import BaseScheduler
+from apscheduler.triggers.cron import CronTrigger
+
 from feeds.challenges import Challenges, GameState, badges
-from feeds.compare import compare, measure
+from feeds.compare import Values, compare, measure
 from feeds.config import SCORE, Config
-from feeds.history import History
+from feeds.history import History, Row
 from feeds.ledger import KUDOS as KUDOS_CHALLENGE
 from feeds.ledger import Award, Ledger
 from feeds.logs import LOGGER, log_event
@@ -65,6 +68,7 @@ class Engine:
                            if history is not None and config.challenges else None)
         self.completed: list[FeedEvent] = []  # chalkwall's own completions from the last process()
         self.game: GameState | None = None
+        self._last: Snapshot | None = None
         self._badges: tuple[str, Mapping[str, tuple[str, ...]]] = ("", MappingProxyType({}))
 
     def __call__(self, snapshot: Snapshot) -> EngineOutput:
@@ -100,12 +104,40 @@ class Engine:
             log_event(log, logging.ERROR, "ledger_error", f"cannot record points: {exc}", error=str(exc))
         return fresh
 
+    def _rows(self, snapshot: Snapshot) -> tuple[Values, list[Row]]:
+        metric = self.history_metric()
+        metrics = {metric} | (self.challenges.metrics() if self.challenges else set())
+        return measure(snapshot, {m for m in metrics if m}, self.config.board)
+
+    def boundary(self, now: datetime | None = None) -> None:
+        """At a period's edge (midnight, a shift's start or end): keep the values exactly as they
+        stand, so a shift counts from its true start. Called by the cron jobs of ``schedule``."""
+        if self.history is None or self._last is None:
+            return
+        now = now or datetime.fromtimestamp(self.clock(), timezone.utc)
+        _, rows = self._rows(self._last)
+        local = self.calendar.local(now)
+        try:
+            self.history.sample(self.calendar.period("day", now).key, local.hour * 60 + local.minute, rows, force=True)
+        except sqlite3.Error as exc:
+            log_event(log, logging.ERROR, "ledger_error", f"cannot keep the boundary sample: {exc}", error=str(exc))
+
+    def schedule(self, scheduler: BaseScheduler) -> None:
+        """Cron jobs at every boundary, in the floor's time zone (so DST moves them with the clock)."""
+        times = {(0, 0)}
+        for shift in self.calendar.shifts:
+            times |= {(shift.start.hour, shift.start.minute), (shift.end.hour, shift.end.minute)}
+        for hour, minute in sorted(times):
+            scheduler.add_job(self.boundary, CronTrigger(hour=hour, minute=minute, timezone=self.calendar.zone),
+                              id=f"chalkwall-boundary-{hour:02d}{minute:02d}", replace_existing=True,
+                              misfire_grace_time=120, coalesce=True)
+
     def _measure(self, snapshot: Snapshot, now: datetime) -> list[tuple[Award | None, FeedEvent]]:
         """History, challenges and comparisons from this poll's metrics; the new completions."""
         assert self.history is not None
+        self._last = snapshot
         metric = self.history_metric()
-        metrics = {metric} | (self.challenges.metrics() if self.challenges else set())
-        values, rows = measure(snapshot, {m for m in metrics if m}, self.config.board)
+        values, rows = self._rows(snapshot)
         period = self.calendar.period("day", now)
         local = self.calendar.local(now)
         self.history.record(period.key, rows, now)

@@ -74,10 +74,11 @@ class History:
             self._written[(period_key, kind, subject, metric)] = value
         return len(changed)
 
-    def sample(self, day: str, minute: int, rows: Iterable[Row]) -> bool:
-        """Keep this time of day's values, at most every SAMPLE_MINUTES; True when kept."""
+    def sample(self, day: str, minute: int, rows: Iterable[Row], force: bool = False) -> bool:
+        """Keep this time of day's values, at most every SAMPLE_MINUTES (``force``: now, as at a shift's
+        start, whose baseline must be exact); True when kept."""
         last_day, last_minute = self._sampled
-        if day == last_day and minute - last_minute < SAMPLE_MINUTES:
+        if not force and day == last_day and minute - last_minute < SAMPLE_MINUTES:
             return False
         with self._lock, self._db:
             self._db.executemany("INSERT OR REPLACE INTO samples VALUES (?, ?, ?, ?, ?, ?)",
@@ -88,14 +89,18 @@ class History:
         self._sampled = (day, minute)
         return True
 
-    def at(self, day: str, minute: int, subject_kind: str, metric: str) -> dict[str, float]:
-        """Each subject's value on ``day`` as it stood at ``minute`` (the last sample before it)."""
+    def at(self, day: str, minute: int, subject_kind: str, metric: str, or_after: bool = False) -> dict[str, float]:
+        """Each subject's value on ``day`` as it stood at ``minute`` (the last sample before it); with
+        ``or_after``, a subject with no sample that early gets its first one after instead."""
+        query = ("SELECT subject, value FROM samples s WHERE day = ? AND subject_kind = ? AND metric = ? AND minute = "
+                 "(SELECT {}(minute) FROM samples WHERE day = s.day AND subject_kind = s.subject_kind AND "
+                 "subject = s.subject AND metric = s.metric AND minute {} ?)")
         with self._lock:
-            return dict(self._db.execute(
-                "SELECT subject, value FROM samples s WHERE day = ? AND subject_kind = ? AND metric = ? AND minute = "
-                "(SELECT MAX(minute) FROM samples WHERE day = s.day AND subject_kind = s.subject_kind AND "
-                "subject = s.subject AND metric = s.metric AND minute <= ?)",
-                (day, subject_kind, metric, minute)).fetchall())
+            found = dict(self._db.execute(query.format("MAX", "<="), (day, subject_kind, metric, minute)).fetchall())
+            if or_after:
+                later = dict(self._db.execute(query.format("MIN", ">"), (day, subject_kind, metric, minute)).fetchall())
+                found = later | found
+        return found
 
     def values(self, period: str, subject_kind: str, metric: str) -> dict[str, float]:
         """Each subject's value of ``metric`` in ``period`` (its final value once the period is over)."""

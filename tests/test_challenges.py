@@ -163,7 +163,7 @@ id = "a"
 title = "T"
 kind = "targett"
 metric = "x"
-period = "week"
+period = "fortnight"
 """)
     with pytest.raises(ConfigError) as info:
         load_config(str(path))
@@ -173,7 +173,7 @@ period = "week"
         "use {target}, {value} or {best}",
         'config.toml: challenges[1].kind: must be one of target, race, record, personal_best, streak, head_to_head, '
         'not "targett" (did you mean "target"?)',
-        'config.toml: challenges[1].period: only "day" is supported yet, not "week"',
+        'config.toml: challenges[1].period: must be one of day, week, month, shift, not "fortnight"',
         'config.toml: challenges: the id "a" is used by more than one challenge',
     ]
 
@@ -297,3 +297,77 @@ points = 80
     assert decided == [("duel", "night", "Night vs Day: won 11 to 9")]
     assert [w for w in won(eng, floor(0, 1, 0), DAY2 + timedelta(minutes=5)) if w[0] == "duel"] == []  # once
     assert dict((s, p) for _, s, p, _ in eng.ledger.balances())["night"] >= 80
+
+
+WEEK_AND_SHIFT = """
+[periods]
+timezone = "Europe/Stockholm"
+shifts = [{ name = "day", start = "07:00", end = "15:00" }, { name = "night", start = "22:00", end = "06:00" }]
+
+[[challenges]]
+id = "week-60"
+title = "60 this week"
+kind = "target"
+metric = "tickets_solved"
+period = "week"
+target = 60
+points = 100
+
+[[challenges]]
+id = "shift-5"
+title = "5 in a shift"
+kind = "target"
+metric = "tickets_solved"
+period = "shift"
+target = 5
+points = 10
+"""
+
+
+def test_a_week_adds_up_the_days(tmp_path: Path) -> None:
+    eng = engine(tmp_path, WEEK_AND_SHIFT)
+    monday = datetime(2026, 11, 23, 16, 0, tzinfo=timezone.utc)  # 17:00 local: between shifts
+    assert won(eng, floor(25, 0, 0), monday) == []
+    assert won(eng, floor(30, 0, 0), monday + timedelta(hours=4)) == []  # Monday's final: 30 (21:00, no shift on)
+    tuesday = monday + timedelta(days=1)
+    assert [w for w in won(eng, floor(29, 0, 0), tuesday) if w[0] == "week-60"] == []  # 30 + 29
+    assert [w for w in won(eng, floor(30, 0, 0), tuesday) if w[0] == "week-60"] == [("week-60", "ann", "60 this week")]
+    assert eng.history.values("week:2026-W48", "agent", "tickets_solved")["ann"] == 60  # type: ignore[union-attr]
+    next_monday = monday + timedelta(days=7)
+    assert [w for w in won(eng, floor(61, 0, 0), next_monday) if w[0] == "week-60"] == [
+        ("week-60", "ann", "60 this week")]  # a new week: won again
+
+
+def test_a_shift_counts_from_its_start_even_over_midnight(tmp_path: Path) -> None:
+    eng = engine(tmp_path, WEEK_AND_SHIFT)
+    evening = datetime(2026, 11, 23, 20, 0, tzinfo=timezone.utc)  # 21:00 local, before the night shift
+    won(eng, floor(0, 40, 0), evening)
+    eng.boundary(evening + timedelta(hours=1))  # 22:00 local: the cron job marks the shift's start
+    late = [w for w in won(eng, floor(0, 43, 0), evening + timedelta(hours=2)) if w[0] == "shift-5"]
+    assert late == []  # 3 since the shift began, not 43
+    won(eng, floor(0, 44, 0), evening + timedelta(hours=2, minutes=50))  # the day's final before midnight
+    after_midnight = evening + timedelta(hours=5)  # 02:00 local, the feed's counters reset at midnight
+    assert [w for w in won(eng, floor(0, 1, 0), after_midnight) if w[0] == "shift-5"] == [
+        ("shift-5", "bob", "5 in a shift")]  # 4 before midnight + 1 after
+    assert eng.game.progress and all(p.challenge != "shift-5" or p.subject != "bob" or p.value == 5
+                                     for p in eng.game.progress)  # type: ignore[union-attr]
+
+
+def test_boundary_jobs_follow_the_floors_clock(tmp_path: Path) -> None:
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    eng = engine(tmp_path, WEEK_AND_SHIFT)
+    scheduler = BackgroundScheduler(timezone=timezone.utc)
+    eng.schedule(scheduler)
+    scheduler.start(paused=True)
+    try:
+        jobs = {j.id: j for j in scheduler.get_jobs()}
+        assert sorted(jobs) == ["chalkwall-boundary-0000", "chalkwall-boundary-0600", "chalkwall-boundary-0700",
+                                "chalkwall-boundary-1500", "chalkwall-boundary-2200"]
+        night = jobs["chalkwall-boundary-2200"].trigger
+        summer = night.get_next_fire_time(None, datetime(2026, 7, 1, tzinfo=timezone.utc))
+        winter = night.get_next_fire_time(None, datetime(2026, 12, 1, tzinfo=timezone.utc))
+        assert (summer.utcoffset(), summer.hour) == (timedelta(hours=2), 22)  # 22:00 in Stockholm, DST or not
+        assert (winter.utcoffset(), winter.hour) == (timedelta(hours=1), 22)
+    finally:
+        scheduler.shutdown(wait=False)
