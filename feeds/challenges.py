@@ -120,8 +120,9 @@ def badges(ledger: Ledger, challenges: tuple[ChallengeConfig, ...], recent_perio
 
 class Challenges:
     def __init__(self, challenges: tuple[ChallengeConfig, ...], board: BoardConfig, calendar: Calendar,
-                 ledger: Ledger, history: History) -> None:
+                 ledger: Ledger, history: History, levels: Mapping[str, str] | None = None) -> None:
         self.challenges = challenges
+        self.levels = levels or {}  # from config: overrides the feed's
         self.board = board
         self.calendar = calendar
         self.ledger = ledger
@@ -139,7 +140,7 @@ class Challenges:
         ``self.progress`` and ``self.records`` are then where every challenge stands."""
         progress: list[Progress] = []
         records: list[RecordToBeat] = []
-        levels = {a.id: a.level for a in snapshot.agents}
+        levels = {a.id: a.level for a in snapshot.agents} | dict(self.levels)
         done: list[tuple[Award, FeedEvent]] = []
         duels: list[Duel] = []
         by_id = {c.id: c for c in self.challenges}

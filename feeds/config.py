@@ -390,6 +390,20 @@ class ChallengeConfig:
 
 
 @dataclass(frozen=True)
+class LevelsConfig:
+    """Level names (so a target table can be checked) and levels set here rather than by the feed."""
+
+    names: tuple[str, ...] = ("rookie", "pro", "expert")
+    agents: Mapping[str, str] = field(default_factory=_empty)  # agent id -> level; overrides the feed
+
+    def check(self, reader: Reader, key: str) -> None:
+        for agent_id, level in self.agents.items():
+            if level not in self.names:
+                reader.problem(f"{key}.agents.{agent_id}", f'"{level}" is not one of the level names '
+                                                           f'({", ".join(self.names)}){did_you_mean(level, self.names)}')
+
+
+@dataclass(frozen=True)
 class StateConfig:
     """Where chalkwall keeps what must survive a restart (default: $STATE_DIRECTORY, else
     ~/.local/state/chalkwall)."""
@@ -406,6 +420,7 @@ class Config:
     display: DisplayConfig = field(default_factory=DisplayConfig)
     periods: PeriodsConfig = field(default_factory=PeriodsConfig)
     points: PointsConfig = field(default_factory=PointsConfig)
+    levels: LevelsConfig = field(default_factory=LevelsConfig)
     challenges: tuple[ChallengeConfig, ...] = ()
     state: StateConfig = field(default_factory=StateConfig)
     log: LogConfig = field(default_factory=LogConfig)
@@ -414,6 +429,13 @@ class Config:
         ids = [c.id for c in self.challenges]
         for dup in sorted({i for i in ids if ids.count(i) > 1}):
             reader.problem("challenges", f'the id "{dup}" is used by more than one challenge')
+        for i, c in enumerate(self.challenges):
+            if isinstance(c.target, Mapping):
+                for level in c.target:
+                    if level != "default" and level not in self.levels.names:
+                        reader.problem(f"challenges[{i}].target.{level}", f'"{level}" is not a level name '
+                                       f'({", ".join(self.levels.names)}, or "default")'
+                                       + did_you_mean(level, [*self.levels.names, "default"]))
         if any(c.period == "shift" for c in self.challenges) and not self.periods.shifts:
             reader.problem("periods.shifts", 'missing (required: a challenge has period = "shift")')
         repeatable = {c.id: c for c in self.challenges if c.kind in ("target", "personal_best")}

@@ -64,7 +64,8 @@ class Engine:
         self.config = config
         self.calendar = calendar_for(config)
         self.history = history
-        self.challenges = (Challenges(config.challenges, config.board, self.calendar, ledger, history)
+        self.challenges = (Challenges(config.challenges, config.board, self.calendar, ledger, history,
+                                      config.levels.agents)
                            if history is not None and config.challenges else None)
         self.completed: list[FeedEvent] = []  # chalkwall's own completions from the last process()
         self.game: GameState | None = None

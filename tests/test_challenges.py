@@ -371,3 +371,22 @@ def test_boundary_jobs_follow_the_floors_clock(tmp_path: Path) -> None:
         assert (winter.utcoffset(), winter.hour) == (timedelta(hours=1), 22)
     finally:
         scheduler.shutdown(wait=False)
+
+
+def test_levels_come_from_config_or_the_feed_and_are_checked(tmp_path: Path) -> None:
+    import pytest
+
+    from feeds.validate import ConfigError
+
+    eng = engine(tmp_path, CHALLENGES + '[levels]\nagents = { cat = "rookie" }\n')
+    assert [w for w in won(eng, floor(0, 0, 10), DAY1) if w[0] == "solve"] == [
+        ("solve", "cat", "Solve 10 tickets today")]  # cat is a rookie by config: 10, not the default 30
+    path = write_config(tmp_path, CHALLENGES.replace("rookie = 10", "rokie = 10") +
+                        '[levels]\nagents = { cat = "newbie" }\n')
+    with pytest.raises(ConfigError) as info:
+        load_config(str(path))
+    assert [str(p).replace(str(path), "config.toml") for p in info.value.problems] == [
+        'config.toml: levels.agents.cat: "newbie" is not one of the level names (rookie, pro, expert)',
+        'config.toml: challenges[0].target.rokie: "rokie" is not a level name (rookie, pro, expert, or "default") '
+        '(did you mean "rookie"?)',
+    ]
