@@ -102,7 +102,8 @@ def run(seconds: float = 60.0, warm_up: float = 5.0, size: str = "1920x1080", st
     with tempfile.TemporaryDirectory() as tmp:
         config = Path(tmp) / "config.toml"
         config.write_text(f'[feed]\ntype = "http"\nurl = "http://127.0.0.1:{httpd.server_address[1]}/feed"\n'
-                          f'interval = 1\n[display]\ntitle = "Scripted minute"\n')
+                          f'interval = 1\n[display]\ntitle = "Scripted minute"\n'
+                          f'[state]\ndir = "{Path(tmp) / "state"}"\n')  # never the real ledger
         proc = subprocess.Popen([sys.executable, "-m", "display.cli", "run", "--config", str(config)], env=env,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         try:
