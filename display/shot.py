@@ -52,6 +52,7 @@ class Preview:
     wall: Wall
     coordinator: FeedCoordinator
     clock: FakeClock
+    scratch: tempfile.TemporaryDirectory[str] | None = None  # the throwaway state, removed with the preview
 
 
 def build_wall(loaded: LoadedConfig, size: tuple[int, int], *, clock: FakeClock | None = None,
@@ -62,7 +63,8 @@ def build_wall(loaded: LoadedConfig, size: tuple[int, int], *, clock: FakeClock 
     clock = clock or FakeClock()
     cfg = loaded.config
     adapter = make_adapter(cfg.feed, loaded.base_dir, clock=clock.wall)
-    directory = state or Path(tempfile.mkdtemp(prefix="chalkwall-preview-"))
+    scratch = None if state else tempfile.TemporaryDirectory(prefix="chalkwall-preview-")
+    directory = state or Path(scratch.name)  # type: ignore[union-attr]
     engine = Engine(Ledger(directory), cfg, History(directory), clock=clock.wall, announce=False)
     coordinator = FeedCoordinator(adapter, cfg.feed, cfg.board, clock=clock.wall, on_snapshot=engine)
     wall = Wall(make_stage(loaded, size, clock, theme))
@@ -75,7 +77,7 @@ def build_wall(loaded: LoadedConfig, size: tuple[int, int], *, clock: FakeClock 
         clock.advance(3)  # let the slides, count-ups and highlight finish: a still picture
         wall.update(coordinator.state(), [])
     coordinator.drain_events()  # the warm-up's events are history (they show on the wins scene), not news
-    return Preview(wall, coordinator, clock)
+    return Preview(wall, coordinator, clock, scratch)
 
 
 def render(preview: Preview, scene: str) -> pygame.Surface:
