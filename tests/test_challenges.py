@@ -390,3 +390,24 @@ def test_levels_come_from_config_or_the_feed_and_are_checked(tmp_path: Path) -> 
         'config.toml: challenges[0].target.rokie: "rokie" is not a level name (rookie, pro, expert, or "default") '
         '(did you mean "rookie"?)',
     ]
+
+
+def test_the_engine_over_a_real_http_feed(server, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    import json as _json
+
+    from feeds.adapters import make_adapter
+    from helpers import FeedServer
+
+    assert isinstance(server, FeedServer)
+    server.json("/feed", _json.loads(_json.dumps(floor(12, 21, 31).to_dict())))  # type: ignore[attr-defined]
+    text = CHALLENGES + f'[feed]\ntype = "http"\nurl = "{server.url}/feed"\n'
+    loaded = load_config(str(write_config(tmp_path, text)))
+    eng = Engine(Ledger(tmp_path / "state"), loaded.config, History(tmp_path / "state"))
+    coordinator = FeedCoordinator(make_adapter(loaded.config.feed, loaded.base_dir), loaded.config.feed,
+                                  loaded.config.board, on_snapshot=eng)
+    assert coordinator.poll_once()
+    announced = sorted((e.event.data.get("agent"), e.event.data["challenge"]) for e in coordinator.drain_events()
+                       if isinstance(e, FeedEventReceived))
+    assert announced == [("ann", "Solve 10 tickets today"), ("bob", "Solve 20 tickets today"),
+                         ("cat", "First to 15"), ("cat", "Solve 30 tickets today")]
+    assert coordinator.state().game is not None and coordinator.state().game.records[0].leader == "night"

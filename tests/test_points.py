@@ -117,7 +117,9 @@ def test_kill_9_at_any_moment_loses_nothing_and_repeats_nothing(tmp_path: Path) 
     feed = tmp_path / "feed.json"
     state = tmp_path / "state"
     config = write_config(tmp_path, f'[feed]\ntype = "file"\npath = "feed.json"\ninterval = 0.5\n'
-                                    f'[state]\ndir = "{state}"\n[periods]\ntimezone = "UTC"\n')
+                                    f'[state]\ndir = "{state}"\n[periods]\ntimezone = "UTC"\n'
+                                    '[[challenges]]\nid = "one"\ntitle = "One"\nkind = "target"\n'
+                                    'metric = "tickets_solved"\ntarget = 1\npoints = 7\n')
     env = {k: v for k, v in os.environ.items() if k != "CHALKWALL_CONFIG"}
     rng = random.Random(4)
     total = 0
@@ -147,13 +149,16 @@ def test_kill_9_at_any_moment_loses_nothing_and_repeats_nothing(tmp_path: Path) 
         time.sleep(0.3)
         if db_path.exists():
             count = sqlite3.connect(db_path).execute("SELECT COUNT(*) FROM awards").fetchone()[0]
-            if count >= total:
+            if count >= total + 2:
                 break
     proc.terminate()
     logs.append(proc.communicate(timeout=10)[1])
-    rows = sqlite3.connect(db_path).execute("SELECT event_id, subject, points FROM awards ORDER BY id").fetchall()
+    rows = sqlite3.connect(db_path).execute("SELECT event_id, subject, points FROM awards WHERE challenge != 'one' "
+                                            "ORDER BY id").fetchall()
     assert sorted(r[0] for r in rows) == sorted(f"c{i}" for i in range(total))  # none lost, none twice
     assert sum(r[2] for r in rows) == 10 * total
+    own = sqlite3.connect(db_path).execute("SELECT subject, points FROM awards WHERE challenge = 'one'").fetchall()
+    assert sorted(own) == [("ann", 7.0), ("bob", 7.0)]  # chalkwall's own challenge: once each, across the kills
     logged = [json.loads(line)["event_id"] for text in logs for line in text.splitlines()
               if line.startswith("{") and json.loads(line)["event"] == "celebration"]
     assert len(logged) == len(set(logged))  # no completion celebrated twice across the restarts
