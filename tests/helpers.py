@@ -124,3 +124,16 @@ def write_config(tmp_path: Path, text: str) -> Path:
     path = tmp_path / "config.toml"
     path.write_text(text, encoding="utf-8")
     return path
+
+
+def config_problems(tmp_path: Path, text: str) -> list[str]:
+    """Every problem loading ``text`` as a config reports, with its path shown as "config.toml"."""
+    from feeds.config import load_config
+    from feeds.validate import ConfigError
+
+    path = write_config(tmp_path, text)
+    try:
+        load_config(str(path))
+    except ConfigError as exc:
+        return [str(p).replace(str(path), "config.toml") for p in exc.problems]
+    raise AssertionError("the config loaded without a problem")

@@ -8,14 +8,10 @@ import pytest
 
 from feeds.config import BUNDLED_LABEL, ENV_VAR, find_config, load_config
 from feeds.validate import ConfigError
-from helpers import ROOT, write_config
+from helpers import ROOT, config_problems, write_config
 
 
-def problems(tmp_path: Path, text: str) -> list[str]:
-    path = write_config(tmp_path, text)
-    with pytest.raises(ConfigError) as info:
-        load_config(str(path))
-    return [str(p).replace(str(path), "config.toml") for p in info.value.problems]
+problems = config_problems
 
 
 def test_bundled_default_is_the_demo_ranked_by_score() -> None:
