@@ -16,12 +16,11 @@ from collections.abc import Callable
 import pygame
 
 from display.shot import Preview, build_wall
-from feeds.config import LoadedConfig
+from feeds.config import SCENES, LoadedConfig
 from feeds.diff import FeedEventReceived
 from feeds.model import CHALLENGE_COMPLETED
 
 FRAME = 1 / 60
-SCENES = ("leaderboard", "teams", "wins", "challenges", "record", "near", "history")
 
 
 def _timed(preview: Preview, screen: pygame.Surface, frames: int, step: float = FRAME,

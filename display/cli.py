@@ -18,7 +18,7 @@ from typing import Any
 
 from feeds.adapters import make_adapter
 from feeds.board import Board, build_board
-from feeds.config import SCORE, LoadedConfig, load_config
+from feeds.config import SCENES, SCORE, LoadedConfig, load_config
 from feeds.coordinator import FeedCoordinator
 from feeds.diff import FeedEventReceived, SeenEvents
 from feeds.logs import LOGGER, setup_logging
@@ -47,7 +47,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--windowed", action="store_true", help="a window instead of the whole screen; Esc or q quits")
     run.add_argument("--size", help="WxH, e.g. 1280x720")
     shot = sub.add_parser("shot", parents=[common], help="render one scene to a PNG (offscreen)")
-    shot.add_argument("--scene", required=True, choices=("leaderboard", "teams", "wins", "challenges", "record", "near", "history", "celebration"))
+    shot.add_argument("--scene", required=True, choices=(*SCENES, "celebration"))
     shot.add_argument("--size", default="1920x1080", help="WxH, e.g. 1920x1080, 1080x1920 (default 1920x1080)")
     shot.add_argument("--theme", help="a built-in theme or a theme file (default: the config's)")
     shot.add_argument("--out", required=True, metavar="FILE.png")

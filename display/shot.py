@@ -28,7 +28,6 @@ from feeds.history import History
 from feeds.ledger import Ledger
 from feeds.diff import FeedEventReceived
 
-SCENE_CHOICES = ("leaderboard", "teams", "wins", "challenges", "record", "near", "history", "celebration")
 DEMO_WARM_UP = 300.0
 
 

@@ -230,7 +230,7 @@ def check_size(value: str) -> str | None:
 class SceneConfig:
     """One entry of the display's playlist."""
 
-    name: Literal["leaderboard", "teams", "wins", "challenges", "record", "near", "history"]
+    name: Literal["leaderboard", "teams", "wins", "challenges", "record", "near", "history"]  # = SCENES
     seconds: float = field(default=20.0, metadata={"min": 3, "max": 3600})
 
 

@@ -169,3 +169,17 @@ kudos = -1
                                                  'shifts = [{ name = "night", start = "22:00", end = "06:00" }]\n')))
     assert ok.config.periods.zone == "Europe/Stockholm" and ok.config.periods.shifts[0].name == "night"
     assert ok.config.points.kudos_per_sender_per_day == 3
+
+
+def test_the_scene_names_agree_with_the_scenes_there_are() -> None:
+    import typing
+
+    from display.clock import FakeClock
+    from display.scenes import make_scenes
+    from display.shot import init_offscreen, make_stage
+    from feeds.config import SCENES, SceneConfig
+
+    assert typing.get_args(typing.get_type_hints(SceneConfig)["name"]) == SCENES
+    init_offscreen()
+    stage = make_stage(load_config(str(ROOT / "config.toml")), (1280, 720), FakeClock())
+    assert tuple(make_scenes(stage)) == SCENES  # every name has a scene, every scene a name

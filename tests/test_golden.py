@@ -20,6 +20,7 @@ from PIL import Image, ImageChops
 from display.clock import FakeClock
 from display.shot import build_wall, render
 from display.themes import builtin_names, load_theme
+from feeds.config import SCENES as SCENE_NAMES
 from feeds.config import load_config
 from feeds.history import History
 from feeds.ledger import Award, Ledger
@@ -30,7 +31,7 @@ GOLDEN = Path(__file__).parent / "golden"
 FAILED = GOLDEN / "_failed"
 UPDATE = os.environ.get("CHALKWALL_UPDATE_GOLDEN") == "1"
 SIZES = {"1080p": (1920, 1080), "portrait": (1080, 1920)}
-SCENES = ("leaderboard", "teams", "wins", "celebration", "challenges", "record", "near", "history")
+SCENES = (*SCENE_NAMES, "celebration")
 MAX_MEAN_DIFF = 0.3  # mean absolute difference per channel, 0-255
 MAX_CHANGED = 0.0005  # fraction of pixels that may differ by more than CHANGED_BY (anti-aliasing noise)
 CHANGED_BY = 10
