@@ -138,9 +138,7 @@ class Celebrations:
     def draw(self, surface: pygame.Surface) -> None:
         """Banner (over a shaded board) and toasts, drawn in full (previews, full frames)."""
         if self.current is not None:
-            shade = pygame.Surface(self.stage.size, pygame.SRCALPHA)
-            shade.fill((*self.stage.colour("background"), 200))
-            surface.blit(shade, (0, 0))
+            self.stage.shade(surface)
             self.draw_banner(surface)
         self.draw_toasts(surface)
 
@@ -181,6 +179,9 @@ class Celebrations:
             card.blit(pts, pts.get_rect(midbottom=(box.centerx, box.bottom - pad)))
         self._card_cache = (item.key, card)
         return card
+
+    def card_ready(self) -> bool:
+        return self.current is not None and self._card_cache[0] == self.current.key
 
     def banner_moving(self) -> bool:
         """The banner's first seconds: the card rises, confetti flies or the glow pulses. After

@@ -153,6 +153,14 @@ class Stage:
         pygame.draw.rect(header, self.colour("accent"), (m, hh - 4, self.w - 2 * m, 3))
         return header
 
+    def shade(self, surface: pygame.Surface, amount: int = 200) -> None:
+        """Dim ``surface`` toward the background colour (``amount`` of 255), in place. Two plain fills
+        instead of blending a per-pixel-alpha layer: no full-screen allocation, and SIMD-fast."""
+        keep = 255 - amount
+        surface.fill((keep, keep, keep), special_flags=pygame.BLEND_RGB_MULT)
+        surface.fill(tuple(round(c * amount / 255) for c in self.colour("background")),
+                     special_flags=pygame.BLEND_RGB_ADD)
+
     def draw_stale(self, surface: pygame.Surface, state: FeedState) -> pygame.Rect | None:
         """A small notice in the corner while the board is stale; nothing otherwise."""
         if not state.stale or state.last_success is None:
