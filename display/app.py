@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 import pygame
 
 from display.clock import SystemClock
+from display.health import Notifier, StatusFile, status_path
 from display.shot import make_stage
 from display.sound import Chime
 from display.wall import Wall
@@ -98,6 +99,7 @@ def run(loaded: LoadedConfig, windowed: bool = False, size: tuple[int, int] | No
     coordinator = FeedCoordinator(adapter, cfg.feed, cfg.board, on_update=wake.set, seen=seen,
                                   on_snapshot=engine)
     stop = False
+    status_failed = False
 
     def on_term(signum: int, frame: object) -> None:
         nonlocal stop
@@ -111,6 +113,10 @@ def run(loaded: LoadedConfig, windowed: bool = False, size: tuple[int, int] | No
     pacer = pygame.time.Clock()
     stats = FrameStats()
     look_for_input = 0.25 if windowed else 1.0  # how often window events are read while asleep
+    notifier = Notifier()
+    status = StatusFile(status_path(cfg.state.dir), started=clock.now())
+    frames_at_status = 0
+    ready = False
     log.info("chalkwall running at %dx%d (%s)", *screen.get_size(), "windowed" if windowed else "fullscreen")
     try:
         while not stop:
@@ -127,12 +133,30 @@ def run(loaded: LoadedConfig, windowed: bool = False, size: tuple[int, int] | No
             if rects:
                 pygame.display.update(rects)
                 stats.add(clock.now() - started)
+                if not ready:  # the first frame is on screen: now systemd may call us started
+                    notifier.ready(f"showing {wall.scene.name}")
+                    ready = True
+            now = clock.now()
+            notifier.alive(now)  # only this loop pings: if it hangs, systemd restarts chalkwall
+            if status.due(now):
+                fps = (stats.frames - frames_at_status) / max(0.001, now - status.written) if status.written > 0 else 0.0
+                frames_at_status = stats.frames
+                feed = coordinator.state()
+                if not status.write(now, {"fps": round(fps, 2), "frame_p95_ms": round(stats.p95_ms(), 2),
+                                          "last_success": feed.last_success, "stale": feed.stale,
+                                          "scene": wall.scene.name, "last_error": feed.last_error,
+                                          "caches": {"text": wall.stage.fonts.cache_len(), **coordinator.sizes()}}) \
+                        and not status_failed:
+                    log.error("cannot write the status file %s (a full disk, a read-only directory?); "
+                              "the wall keeps running", status.path)
+                    status_failed = True
             if wall.animating():
                 pacer.tick(cfg.display.max_fps)
             else:
                 wake.wait(min(look_for_input, max(0.001, wall.next_wake() - clock.now())))
                 wake.clear()
     finally:
+        notifier.stopping()
         coordinator.stop()
         seen.close()
         if engine is not None:

@@ -43,6 +43,7 @@ def _parser() -> argparse.ArgumentParser:
     points.add_argument("action", nargs="?", choices=("show", "export"), default="show")
     points.add_argument("--csv", action="store_true", help="with export: the whole ledger as CSV (the only format)")
     points.add_argument("--out", metavar="FILE", help="with export: write to FILE instead of stdout")
+    sub.add_parser("status", parents=[common], help="how the running wall is doing (from its status file)")
     run = sub.add_parser("run", parents=[common], help="show the wall (fullscreen; --windowed for a laptop)")
     run.add_argument("--windowed", action="store_true", help="a window instead of the whole screen; Esc or q quits")
     run.add_argument("--size", help="WxH, e.g. 1280x720")
@@ -79,6 +80,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_watch(loaded) if args.watch else cmd_feed(loaded)
         if args.command == "points":
             return cmd_points(loaded, args.action, args.out)
+        if args.command == "status":
+            from display.health import describe, read_status, status_path
+
+            path = status_path(cfg.state.dir)
+            found = read_status(path)
+            if found is None:
+                print(f"chalkwall: no status at {path}: is 'chalkwall run' running (with this config)?",
+                      file=sys.stderr)
+                return 1
+            print(describe(found))
+            return 0 if time.time() - float(found.get("updated", 0)) <= 30 else 1
         if args.command == "run":
             size = _parse_size(args.size) if args.size else None
             if args.size and size is None:

@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -37,13 +38,28 @@ def test_run_opens_a_window_draws_and_stops_on_sigterm(x_display: str, tmp_path:
     env = {k: v for k, v in os.environ.items() if k not in ("SDL_VIDEODRIVER", "CHALKWALL_CONFIG")}
     env["DISPLAY"] = x_display
     env["XDG_STATE_HOME"] = str(tmp_path / "state")
+    notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)  # standing in for systemd
+    notify.bind(str(tmp_path / "notify"))
+    notify.settimeout(0.5)
+    env.update(NOTIFY_SOCKET=str(tmp_path / "notify"), WATCHDOG_USEC="1000000")
     proc = subprocess.Popen([sys.executable, "-m", "display.cli", "run", "--windowed", "--size", "800x480",
                              "--config", str(config)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True)
     time.sleep(4)
     assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+    status = subprocess.run([sys.executable, "-m", "display.cli", "status", "--config", str(config)], env=env,
+                            capture_output=True, text=True, timeout=30)
+    assert status.returncode == 0, status.stderr
+    assert "frames/s" in status.stdout and "last good poll" in status.stdout
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=20)
+    messages = []
+    while True:
+        try:
+            messages.append(notify.recv(256).decode())
+        except OSError:
+            break
+    assert messages[0].startswith("READY=1") and messages.count("WATCHDOG=1") >= 3 and messages[-1] == "STOPPING=1"
     assert proc.returncode == 0, err
     assert "chalkwall running at 800x480 (windowed)" in err
     frames = int(err.split("stopped after ")[1].split(" frames")[0])

@@ -1,0 +1,57 @@
+"""systemd's notify protocol on a real UNIX socket, and the status file."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+from pathlib import Path
+
+from display.health import Notifier, StatusFile, describe, read_status
+
+
+def listener(path: str) -> socket.socket:
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.bind(path)
+    sock.settimeout(2)
+    return sock
+
+
+def test_ready_watchdog_and_stopping_reach_systemds_socket(tmp_path: Path) -> None:
+    path = str(tmp_path / "notify")
+    sock = listener(path)
+    notifier = Notifier({"NOTIFY_SOCKET": path, "WATCHDOG_USEC": "2000000", "WATCHDOG_PID": str(os.getpid())})
+    notifier.ready("showing leaderboard")
+    assert sock.recv(256) == b"READY=1\nSTATUS=showing leaderboard"
+    assert notifier.interval == 1.0  # half of WatchdogSec
+    for now in (100.0, 100.5, 101.1, 101.2):
+        notifier.alive(now)
+    assert [sock.recv(64), sock.recv(64)] == [b"WATCHDOG=1", b"WATCHDOG=1"]  # at 100.0 and 101.1 only
+    notifier.stopping()
+    assert sock.recv(64) == b"STOPPING=1"
+
+
+def test_the_abstract_namespace_and_someone_elses_watchdog(tmp_path: Path) -> None:
+    name = f"chalkwall-test-{os.getpid()}"
+    sock = listener("\0" + name)
+    Notifier({"NOTIFY_SOCKET": "@" + name}).ready()
+    assert sock.recv(64) == b"READY=1"
+    other = Notifier({"NOTIFY_SOCKET": "@" + name, "WATCHDOG_USEC": "2000000", "WATCHDOG_PID": "1"})
+    assert other.interval == 0.0  # the watchdog is meant for another process
+    assert not Notifier({}).enabled and Notifier({}).send("READY=1") is False
+
+
+def test_the_status_file_is_replaced_whole_and_read_back(tmp_path: Path) -> None:
+    status = StatusFile(tmp_path / "status.json", started=10.0)
+    assert status.due(10.0)
+    assert status.write(25.0, {"fps": 2.5, "frame_p95_ms": 1.2, "last_success": 1_795_000_000.0, "stale": True,
+                               "scene": "teams", "last_error": "server answered HTTP 500"})
+    found = read_status(tmp_path / "status.json")
+    assert found is not None and found["uptime_s"] == 15.0 and found["scene"] == "teams" and found["rss_mib"] > 0
+    assert not status.due(26.0) and status.due(30.0)
+    text = describe(found, now=found["updated"] + 2)
+    assert "teams, 2.5 frames/s, p95 1.2 ms" in text and "STALE" in text and "HTTP 500" in text
+    assert [p.name for p in tmp_path.iterdir()] == ["status.json"]  # no temporary file left behind
+    blocked = StatusFile(tmp_path / "status.json" / "inside")
+    assert blocked.write(1.0, {}) is False  # a path that cannot be written: False, no exception
+    assert json.loads((tmp_path / "status.json").read_text())["scene"] == "teams"
