@@ -57,3 +57,39 @@ def test_the_kiosk_unit_is_confined(analyze: str, tmp_path: Path) -> None:
                  "PrivateTmp=yes", "StateDirectory=chalkwall", "LoadCredential=", "DevicePolicy=closed",
                  "DeviceAllow=char-drm rw"):
         assert must in unit
+
+
+def test_install_kiosk_is_idempotent_and_uninstalls_cleanly(tmp_path: Path) -> None:
+    if shutil.which("systemctl") is None:
+        pytest.skip("systemctl is not installed")
+    root = tmp_path / "root"
+    env = {**os.environ, "DESTDIR": str(root)}
+    script = str(ROOT / "systemd" / "install-kiosk")
+
+    def run(*args: str) -> str:
+        result = subprocess.run([script, "--no-venv", *args], capture_output=True, text=True, env=env, timeout=120)
+        assert result.returncode == 0, result.stderr
+        return result.stdout
+
+    first = run()
+    assert "wrote /etc/chalkwall/config.toml" in first
+    unit = root / "etc/systemd/system/chalkwall.service"
+    assert unit.read_text() == (ROOT / "systemd" / "chalkwall.service").read_text()
+    assert (root / "etc/systemd/system/multi-user.target.wants/chalkwall.service").is_symlink()
+    assert os.readlink(root / "etc/systemd/system/getty@tty1.service") == "/dev/null"  # tty1 is the wall's
+    assert (root / "opt/chalkwall/src/display/cli.py").is_file() and not (root / "opt/chalkwall/src/.venv").exists()
+    token = root / "etc/chalkwall/feed-token"
+    assert token.stat().st_mode & 0o077 == 0
+    config = root / "etc/chalkwall/config.toml"
+    config.write_text(config.read_text() + "\n# edited by the admin\n")
+    second = run()  # again: nothing breaks, nothing of the admin's is overwritten
+    assert "wrote /etc/chalkwall/config.toml" not in second and "edited by the admin" in config.read_text()
+    (root / "var/lib/chalkwall").mkdir(parents=True)
+    (root / "var/lib/chalkwall/chalkwall.sqlite3").write_text("points")
+    assert "kept /etc/chalkwall" in run("--uninstall")
+    assert not unit.exists() and not (root / "opt/chalkwall").exists()
+    assert not (root / "etc/systemd/system/multi-user.target.wants/chalkwall.service").exists()
+    assert not (root / "etc/systemd/system/getty@tty1.service").exists()  # getty is back on tty1
+    assert config.exists() and (root / "var/lib/chalkwall/chalkwall.sqlite3").exists()
+    run("--uninstall", "--purge")
+    assert not config.exists() and not (root / "var/lib/chalkwall").exists()
