@@ -13,6 +13,7 @@ import os
 import signal
 import sys
 import threading
+from datetime import datetime, timezone
 from collections import deque
 from dataclasses import dataclass, field
 
@@ -20,6 +21,7 @@ import pygame
 
 from display.clock import SystemClock
 from display.health import Notifier, StatusFile, status_path
+from display.schedule import ScreenSchedule
 from display.shot import make_stage
 from display.sound import Chime
 from display.wall import Wall
@@ -114,6 +116,8 @@ def run(loaded: LoadedConfig, windowed: bool = False, size: tuple[int, int] | No
     stats = FrameStats()
     look_for_input = 0.25 if windowed else 1.0  # how often window events are read while asleep
     notifier = Notifier()
+    schedule = ScreenSchedule(cfg.schedule, cfg.periods.zone)
+    screen_on: bool | None = None
     status = StatusFile(status_path(cfg.state.dir), started=clock.now())
     frames_at_status = 0
     ready = False
@@ -128,6 +132,27 @@ def run(loaded: LoadedConfig, windowed: bool = False, size: tuple[int, int] | No
                 elif event.type in (pygame.WINDOWSIZECHANGED, pygame.VIDEORESIZE) and screen.get_size() != wall.stage.size:
                     wall = _resized(wall, loaded, screen, clock, chime)
             wall.update(coordinator.state(), coordinator.drain_events())
+            on = schedule.is_on(datetime.now(timezone.utc))
+            if on != screen_on:
+                if screen_on is not None or not on:  # switching, or starting outside office hours
+                    log.info("screen %s (office hours)", "on" if on else "off")
+                    threading.Thread(target=schedule.run, args=(on,), daemon=True).start()  # a TV may be slow
+                screen_on = on
+                if not on:
+                    screen.fill((0, 0, 0))
+                    pygame.display.flip()
+                else:
+                    wall.invalidate()
+            if not on:  # dark: no frames at all, only the watchdog and the status file
+                notifier.alive(clock.now())
+                if status.due(clock.now()):
+                    status.write(clock.now(), {"screen": "off", "scene": None, "fps": 0.0, "frame_p95_ms": 0.0,
+                                               "last_success": coordinator.state().last_success,
+                                               "stale": coordinator.state().stale,
+                                               "last_error": coordinator.state().last_error})
+                wake.wait(look_for_input)
+                wake.clear()
+                continue
             started = clock.now()
             rects = wall.frame(screen)
             if rects:
@@ -142,7 +167,7 @@ def run(loaded: LoadedConfig, windowed: bool = False, size: tuple[int, int] | No
                 fps = (stats.frames - frames_at_status) / max(0.001, now - status.written) if status.written > 0 else 0.0
                 frames_at_status = stats.frames
                 feed = coordinator.state()
-                if not status.write(now, {"fps": round(fps, 2), "frame_p95_ms": round(stats.p95_ms(), 2),
+                if not status.write(now, {"screen": "on", "fps": round(fps, 2), "frame_p95_ms": round(stats.p95_ms(), 2),
                                           "last_success": feed.last_success, "stale": feed.stale,
                                           "scene": wall.scene.name, "last_error": feed.last_error,
                                           "caches": {"text": wall.stage.fonts.cache_len(), **coordinator.sizes()}}) \

@@ -60,6 +60,11 @@ class Wall:
         self.scene.enter()
         self._force = True
 
+    def invalidate(self) -> None:
+        """Draw everything again on the next frame (the screen was dark, or another program drew)."""
+        self._force = True
+        self._frozen = None
+
     # --- input ------------------------------------------------------------------------
     def update(self, state: FeedState, events: Sequence[BoardEvent] = ()) -> None:
         if state.board is not None and state.generation != self.state.generation:

@@ -389,6 +389,46 @@ class ChallengeConfig:
             reader.problem(f"{key}.target", "a table of targets by level is for agents; a team has one number")
 
 
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def _hours(value: str) -> str | None:
+    """ "07:00-18:00", or "" for a day the screen stays dark."""
+    from feeds.periods import parse_clock
+
+    if value == "":
+        return None
+    start, _, end = value.partition("-")
+    if not (parse_clock(start.strip()) and parse_clock(end.strip())):
+        return f'must look like "07:00-18:00" (or "" for a dark day), not "{value}"'
+    return None
+
+
+def _weekday(day: str) -> str | None:
+    return None if day in WEEKDAYS else f"unknown day (use {', '.join(WEEKDAYS)})" + did_you_mean(day, WEEKDAYS)
+
+
+def _date(value: str) -> str | None:
+    from datetime import date
+
+    try:
+        date.fromisoformat(value)
+    except ValueError:
+        return f'must be a date like "2026-12-24", not "{value}"'
+    return None
+
+
+@dataclass(frozen=True)
+class ScheduleConfig:
+    """Office hours: outside them the screen is dark. No hours at all: always on."""
+
+    hours: Mapping[str, str] = field(default_factory=_empty, metadata={"each": _hours, "keys": _weekday})
+    holidays: tuple[str, ...] = field(default=(), metadata={"each": _date})
+    on_command: tuple[str, ...] = ()  # e.g. ["cec-ctl", "--to", "0", "--image-view-on"]
+    off_command: tuple[str, ...] = ()  # e.g. ["cec-ctl", "--to", "0", "--standby"]
+
+
+
 @dataclass(frozen=True)
 class LevelsConfig:
     """Level names (so a target table can be checked) and levels set here rather than by the feed."""
@@ -421,6 +461,7 @@ class Config:
     periods: PeriodsConfig = field(default_factory=PeriodsConfig)
     points: PointsConfig = field(default_factory=PointsConfig)
     levels: LevelsConfig = field(default_factory=LevelsConfig)
+    schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
     challenges: tuple[ChallengeConfig, ...] = ()
     state: StateConfig = field(default_factory=StateConfig)
     log: LogConfig = field(default_factory=LogConfig)

@@ -4,7 +4,7 @@ Config and themes are both read with :class:`Reader`: it walks a dataclass's typ
 and checks each value, and records a :class:`Problem` (file, dotted key, message) for everything
 wrong instead of stopping at the first. Unknown keys are problems too, with a "did you mean".
 Field metadata adds bounds and custom checks (``check`` on the value, ``each`` on every value of
-a table, each problem under its own key)::
+a table or array and ``keys`` on every key of a table, each problem under its own key)::
 
     interval: float = field(default=15.0, metadata={"min": 0.5})
 
@@ -152,13 +152,15 @@ class Reader:
                 self.problem(key, message)
                 return _INVALID
         each: Callable[[Any], str | None] | None = meta.get("each")
-        if each is not None:
-            bad = [(k, m) for k, v in result.items() if (m := each(v))]
-            for name, message in bad:
-                self.problem(join_key(key, name), message)
-            if bad:
-                return _INVALID
-        return result
+        keys: Callable[[str], str | None] | None = meta.get("keys")
+        if each is None and keys is None:
+            return result
+        items = list(result.items()) if isinstance(result, Mapping) else list(enumerate(result))
+        bad = [(k, m) for k, v in items if each is not None and (m := each(v))]
+        bad += [(k, m) for k, _ in items if keys is not None and (m := keys(k))]
+        for name, message in sorted(bad, key=lambda b: [k for k, _ in items].index(b[0])):
+            self.problem(join_key(key, name), message)
+        return _INVALID if bad else result
 
     def _convert(self, hint: Any, value: Any, key: str) -> Any:
         origin = typing.get_origin(hint)

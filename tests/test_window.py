@@ -65,3 +65,26 @@ def test_run_opens_a_window_draws_and_stops_on_sigterm(x_display: str, tmp_path:
     frames = int(err.split("stopped after ")[1].split(" frames")[0])
     assert frames >= 1 and "Traceback" not in err
     assert (tmp_path / "state" / "chalkwall" / "chalkwall.sqlite3").exists()  # announced events are kept
+
+
+def test_outside_office_hours_the_screen_is_dark_and_the_off_command_runs(x_display: str, tmp_path: Path) -> None:
+    (tmp_path / "feed.json").write_text(json.dumps(doc(agent("åsa", 9))))
+    marker = tmp_path / "tv-standby"
+    config = write_config(tmp_path, '[feed]\ntype = "file"\npath = "feed.json"\ninterval = 1\n'
+                                    '[schedule]\nhours = { mon = "", tue = "", wed = "", thu = "", fri = "", '
+                                    'sat = "", sun = "" }\n'
+                                    f'off_command = ["sh", "-c", "touch {marker}"]\n')
+    env = {k: v for k, v in os.environ.items() if k not in ("SDL_VIDEODRIVER", "CHALKWALL_CONFIG")}
+    env.update(DISPLAY=x_display, XDG_STATE_HOME=str(tmp_path / "state"))
+    proc = subprocess.Popen([sys.executable, "-m", "display.cli", "run", "--windowed", "--size", "640x360",
+                             "--config", str(config)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    time.sleep(6)
+    status = subprocess.run([sys.executable, "-m", "display.cli", "status", "--config", str(config)], env=env,
+                            capture_output=True, text=True, timeout=30)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=20)
+    assert proc.returncode == 0, err
+    assert marker.exists() and "screen off (office hours)" in err
+    assert "screen:  off (outside office hours)" in status.stdout
+    assert "stopped after 0 frames" in err  # dark: not a single frame drawn
