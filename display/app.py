@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 import pygame
 
+from display import burnin
 from display.clock import SystemClock
 from display.health import Notifier, StatusFile, status_path
 from display.schedule import ScreenSchedule
@@ -85,7 +86,9 @@ def run(loaded: LoadedConfig, windowed: bool = False, size: tuple[int, int] | No
         print(f"chalkwall: no display available ({exc}); {NO_DISPLAY_HINT}", file=sys.stderr)
         return 1
     clock = SystemClock()
-    stage = make_stage(loaded, screen.get_size(), clock)
+    # The wall is drawn on a canvas a few pixels smaller than the screen, which drifts (burn-in care).
+    canvas_size = (screen.get_width() - 2 * burnin.MAX, screen.get_height() - 2 * burnin.MAX)
+    stage = make_stage(loaded, canvas_size, clock)
     chime = Chime(stage.theme.celebration.sound)
     wall = Wall(stage, chime.play)
     try:
@@ -116,6 +119,9 @@ def run(loaded: LoadedConfig, windowed: bool = False, size: tuple[int, int] | No
     stats = FrameStats()
     look_for_input = 0.25 if windowed else 1.0  # how often window events are read while asleep
     notifier = Notifier()
+    backdrop = make_stage(loaded, screen.get_size(), clock).background()  # fills the edges the canvas leaves
+    drifted: tuple[int, int] | None = None
+    canvas = screen
     schedule = ScreenSchedule(cfg.schedule, cfg.periods.zone)
     screen_on: bool | None = None
     status = StatusFile(status_path(cfg.state.dir), started=clock.now())
@@ -129,8 +135,12 @@ def run(loaded: LoadedConfig, windowed: bool = False, size: tuple[int, int] | No
                     stop = True
                 elif event.type == pygame.KEYDOWN and windowed and event.key in (pygame.K_ESCAPE, pygame.K_q):
                     stop = True
-                elif event.type in (pygame.WINDOWSIZECHANGED, pygame.VIDEORESIZE) and screen.get_size() != wall.stage.size:
-                    wall = _resized(wall, loaded, screen, clock, chime)
+                elif event.type in (pygame.WINDOWSIZECHANGED, pygame.VIDEORESIZE) and \
+                        (screen.get_width() - 2 * burnin.MAX, screen.get_height() - 2 * burnin.MAX) != wall.stage.size:
+                    canvas_size = (screen.get_width() - 2 * burnin.MAX, screen.get_height() - 2 * burnin.MAX)
+                    wall = _resized(wall, loaded, canvas_size, clock, chime)
+                    backdrop = make_stage(loaded, screen.get_size(), clock).background()
+                    drifted = None
             wall.update(coordinator.state(), coordinator.drain_events())
             on = schedule.is_on(datetime.now(timezone.utc))
             if on != screen_on:
@@ -142,7 +152,7 @@ def run(loaded: LoadedConfig, windowed: bool = False, size: tuple[int, int] | No
                     screen.fill((0, 0, 0))
                     pygame.display.flip()
                 else:
-                    wall.invalidate()
+                    drifted = None  # lay the backdrop's edges again: the dark screen erased them
             if not on:  # dark: no frames at all, only the watchdog and the status file
                 notifier.alive(clock.now())
                 if status.due(clock.now()):
@@ -153,9 +163,17 @@ def run(loaded: LoadedConfig, windowed: bool = False, size: tuple[int, int] | No
                 wake.wait(look_for_input)
                 wake.clear()
                 continue
+            offset = burnin.drift(clock.wall())
+            if offset != drifted:  # a one-pixel step: lay the backdrop and draw the whole picture there
+                drifted = offset
+                screen.blit(backdrop, (0, 0))
+                canvas = screen.subsurface(pygame.Rect((burnin.MAX + offset[0], burnin.MAX + offset[1]), canvas_size))
+                wall.invalidate()
             started = clock.now()
-            rects = wall.frame(screen)
+            rects = [r.move(canvas.get_offset()) for r in wall.frame(canvas)]
             if rects:
+                if rects[0].size == canvas_size and len(rects) == 1:
+                    rects = [screen.get_rect()]  # a whole frame: the backdrop's edges too
                 pygame.display.update(rects)
                 stats.add(clock.now() - started)
                 if not ready:  # the first frame is on screen: now systemd may call us started
@@ -191,9 +209,9 @@ def run(loaded: LoadedConfig, windowed: bool = False, size: tuple[int, int] | No
     return 0
 
 
-def _resized(wall: Wall, loaded: LoadedConfig, screen: pygame.Surface, clock: SystemClock, chime: Chime) -> Wall:
+def _resized(wall: Wall, loaded: LoadedConfig, size: tuple[int, int], clock: SystemClock, chime: Chime) -> Wall:
     """A new wall for the new size, carrying over the board and pending celebrations."""
-    fresh = Wall(make_stage(loaded, screen.get_size(), clock), chime.play)
+    fresh = Wall(make_stage(loaded, size, clock), chime.play)
     fresh.celebrations.queue = wall.celebrations.queue
     fresh.update(wall.state, [])
     if wall.view is not None and fresh.view is None:

@@ -67,3 +67,14 @@ def test_schedule_config_is_checked(tmp_path: Path) -> None:
     ]
     ok = load_config(str(write_config(tmp_path, '[schedule]\nhours = { mon = "07:00-18:00" }\n')))
     assert ok.config.schedule.hours["mon"] == "07:00-18:00"
+
+
+def test_burn_in_drift_is_small_slow_and_goes_everywhere() -> None:
+    from display.burnin import MAX, drift
+
+    path = [drift(minute * 60.0) for minute in range(24 * 60)]
+    assert all(abs(x) <= MAX and abs(y) <= MAX for x, y in path)
+    steps = [(abs(a[0] - b[0]), abs(a[1] - b[1])) for a, b in zip(path, path[1:])]
+    assert max(max(s) for s in steps) <= 1  # never more than a pixel from one minute to the next
+    assert sum(1 for s in steps if s != (0, 0)) < 24 * 60 // 4  # mostly still: a step every few minutes
+    assert {x for x, _ in path} == set(range(-MAX, MAX + 1)) and {y for _, y in path} == set(range(-MAX, MAX + 1))
