@@ -29,7 +29,7 @@ from display.wall import Wall
 from feeds.adapters import make_adapter
 from feeds.config import LoadedConfig
 from feeds.engine import open_engine
-from feeds.coordinator import FeedCoordinator
+from feeds.coordinator import FeedCoordinator, FeedState
 from feeds.logs import LOGGER
 from feeds.model import FeedError
 from feeds.state import StoredSeenEvents, state_dir
@@ -78,6 +78,16 @@ def open_screen(windowed: bool, size: tuple[int, int] | None) -> pygame.Surface:
     return screen
 
 
+def canvas_for(screen: pygame.Surface) -> tuple[int, int]:
+    """The size the wall draws at: the screen less the margin its burn-in drift moves within."""
+    return screen.get_width() - 2 * burnin.MAX, screen.get_height() - 2 * burnin.MAX
+
+
+def feed_fields(state: FeedState) -> dict[str, object]:
+    """What the status file says about the feed."""
+    return {"last_success": state.last_success, "stale": state.stale, "last_error": state.last_error}
+
+
 def run(loaded: LoadedConfig, windowed: bool = False, size: tuple[int, int] | None = None) -> int:
     cfg = loaded.config
     try:
@@ -87,7 +97,7 @@ def run(loaded: LoadedConfig, windowed: bool = False, size: tuple[int, int] | No
         return 1
     clock = SystemClock()
     # The wall is drawn on a canvas a few pixels smaller than the screen, which drifts (burn-in care).
-    canvas_size = (screen.get_width() - 2 * burnin.MAX, screen.get_height() - 2 * burnin.MAX)
+    canvas_size = canvas_for(screen)
     stage = make_stage(loaded, canvas_size, clock)
     chime = Chime(stage.theme.celebration.sound)
     wall = Wall(stage, chime.play)
@@ -135,9 +145,8 @@ def run(loaded: LoadedConfig, windowed: bool = False, size: tuple[int, int] | No
                     stop = True
                 elif event.type == pygame.KEYDOWN and windowed and event.key in (pygame.K_ESCAPE, pygame.K_q):
                     stop = True
-                elif event.type in (pygame.WINDOWSIZECHANGED, pygame.VIDEORESIZE) and \
-                        (screen.get_width() - 2 * burnin.MAX, screen.get_height() - 2 * burnin.MAX) != wall.stage.size:
-                    canvas_size = (screen.get_width() - 2 * burnin.MAX, screen.get_height() - 2 * burnin.MAX)
+                elif event.type in (pygame.WINDOWSIZECHANGED, pygame.VIDEORESIZE) and canvas_for(screen) != wall.stage.size:
+                    canvas_size = canvas_for(screen)
                     wall = _resized(wall, loaded, canvas_size, clock, chime)
                     backdrop = make_stage(loaded, screen.get_size(), clock).background()
                     drifted = None
@@ -157,9 +166,7 @@ def run(loaded: LoadedConfig, windowed: bool = False, size: tuple[int, int] | No
                 notifier.alive(clock.now())
                 if status.due(clock.now()):
                     status.write(clock.now(), {"screen": "off", "scene": None, "fps": 0.0, "frame_p95_ms": 0.0,
-                                               "last_success": coordinator.state().last_success,
-                                               "stale": coordinator.state().stale,
-                                               "last_error": coordinator.state().last_error})
+                                               **feed_fields(coordinator.state())})
                 wake.wait(look_for_input)
                 wake.clear()
                 continue
@@ -184,10 +191,8 @@ def run(loaded: LoadedConfig, windowed: bool = False, size: tuple[int, int] | No
             if status.due(now):
                 fps = (stats.frames - frames_at_status) / max(0.001, now - status.written) if status.written > 0 else 0.0
                 frames_at_status = stats.frames
-                feed = coordinator.state()
                 if not status.write(now, {"screen": "on", "fps": round(fps, 2), "frame_p95_ms": round(stats.p95_ms(), 2),
-                                          "last_success": feed.last_success, "stale": feed.stale,
-                                          "scene": wall.scene.name, "last_error": feed.last_error,
+                                          "scene": wall.scene.name, **feed_fields(coordinator.state()),
                                           "caches": {"text": wall.stage.fonts.cache_len(), **coordinator.sizes()}}) \
                         and not status_failed:
                     log.error("cannot write the status file %s (a full disk, a read-only directory?); "
