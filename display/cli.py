@@ -57,6 +57,8 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("--rounds", type=int, default=40, help="polls of the large document to time (40)")
     bench.add_argument("--polls", type=int, default=10_000, help="polls for the memory run (10000)")
     bench.add_argument("--only", choices=("feed", "display"), help="run one half only")
+    bench.add_argument("--soak", type=float, metavar="HOURS", nargs="?", const=24.0,
+                       help="a simulated day (or HOURS) of the wall on an accelerated clock: memory and caches")
     bench.add_argument("--minute", action="store_true",
                        help="measure the whole 'chalkwall run' process over a scripted minute on X (Xvfb)")
     return parser
@@ -101,14 +103,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "shot":
             return cmd_shot(loaded, args.scene, args.size, args.theme, args.out)
         if args.command == "bench":
-            if args.only != "display":
+            regular = not (args.soak or args.minute) or args.only is not None  # --soak/--minute alone: only them
+            if regular and args.only != "display":
                 from feeds import bench
 
                 bench.run(agents=args.agents, rounds=args.rounds, polls=args.polls, board=cfg.board)
-            if args.only != "feed":
+            if regular and args.only != "feed":
                 from display import bench as display_bench
 
                 display_bench.run(loaded)
+            if args.soak:
+                from display import soak
+
+                print(f"soak: {args.soak:g} simulated hours, offscreen at 1920x1080:")
+                soak.run(loaded, hours=args.soak)
             if args.minute:
                 from display import minute
 

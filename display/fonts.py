@@ -72,11 +72,13 @@ def covers(ranges: tuple[tuple[int, int], ...], text: str) -> bool:
 class FontBook:
     """Fonts for one theme and screen, and the rendered-text cache."""
 
-    def __init__(self, families: dict[str, tuple[str, ...]], cache_size: int = 600) -> None:
+    def __init__(self, families: dict[str, tuple[str, ...]], cache_bytes: int = 16 * 1024 * 1024) -> None:
         self.families = families
         self._fonts: dict[tuple[str, int, bool], list[tuple[pygame.font.Font, tuple[tuple[int, int], ...]]]] = {}
         self._cache: OrderedDict[tuple[object, ...], pygame.Surface] = OrderedDict()
-        self._cache_size = cache_size
+        # Bounded by bytes, not entries: a banner title at 1080p weighs as much as fifty small labels.
+        self._cache_bytes = cache_bytes
+        self._bytes = 0
         self._warned = False
 
     def chain(self, role: str, px: int, bold: bool) -> list[tuple[pygame.font.Font, tuple[tuple[int, int], ...]]]:
@@ -118,8 +120,9 @@ class FontBook:
         shown = fit(font, text, max_width) if max_width else text
         surface = font.render(shown or " ", True, colour)
         self._cache[key] = surface
-        if len(self._cache) > self._cache_size:
-            self._cache.popitem(last=False)
+        self._bytes += _weight(surface)
+        while self._bytes > self._cache_bytes and len(self._cache) > 1:
+            self._bytes -= _weight(self._cache.popitem(last=False)[1])
         return surface
 
     def width(self, text: str, role: str, px: int, bold: bool = False) -> int:
@@ -127,6 +130,13 @@ class FontBook:
 
     def cache_len(self) -> int:
         return len(self._cache)
+
+    def cache_bytes(self) -> int:
+        return self._bytes
+
+
+def _weight(surface: pygame.Surface) -> int:
+    return surface.get_width() * surface.get_height() * surface.get_bytesize()
 
 
 def fit(font: pygame.font.Font, text: str, max_width: int) -> str:
