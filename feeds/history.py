@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+from collections import OrderedDict
 from collections.abc import Iterable
 from datetime import datetime, timezone
 from pathlib import Path
@@ -17,6 +18,7 @@ from feeds.state import DB_NAME
 
 SAMPLE_MINUTES = 10  # how often the time-of-day values are kept: "yesterday at this time"
 KEEP_DAYS = 40
+LIVE_PERIODS = 8  # day, week, month and shifts written side by side, with room for a rollover
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS totals (
@@ -50,7 +52,9 @@ class History:
         self._lock = threading.Lock()
         self._written: dict[tuple[str, str, str, str], float] = {}
         self._sampled: tuple[str, int] = ("", -SAMPLE_MINUTES)
-        self._current = ""  # the period being written; every other one is finished and cacheable
+        # The periods being written now (today, this week, this shift...): their values still change.
+        # Any other period is finished, so its finals can be cached.
+        self._live: OrderedDict[str, None] = OrderedDict()
         self._finals: dict[tuple[str, str, str], dict[str, float]] = {}
 
     def close(self) -> None:
@@ -58,10 +62,12 @@ class History:
 
     def record(self, period: str, rows: Iterable[Row], now: datetime | None = None) -> int:
         """Store the values that changed; how many rows were written."""
-        if period != self._current:
-            self._written.clear()  # a new period: the cache of the old one is no use any more
-            self._finals.clear()  # and the period that just ended has its final values now
-            self._current = period
+        if period not in self._live:
+            self._live[period] = None
+            self._finals.clear()  # a period began, so one has likely ended: its finals may have changed
+            while len(self._live) > LIVE_PERIODS:
+                ended, _ = self._live.popitem(last=False)
+                self._written = {k: v for k, v in self._written.items() if k[0] != ended}
         changed = [(period, k, s, m, v) for k, s, m, v in rows if self._written.get((period, k, s, m)) != v]
         if not changed:
             return 0
@@ -110,7 +116,7 @@ class History:
         with self._lock:
             found = dict(self._db.execute("SELECT subject, value FROM totals WHERE period = ? AND subject_kind = ? "
                                           "AND metric = ?", (period, subject_kind, metric)).fetchall())
-        if period != self._current and self._current:
+        if period not in self._live:
             if len(self._finals) > 2000:
                 self._finals.clear()
             self._finals[key] = found  # a finished period never changes

@@ -61,3 +61,17 @@ def test_samples_are_kept_at_most_every_ten_minutes(tmp_path: Path) -> None:
     assert history.at("day:2026-11-23", 609, "floor", "x") == {"all": 1.0}
     assert history.at("day:2026-11-23", 700, "floor", "x") == {"all": 3.0}
     assert history.at("day:2026-11-23", 500, "floor", "x") == {}
+
+
+def test_writing_several_periods_keeps_each_ones_cache(tmp_path: Path) -> None:
+    """A day and a week challenge write side by side every poll: unchanged values are not written again."""
+    history = History(tmp_path)
+    rows = [("agent", "ann", "x", 1.0), ("agent", "bob", "x", 2.0)]
+    assert history.record("day:2026-11-23", rows) == 2
+    assert history.record("week:2026-W48", rows) == 2
+    assert history.record("day:2026-11-23", rows) == 0  # nothing changed: nothing written
+    assert history.record("week:2026-W48", [("agent", "ann", "x", 3.0), ("agent", "bob", "x", 2.0)]) == 1
+    history.record("day:2026-11-22", rows)  # a finished period's finals are cached, live ones never
+    assert history.values("day:2026-11-23", "agent", "x") == {"ann": 1.0, "bob": 2.0}
+    history.record("day:2026-11-23", [("agent", "ann", "x", 5.0)])
+    assert history.values("day:2026-11-23", "agent", "x")["ann"] == 5.0
