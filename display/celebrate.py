@@ -19,7 +19,7 @@ import pygame
 
 from display.stage import RGB, Stage, hex_rgb, mix
 from display.widgets import draw_heart
-from feeds.board import Board
+from feeds.board import Board, who_is
 from feeds.model import CHALLENGE_COMPLETED, KUDOS, FeedEvent
 
 COALESCE_AT = 3
@@ -45,11 +45,6 @@ class Celebration:
     kicker: str = ""
 
 
-def _who(board: Board | None, ident: str | None) -> tuple[str, str | None]:
-    name, colour, _ = board.who(ident) if board is not None else (ident or "Someone", None, None)
-    return name, colour
-
-
 class Celebrations:
     def __init__(self, stage: Stage, on_banner: Callable[[Celebration], None] | None = None) -> None:
         self.stage = stage
@@ -66,22 +61,22 @@ class Celebrations:
     def feed_event(self, event: FeedEvent, board: Board | None) -> None:
         if event.type == CHALLENGE_COMPLETED:
             who = event.data.get("agent") or event.data.get("team")
-            name, colour = _who(board, who)
+            name, colour, _ = who_is(board, who)
             kind = str(event.data.get("kind", ""))
             self.queue.append(Celebration(name, str(event.data.get("challenge", "")),
                                           float(event.data.get("points") or 0), hex_rgb(colour, self.stage.colour("accent")),
                                           big=kind in BIG_KINDS, names=[name], key=event.id,
                                           kicker=BIG_KINDS.get(kind, "Challenge completed")))
         elif event.type == KUDOS:
-            to_name, _ = _who(board, event.data.get("to"))
-            from_name = _who(board, event.data.get("from"))[0] if event.data.get("from") else "Someone"
+            to_name = who_is(board, event.data.get("to"))[0]
+            from_name = who_is(board, event.data.get("from"))[0] if event.data.get("from") else "Someone"
             self.toasts.append((self.stage.clock.now(), Celebration(f"{from_name} thanked {to_name}",
                                                                     str(event.data.get("text", "")), key=event.id)))
             while len(self.toasts) > MAX_TOASTS:
                 self.toasts.popleft()
 
     def new_leader(self, agent_id: str, board: Board | None) -> None:
-        name, colour = _who(board, agent_id)
+        name, colour, _ = who_is(board, agent_id)
         self.queue.append(Celebration(name, "takes the lead!", 0, hex_rgb(colour, self.stage.colour("accent")),
                                       big=True, names=[name], key=f"leader:{agent_id}", kicker="New leader"))
 

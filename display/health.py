@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from feeds.bench import rss_kib
+
 STATUS_NAME = "status.json"
 VERSION = "0.1.0"
 
@@ -64,13 +66,7 @@ class Notifier:
 
 
 def rss_mib() -> float:
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return 0.0
+    return rss_kib() / 1024
 
 
 @dataclass

@@ -56,10 +56,13 @@ class FloorGenerator:
 
 
 def rss_kib() -> int:
-    """Resident set size of this process in KiB (Linux)."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
+    """Resident set size of this process in KiB (Linux; 0 where /proc cannot tell)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
     return 0
 
 

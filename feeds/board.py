@@ -174,6 +174,11 @@ def limit_to_teams(board: Board, team_ids: Sequence[str]) -> Board:
                  MappingProxyType({a.agent.id: n for n, a in enumerate(agents)}))
 
 
+def who_is(board: Board | None, ident: str | None) -> tuple[str, str | None, str | None]:
+    """``board.who``, or the id itself (or "Someone") while there is no board yet."""
+    return board.who(ident) if board is not None else (ident or "Someone", None, None)
+
+
 def concerns(event: FeedEvent, team_ids: set[str], agent_ids: set[str]) -> bool:
     """Whether a feed event is about one of these teams or one of their agents."""
     data = event.data

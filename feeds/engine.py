@@ -45,16 +45,6 @@ def calendar_for(config: Config) -> Calendar:
     return Calendar(config.periods.zone, shifts)
 
 
-def _when(event: FeedEvent, now: datetime) -> datetime:
-    if event.at:
-        try:
-            at = datetime.fromisoformat(event.at)
-            return at if at.tzinfo else at.replace(tzinfo=timezone.utc)
-        except ValueError:
-            pass
-    return now
-
-
 class Engine:
     def __init__(self, ledger: Ledger, config: Config, history: History | None = None,
                  clock: Callable[[], float] = time.time, announce: bool = True) -> None:
@@ -170,7 +160,7 @@ class Engine:
         return board.rank_by if board.rank_by != SCORE else next(iter(board.score), "")
 
     def _offer(self, event: FeedEvent, now: datetime) -> Award | None:
-        when = _when(event, now)
+        when = event.when(now)
         day = self.calendar.period("day", when).key
         if event.type == CHALLENGE_COMPLETED:
             kind = "agent" if event.data.get("agent") else "team"

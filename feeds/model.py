@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
@@ -80,6 +81,16 @@ class FeedEvent:
     type: str
     at: str | None = None
     data: Mapping[str, Any] = field(default_factory=_frozen)
+
+    def when(self, fallback: datetime) -> datetime:
+        """When it happened (a time without a zone is taken as UTC), or ``fallback`` if it does not say."""
+        if self.at:
+            try:
+                at = datetime.fromisoformat(self.at)
+                return at if at.tzinfo else at.replace(tzinfo=timezone.utc)
+            except ValueError:
+                pass
+        return fallback
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"id": self.id, "type": self.type}

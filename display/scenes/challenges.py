@@ -14,6 +14,7 @@ import pygame
 from display.scenes import Scene
 from display.stage import hex_rgb
 from display.widgets import draw_bar, format_value
+from feeds.board import who_is
 from feeds.challenges import Duel, Progress
 
 
@@ -32,7 +33,7 @@ class ChallengesScene(Scene):
             if p.subject in shown:
                 out.setdefault(p.challenge, []).append(p)
         for rows in out.values():
-            rows.sort(key=lambda p: (-p.fraction, self.board.who(p.subject)[0]))
+            rows.sort(key=lambda p: (-p.fraction, who_is(self.board, p.subject)[0]))
         return out
 
     def duels(self) -> tuple[Duel, ...]:
@@ -91,8 +92,7 @@ class ChallengesScene(Scene):
         sizes = st.theme.sizes
         pygame.draw.rect(surface, st.colour("surface"), rect, border_radius=rect.h // 8)
         (a, va), (b, vb) = duel.sides
-        who = self.board.who if self.board is not None else (lambda s: (s, None, None))
-        (name_a, colour_a, _), (name_b, colour_b, _) = who(a), who(b)
+        (name_a, colour_a, _), (name_b, colour_b, _) = who_is(self.board, a), who_is(self.board, b)
         left = datetime.fromisoformat(duel.ends_at).timestamp() - st.clock.wall()
         hours, minutes = divmod(max(0, int(left // 60)), 60)
         countdown = f"ends in {hours} h {minutes:02d} min" if hours else f"ends in {minutes} min"
@@ -138,7 +138,7 @@ class ChallengesScene(Scene):
     def _row(self, surface: pygame.Surface, p: Progress, rect: pygame.Rect) -> None:
         st = self.stage
         sizes = st.theme.sizes
-        name, colour, _ = self.board.who(p.subject) if self.board else (p.subject, None, None)
+        name, colour, _ = who_is(self.board, p.subject)
         pygame.draw.rect(surface, st.colour("surface"), rect, border_radius=rect.h // 4)
         pad = rect.h // 3
         figures = f"{format_value(p.value, '', st.board)} / {format_value(p.target, '', st.board)}"

@@ -11,6 +11,7 @@ import pygame
 
 from display.scenes import Scene
 from display.widgets import draw_star, format_value
+from feeds.board import who_is
 from feeds.compare import Change, Comparison
 
 
@@ -130,7 +131,6 @@ class HistoryScene(Scene):
     def _people(self, surface: pygame.Surface, c: Comparison, rect: pygame.Rect) -> None:
         st = self.stage
         sizes = st.theme.sizes
-        who = self.board.who if self.board is not None else (lambda s: (s, None, None))
         y = rect.y
         title = st.text_fitted("Most improved on yesterday", sizes.row, "accent", rect.w, bold=True)
         surface.blit(title, (rect.x, y))
@@ -145,7 +145,7 @@ class HistoryScene(Scene):
             pygame.draw.rect(surface, st.colour("surface"), box, border_radius=box.h // 4)
             pct = st.text(f"{change.percent:+.0f} %", sizes.row, "up", bold=True, numbers=True)
             surface.blit(pct, pct.get_rect(midright=(box.right - box.h // 3, box.centery)))
-            name = st.text(who(change.subject)[0], sizes.row, "text", bold=True,
+            name = st.text(who_is(self.board, change.subject)[0], sizes.row, "text", bold=True,
                            max_width=box.w - pct.get_width() - box.h)
             surface.blit(name, name.get_rect(midleft=(box.x + box.h // 3, box.centery)))
             y += row_h
@@ -153,7 +153,7 @@ class HistoryScene(Scene):
         title = st.text_fitted("Personal best today", sizes.row, "accent", rect.w, bold=True)
         surface.blit(title, (rect.x, y))
         y += title.get_height() * 5 // 4
-        names = [who(s)[0] for s in c.personal_bests] or []
+        names = [who_is(self.board, s)[0] for s in c.personal_bests]
         if not names:
             none = st.text("still to come", sizes.small, "muted", max_width=rect.w)
             surface.blit(none, (rect.x, y))

@@ -11,6 +11,7 @@ import pygame
 from display.scenes import Scene
 from display.stage import RGB
 from display.widgets import format_value
+from feeds.board import who_is
 from feeds.challenges import RecordToBeat
 
 SLATE = (38, 52, 46)
@@ -53,7 +54,7 @@ class RecordScene(Scene):
         return self.record() is not None
 
     def _who(self, ident: str | None) -> str:
-        return self.board.who(ident)[0] if self.board is not None and ident else "—"
+        return who_is(self.board, ident)[0] if ident else "—"
 
     def draw(self, surface: pygame.Surface) -> None:
         record = self.record()

@@ -9,14 +9,14 @@ from __future__ import annotations
 import time
 from collections import OrderedDict
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timezone
 
 import pygame
 
 from display.scenes import Scene
 from display.stage import Stage
 from display.widgets import Avatars, avatar_colour, draw_heart, draw_star
-from feeds.board import Board
+from feeds.board import Board, who_is
 from feeds.diff import BoardEvent
 from feeds.model import CHALLENGE_COMPLETED, KUDOS, FeedEvent
 
@@ -24,12 +24,8 @@ REMEMBERED = 40
 
 
 def event_time(event: FeedEvent, fallback: float) -> float:
-    if event.at:
-        try:
-            return datetime.fromisoformat(event.at).timestamp()
-        except ValueError:
-            pass
-    return fallback
+    """When the event happened, in seconds since the epoch (``fallback`` if it does not say)."""
+    return event.when(datetime.fromtimestamp(fallback, timezone.utc)).timestamp()
 
 
 class WinsScene(Scene):
@@ -74,7 +70,7 @@ class WinsScene(Scene):
             self._card(surface, event, pygame.Rect(area.x, area.y + i * (row_h + gap), area.w, row_h))
 
     def _name(self, ident: str | None) -> tuple[str, str | None, str | None]:
-        return self.board.who(ident) if self.board is not None else (ident or "Someone", None, None)
+        return who_is(self.board, ident)
 
     def _card(self, surface: pygame.Surface, event: FeedEvent, rect: pygame.Rect) -> None:
         if self.stage.portrait:
