@@ -87,7 +87,7 @@ def run(loaded: LoadedConfig, size: tuple[int, int] = (1920, 1080), report: Call
         idle = _timed(preview, screen, 120)
         full = []
         for _ in range(30):
-            preview.wall._force = True  # what a new minute or a scene change costs
+            preview.wall.invalidate()  # what a new minute or a scene change costs
             full += _timed(preview, screen, 1)
         results[scene] = {"idle": idle, "full": full, "rank change": _rank_change(preview, screen),
                           "celebration": _celebration(preview, screen)}

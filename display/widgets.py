@@ -10,7 +10,7 @@ import math
 
 import pygame
 
-from display.stage import RGB, Stage, hex_rgb, mix
+from display.stage import RGB, Stage, hex_rgb
 from feeds.config import SCORE, BoardConfig
 
 _AVATAR_COLOURS = ((74, 144, 226), (155, 89, 182), (230, 126, 34), (26, 188, 156), (231, 76, 60), (52, 73, 94))
@@ -74,16 +74,14 @@ class Avatars:
         return out
 
 
-def draw_move(surface: pygame.Surface, stage: Stage, x: int, cy: int, delta: int, height: int,
-              fade: float = 1.0) -> None:
+def draw_move(surface: pygame.Surface, stage: Stage, x: int, cy: int, delta: int, height: int) -> None:
     """An arrow and the number of places moved (up: green ▲2, down: red ▼1); a dash when still."""
     if delta == 0:
         dash = pygame.Rect(0, 0, height // 2, max(2, height // 12))
         dash.center = (x + height // 3, cy)
         pygame.draw.rect(surface, stage.colour("muted"), dash, border_radius=dash.h // 2)
         return
-    base = stage.colour("up" if delta > 0 else "down")
-    colour = mix(stage.colour("surface"), base, max(0.35, fade))
+    colour = stage.colour("up" if delta > 0 else "down")
     s = height * 0.45
     top, bottom = cy - s * 0.55, cy + s * 0.55
     points = [(x, bottom), (x + s, bottom), (x + s / 2, top)] if delta > 0 else [(x, top), (x + s, top), (x + s / 2, bottom)]

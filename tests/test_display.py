@@ -332,8 +332,7 @@ def test_confetti_frames_leave_the_same_picture_as_a_full_redraw(tmp_path: Path)
         wall.frame(screen)
         if n % 20 == 19:
             # the reference: the same moment drawn from scratch by a wall that only does full frames
-            wall._frozen = None  # type: ignore[attr-defined]
-            wall._force = True  # type: ignore[attr-defined]
+            wall.invalidate()
             wall.frame(reference)
             assert _same(screen, reference), f"frame {n} differs from a full redraw"
     assert not wall.celebrations.animating() and wall.frame(screen) == []  # the banner now stands still
