@@ -26,13 +26,11 @@ from display.schedule import ScreenSchedule
 from display.shot import make_stage
 from display.sound import Chime
 from display.wall import Wall
-from feeds.adapters import make_adapter
 from feeds.config import LoadedConfig
-from feeds.engine import open_engine
-from feeds.coordinator import FeedCoordinator, FeedState
+from feeds.coordinator import FeedState
+from feeds.live import open_live_feed
 from feeds.logs import LOGGER
 from feeds.model import FeedError
-from feeds.state import StoredSeenEvents, state_dir
 
 log = logging.getLogger(f"{LOGGER}.display")
 NO_DISPLAY_HINT = ("preview offscreen instead: chalkwall shot --scene leaderboard --out board.png")
@@ -101,18 +99,15 @@ def run(loaded: LoadedConfig, windowed: bool = False, size: tuple[int, int] | No
     stage = make_stage(loaded, canvas_size, clock)
     chime = Chime(stage.theme.celebration.sound)
     wall = Wall(stage, chime.play)
+    # The loop sleeps on this, not in pygame.event.wait(timeout), which polls (≈2 % of a core idle).
+    wake = threading.Event()
     try:
-        adapter = make_adapter(cfg.feed, loaded.base_dir)
+        live = open_live_feed(loaded, on_update=wake.set)
     except FeedError as exc:
         print(f"chalkwall: feed failed: {exc}", file=sys.stderr)
         pygame.quit()
         return 1
-    # The loop sleeps on this, not in pygame.event.wait(timeout), which polls (≈2 % of a core idle).
-    wake = threading.Event()
-    seen = StoredSeenEvents(state_dir(cfg.state.dir))
-    engine = open_engine(cfg)
-    coordinator = FeedCoordinator(adapter, cfg.feed, cfg.board, on_update=wake.set, seen=seen,
-                                  on_snapshot=engine)
+    coordinator = live.coordinator
     stop = False
     status_failed = False
 
@@ -122,9 +117,7 @@ def run(loaded: LoadedConfig, windowed: bool = False, size: tuple[int, int] | No
         wake.set()
 
     signal.signal(signal.SIGTERM, on_term)
-    coordinator.start()
-    if engine is not None and coordinator.scheduler is not None:
-        engine.schedule(coordinator.scheduler)  # period boundaries: midnight and the shifts
+    live.start()
     pacer = pygame.time.Clock()
     stats = FrameStats()
     look_for_input = 0.25 if windowed else 1.0  # how often window events are read while asleep
@@ -205,10 +198,7 @@ def run(loaded: LoadedConfig, windowed: bool = False, size: tuple[int, int] | No
                 wake.clear()
     finally:
         notifier.stopping()
-        coordinator.stop()
-        seen.close()
-        if engine is not None:
-            engine.close()
+        live.stop()
         pygame.quit()
     log.info("chalkwall stopped after %d frames (p95 %.1f ms)", stats.frames, stats.p95_ms())
     return 0

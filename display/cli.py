@@ -19,7 +19,6 @@ from typing import Any
 from feeds.adapters import make_adapter
 from feeds.board import Board, build_board
 from feeds.config import SCENES, SCORE, LoadedConfig, load_config
-from feeds.coordinator import FeedCoordinator
 from feeds.diff import FeedEventReceived, SeenEvents
 from feeds.logs import LOGGER, setup_logging
 from feeds.model import FeedError
@@ -255,20 +254,15 @@ def _table(board: Board, label: str) -> str:
 def cmd_watch(loaded: LoadedConfig) -> int:
     """A terminal view of the live board: an admin's way to watch a feed."""
     cfg = loaded.config
+    from feeds.live import open_live_feed
+
     try:
-        adapter = make_adapter(cfg.feed, loaded.base_dir)
+        live = open_live_feed(loaded)
     except FeedError as exc:
         print(f"chalkwall: feed failed: {exc}", file=sys.stderr)
         return 1
-    from feeds.engine import open_engine
-    from feeds.state import StoredSeenEvents, state_dir
-
-    engine = open_engine(cfg)
-    coordinator = FeedCoordinator(adapter, cfg.feed, cfg.board, seen=StoredSeenEvents(state_dir(cfg.state.dir)),
-                                  on_snapshot=engine)
-    coordinator.start()
-    if engine is not None and coordinator.scheduler is not None:
-        engine.schedule(coordinator.scheduler)  # period boundaries: midnight and the shifts
+    coordinator = live.coordinator
+    live.start()
     shown = -1
     try:
         while True:
@@ -283,7 +277,7 @@ def cmd_watch(loaded: LoadedConfig) -> int:
                     print(f"  ★ {event.event.type}: {json.dumps(event.event.to_dict(), ensure_ascii=False)}")
             time.sleep(0.25)
     finally:
-        coordinator.stop()
+        live.stop()
 
 
 if __name__ == "__main__":
