@@ -69,10 +69,9 @@ class Wall:
     def update(self, state: FeedState, events: Sequence[BoardEvent] = ()) -> None:
         if state.board is not None and state.generation != self.state.generation:
             view = limit_to_teams(state.board, self.stage.display.teams)
-            for scene in self.scenes.values():
-                scene.game = state.game
             diffs = diff_boards(self.view, view)
             for scene in self.scenes.values():
+                scene.game = state.game
                 if scene.update(view, diffs) and scene is self.scene:
                     self._force = True
             for event in diffs:
@@ -86,7 +85,7 @@ class Wall:
         self.state = state
         now_wall = self.stage.clock.wall()
         teams = set(self.stage.display.teams)
-        members = {a.agent.id for a in self.view.agents} if self.view is not None else set()
+        members = self.view.index if self.view is not None else {}  # the board's own id index: no copy per frame
         wins = self.scenes.get("wins")
         for event in events:
             if not isinstance(event, FeedEventReceived):

@@ -8,7 +8,7 @@ of their members' values, and each knows its gap to the team ahead.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Container, Mapping, Sequence
 from dataclasses import dataclass, field
 from math import inf
 from types import MappingProxyType
@@ -179,7 +179,7 @@ def who_is(board: Board | None, ident: str | None) -> tuple[str, str | None, str
     return board.who(ident) if board is not None else (ident or "Someone", None, None)
 
 
-def concerns(event: FeedEvent, team_ids: set[str], agent_ids: set[str]) -> bool:
+def concerns(event: FeedEvent, team_ids: Container[str], agent_ids: Container[str]) -> bool:
     """Whether a feed event is about one of these teams or one of their agents."""
     data = event.data
     return data.get("team") in team_ids or data.get("agent") in agent_ids or data.get("to") in agent_ids
