@@ -47,6 +47,11 @@ class ConfigError(Exception):
         super().__init__("\n".join(str(p) for p in self.problems))
 
 
+def empty_mapping() -> Mapping[str, Any]:
+    """A read-only empty table: the default of a frozen dataclass's mapping field."""
+    return types.MappingProxyType({})
+
+
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
     """A ' (did you mean "x"?)' suffix for the closest choice, or '' when none is close."""
     choices = list(choices)
