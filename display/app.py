@@ -4,6 +4,8 @@ The loop never waits on the network: it reads the coordinator's latest state and
 lets the wall decide whether a frame is needed, and otherwise sleeps until the next thing that can
 change the picture (a poll, a page turn, the clock's minute); the polling thread wakes it early.
 While something moves it paces itself to ``max_fps``. SIGTERM from systemd ends it cleanly.
+Edits to the config or theme are applied between frames (see :mod:`feeds.reload`): the wall is
+rebuilt around the same board and celebrations, and the feed restarted only when its part changed.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import os
 import signal
 import sys
 import threading
+from pathlib import Path
 from datetime import datetime, timezone
 from collections import deque
 from dataclasses import dataclass, field
@@ -25,12 +28,17 @@ from display.health import Notifier, StatusFile, status_path
 from display.schedule import ScreenSchedule
 from display.shot import make_stage
 from display.sound import Chime
+from display.stage import Notice
+from display.themes import Theme, load_theme, theme_path
 from display.wall import Wall
+from feeds.adapters import make_adapter
 from feeds.config import LoadedConfig
 from feeds.coordinator import FeedState
 from feeds.live import open_live_feed
-from feeds.logs import LOGGER
+from feeds.logs import LOGGER, setup_logging
 from feeds.model import FeedError
+from feeds.reload import ConfigWatcher, Reloaded, Rejected
+from feeds.validate import ConfigError, Problem
 
 log = logging.getLogger(f"{LOGGER}.display")
 NO_DISPLAY_HINT = ("preview offscreen instead: chalkwall shot --scene leaderboard --out board.png")
@@ -82,133 +90,264 @@ def canvas_for(screen: pygame.Surface) -> tuple[int, int]:
 
 
 def feed_fields(state: FeedState) -> dict[str, object]:
-    """What the status file says about the feed."""
-    return {"last_success": state.last_success, "stale": state.stale, "last_error": state.last_error}
+    """What the status file says about the feed and the board."""
+    board = state.board
+    leader = board.agents[0].agent.name if board is not None and board.agents else None
+    return {"last_success": state.last_success, "stale": state.stale, "last_error": state.last_error,
+            "board": None if board is None else {"agents": len(board.agents), "leader": leader,
+                                                  "generation": state.generation}}
 
 
-def run(loaded: LoadedConfig, windowed: bool = False, size: tuple[int, int] | None = None) -> int:
-    cfg = loaded.config
+# Sections of the config that the feed, the points engine or the state directory read: a change to
+# any of them restarts the live feed (around the same board). The rest only rebuild the picture.
+FEED_SECTIONS = frozenset({"feed", "board", "periods", "points", "levels", "challenges", "state"})
+RELOADED_NOTICE_SECONDS = 8.0
+
+
+
+def run(loaded: LoadedConfig, windowed: bool = False, size: tuple[int, int] | None = None,
+        log_choice: tuple[str | None, str | None] = (None, None)) -> int:
+    """Show the wall until SIGTERM (or Esc/q in a window); the exit code."""
     try:
-        screen = open_screen(windowed, size or cfg.display.resolution)
+        screen = open_screen(windowed, size or loaded.config.display.resolution)
     except pygame.error as exc:
         print(f"chalkwall: no display available ({exc}); {NO_DISPLAY_HINT}", file=sys.stderr)
         return 1
-    clock = SystemClock()
-    # The wall is drawn on a canvas a few pixels smaller than the screen, which drifts (burn-in care).
-    canvas_size = canvas_for(screen)
-    stage = make_stage(loaded, canvas_size, clock)
-    chime = Chime(stage.theme.celebration.sound)
-    wall = Wall(stage, chime.play)
-    # The loop sleeps on this, not in pygame.event.wait(timeout), which polls (≈2 % of a core idle).
-    wake = threading.Event()
     try:
-        live = open_live_feed(loaded, on_update=wake.set)
+        kiosk = Kiosk(loaded, screen, windowed, log_choice)
     except FeedError as exc:
         print(f"chalkwall: feed failed: {exc}", file=sys.stderr)
         pygame.quit()
         return 1
-    coordinator = live.coordinator
-    stop = False
-    status_failed = False
+    return kiosk.run()
 
-    def on_term(signum: int, frame: object) -> None:
-        nonlocal stop
-        stop = True
-        wake.set()
 
-    signal.signal(signal.SIGTERM, on_term)
-    live.start()
-    pacer = pygame.time.Clock()
-    stats = FrameStats()
-    look_for_input = 0.25 if windowed else 1.0  # how often window events are read while asleep
-    notifier = Notifier()
-    backdrop = make_stage(loaded, screen.get_size(), clock).background()  # fills the edges the canvas leaves
-    drifted: tuple[int, int] | None = None
-    canvas = screen
-    schedule = ScreenSchedule(cfg.schedule, cfg.periods.zone)
-    screen_on: bool | None = None
-    status = StatusFile(status_path(cfg.state.dir), started=clock.now())
-    frames_at_status = 0
-    ready = False
-    log.info("chalkwall running at %dx%d (%s)", *screen.get_size(), "windowed" if windowed else "fullscreen")
+def build_theme(loaded: LoadedConfig) -> Theme:
+    """A reloaded config's theme, after checking that its feed can be made (its secret read):
+    everything that can reject an edit is found before any of it is applied."""
+    theme = load_theme(loaded.config.display.theme, loaded.base_dir, loaded.label)
     try:
-        while not stop:
-            for event in pygame.event.get():
-                if event.type == pygame.QUIT:
-                    stop = True
-                elif event.type == pygame.KEYDOWN and windowed and event.key in (pygame.K_ESCAPE, pygame.K_q):
-                    stop = True
-                elif event.type in (pygame.WINDOWSIZECHANGED, pygame.VIDEORESIZE) and canvas_for(screen) != wall.stage.size:
-                    canvas_size = canvas_for(screen)
-                    wall = _resized(wall, loaded, canvas_size, clock, chime)
-                    backdrop = make_stage(loaded, screen.get_size(), clock).background()
-                    drifted = None
-            wall.update(coordinator.state(), coordinator.drain_events())
-            on = schedule.is_on(datetime.now(timezone.utc))
-            if on != screen_on:
-                if screen_on is not None or not on:  # switching, or starting outside office hours
-                    log.info("screen %s (office hours)", "on" if on else "off")
-                    threading.Thread(target=schedule.run, args=(on,), daemon=True).start()  # a TV may be slow
-                screen_on = on
-                if not on:
-                    screen.fill((0, 0, 0))
-                    pygame.display.flip()
+        make_adapter(loaded.config.feed, loaded.base_dir).close()
+    except FeedError as exc:
+        raise ConfigError([Problem(loaded.label, "feed", str(exc))]) from None
+    return theme
+
+
+class Kiosk:
+    """The running wall: screen, feed, schedule, health reports and hot reload, in one loop."""
+
+    def __init__(self, loaded: LoadedConfig, screen: pygame.Surface, windowed: bool,
+                 log_choice: tuple[str | None, str | None] = (None, None)) -> None:
+        self.loaded, self.screen, self.windowed, self.log_choice = loaded, screen, windowed, log_choice
+        cfg = loaded.config
+        self.clock = SystemClock()
+        # The wall is drawn on a canvas a few pixels smaller than the screen, which drifts (burn-in care).
+        self.canvas_size = canvas_for(screen)
+        stage = make_stage(loaded, self.canvas_size, self.clock)
+        self.theme = stage.theme
+        self.chime = Chime(stage.theme.celebration.sound)
+        self.wall = Wall(stage, self.chime.play)
+        # The loop sleeps on this, not in pygame.event.wait(timeout), which polls (≈2 % of a core idle).
+        self.wake = threading.Event()
+        self.live = open_live_feed(loaded, on_update=self.wake.set)
+        self.watcher = ConfigWatcher(loaded, self.theme, build_theme,
+                                     lambda l: [theme_path(l.config.display.theme, l.base_dir)],
+                                     on_change=self.wake.set)
+        self.stop = False
+        self.status_failed = False
+        self.stats = FrameStats()
+        self.look_for_input = 0.25 if windowed else 1.0  # how often window events are read while asleep
+        self.notifier = Notifier()
+        self.backdrop = self._backdrop()
+        self.drifted: tuple[int, int] | None = None
+        self.canvas = screen
+        self.schedule = ScreenSchedule(cfg.schedule, cfg.periods.zone)
+        self.screen_on: bool | None = None
+        self.status = StatusFile(status_path(cfg.state.dir), started=self.clock.now())
+        self.frames_at_status = 0
+        self.ready = False
+        self.rejected: list[str] = []  # the problems of the last edit not applied, until one is
+        self._swap: threading.Thread | None = None
+
+    def _backdrop(self) -> pygame.Surface:
+        """What fills the edges the drifting canvas leaves."""
+        return make_stage(self.loaded, self.screen.get_size(), self.clock, self.theme).background()
+
+    def run(self) -> int:
+        def on_term(signum: int, frame: object) -> None:
+            self.stop = True
+            self.wake.set()
+
+        signal.signal(signal.SIGTERM, on_term)
+        self.live.start()
+        self.watcher.start()
+        pacer = pygame.time.Clock()
+        log.info("chalkwall running at %dx%d (%s)", *self.screen.get_size(),
+                 "windowed" if self.windowed else "fullscreen")
+        try:
+            while not self.stop:
+                self._input()
+                outcome = self.watcher.take()
+                if outcome is not None:
+                    self._apply(outcome)
+                coordinator = self.live.coordinator
+                self.wall.update(coordinator.state(), coordinator.drain_events())
+                if not self._power():  # dark: no frames at all, only the watchdog and the status file
+                    self._report(self.clock.now(), on=False)
+                    self._sleep(self.look_for_input)
+                    continue
+                self._frame()
+                self._report(self.clock.now(), on=True)
+                if self.wall.animating():
+                    pacer.tick(self.loaded.config.display.max_fps)
                 else:
-                    drifted = None  # lay the backdrop's edges again: the dark screen erased them
-            if not on:  # dark: no frames at all, only the watchdog and the status file
-                notifier.alive(clock.now())
-                if status.due(clock.now()):
-                    status.write(clock.now(), {"screen": "off", "scene": None, "fps": 0.0, "frame_p95_ms": 0.0,
-                                               **feed_fields(coordinator.state())})
-                wake.wait(look_for_input)
-                wake.clear()
-                continue
-            offset = burnin.drift(clock.wall())
-            if offset != drifted:  # a one-pixel step: lay the backdrop and draw the whole picture there
-                drifted = offset
-                screen.blit(backdrop, (0, 0))
-                canvas = screen.subsurface(pygame.Rect((burnin.MAX + offset[0], burnin.MAX + offset[1]), canvas_size))
-                wall.invalidate()
-            started = clock.now()
-            rects = [r.move(canvas.get_offset()) for r in wall.frame(canvas)]
-            if rects:
-                if rects[0].size == canvas_size and len(rects) == 1:
-                    rects = [screen.get_rect()]  # a whole frame: the backdrop's edges too
-                pygame.display.update(rects)
-                stats.add(clock.now() - started)
-                if not ready:  # the first frame is on screen: now systemd may call us started
-                    notifier.ready(f"showing {wall.scene.name}")
-                    ready = True
-            now = clock.now()
-            notifier.alive(now)  # only this loop pings: if it hangs, systemd restarts chalkwall
-            if status.due(now):
-                fps = (stats.frames - frames_at_status) / max(0.001, now - status.written) if status.written > 0 else 0.0
-                frames_at_status = stats.frames
-                if not status.write(now, {"screen": "on", "fps": round(fps, 2), "frame_p95_ms": round(stats.p95_ms(), 2),
-                                          "scene": wall.scene.name, **feed_fields(coordinator.state()),
-                                          "caches": {"text": wall.stage.fonts.cache_len(), **coordinator.sizes()}}) \
-                        and not status_failed:
-                    log.error("cannot write the status file %s (a full disk, a read-only directory?); "
-                              "the wall keeps running", status.path)
-                    status_failed = True
-            if wall.animating():
-                pacer.tick(cfg.display.max_fps)
+                    self._sleep(min(self.look_for_input, max(0.001, self.wall.next_wake() - self.clock.now())))
+        finally:
+            self.notifier.stopping()
+            self.watcher.stop()
+            if self._swap is not None:
+                self._swap.join()
+            self.live.stop()
+            pygame.quit()
+        log.info("chalkwall stopped after %d frames (p95 %.1f ms)", self.stats.frames, self.stats.p95_ms())
+        return 0
+
+    def _sleep(self, seconds: float) -> None:
+        self.wake.wait(seconds)
+        self.wake.clear()
+
+    def _input(self) -> None:
+        for event in pygame.event.get():
+            if event.type == pygame.QUIT:
+                self.stop = True
+            elif event.type == pygame.KEYDOWN and self.windowed and event.key in (pygame.K_ESCAPE, pygame.K_q):
+                self.stop = True
+            elif event.type in (pygame.WINDOWSIZECHANGED, pygame.VIDEORESIZE) \
+                    and canvas_for(self.screen) != self.wall.stage.size:
+                self.canvas_size = canvas_for(self.screen)
+                self._rebuild()
+
+    def _rebuild(self) -> None:
+        """A new wall (a new size, config or theme) around the same board and celebrations."""
+        fresh = Wall(make_stage(self.loaded, self.canvas_size, self.clock, self.theme), self.chime.play)
+        fresh.adopt(self.wall)
+        self.wall = fresh
+        self.backdrop = self._backdrop()
+        self.drifted = None
+
+    def _power(self) -> bool:
+        """Follow the office hours: the screen on or dark; whether it is on."""
+        on = self.schedule.is_on(datetime.now(timezone.utc))
+        if on != self.screen_on:
+            if self.screen_on is not None or not on:  # switching, or starting outside office hours
+                log.info("screen %s (office hours)", "on" if on else "off")
+                threading.Thread(target=self.schedule.run, args=(on,), daemon=True).start()  # a TV may be slow
+            self.screen_on = on
+            if not on:
+                self.screen.fill((0, 0, 0))
+                pygame.display.flip()
             else:
-                wake.wait(min(look_for_input, max(0.001, wall.next_wake() - clock.now())))
-                wake.clear()
-    finally:
-        notifier.stopping()
-        live.stop()
-        pygame.quit()
-    log.info("chalkwall stopped after %d frames (p95 %.1f ms)", stats.frames, stats.p95_ms())
-    return 0
+                self.drifted = None  # lay the backdrop's edges again: the dark screen erased them
+        return on
 
+    def _frame(self) -> None:
+        offset = burnin.drift(self.clock.wall())
+        if offset != self.drifted:  # a one-pixel step: lay the backdrop and draw the whole picture there
+            self.drifted = offset
+            self.screen.blit(self.backdrop, (0, 0))
+            self.canvas = self.screen.subsurface(pygame.Rect((burnin.MAX + offset[0], burnin.MAX + offset[1]),
+                                                             self.canvas_size))
+            self.wall.invalidate()
+        started = self.clock.now()
+        rects = [r.move(self.canvas.get_offset()) for r in self.wall.frame(self.canvas)]
+        if rects:
+            if rects[0].size == self.canvas_size and len(rects) == 1:
+                rects = [self.screen.get_rect()]  # a whole frame: the backdrop's edges too
+            pygame.display.update(rects)
+            self.stats.add(self.clock.now() - started)
+            if not self.ready:  # the first frame is on screen: now systemd may call us started
+                self.notifier.ready(f"showing {self.wall.scene.name}")
+                self.ready = True
 
-def _resized(wall: Wall, loaded: LoadedConfig, size: tuple[int, int], clock: SystemClock, chime: Chime) -> Wall:
-    """A new wall for the new size, carrying over the board and pending celebrations."""
-    fresh = Wall(make_stage(loaded, size, clock), chime.play)
-    fresh.celebrations.queue = wall.celebrations.queue
-    fresh.update(wall.state, [])
-    if wall.view is not None and fresh.view is None:
-        fresh.view = wall.view
-    return fresh
+    def _report(self, now: float, on: bool) -> None:
+        """Ping the watchdog (only this loop does: if it hangs, systemd restarts chalkwall) and
+        write the status file when it is due."""
+        self.notifier.alive(now)
+        if not self.status.due(now):
+            return
+        coordinator = self.live.coordinator
+        fields: dict[str, object] = {"screen": "off", "scene": None, "fps": 0.0, "frame_p95_ms": 0.0}
+        if on:
+            status = self.status
+            fps = (self.stats.frames - self.frames_at_status) / max(0.001, now - status.written) if status.written else 0.0
+            fields = {"screen": "on", "fps": round(fps, 2), "frame_p95_ms": round(self.stats.p95_ms(), 2),
+                      "scene": self.wall.scene.name, "notices": self.wall.notices(),
+                      "caches": {"text": self.wall.stage.fonts.cache_len(), **coordinator.sizes()}}
+        self.frames_at_status = self.stats.frames
+        fields |= {"config": {"file": self.loaded.label, "theme": self.theme.name, "rejected": self.rejected},
+                   **feed_fields(coordinator.state())}
+        if not self.status.write(now, fields) and not self.status_failed:
+            log.error("cannot write the status file %s (a full disk, a read-only directory?); "
+                      "the wall keeps running", self.status.path)
+            self.status_failed = True
+
+    # --- hot reload ---------------------------------------------------------------------
+    def _apply(self, outcome: Reloaded[Theme] | Rejected) -> None:
+        self.status.soon()
+        if isinstance(outcome, Rejected):
+            self.rejected = outcome.lines()
+            first = outcome.problems[0]
+            more = f" · {len(self.rejected) - 1} more in the log" if len(self.rejected) > 1 else ""
+            where = f"{Path(first.file).name}: {first.key + ': ' if first.key else ''}"
+            self.wall.set_notice(Notice((f"Config edit not applied{more}",
+                                         where + first.message), colour="down"))
+            return
+        old, new = self.loaded.config, outcome.loaded.config
+        changed = set(outcome.changed)
+        self.rejected = []
+        self.loaded, self.theme = outcome.loaded, outcome.extra
+        if changed & FEED_SECTIONS:
+            self._restart_feed()
+        if "log" in changed:
+            fmt, level = self.log_choice  # the command line's choice wins over the file's
+            setup_logging(fmt or new.log.format, level or new.log.level)
+        if changed & {"schedule", "periods"}:
+            self.schedule = ScreenSchedule(new.schedule, new.periods.zone)  # _power switches if need be
+        if "state" in changed:
+            self.status = StatusFile(status_path(new.state.dir), started=self.status.started, _soon=True)
+            self.status_failed = False
+        if new.display.resolution != old.display.resolution:
+            log.warning("display.resolution takes effect when chalkwall next starts")
+        if "theme" in changed:
+            self.chime = Chime(self.theme.celebration.sound)
+        if changed & {"display", "theme", "board"}:
+            self._rebuild()
+        until = self.clock.now() + RELOADED_NOTICE_SECONDS
+        self.wall.set_notice(Notice((f"Config reloaded: {', '.join(outcome.changed) or 'no changes'}",),
+                                    colour="up", until=until))
+
+    def _restart_feed(self) -> None:
+        """A new live feed for the new config, carrying on from the old one's board and events. The
+        old one is stopped in the background (a poll in flight may take seconds) before the new one
+        starts polling, so the two never write the ledger at once."""
+        if self._swap is not None:
+            self._swap.join()  # one restart at a time
+        old = self.live
+        try:
+            fresh = open_live_feed(self.loaded, on_update=self.wake.set)
+        except FeedError as exc:  # its secret went missing since the edit was checked
+            log.error("cannot restart the feed for the new config (%s); the old feed keeps running", exc)
+            return
+        fresh.coordinator.take_over(old.coordinator)
+        self.live = fresh
+
+        def swap() -> None:
+            try:
+                old.stop()
+            except Exception:  # the old feed's troubles must not keep the new one from starting
+                log.exception("stopping the old feed failed")
+            fresh.coordinator.take_over(old.coordinator)  # whatever it published while stopping
+            fresh.start()
+
+        self._swap = threading.Thread(target=swap, name="chalkwall-feed-swap", daemon=True)
+        self._swap.start()

@@ -57,6 +57,11 @@ class Celebrations:
         self._card_cache: tuple[str, pygame.Surface] = ("", pygame.Surface((1, 1)))
         self._pieces: list[tuple[pygame.Rect, RGB]] = []
 
+    def adopt(self, old: Celebrations) -> None:
+        """Carry on where ``old`` (on the wall being replaced) was: the banner showing keeps its
+        time, the queue and the toasts stay; only the pictures are drawn again, in the new look."""
+        self.queue, self.current, self.started, self.toasts = old.queue, old.current, old.started, old.toasts
+
     # --- feeding ----------------------------------------------------------------------
     def feed_event(self, event: FeedEvent, board: Board | None) -> None:
         if event.type == CHALLENGE_COMPLETED:

@@ -98,7 +98,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return 2
             from display.app import run
 
-            return run(loaded, windowed=args.windowed, size=size)
+            return run(loaded, windowed=args.windowed, size=size, log_choice=(args.log_format, args.log_level))
         if args.command == "shot":
             return cmd_shot(loaded, args.scene, args.size, args.theme, args.out)
         if args.command == "bench":

@@ -76,13 +76,18 @@ class StatusFile:
     started: float = 0.0
     written: float = 0.0
     _failed: bool = False
+    _soon: bool = False
 
     def due(self, now: float) -> bool:
-        return not self.written or now - self.written >= self.every
+        return self._soon or not self.written or now - self.written >= self.every
+
+    def soon(self) -> None:
+        """Write at the next chance, not at the next interval (something an admin waits for changed)."""
+        self._soon = True
 
     def write(self, now: float, fields: dict[str, Any]) -> bool:
         """Replace the file with ``fields`` plus the process's own facts; False when it cannot."""
-        self.written = now
+        self.written, self._soon = now, False
         body = {"version": VERSION, "pid": os.getpid(), "updated": time.time(),
                 "uptime_s": round(now - self.started, 1), "rss_mib": round(rss_mib(), 1), **fields}
         tmp = self.path.with_name(f".{self.path.name}.tmp")
@@ -129,4 +134,14 @@ def describe(status: dict[str, Any], now: float | None = None) -> str:
     ]
     if status.get("last_error"):
         lines.append(f"error:   {status['last_error']}")
+    board = status.get("board")
+    if board:
+        lines.append(f"board:   {board.get('agents', 0)} agents, led by {board.get('leader') or '—'}")
+    config = status.get("config") or {}
+    if config:
+        lines.append(f"config:  {config.get('file', '?')}, theme {config.get('theme', '?')}")
+    for problem in config.get("rejected") or ():
+        lines.append(f"  NOT APPLIED: {problem}")
+    for notice in status.get("notices") or ():
+        lines.append(f"on screen: {notice}")
     return "\n".join(lines)

@@ -24,6 +24,15 @@ RGB = tuple[int, int, int]
 PORTRAIT_SCALE = 0.7
 
 
+@dataclass(frozen=True)
+class Notice:
+    """A small message to whoever looks after the wall (a config edit that was not applied)."""
+
+    lines: tuple[str, ...]
+    colour: str = "stale"  # a theme colour name, for the frame and the first line
+    until: float | None = None  # clock time it goes away by itself; None: until replaced
+
+
 def mix(a: RGB, b: RGB, t: float) -> RGB:
     return (round(a[0] + (b[0] - a[0]) * t), round(a[1] + (b[1] - a[1]) * t), round(a[2] + (b[2] - a[2]) * t))
 
@@ -47,6 +56,7 @@ class Stage:
     def __post_init__(self) -> None:
         self._background: pygame.Surface | None = None
         self._header: tuple[str, pygame.Surface] | None = None
+        self.reserved_bottom = 0  # kept clear below the content for notices (set by the wall)
 
     # --- geometry ---------------------------------------------------------------------
     @property
@@ -78,7 +88,8 @@ class Stage:
     def content(self) -> pygame.Rect:
         """The area below the header, inside the margins."""
         top = self.header_height + self.margin // 2
-        return pygame.Rect(self.margin, top, self.w - 2 * self.margin, self.h - top - self.margin)
+        bottom = max(self.margin, self.reserved_bottom)
+        return pygame.Rect(self.margin, top, self.w - 2 * self.margin, self.h - top - bottom)
 
     def colour(self, name: str) -> RGB:
         return self.theme.colour(name)
@@ -161,19 +172,55 @@ class Stage:
         surface.fill(tuple(round(c * amount / 255) for c in self.colour("background")),
                      special_flags=pygame.BLEND_RGB_ADD)
 
-    def draw_stale(self, surface: pygame.Surface, state: FeedState) -> pygame.Rect | None:
-        """A small notice in the corner while the board is stale; nothing otherwise."""
+    def stale_text(self, state: FeedState) -> str | None:
+        """What the stale notice says, or None while the board is fresh."""
         if not state.stale or state.last_success is None:
             return None
         when = time.strftime("%H:%M", time.localtime(state.last_success))
-        label = self.text(f"data from {when} — feed unreachable", self.theme.sizes.small, "stale", bold=True)
-        pad = label.get_height() // 4
-        box = pygame.Rect(0, 0, label.get_width() + 4 * pad, label.get_height() + 2 * pad)
-        box.bottomright = (self.w - self.margin // 2, self.h - self.margin // 4)
+        return f"data from {when} — " + ("feed unreachable" if state.last_error else "updating…")
+
+    def place_notices(self, notices: list[Notice]) -> list[tuple[Notice, pygame.Rect]]:
+        """Where notices go: the first in the bottom-right corner, the next in the bottom-left
+        corner if the two fit side by side, else above it (a portrait screen)."""
+        left, right, bottom = self.margin // 2, self.w - self.margin // 2, self.h - self.margin // 4
+        gap = self.margin // 4
+        placed: list[tuple[Notice, pygame.Rect]] = []
+        for notice in notices:
+            labels, pad = self._notice_labels(notice)
+            box = pygame.Rect(0, 0, max(label.get_width() for label in labels) + 4 * pad,
+                              sum(label.get_height() for label in labels) + 2 * pad)
+            if not placed:
+                box.bottomright = (right, bottom)
+            elif box.w <= placed[-1][1].left - gap - left:
+                box.bottomleft = (left, bottom)
+            else:
+                box.bottomleft = (left, min(r.top for _, r in placed) - gap)
+            placed.append((notice, box))
+        return placed
+
+    def notice_band(self, notices: list[Notice]) -> int:
+        """The height to keep clear at the bottom so that ``notices`` cover nothing."""
+        placed = self.place_notices(notices)
+        return self.h - min(r.top for _, r in placed) + self.margin // 4 if placed else 0
+
+    def draw_notice(self, surface: pygame.Surface, notice: Notice, box: pygame.Rect) -> pygame.Rect:
+        """A small framed notice in ``box`` (from :meth:`place_notices`)."""
+        labels, pad = self._notice_labels(notice)
         pygame.draw.rect(surface, self.colour("background"), box, border_radius=pad * 2)
-        pygame.draw.rect(surface, self.colour("stale"), box, width=max(2, pad // 3), border_radius=pad * 2)
-        surface.blit(label, (box.x + 2 * pad, box.y + pad))
+        pygame.draw.rect(surface, self.colour(notice.colour), box, width=max(2, pad // 3), border_radius=pad * 2)
+        y = box.y + pad
+        for label in labels:
+            surface.blit(label, (box.x + 2 * pad, y))
+            y += label.get_height()
         return box
+
+    def _notice_labels(self, notice: Notice) -> tuple[list[pygame.Surface], int]:
+        """A notice's lines, each ellipsised to the screen's width."""
+        size = self.theme.sizes.small
+        pad = self.px(size) // 4
+        width = self.w - self.margin - 4 * pad
+        return [self.text(line, size, notice.colour if i == 0 else "text", bold=i == 0, max_width=width)
+                for i, line in enumerate(notice.lines)], pad
 
     def draw_waiting(self, surface: pygame.Surface, state: FeedState) -> None:
         """Before the first good poll: a calm message, never a blank screen."""

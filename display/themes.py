@@ -114,11 +114,17 @@ def builtin_names() -> list[str]:
     return sorted(p.stem for p in themes_dir().glob("*.toml"))
 
 
+def theme_path(name: str, base_dir: Path) -> Path:
+    """Where the theme ``name`` is read from: a built-in's file, or a path relative to the config's folder."""
+    if "/" in name or name.endswith(".toml"):
+        return base_dir / name if not Path(name).is_absolute() else Path(name)
+    return themes_dir() / f"{name}.toml"
+
+
 def load_theme(name: str, base_dir: Path, config_label: str = "config.toml") -> Theme:
     """A built-in theme by name, or a theme file by path (relative to the config's folder)."""
     looks_like_path = "/" in name or name.endswith(".toml")
-    path = (base_dir / name if not Path(name).is_absolute() else Path(name)) if looks_like_path \
-        else themes_dir() / f"{name}.toml"
+    path = theme_path(name, base_dir)
     if not path.is_file():
         if looks_like_path:
             raise ConfigError([Problem(str(path), "", "no such theme file")])

@@ -9,6 +9,7 @@ slide, only the band they cross is redrawn.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable, Sequence
 
@@ -17,7 +18,7 @@ import pygame
 from display.celebrate import Celebration, Celebrations
 from display.scenes import Scene, make_scenes
 from display.scenes.wins import WinsScene, event_time
-from display.stage import Stage
+from display.stage import Notice, Stage
 from feeds.board import Board, concerns, limit_to_teams
 from feeds.config import SceneConfig
 from feeds.coordinator import FeedState
@@ -42,6 +43,7 @@ class Wall:
         self._base_layer: pygame.Surface | None = None
         self._board_layer: pygame.Surface | None = None
         self._base_key: tuple[object, ...] | None = None
+        self.notice: Notice | None = None  # for the admin: a config edit that was (not) applied
 
     @property
     def scene(self) -> Scene:
@@ -59,6 +61,38 @@ class Wall:
         self.scene_started = self.stage.clock.now()
         self.scene.enter()
         self._force = True
+
+    def adopt(self, old: Wall) -> None:
+        """Take over from ``old`` (the screen was resized, or the config or theme changed): the
+        board, the scene on screen if it is still in the playlist, the wins remembered, the
+        celebrations waiting and showing, and the notice."""
+        for i, entry in enumerate(self.playlist):
+            if entry.name == old.scene.name:
+                self.index, self.scene_started = i, old.scene_started
+                break
+        for name, scene in self.scenes.items():
+            if name in old.scenes:
+                scene.adopt(old.scenes[name])
+        self.celebrations.adopt(old.celebrations)
+        self.notice = old.notice
+        state = old.state
+        if state.board is None and old.view is not None:  # the board came from a feed since replaced
+            state = dataclasses.replace(state, board=old.view, generation=state.generation + 1)
+        self.update(state, [])
+
+    def set_notice(self, notice: Notice | None) -> None:
+        self.notice = notice
+        self._force = True
+
+    def notices(self) -> list[str]:
+        """The notices on screen now, as text (for the status file)."""
+        return [line for notice in self._shown() for line in notice.lines]
+
+    def _notice(self) -> Notice | None:
+        notice = self.notice
+        if notice is not None and notice.until is not None and self.stage.clock.now() >= notice.until:
+            self.notice = notice = None
+        return notice
 
     def invalidate(self) -> None:
         """Draw everything again on the next frame (the screen was dark, or another program drew)."""
@@ -123,7 +157,8 @@ class Wall:
         wall = self.stage.clock.wall()
         times = [now + 60 - wall % 60,  # the header clock's next minute
                  self.scene_started + self.playlist[self.index].seconds]
-        for t in (self.scene.next_change(), self.celebrations.next_change()):
+        for t in (self.scene.next_change(), self.celebrations.next_change(),
+                  self.notice.until if self.notice is not None else None):
             if t is not None:
                 times.append(t)
         return max(now + 0.01, min(times))
@@ -135,9 +170,11 @@ class Wall:
         the minute, the stale flag); while only rows move, just the band they cross is redrawn.
         """
         key = (self.index, self.state.stale, self._minute(), getattr(self.scene, "page", 0),
-               len(self.celebrations.toasts), id(self.celebrations.current))
+               len(self.celebrations.toasts), id(self.celebrations.current), self._notice())
         full = self._force or key != self._drawn_key
         self._drawn_key, self._force = key, False
+        if full:  # the notices change only with a full frame; the scenes lay out above them
+            self.stage.reserved_bottom = self.stage.notice_band(self._shown())
         if self.celebrations.current is not None:
             return self._celebration_frame(surface, full)
         self._frozen = None
@@ -157,13 +194,20 @@ class Wall:
         else:
             self.scene.draw(surface)
         self.celebrations.draw(surface)
-        self.stage.draw_stale(surface, self.state)
+        self._notices(surface)
         return [surface.get_rect()]
 
     def _overlays(self, surface: pygame.Surface) -> list[pygame.Rect]:
-        rects = self.celebrations.draw_toasts(surface)
-        stale = self.stage.draw_stale(surface, self.state)
-        return rects + ([stale] if stale else [])
+        return self.celebrations.draw_toasts(surface) + self._notices(surface)
+
+    def _notices(self, surface: pygame.Surface) -> list[pygame.Rect]:
+        """The stale notice (bottom right) and the admin's notice (bottom left, or above it)."""
+        return [self.stage.draw_notice(surface, notice, box) for notice, box in self.stage.place_notices(self._shown())]
+
+    def _shown(self) -> list[Notice]:
+        stale = self.stage.stale_text(self.state)
+        notice = self._notice()
+        return ([Notice((stale,))] if stale else []) + ([notice] if notice is not None else [])
 
     def _celebration_frame(self, surface: pygame.Surface, full: bool) -> list[pygame.Rect]:
         if self._frozen is not None and not full:

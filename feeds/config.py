@@ -323,6 +323,7 @@ class LoadedConfig:
     config: Config
     label: str
     base_dir: Path
+    path: Path | None = None  # the file itself, watched for edits by the running wall
 
 
 def bundled_config_path() -> Path:
@@ -365,4 +366,4 @@ def load_config(cli_path: str | None = None, cwd: Path | None = None) -> LoadedC
     if feed.path and not Path(feed.path).expanduser().is_absolute():
         feed = dataclasses.replace(feed, path=str(base / feed.path))
         config = dataclasses.replace(config, feed=feed)
-    return LoadedConfig(config, label, base)
+    return LoadedConfig(config, label, base, path)

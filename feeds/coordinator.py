@@ -96,6 +96,14 @@ class FeedCoordinator:
             self._events.clear()
         return events
 
+    def take_over(self, old: FeedCoordinator) -> None:
+        """Carry on from ``old`` (the config changed): its board, freshness and game, and the events
+        it published that nobody has read yet, so that a reload loses nothing and repeats nothing."""
+        events = old.drain_events()
+        with self._lock:
+            self._state = old._state
+            self._events.extend(events)
+
     # --- polling (the scheduler's thread, or a caller's) ------------------------------------
     def poll_once(self) -> bool:
         """Poll the adapter once and publish the outcome; True when the feed answered usefully."""

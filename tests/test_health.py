@@ -49,8 +49,15 @@ def test_the_status_file_is_replaced_whole_and_read_back(tmp_path: Path) -> None
     found = read_status(tmp_path / "status.json")
     assert found is not None and found["uptime_s"] == 15.0 and found["scene"] == "teams" and found["rss_mib"] > 0
     assert not status.due(26.0) and status.due(30.0)
+    status.soon()  # a reload: written at the next chance
+    assert status.due(26.0)
     text = describe(found, now=found["updated"] + 2)
     assert "teams, 2.5 frames/s, p95 1.2 ms" in text and "STALE" in text and "HTTP 500" in text
+    found |= {"board": {"agents": 12, "leader": "Åsa"}, "notices": ["Config edit not applied"],
+              "config": {"file": "/etc/chalkwall/config.toml", "theme": "Dark", "rejected": ["config.toml: x: bad"]}}
+    text = describe(found, now=found["updated"] + 2)
+    assert "12 agents, led by Åsa" in text and "theme Dark" in text and "NOT APPLIED: config.toml: x: bad" in text
+    assert "on screen: Config edit not applied" in text
     assert [p.name for p in tmp_path.iterdir()] == ["status.json"]  # no temporary file left behind
     blocked = StatusFile(tmp_path / "status.json" / "inside")
     assert blocked.write(1.0, {}) is False  # a path that cannot be written: False, no exception

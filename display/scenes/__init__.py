@@ -33,6 +33,9 @@ class Scene:
         """Whether there is anything to show; an empty scene is skipped in the rotation."""
         return True
 
+    def adopt(self, old: Scene) -> None:
+        """Take over what ``old`` (the same scene on the wall being replaced) remembers beyond the board."""
+
     def enter(self) -> None:
         """Called when the scene comes on screen."""
 

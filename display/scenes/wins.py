@@ -45,6 +45,10 @@ class WinsScene(Scene):
             self.remember(event)
         return True
 
+    def adopt(self, old: Scene) -> None:
+        if isinstance(old, WinsScene):
+            self.events = old.events
+
     def remember(self, event: FeedEvent) -> None:
         """Keep a win or a thanks for the list (also chalkwall's own completions, not in any feed)."""
         if event.type in (KUDOS, CHALLENGE_COMPLETED) and event.id not in self.events:
