@@ -137,3 +137,78 @@ def config_problems(tmp_path: Path, text: str) -> list[str]:
     except ConfigError as exc:
         return [str(p).replace(str(path), "config.toml") for p in exc.problems]
     raise AssertionError("the config loaded without a problem")
+
+
+class WallProcess:
+    """``chalkwall run`` in a real subprocess (SDL's dummy video driver: no display needed), its
+    JSON log lines collected as they arrive, and its status file at hand."""
+
+    def __init__(self, config: Path, state: Path, *extra_env: tuple[str, str]) -> None:
+        import os
+        import subprocess
+        import sys
+
+        env = {k: v for k, v in os.environ.items() if k not in ("CHALKWALL_CONFIG", "NOTIFY_SOCKET", "DISPLAY")}
+        env.update(SDL_VIDEODRIVER="dummy", SDL_AUDIODRIVER="dummy", XDG_STATE_HOME=str(state), **dict(extra_env))
+        self.state = state
+        self.records: list[tuple[float, dict[str, Any]]] = []  # (arrival time, record)
+        self.lines: list[str] = []
+        self.proc = subprocess.Popen([sys.executable, "-m", "display.cli", "run", "--windowed", "--size", "640x360",
+                                      "--config", str(config), "--log-format", "json"], env=env,
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.proc.stderr is not None
+        for line in self.proc.stderr:
+            self.lines.append(line)
+            try:
+                self.records.append((time.monotonic(), json.loads(line)))
+            except ValueError:
+                pass
+
+    def events(self, name: str) -> list[dict[str, Any]]:
+        return [r for _, r in self.records if r.get("event") == name]
+
+    def wait_for(self, test: Callable[[dict[str, Any]], bool], timeout: float, after: int = 0) -> tuple[float, dict[str, Any]]:
+        """The first log record (from index ``after``) that passes ``test``, and when it arrived."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for arrived, record in self.records[after:]:
+                if test(record):
+                    return arrived, record
+            assert self.proc.poll() is None, "chalkwall exited:\n" + "".join(self.lines)
+            time.sleep(0.05)
+        raise AssertionError(f"no such log record within {timeout} s:\n" + "".join(self.lines[-30:]))
+
+    def status(self) -> dict[str, Any]:
+        path = self.state / "chalkwall" / "status.json"
+        try:
+            return json.loads(path.read_text())
+        except (OSError, ValueError):
+            return {}
+
+    def wait_status(self, test: Callable[[dict[str, Any]], bool], timeout: float = 15.0) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            found = self.status()
+            if found and test(found):
+                return found
+            assert self.proc.poll() is None, "chalkwall exited:\n" + "".join(self.lines)
+            time.sleep(0.1)
+        raise AssertionError(f"status never matched within {timeout} s: {self.status()}\n" + "".join(self.lines[-30:]))
+
+    def stop(self) -> int:
+        import signal
+
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        code = self.proc.wait(timeout=30)
+        self._reader.join(timeout=5)
+        return code
+
+    def kill(self) -> None:
+        self.proc.kill()  # SIGKILL: no clean-up of any kind
+        self.proc.wait(timeout=10)
+        self._reader.join(timeout=5)
