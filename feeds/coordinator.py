@@ -31,6 +31,7 @@ from feeds.model import FeedError, Snapshot
 if TYPE_CHECKING:  # the engine imports the coordinator's neighbours; only its types are needed here
     from feeds.challenges import GameState
     from feeds.engine import EngineOutput
+    from feeds.state import StoredBoard
 from feeds.transport import RetryPolicy
 
 log = logging.getLogger(f"{LOGGER}.feed")
@@ -55,7 +56,8 @@ class FeedCoordinator:
     def __init__(self, adapter: Adapter, feed: FeedConfig, board: BoardConfig, *,
                  clock: Callable[[], float] = time.time, rng: random.Random | None = None,
                  seen: SeenEvents | None = None, on_update: Callable[[], None] | None = None,
-                 on_snapshot: Callable[[Snapshot], EngineOutput] | None = None) -> None:
+                 on_snapshot: Callable[[Snapshot], EngineOutput] | None = None,
+                 store: StoredBoard | None = None) -> None:
         self.adapter = adapter
         self.on_update = on_update  # called from the polling thread after each publish (a wake-up)
         # Each new snapshot, in the polling thread: the points engine, which answers with the
@@ -74,6 +76,23 @@ class FeedCoordinator:
         self._not_before = 0.0
         self._warnings: frozenset[str] = frozenset()
         self._scheduler: BackgroundScheduler | None = None
+        self.store = store  # the last good snapshot on disk: shown at once after a restart
+        if store is not None:
+            self._restore(store)
+
+    def _restore(self, store: StoredBoard) -> None:
+        found = store.load()
+        if found is None:
+            return
+        snapshot, polled_at = found
+        try:
+            board = build_board(snapshot, self.board_config)
+        except Exception as exc:  # a config edit since may not fit it: then wait for the feed
+            log.warning("the last board does not fit the config (%s); waiting for the feed", exc)
+            return
+        self._state = FeedState(board, polled_at, None, 0, False, 1)
+        log.info("showing the last board, from %s, until the feed answers",
+                 time.strftime("%Y-%m-%d %H:%M", time.localtime(polled_at)))
 
     # --- reading (any thread) -------------------------------------------------------------
     def state(self) -> FeedState:
@@ -127,6 +146,8 @@ class FeedCoordinator:
             events = diff_boards(old.board, board)
             events.extend(FeedEventReceived(e) for e in self._seen.new([*snapshot.events, *own]))
             self._log_warnings(snapshot.warnings)
+            if self.store is not None:
+                self.store.save(snapshot, now)
         if self._broken_since is not None:
             log_event(log, logging.INFO, "feed_recovered", f"feed recovered after {now - self._broken_since:.0f} s",
                       down_seconds=round(now - self._broken_since, 1), failures=old.failures)
@@ -188,3 +209,5 @@ class FeedCoordinator:
         if self._scheduler is not None and self._scheduler.running:
             self._scheduler.shutdown(wait=True)
         self.adapter.close()
+        if self.store is not None:
+            self.store.close()  # the latest board, for the next start

@@ -60,6 +60,7 @@ class Engine:
         self.completed: list[FeedEvent] = []  # chalkwall's own completions from the last process()
         self.game: GameState | None = None
         self._last: Snapshot | None = None
+        self._failing = False  # the ledger could not be written at the last try
         self._badges: tuple[str, Mapping[str, tuple[str, ...]]] = ("", MappingProxyType({}))
 
     def __call__(self, snapshot: Snapshot) -> EngineOutput:
@@ -92,7 +93,14 @@ class Engine:
                               subject=award.subject, name=names.get(award.subject, award.subject),
                               period=award.period, points=award.points, source=award.source, event_id=event.id)
         except sqlite3.Error as exc:  # a full disk must not stop the board; the next poll offers again
-            log_event(log, logging.ERROR, "ledger_error", f"cannot record points: {exc}", error=str(exc))
+            if not self._failing:  # once, not every poll, until it works again
+                log_event(log, logging.ERROR, "ledger_error", f"cannot record points: {exc}; trying again every poll "
+                          "(what the board still shows is recorded once it works)", error=str(exc))
+            self._failing = True
+            return fresh
+        if self._failing:
+            log_event(log, logging.INFO, "ledger_recovered", "points are recorded again")
+            self._failing = False
         return fresh
 
     def _rows(self, snapshot: Snapshot) -> tuple[Values, list[Row]]:

@@ -12,7 +12,7 @@ from feeds.adapters import make_adapter
 from feeds.config import LoadedConfig
 from feeds.coordinator import FeedCoordinator
 from feeds.engine import Engine, open_engine
-from feeds.state import StoredSeenEvents, state_dir
+from feeds.state import StoredBoard, StoredSeenEvents, state_dir
 
 
 @dataclass
@@ -38,7 +38,9 @@ def open_live_feed(loaded: LoadedConfig, on_update: Callable[[], None] | None = 
     """The live feed for a config; FeedError when the adapter cannot be made (a missing secret)."""
     cfg = loaded.config
     adapter = make_adapter(cfg.feed, loaded.base_dir)
-    seen = StoredSeenEvents(state_dir(cfg.state.dir))
+    directory = state_dir(cfg.state.dir)
+    seen = StoredSeenEvents(directory)
     engine = open_engine(cfg)
-    coordinator = FeedCoordinator(adapter, cfg.feed, cfg.board, on_update=on_update, seen=seen, on_snapshot=engine)
+    coordinator = FeedCoordinator(adapter, cfg.feed, cfg.board, on_update=on_update, seen=seen, on_snapshot=engine,
+                                  store=StoredBoard(directory))
     return LiveFeed(coordinator, engine, seen)

@@ -11,7 +11,9 @@ import pytest
 
 from feeds.logs import setup_logging
 from feeds.model import FeedEvent
-from feeds.state import DB_NAME, StoredSeenEvents, state_dir
+from feeds.parse import normalise
+from feeds.state import DB_NAME, StoredBoard, StoredSeenEvents, _Store, state_dir
+from helpers import agent, doc
 
 
 def events(*ids: str) -> list[FeedEvent]:
@@ -66,3 +68,57 @@ def test_where_state_lives(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> N
     monkeypatch.delenv("STATE_DIRECTORY")
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
     assert state_dir() == tmp_path / "chalkwall"
+
+
+def test_when_the_disk_comes_back_what_was_kept_in_memory_is_written(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_Store, "RETRY_SECONDS", 0.0)
+    directory = tmp_path / "state"
+    directory.write_text("x")  # not a directory: every write fails
+    stream = io.StringIO()
+    setup_logging("json", "info", stream)
+    try:
+        seen = StoredSeenEvents(directory)
+        assert [e.id for e in seen.new(events("k1"))] == ["k1"]
+        assert [e.id for e in seen.new(events("k1", "k2"))] == ["k2"]  # tried again: still failing, still once
+        directory.unlink()  # the admin frees the disk
+        assert seen.new(events("k2", "k3")) == events("k3")
+    finally:
+        setup_logging("plain", "warning")
+    assert [json.loads(line)["event"] for line in stream.getvalue().splitlines()] == ["state_unwritable",
+                                                                                      "state_recovered"]
+    seen.close()
+    again = StoredSeenEvents(directory)
+    assert again.new(events("k1", "k2", "k3")) == []  # nothing announced while the disk was away is lost
+
+
+def test_the_last_board_is_saved_once_a_minute_and_at_a_clean_stop(tmp_path: Path) -> None:
+    board = StoredBoard(tmp_path)
+    assert board.load() is None
+    first = normalise(doc(agent("åsa", 9), agent("олег", 7), events=[{"id": "k1", "type": "kudos", "to": "åsa"}]))
+    second = normalise(doc(agent("åsa", 9), agent("олег", 12)))
+    board.save(first, 1000.0)
+    board.save(second, 1015.0)  # a poll 15 s later: not written yet (an SD card is not written every poll)
+    assert StoredBoard(tmp_path).load() == (first, 1000.0)
+    board.close()  # a clean stop writes the latest
+    assert StoredBoard(tmp_path).load() == (second, 1015.0)
+
+
+def test_a_restarted_coordinator_shows_the_last_board_at_once_marked_stale(tmp_path: Path) -> None:
+    from feeds.adapters.demo import DemoFeed
+    from feeds.config import BoardConfig, FeedConfig
+    from feeds.coordinator import FeedCoordinator
+
+    snapshot = normalise(doc(agent("åsa", 9), agent("олег", 12)))
+    stored = StoredBoard(tmp_path)
+    stored.save(snapshot, 1_795_000_000.0)
+    stored.close()
+    restarted = FeedCoordinator(DemoFeed(), FeedConfig(type="demo"), BoardConfig(), store=StoredBoard(tmp_path),
+                                clock=lambda: 1_795_000_000.0 + 3600)
+    state = restarted.state()
+    assert state.board is not None and [r.agent.name for r in state.board.agents] == ["Олег", "Åsa"]
+    assert state.stale and state.last_success == 1_795_000_000.0 and restarted.drain_events() == []
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / DB_NAME).write_text("not a database")
+    assert StoredBoard(broken).load() is None  # an unreadable file: as if there were none
