@@ -68,7 +68,7 @@ class FeedCoordinator:
         self.clock = clock
         self.policy = RetryPolicy(feed.interval)
         self._rng = rng or random.Random()
-        self._seen = seen or SeenEvents()
+        self._seen = seen if seen is not None else SeenEvents()  # not "or": an empty store is falsy
         self._lock = threading.Lock()
         self._events: deque[BoardEvent] = deque(maxlen=MAX_QUEUED_EVENTS)
         self._state = FeedState(None, None, None, 0, False, 0)

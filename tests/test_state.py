@@ -122,3 +122,20 @@ def test_a_restarted_coordinator_shows_the_last_board_at_once_marked_stale(tmp_p
     broken.mkdir()
     (broken / DB_NAME).write_text("not a database")
     assert StoredBoard(broken).load() is None  # an unreadable file: as if there were none
+
+
+def test_a_live_feed_keeps_announced_events_on_disk_from_the_very_first(tmp_path: Path) -> None:
+    from feeds.config import load_config
+    from feeds.live import open_live_feed
+    from helpers import write_config
+
+    (tmp_path / "feed.json").write_text(json.dumps(doc(agent("åsa", 3), events=[{"id": "k1", "type": "kudos",
+                                                                                  "to": "åsa"}])))
+    config = write_config(tmp_path, f'[feed]\ntype = "file"\npath = "feed.json"\n[state]\ndir = "{tmp_path / "s"}"\n')
+    live = open_live_feed(load_config(str(config)))  # an empty store to start with (it was once taken for none)
+    try:
+        assert live.coordinator.poll_once()
+        db = sqlite3.connect(tmp_path / "s" / DB_NAME)
+        assert db.execute("SELECT id FROM seen_events").fetchall() == [("k1",)]
+    finally:
+        live.stop()
