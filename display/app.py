@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 import pygame
 
 from display import burnin
+from display.celebrate import Celebration
 from display.clock import SystemClock
 from display.health import Notifier, StatusFile, status_path
 from display.schedule import ScreenSchedule
@@ -35,7 +36,7 @@ from feeds.adapters import make_adapter
 from feeds.config import LoadedConfig
 from feeds.coordinator import FeedState
 from feeds.live import open_live_feed
-from feeds.logs import LOGGER, setup_logging
+from feeds.logs import LOGGER, log_event, setup_logging
 from feeds.model import FeedError
 from feeds.reload import ConfigWatcher, Reloaded, Rejected
 from feeds.validate import ConfigError, Problem
@@ -146,7 +147,7 @@ class Kiosk:
         stage = make_stage(loaded, self.canvas_size, self.clock)
         self.theme = stage.theme
         self.chime = Chime(stage.theme.celebration.sound)
-        self.wall = Wall(stage, self.chime.play)
+        self.wall = Wall(stage, self._on_banner)
         # The loop sleeps on this, not in pygame.event.wait(timeout), which polls (≈2 % of a core idle).
         self.wake = threading.Event()
         self.live = open_live_feed(loaded, on_update=self.wake.set)
@@ -168,6 +169,12 @@ class Kiosk:
         self.ready = False
         self.rejected: list[str] = []  # the problems of the last edit not applied, until one is
         self._swap: threading.Thread | None = None
+
+    def _on_banner(self, banner: Celebration) -> None:
+        """A banner comes on screen: the theme's sound, and a record of what the floor was shown."""
+        log_event(log, logging.INFO, "banner_shown", f"on screen: {banner.kicker}: {banner.title} — {banner.detail}",
+                  key=banner.key, title=banner.title)
+        self.chime.play(banner)
 
     def _backdrop(self) -> pygame.Surface:
         """What fills the edges the drifting canvas leaves."""
@@ -229,7 +236,7 @@ class Kiosk:
 
     def _rebuild(self) -> None:
         """A new wall (a new size, config or theme) around the same board and celebrations."""
-        fresh = Wall(make_stage(self.loaded, self.canvas_size, self.clock, self.theme), self.chime.play)
+        fresh = Wall(make_stage(self.loaded, self.canvas_size, self.clock, self.theme), self._on_banner)
         fresh.adopt(self.wall)
         self.wall = fresh
         self.backdrop = self._backdrop()

@@ -77,6 +77,8 @@ class FeedCoordinator:
         self._warnings: frozenset[str] = frozenset()
         self._scheduler: BackgroundScheduler | None = None
         self.store = store  # the last good snapshot on disk: shown at once after a restart
+        self._snapshot: Snapshot | None = None  # the last one polled
+        self._replay = False  # offer it to on_snapshot again at the next poll (a ledger opened late)
         if store is not None:
             self._restore(store)
 
@@ -115,6 +117,12 @@ class FeedCoordinator:
             self._events.clear()
         return events
 
+    def attach(self, on_snapshot: Callable[[Snapshot], EngineOutput]) -> None:
+        """Hand snapshots to ``on_snapshot`` from now on, beginning with the last one at the next poll
+        (the points ledger opened late: what the feed already shows still earns its points)."""
+        self.on_snapshot = on_snapshot
+        self._replay = True
+
     def take_over(self, old: FeedCoordinator) -> None:
         """Carry on from ``old`` (the config changed): its board, freshness and game, and the events
         it published that nobody has read yet, so that a reload loses nothing and repeats nothing."""
@@ -136,11 +144,15 @@ class FeedCoordinator:
             log.exception("feed adapter crashed")
             self._failed(now, FeedError(f"internal error: {type(exc).__name__}: {exc}", "internal"))
             return False
+        if snapshot is None and self._replay:
+            snapshot = self._snapshot
+        self._replay = False
         old = self._state
         board = old.board
         game = old.game
         events: list[BoardEvent] = []
         if snapshot is not None:
+            self._snapshot = snapshot
             own, game = self.on_snapshot(snapshot) if self.on_snapshot is not None else ((), old.game)
             board = build_board(snapshot, self.board_config)
             events = diff_boards(old.board, board)

@@ -184,16 +184,20 @@ class Engine:
         return None
 
 
-def open_engine(config: Config) -> Engine | None:
-    """The engine over the ledger in the state directory; None (after one clear log line) when the
-    ledger cannot be opened, so the board runs on without points rather than not at all."""
+def open_engine(config: Config, quiet: bool = False) -> Engine | None:
+    """The engine over the ledger in the state directory; None (after one clear log line, unless
+    ``quiet``: a retry) when the ledger cannot be opened, so the board runs on without points
+    rather than not at all."""
     from feeds.state import state_dir
 
     directory = state_dir(config.state.dir)
     try:
         return Engine(Ledger(directory), config, History(directory))
     except (OSError, sqlite3.Error) as exc:
+        if quiet:
+            return None
         log_event(log, logging.ERROR, "ledger_unavailable",
-                  f"cannot open the points ledger in {directory}: {exc}; running without points",
+                  f"cannot open the points ledger in {directory}: {exc}; running without points "
+                  f"(trying again every minute)",
                   path=str(directory), error=str(exc))
         return None

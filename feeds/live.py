@@ -5,14 +5,20 @@ stored seen-events, put together and taken apart as one — for the wall, the te
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from feeds.adapters import make_adapter
-from feeds.config import LoadedConfig
+from feeds.config import Config, LoadedConfig
 from feeds.coordinator import FeedCoordinator
 from feeds.engine import Engine, open_engine
+from feeds.logs import LOGGER, log_event
 from feeds.state import StoredBoard, StoredSeenEvents, state_dir
+
+log = logging.getLogger(f"{LOGGER}.engine")
+ENGINE_RETRY_SECONDS = 60.0
+RETRY_JOB = "chalkwall-ledger-retry"
 
 
 @dataclass
@@ -20,12 +26,31 @@ class LiveFeed:
     coordinator: FeedCoordinator
     engine: Engine | None
     seen: StoredSeenEvents
+    config: Config | None = None  # to open the ledger later, when it could not be opened at start
 
     def start(self) -> None:
         """Poll now and on the interval; note the values at every period boundary."""
         self.coordinator.start()
-        if self.engine is not None and self.coordinator.scheduler is not None:
-            self.engine.schedule(self.coordinator.scheduler)
+        scheduler = self.coordinator.scheduler
+        if scheduler is None:
+            return
+        if self.engine is not None:
+            self.engine.schedule(scheduler)
+        elif self.config is not None:  # a read-only or full disk at start: points come back with it
+            scheduler.add_job(self._retry_engine, "interval", seconds=ENGINE_RETRY_SECONDS, id=RETRY_JOB,
+                              replace_existing=True, coalesce=True, max_instances=1)
+
+    def _retry_engine(self) -> None:
+        assert self.config is not None
+        engine = open_engine(self.config, quiet=True)
+        scheduler = self.coordinator.scheduler
+        if engine is None or scheduler is None:
+            return
+        self.engine = engine
+        self.coordinator.attach(engine)
+        engine.schedule(scheduler)
+        scheduler.remove_job(RETRY_JOB)
+        log_event(log, logging.INFO, "ledger_recovered", "the points ledger is open again; points are recorded")
 
     def stop(self) -> None:
         self.coordinator.stop()
@@ -43,4 +68,4 @@ def open_live_feed(loaded: LoadedConfig, on_update: Callable[[], None] | None = 
     engine = open_engine(cfg)
     coordinator = FeedCoordinator(adapter, cfg.feed, cfg.board, on_update=on_update, seen=seen, on_snapshot=engine,
                                   store=StoredBoard(directory))
-    return LiveFeed(coordinator, engine, seen)
+    return LiveFeed(coordinator, engine, seen, cfg)

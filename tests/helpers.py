@@ -35,9 +35,10 @@ class FeedServer:
     """A scripted HTTP server: ``routes[path]`` is a Reply or a function of the request's headers.
     With ``tls`` (a server-side SSLContext) it speaks HTTPS."""
 
-    def __init__(self, tls: ssl.SSLContext | None = None) -> None:
+    def __init__(self, tls: ssl.SSLContext | None = None, port: int = 0) -> None:
         self.routes: dict[str, Reply | Callable[[dict[str, str]], Reply]] = {}
         self.requests: list[Seen] = []
+        self.connections: list[Any] = []  # kept-alive client sockets, cut by stop()
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -45,6 +46,10 @@ class FeedServer:
 
             def log_message(self, *args: Any) -> None:
                 pass
+
+            def setup(self) -> None:
+                super().setup()
+                server.connections.append(self.connection)
 
             def do_GET(self) -> None:  # noqa: N802 - the http.server API
                 headers = {k.lower(): v for k, v in self.headers.items()}
@@ -76,13 +81,33 @@ class FeedServer:
                     time.sleep(reply.chunk_delay)
                 self.wfile.write(b"0\r\n\r\n")
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.httpd.daemon_threads = True
         if tls is not None:
             self.httpd.socket = tls.wrap_socket(self.httpd.socket, server_side=True)
         scheme = "https" if tls else "http"
         self.url = f"{scheme}://127.0.0.1:{self.httpd.server_address[1]}"
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    @property
+    def port(self) -> int:
+        return int(self.httpd.server_address[1])
+
+    def start(self) -> FeedServer:
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Down: open connections are cut, and new ones refused from now on."""
+        import socket
+
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        for connection in self.connections:
+            try:
+                connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
 
     def json(self, path: str, doc: Any, **headers: str) -> None:
         self.routes[path] = Reply(200, json.dumps(doc).encode(), {"Content-Type": "application/json", **headers})
@@ -143,18 +168,20 @@ class WallProcess:
     """``chalkwall run`` in a real subprocess (SDL's dummy video driver: no display needed), its
     JSON log lines collected as they arrive, and its status file at hand."""
 
-    def __init__(self, config: Path, state: Path, *extra_env: tuple[str, str]) -> None:
+    def __init__(self, config: Path, state: Path, prefix: tuple[str, ...] = (), runtime: Path | None = None) -> None:
         import os
         import subprocess
         import sys
 
         env = {k: v for k, v in os.environ.items() if k not in ("CHALKWALL_CONFIG", "NOTIFY_SOCKET", "DISPLAY")}
-        env.update(SDL_VIDEODRIVER="dummy", SDL_AUDIODRIVER="dummy", XDG_STATE_HOME=str(state), **dict(extra_env))
-        self.state = state
+        env.update(SDL_VIDEODRIVER="dummy", SDL_AUDIODRIVER="dummy", XDG_STATE_HOME=str(state))
+        if runtime is not None:  # the status file there, as with systemd's RuntimeDirectory=
+            env["RUNTIME_DIRECTORY"] = str(runtime)
+        self.status_file = (runtime or state / "chalkwall") / "status.json"
         self.records: list[tuple[float, dict[str, Any]]] = []  # (arrival time, record)
         self.lines: list[str] = []
-        self.proc = subprocess.Popen([sys.executable, "-m", "display.cli", "run", "--windowed", "--size", "640x360",
-                                      "--config", str(config), "--log-format", "json"], env=env,
+        self.proc = subprocess.Popen([*prefix, sys.executable, "-m", "display.cli", "run", "--windowed", "--size",
+                                      "640x360", "--config", str(config), "--log-format", "json"], env=env,
                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
@@ -183,9 +210,8 @@ class WallProcess:
         raise AssertionError(f"no such log record within {timeout} s:\n" + "".join(self.lines[-30:]))
 
     def status(self) -> dict[str, Any]:
-        path = self.state / "chalkwall" / "status.json"
         try:
-            return json.loads(path.read_text())
+            return json.loads(self.status_file.read_text())
         except (OSError, ValueError):
             return {}
 

@@ -139,3 +139,30 @@ def test_a_live_feed_keeps_announced_events_on_disk_from_the_very_first(tmp_path
         assert db.execute("SELECT id FROM seen_events").fetchall() == [("k1",)]
     finally:
         live.stop()
+
+
+def test_points_come_back_when_the_ledger_can_be_opened_again(tmp_path: Path) -> None:
+    from feeds.config import load_config
+    from feeds.live import open_live_feed
+    from helpers import write_config
+
+    (tmp_path / "feed.json").write_text(json.dumps(doc(agent("åsa", 3), events=[{"id": "k1", "type": "kudos",
+                                                                                  "to": "åsa", "from": "li"}])))
+    state = tmp_path / "s"
+    state.write_text("in the way")  # the state directory cannot be made: no ledger at start
+    config = write_config(tmp_path, f'[feed]\ntype = "file"\npath = "feed.json"\n[state]\ndir = "{state}"\n'
+                                    '[points]\nkudos = 5\n')
+    live = open_live_feed(load_config(str(config)))
+    try:
+        live.coordinator.start()  # a scheduler for the retry job, as in start(); polls once at once
+        live.start()
+        assert live.engine is None and live.coordinator.scheduler.get_job("chalkwall-ledger-retry") is not None
+        state.unlink()  # the disk is back
+        live._retry_engine()  # what the job does every minute
+        assert live.engine is not None and live.coordinator.on_snapshot is live.engine
+        assert live.coordinator.scheduler.get_job("chalkwall-ledger-retry") is None
+        assert live.coordinator.poll_once()
+        db = sqlite3.connect(state / DB_NAME)
+        assert db.execute("SELECT subject, points FROM awards").fetchall() == [("åsa", 5.0)]  # the kudos, late not lost
+    finally:
+        live.stop()
