@@ -34,6 +34,7 @@ from display.themes import Theme, load_theme, theme_path
 from display.wall import Wall
 from feeds.adapters import make_adapter
 from feeds.config import LoadedConfig
+from feeds.lastgood import remember
 from feeds.coordinator import FeedState
 from feeds.live import open_live_feed
 from feeds.logs import LOGGER, log_event, setup_logging
@@ -107,15 +108,16 @@ RELOADED_NOTICE_SECONDS = 8.0
 
 
 def run(loaded: LoadedConfig, windowed: bool = False, size: tuple[int, int] | None = None,
-        log_choice: tuple[str | None, str | None] = (None, None)) -> int:
-    """Show the wall until SIGTERM (or Esc/q in a window); the exit code."""
+        log_choice: tuple[str | None, str | None] = (None, None), rejected: ConfigError | None = None) -> int:
+    """Show the wall until SIGTERM (or Esc/q in a window); the exit code. ``rejected``: the
+    config file's problems, when ``loaded`` is the last good copy standing in for it."""
     try:
         screen = open_screen(windowed, size or loaded.config.display.resolution)
     except pygame.error as exc:
         print(f"chalkwall: no display available ({exc}); {NO_DISPLAY_HINT}", file=sys.stderr)
         return 1
     try:
-        kiosk = Kiosk(loaded, screen, windowed, log_choice)
+        kiosk = Kiosk(loaded, screen, windowed, log_choice, rejected)
     except FeedError as exc:
         print(f"chalkwall: feed failed: {exc}", file=sys.stderr)
         pygame.quit()
@@ -138,14 +140,24 @@ class Kiosk:
     """The running wall: screen, feed, schedule, health reports and hot reload, in one loop."""
 
     def __init__(self, loaded: LoadedConfig, screen: pygame.Surface, windowed: bool,
-                 log_choice: tuple[str | None, str | None] = (None, None)) -> None:
+                 log_choice: tuple[str | None, str | None] = (None, None), rejected: ConfigError | None = None) -> None:
         self.loaded, self.screen, self.windowed, self.log_choice = loaded, screen, windowed, log_choice
         cfg = loaded.config
         self.clock = SystemClock()
+        problems = list(rejected.problems) if rejected else []
+        try:
+            self.theme = load_theme(cfg.display.theme, loaded.base_dir, loaded.label)
+        except ConfigError as exc:  # a broken theme at boot: the built-in one until it is fixed
+            log_event(log, logging.ERROR, "config_rejected", f"the theme is not valid, showing the built-in "
+                      f"dark theme until it is fixed: {'; '.join(map(str, exc.problems))}",
+                      problems=[{"file": p.file, "key": p.key, "message": p.message} for p in exc.problems])
+            problems += exc.problems
+            self.theme = load_theme("dark", loaded.base_dir)
+        if not problems:
+            remember(loaded)
         # The wall is drawn on a canvas a few pixels smaller than the screen, which drifts (burn-in care).
         self.canvas_size = canvas_for(screen)
-        stage = make_stage(loaded, self.canvas_size, self.clock)
-        self.theme = stage.theme
+        stage = make_stage(loaded, self.canvas_size, self.clock, self.theme)
         self.chime = Chime(stage.theme.celebration.sound)
         self.wall = Wall(stage, self._on_banner)
         # The loop sleeps on this, not in pygame.event.wait(timeout), which polls (≈2 % of a core idle).
@@ -169,6 +181,8 @@ class Kiosk:
         self.ready = False
         self.rejected: list[str] = []  # the problems of the last edit not applied, until one is
         self._swap: threading.Thread | None = None
+        if problems:
+            self._refuse(problems, "Config not valid — running the last good one" if rejected else "")
 
     def _on_banner(self, banner: Celebration) -> None:
         """A banner comes on screen: the theme's sound, and a record of what the floor was shown."""
@@ -302,16 +316,12 @@ class Kiosk:
     def _apply(self, outcome: Reloaded[Theme] | Rejected) -> None:
         self.status.soon()
         if isinstance(outcome, Rejected):
-            self.rejected = outcome.lines()
-            first = outcome.problems[0]
-            more = f" · {len(self.rejected) - 1} more in the log" if len(self.rejected) > 1 else ""
-            where = f"{Path(first.file).name}: {first.key + ': ' if first.key else ''}"
-            self.wall.set_notice(Notice((f"Config edit not applied{more}",
-                                         where + first.message), colour="down"))
+            self._refuse(list(outcome.problems))
             return
         old, new = self.loaded.config, outcome.loaded.config
         changed = set(outcome.changed)
         self.rejected = []
+        remember(outcome.loaded)
         self.loaded, self.theme = outcome.loaded, outcome.extra
         if changed & FEED_SECTIONS:
             self._restart_feed()
@@ -332,6 +342,15 @@ class Kiosk:
         until = self.clock.now() + RELOADED_NOTICE_SECONDS
         self.wall.set_notice(Notice((f"Config reloaded: {', '.join(outcome.changed) or 'no changes'}",),
                                     colour="up", until=until))
+
+    def _refuse(self, problems: list[Problem], headline: str = "") -> None:
+        """Say on screen (and in the status file) that the config on disk is not what runs."""
+        self.rejected = [str(p) for p in problems]
+        first = problems[0]
+        more = f" · {len(problems) - 1} more in the log" if len(problems) > 1 else ""
+        where = f"{Path(first.file).name}: {first.key + ': ' if first.key else ''}"
+        self.wall.set_notice(Notice(((headline or "Config edit not applied") + more, where + first.message),
+                                    colour="down"))
 
     def _restart_feed(self) -> None:
         """A new live feed for the new config, carrying on from the old one's board and events. The

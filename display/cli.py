@@ -20,6 +20,7 @@ from feeds.adapters import make_adapter
 from feeds.board import Board, build_board
 from feeds.config import SCENES, SCORE, LoadedConfig, load_config
 from feeds.diff import FeedEventReceived, SeenEvents
+from feeds.lastgood import fall_back
 from feeds.logs import LOGGER, setup_logging
 from feeds.model import FeedError
 from feeds.validate import ConfigError
@@ -65,13 +66,17 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    rejected: ConfigError | None = None
     try:
         loaded = load_config(args.config)
     except ConfigError as exc:
         setup_logging(args.log_format or "plain", args.log_level or "info")
-        print("\n".join(str(p) for p in exc.problems), file=sys.stderr)
-        print(f"chalkwall: {len(exc.problems)} problem(s) in the config", file=sys.stderr)
-        return 2
+        fallback = fall_back(args.config, exc) if args.command == "run" else None
+        if fallback is None:
+            print("\n".join(str(p) for p in exc.problems), file=sys.stderr)
+            print(f"chalkwall: {len(exc.problems)} problem(s) in the config", file=sys.stderr)
+            return 2
+        loaded, rejected = fallback, exc  # a kiosk must not stay black over a typo: the last good config
     cfg = loaded.config
     setup_logging(args.log_format or cfg.log.format, args.log_level or cfg.log.level)
     try:
@@ -93,12 +98,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(describe(found))
             return 0 if time.time() - float(found.get("updated", 0)) <= 30 else 1
         if args.command == "run":
-            size = _parse_size(args.size) if args.size else None
-            if args.size and size is None:
-                return 2
-            from display.app import run
-
-            return run(loaded, windowed=args.windowed, size=size, log_choice=(args.log_format, args.log_level))
+            return _run(args, loaded, rejected)
         if args.command == "shot":
             return cmd_shot(loaded, args.scene, args.size, args.theme, args.out)
         if args.command == "bench":
@@ -133,6 +133,16 @@ def main(argv: Sequence[str] | None = None) -> int:
               file=sys.stderr)
         return 1
     return 2  # pragma: no cover - argparse rejects unknown commands first
+
+
+def _run(args: argparse.Namespace, loaded: LoadedConfig, rejected: ConfigError | None = None) -> int:
+    size = _parse_size(args.size) if args.size else None
+    if args.size and size is None:
+        return 2
+    from display.app import run
+
+    return run(loaded, windowed=args.windowed, size=size, log_choice=(args.log_format, args.log_level),
+               rejected=rejected)
 
 
 def cmd_check(loaded: LoadedConfig) -> int:

@@ -360,7 +360,11 @@ def parse_config(data: dict[str, object], label: str) -> Config:
 def load_config(cli_path: str | None = None, cwd: Path | None = None) -> LoadedConfig:
     """Find, read and validate the config; ConfigError lists every problem."""
     path, label = find_config(cli_path, cwd)
-    config = parse_config(read_toml(path, label), label)
+    return placed(parse_config(read_toml(path, label), label), label, path)
+
+
+def placed(config: Config, label: str, path: Path) -> LoadedConfig:
+    """``config`` as read from ``path``: relative paths in it resolve against that file's folder."""
     base = path.resolve().parent
     feed = config.feed
     if feed.path and not Path(feed.path).expanduser().is_absolute():

@@ -53,3 +53,57 @@ def test_edits_apply_within_two_seconds_and_a_bad_one_is_refused_without_a_resta
     finally:
         code = wall.stop()
     assert code == 0 and "Traceback" not in "".join(wall.lines)
+
+
+def test_a_config_broken_before_a_reboot_starts_with_the_last_good_one_until_fixed(tmp_path: Path) -> None:
+    (tmp_path / "feed.json").write_text(json.dumps(doc(agent("åsa", 9), agent("олег", 7))))
+    config = write_config(tmp_path, FEED + '[display]\ntheme = "light"\n')
+    good = WallProcess(config, tmp_path / "state")
+    try:
+        pid = good.wait_status(lambda s: (s.get("board") or {}).get("agents") == 2)["pid"]
+    finally:
+        assert good.stop() == 0
+    config.write_text(FEED + '[display]\ntheme = "light"\n[bord]\nrank_by = "csat"\n')  # saved, then a power cut
+    again = WallProcess(config, tmp_path / "state")
+    try:
+        _, record = again.wait_for(lambda r: r.get("event") == "config_rejected", timeout=10)
+        assert "last good copy" in record["message"] and record["problems"][0]["key"] == "bord"
+        assert 'did you mean "board"' in record["problems"][0]["message"]
+        running = again.wait_status(lambda s: s["pid"] != pid and (s.get("board") or {}).get("agents") == 2)
+        assert running["config"]["theme"] == "Light" and running["config"]["rejected"]
+        assert running["notices"][0] == "Config not valid — running the last good one"
+        seen = len(again.records)
+        config.write_text(FEED + '[display]\ntheme = "light"\n[board]\nrank_by = "tickets_solved"\n')  # fixed
+        again.wait_for(lambda r: r.get("event") == "config_reloaded", timeout=5, after=seen)
+        fixed = again.wait_status(lambda s: not s["config"]["rejected"], timeout=5)
+        assert not [n for n in fixed["notices"] if "not valid" in n]
+    finally:
+        assert again.stop() == 0
+
+
+def test_a_broken_theme_at_start_shows_the_built_in_one_and_says_so(tmp_path: Path) -> None:
+    (tmp_path / "feed.json").write_text(json.dumps(doc(agent("åsa", 9))))
+    (tmp_path / "ours.toml").write_text('name = "Ours"\n[colours]\naccent = "gold"\n')
+    config = write_config(tmp_path, FEED + '[display]\ntheme = "ours.toml"\n')
+    wall = WallProcess(config, tmp_path / "state")
+    try:
+        running = wall.wait_status(lambda s: (s.get("board") or {}).get("agents") == 1)
+        assert running["config"]["theme"] == "Dark" and "colours.accent" in running["config"]["rejected"][0]
+        (tmp_path / "ours.toml").write_text('name = "Ours"\n[colours]\naccent = "#ffd700"\n')
+        fixed = wall.wait_status(lambda s: s["config"]["theme"] == "Ours", timeout=5)
+        assert not fixed["config"]["rejected"]
+    finally:
+        assert wall.stop() == 0
+
+
+def test_a_broken_config_with_no_good_copy_to_fall_back_on_is_an_error(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    config = write_config(tmp_path, FEED + '[bord]\n')
+    env = {**os.environ, "XDG_STATE_HOME": str(tmp_path / "state"), "SDL_VIDEODRIVER": "dummy"}
+    env.pop("STATE_DIRECTORY", None)
+    done = subprocess.run([sys.executable, "-m", "display.cli", "run", "--windowed", "--config", str(config)],
+                          env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and 'bord: unknown key (did you mean "board"?)' in done.stderr
