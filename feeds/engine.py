@@ -32,6 +32,7 @@ from feeds.model import CHALLENGE_COMPLETED, KUDOS, FeedEvent, Snapshot
 from feeds.periods import Calendar, Shift, parse_clock
 
 log = logging.getLogger(f"{LOGGER}.engine")
+MAX_UNRECORDED = 1000  # feed events kept to offer again while the ledger cannot be written
 
 
 class EngineOutput(NamedTuple):
@@ -61,6 +62,7 @@ class Engine:
         self.game: GameState | None = None
         self._last: Snapshot | None = None
         self._failing = False  # the ledger could not be written at the last try
+        self._unrecorded: dict[str, FeedEvent] = {}  # the events offered meanwhile, to offer again
         self._badges: tuple[str, Mapping[str, tuple[str, ...]]] = ("", MappingProxyType({}))
 
     def __call__(self, snapshot: Snapshot) -> EngineOutput:
@@ -79,8 +81,11 @@ class Engine:
         fresh: list[Award] = []
         self.completed = []
         names = {a.id: a.name for a in snapshot.agents} | {t.id: t.name for t in snapshot.teams}
+        # Events offered while the ledger failed come again, even if the feed has moved past them.
+        listed = {e.id for e in snapshot.events}
+        events = [*snapshot.events, *(e for i, e in self._unrecorded.items() if i not in listed)]
         try:
-            offered = [(self._offer(event, now), event) for event in snapshot.events]
+            offered = [(self._offer(event, now), event) for event in events]
             if self.history is not None:
                 offered += self._measure(snapshot, now)
             self._refresh_badges(any(award is not None for award, _ in offered), now)
@@ -97,7 +102,11 @@ class Engine:
                 log_event(log, logging.ERROR, "ledger_error", f"cannot record points: {exc}; trying again every poll "
                           "(what the board still shows is recorded once it works)", error=str(exc))
             self._failing = True
+            self._unrecorded.update((e.id, e) for e in events)
+            while len(self._unrecorded) > MAX_UNRECORDED:
+                del self._unrecorded[next(iter(self._unrecorded))]
             return fresh
+        self._unrecorded.clear()
         if self._failing:
             log_event(log, logging.INFO, "ledger_recovered", "points are recorded again")
             self._failing = False

@@ -162,3 +162,22 @@ def test_kill_9_at_any_moment_loses_nothing_and_repeats_nothing(tmp_path: Path) 
     logged = [json.loads(line)["event_id"] for text in logs for line in text.splitlines()
               if line.startswith("{") and json.loads(line)["event"] == "celebration"]
     assert len(logged) == len(set(logged))  # no completion celebrated twice across the restarts
+
+
+def test_what_the_feed_showed_while_the_ledger_failed_is_recorded_once_it_works(tmp_path: Path) -> None:
+    eng = engine(tmp_path)
+    path = eng.ledger.path
+    eng.ledger._db.close()  # the disk went away: every write now fails with a real sqlite3 error
+    stream = io.StringIO()
+    setup_logging("json", "info", stream)
+    try:
+        assert eng.process(normalise(doc(agent("ann", 1), events=[completion(1)])), NOW) == []
+        assert eng.process(normalise(doc(agent("ann", 1), events=[completion(2)])), NOW) == []  # 1 scrolled out
+        eng.ledger._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)  # the disk is back
+        fresh = eng.process(normalise(doc(agent("ann", 1), events=[completion(3)])), NOW)
+    finally:
+        setup_logging("plain", "warning")
+    assert sorted(a.challenge for a in fresh) == ["Solve 1", "Solve 2", "Solve 3"]
+    assert [json.loads(line)["event"] for line in stream.getvalue().splitlines()
+            if json.loads(line)["event"] != "celebration"] == ["ledger_error", "ledger_recovered"]
+    assert eng.process(normalise(doc(agent("ann", 1), events=[completion(3)])), NOW) == []  # and only once
