@@ -164,7 +164,7 @@ class Kiosk:
         self.wake = threading.Event()
         self.live = open_live_feed(loaded, on_update=self.wake.set)
         self.watcher = ConfigWatcher(loaded, self.theme, build_theme,
-                                     lambda l: [theme_path(l.config.display.theme, l.base_dir)],
+                                     lambda cfg: [theme_path(cfg.config.display.theme, cfg.base_dir)],
                                      on_change=self.wake.set)
         self.stop = False
         self.status_failed = False

@@ -32,7 +32,7 @@ BASE = '[feed]\ntype = "demo"\n[display]\ntitle = "Floor 3"\n'
 def watcher(tmp_path: Path, text: str = BASE) -> ConfigWatcher[Theme]:
     loaded = load_config(str(write_config(tmp_path, text)))
     return ConfigWatcher(loaded, build_theme(loaded), build_theme,
-                         lambda l: [theme_path(l.config.display.theme, l.base_dir)], look_seconds=0.01)
+                         lambda cfg: [theme_path(cfg.config.display.theme, cfg.base_dir)], look_seconds=0.01)
 
 
 def settle(w: ConfigWatcher[Theme]) -> Reloaded[Theme] | Rejected | None:
