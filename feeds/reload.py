@@ -142,8 +142,11 @@ class ConfigWatcher(Generic[T]):
             return Rejected(problems)
         changed = changed_sections(self.loaded.config, fresh.config) + (("theme",) if extra != self.extra else ())
         self.loaded, self.extra = fresh, extra
+        # The old theme file is no longer watched; what was read above stays what was tried, so
+        # a change made while this edit was being checked is still seen at the next look.
         self._watched = self._paths(fresh)
-        self._tried = self._last_look = self._look()
+        self._tried = {path: self._tried[path] for path in self._watched}
+        self._last_look = dict(self._tried)
         log_event(log, logging.INFO, "config_reloaded",
                   f"config reloaded from {fresh.label}: " + (", ".join(changed) if changed else "nothing changed"),
                   file=fresh.label, changed=list(changed))
