@@ -360,11 +360,10 @@ class Kiosk:
             self._swap.join()  # one restart at a time
         old = self.live
         try:
-            fresh = open_live_feed(self.loaded, on_update=self.wake.set)
+            fresh = open_live_feed(self.loaded, on_update=self.wake.set, after=old.coordinator)
         except FeedError as exc:  # its secret went missing since the edit was checked
             log.error("cannot restart the feed for the new config (%s); the old feed keeps running", exc)
             return
-        fresh.coordinator.take_over(old.coordinator)
         self.live = fresh
 
         def swap() -> None:

@@ -76,14 +76,14 @@ class FeedCoordinator:
         self._not_before = 0.0
         self._warnings: frozenset[str] = frozenset()
         self._scheduler: BackgroundScheduler | None = None
-        self.store = store  # the last good snapshot on disk: shown at once after a restart
+        self.store = store  # the last good snapshot on disk, saved as polls come in
         self._snapshot: Snapshot | None = None  # the last one polled
         self._replay = False  # offer it to on_snapshot again at the next poll (a ledger opened late)
-        if store is not None:
-            self._restore(store)
 
-    def _restore(self, store: StoredBoard) -> None:
-        found = store.load()
+    def restore(self) -> None:
+        """Start from the board saved by the last run (shown at once after a restart, marked stale
+        until the feed answers); nothing when there is none or it no longer fits the config."""
+        found = self.store.load() if self.store is not None else None
         if found is None:
             return
         snapshot, polled_at = found

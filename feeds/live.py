@@ -59,8 +59,10 @@ class LiveFeed:
             self.engine.close()
 
 
-def open_live_feed(loaded: LoadedConfig, on_update: Callable[[], None] | None = None) -> LiveFeed:
-    """The live feed for a config; FeedError when the adapter cannot be made (a missing secret)."""
+def open_live_feed(loaded: LoadedConfig, on_update: Callable[[], None] | None = None,
+                   after: FeedCoordinator | None = None) -> LiveFeed:
+    """The live feed for a config, carrying on from ``after`` (a reload) or else from the board the
+    last run saved; FeedError when the adapter cannot be made (a missing secret)."""
     cfg = loaded.config
     adapter = make_adapter(cfg.feed, loaded.base_dir)
     directory = state_dir(cfg.state.dir)
@@ -68,4 +70,8 @@ def open_live_feed(loaded: LoadedConfig, on_update: Callable[[], None] | None = 
     engine = open_engine(cfg)
     coordinator = FeedCoordinator(adapter, cfg.feed, cfg.board, on_update=on_update, seen=seen, on_snapshot=engine,
                                   store=StoredBoard(directory))
+    if after is not None:
+        coordinator.take_over(after)
+    else:
+        coordinator.restore()
     return LiveFeed(coordinator, engine, seen, cfg)

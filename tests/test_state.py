@@ -115,6 +115,8 @@ def test_a_restarted_coordinator_shows_the_last_board_at_once_marked_stale(tmp_p
     stored.close()
     restarted = FeedCoordinator(DemoFeed(), FeedConfig(type="demo"), BoardConfig(), store=StoredBoard(tmp_path),
                                 clock=lambda: 1_795_000_000.0 + 3600)
+    assert restarted.state().board is None  # the live feed asks for it, unless a reload hands one over
+    restarted.restore()
     state = restarted.state()
     assert state.board is not None and [r.agent.name for r in state.board.agents] == ["Олег", "Åsa"]
     assert state.stale and state.last_success == 1_795_000_000.0 and restarted.drain_events() == []
