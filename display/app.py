@@ -22,9 +22,9 @@ from dataclasses import dataclass, field
 
 import pygame
 
-from display import burnin
 from display.celebrate import Celebration
 from display.clock import SystemClock
+from display.present import Presenter, canvas_for
 from display.health import Notifier, StatusFile, status_path
 from display.schedule import ScreenSchedule
 from display.shot import make_stage
@@ -84,11 +84,6 @@ def open_screen(windowed: bool, size: tuple[int, int] | None) -> pygame.Surface:
     pygame.display.set_caption("chalkwall")
     pygame.mouse.set_visible(False)
     return screen
-
-
-def canvas_for(screen: pygame.Surface) -> tuple[int, int]:
-    """The size the wall draws at: the screen less the margin its burn-in drift moves within."""
-    return screen.get_width() - 2 * burnin.MAX, screen.get_height() - 2 * burnin.MAX
 
 
 def feed_fields(state: FeedState) -> dict[str, object]:
@@ -171,9 +166,7 @@ class Kiosk:
         self.stats = FrameStats()
         self.look_for_input = 0.25 if windowed else 1.0  # how often window events are read while asleep
         self.notifier = Notifier()
-        self.backdrop = self._backdrop()
-        self.drifted: tuple[int, int] | None = None
-        self.canvas = screen
+        self.presenter = Presenter(screen, self._backdrop())
         self.schedule = ScreenSchedule(cfg.schedule, cfg.periods.zone)
         self.screen_on: bool | None = None
         self.status = StatusFile(status_path(cfg.state.dir), started=self.clock.now())
@@ -253,8 +246,7 @@ class Kiosk:
         fresh = Wall(make_stage(self.loaded, self.canvas_size, self.clock, self.theme), self._on_banner)
         fresh.adopt(self.wall)
         self.wall = fresh
-        self.backdrop = self._backdrop()
-        self.drifted = None
+        self.presenter = Presenter(self.screen, self._backdrop())
 
     def _power(self) -> bool:
         """Follow the office hours: the screen on or dark; whether it is on."""
@@ -268,23 +260,12 @@ class Kiosk:
                 self.screen.fill((0, 0, 0))
                 pygame.display.flip()
             else:
-                self.drifted = None  # lay the backdrop's edges again: the dark screen erased them
+                self.presenter.invalidate()  # lay the backdrop's edges again: the dark screen erased them
         return on
 
     def _frame(self) -> None:
-        offset = burnin.drift(self.clock.wall())
-        if offset != self.drifted:  # a one-pixel step: lay the backdrop and draw the whole picture there
-            self.drifted = offset
-            self.screen.blit(self.backdrop, (0, 0))
-            self.canvas = self.screen.subsurface(pygame.Rect((burnin.MAX + offset[0], burnin.MAX + offset[1]),
-                                                             self.canvas_size))
-            self.wall.invalidate()
         started = self.clock.now()
-        rects = [r.move(self.canvas.get_offset()) for r in self.wall.frame(self.canvas)]
-        if rects:
-            if rects[0].size == self.canvas_size and len(rects) == 1:
-                rects = [self.screen.get_rect()]  # a whole frame: the backdrop's edges too
-            pygame.display.update(rects)
+        if self.presenter.present(self.wall, self.clock.wall()):
             self.stats.add(self.clock.now() - started)
             if not self.ready:  # the first frame is on screen: now systemd may call us started
                 self.notifier.ready(f"showing {self.wall.scene.name}")

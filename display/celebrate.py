@@ -1,7 +1,8 @@
 """Celebrations — Schwab's chalk number: a completed challenge stops the wall for a moment.
 
 Completions and new leaders are *banners* that cover the board for ``celebration_seconds`` with a
-burst of confetti; a kudos is a *toast* at the edge that does not stop the board. Banners wait in a
+burst of confetti; a kudos is a *toast* that slides into the header, beside the title, and never
+covers the board or a notice. Toasts show one at a time; a few more wait their turn. Banners wait in a
 queue and are shown one at a time; a burst (three or more waiting) is coalesced into one
 ("3 challenges completed!") so the board is never blocked for minutes. Confetti is a pure function
 of the time since the burst began, so a frame at t = 1.2 s is the same in every run.
@@ -12,7 +13,7 @@ from __future__ import annotations
 import math
 import random
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import pygame
@@ -29,7 +30,7 @@ TOAST_SECONDS = 6.0
 TOAST_SLIDE = 0.3
 APPEAR_SECONDS = 0.35
 BURST_SECONDS = 3.0  # confetti has fallen (or the glow settled) by then
-MAX_TOASTS = 3
+MAX_TOASTS = 3  # waiting their turn; older ones give way (the wins scene lists every thanks)
 CONFETTI = 140
 
 
@@ -52,7 +53,8 @@ class Celebrations:
         self.queue: deque[Celebration] = deque()
         self.current: Celebration | None = None
         self.started = 0.0
-        self.toasts: deque[tuple[float, Celebration]] = deque()
+        self.toasts: deque[tuple[float, Celebration]] = deque()  # the toast showing, with its start
+        self.waiting: deque[Celebration] = deque(maxlen=MAX_TOASTS)
         self._confetti: tuple[str, list[tuple[float, float, float, float, RGB]]] = ("", [])
         self._card_cache: tuple[str, pygame.Surface] = ("", pygame.Surface((1, 1)))
         self._pieces: list[tuple[pygame.Rect, RGB]] = []
@@ -61,6 +63,7 @@ class Celebrations:
         """Carry on where ``old`` (on the wall being replaced) was: the banner showing keeps its
         time, the queue and the toasts stay; only the pictures are drawn again, in the new look."""
         self.queue, self.current, self.started, self.toasts = old.queue, old.current, old.started, old.toasts
+        self.waiting = old.waiting
 
     # --- feeding ----------------------------------------------------------------------
     def feed_event(self, event: FeedEvent, board: Board | None) -> None:
@@ -75,10 +78,9 @@ class Celebrations:
         elif event.type == KUDOS:
             to_name = who_is(board, event.data.get("to"))[0]
             from_name = who_is(board, event.data.get("from"))[0] if event.data.get("from") else "Someone"
-            self.toasts.append((self.stage.clock.now(), Celebration(f"{from_name} thanked {to_name}",
-                                                                    str(event.data.get("text", "")), key=event.id)))
-            while len(self.toasts) > MAX_TOASTS:
-                self.toasts.popleft()
+            self.waiting.append(Celebration(f"{from_name} thanked {to_name}", str(event.data.get("text", "")),
+                                            names=[from_name, to_name], key=event.id))
+            self._next_toast(self.stage.clock.now())
 
     def new_leader(self, agent_id: str, board: Board | None) -> None:
         name, colour, _ = who_is(board, agent_id)
@@ -98,10 +100,16 @@ class Celebrations:
         if self.current is None and self.queue:
             self.current = self._next()
             self.started = now
+            self._card(self.current)  # here, not in the frame that first shows it along with the shaded board
             if self.on_banner is not None:
                 self.on_banner(self.current)
         while self.toasts and now - self.toasts[0][0] >= TOAST_SECONDS:
             self.toasts.popleft()
+        self._next_toast(now)
+
+    def _next_toast(self, now: float) -> None:
+        if not self.toasts and self.waiting:
+            self.toasts.append((now, self.waiting.popleft()))
 
     def _next(self) -> Celebration:
         if len(self.queue) < COALESCE_AT:
@@ -129,7 +137,9 @@ class Celebrations:
         return any(now - t < TOAST_SLIDE or now - t > TOAST_SECONDS - TOAST_SLIDE for t, _ in self.toasts)
 
     def next_change(self) -> float | None:
-        times = [t + TOAST_SECONDS for t, _ in self.toasts]
+        now = self.stage.clock.now()
+        # The toast's slide-out starts before it ends: the loop must be awake for it.
+        times = [t + s for t, _ in self.toasts for s in (TOAST_SECONDS - TOAST_SLIDE, TOAST_SECONDS) if t + s > now]
         if self.current is not None:
             times.append(self.started + self.seconds())
         return min(times) if times else None
@@ -180,9 +190,6 @@ class Celebrations:
         self._card_cache = (item.key, card)
         return card
 
-    def card_ready(self) -> bool:
-        return self.current is not None and self._card_cache[0] == self.current.key
-
     def banner_moving(self) -> bool:
         """The banner's first seconds: the card rises, confetti flies or the glow pulses. After
         that it stands still until it ends, and costs no frames."""
@@ -200,20 +207,20 @@ class Celebrations:
                 pygame.draw.rect(surface, colour, rect)
         surface.blit(self._card(item), card)
         if st.theme.celebration.style == "glow" and t < BURST_SECONDS:
-            grow = round(card.h * 0.06 * (1 + math.sin(t * 5)))
-            pygame.draw.rect(surface, item.colour or st.colour("accent"), card.inflate(grow, grow),
-                             width=max(3, card.h // 80), border_radius=card.h // 9)
+            self._glow(surface, item, card, t)
 
-    def draw_banner_partial(self, surface: pygame.Surface, under: pygame.Surface) -> list[pygame.Rect]:
-        """One frame of a standing banner over a still board (``under``): only the confetti pieces'
-        old and new places, and the card while it rises, are redrawn."""
+    def draw_banner_partial(self, surface: pygame.Surface, under: pygame.Surface,
+                            also: Sequence[pygame.Rect] = ()) -> list[pygame.Rect]:
+        """One frame of a standing banner over a still board (``under``): the confetti pieces' old
+        and new places, the card while it rises, and the rectangles ``also`` given (rows that moved
+        under the banner) are laid again from ``under``, with the banner's parts over them."""
         item = self.current
         if item is None:
-            return []
+            return list(also)
         st = self.stage
         t = st.clock.now() - self.started
         card = self._card_rect(t)
-        dirty = [r for r, _ in self._pieces]
+        dirty = [*also, *(r for r, _ in self._pieces)]
         if t < APPEAR_SECONDS + 0.05 or st.theme.celebration.style == "glow":
             dirty.append(card.inflate(card.h // 4, card.h // 2))
         for rect in dirty:
@@ -229,10 +236,13 @@ class Celebrations:
             if overlap:
                 surface.blit(card_surface, overlap, overlap.move(-card.x, -card.y))
         if st.theme.celebration.style == "glow" and t < BURST_SECONDS:
-            grow = round(card.h * 0.06 * (1 + math.sin(t * 5)))
-            pygame.draw.rect(surface, item.colour or st.colour("accent"), card.inflate(grow, grow),
-                             width=max(3, card.h // 80), border_radius=card.h // 9)
+            self._glow(surface, item, card, t)
         return dirty
+
+    def _glow(self, surface: pygame.Surface, item: Celebration, card: pygame.Rect, t: float) -> None:
+        grow = round(card.h * 0.06 * (1 + math.sin(t * 5)))
+        pygame.draw.rect(surface, item.colour or self.stage.colour("accent"), card.inflate(grow, grow),
+                         width=max(3, card.h // 80), border_radius=card.h // 9)
 
     def _particles(self, item: Celebration) -> list[tuple[float, float, float, float, RGB]]:
         """Each piece's start, velocity, spin and colour: drawn from a seed once per celebration."""
@@ -261,31 +271,54 @@ class Celebrations:
             out.append((pygame.Rect(round(x), round(y), w, size), colour))
         return out
 
+    def toast_key(self) -> tuple[str, int] | None:
+        """What the toast slot shows: the toast and how far it has slid (None: empty)."""
+        if not self.toasts:
+            return None
+        started, item = self.toasts[0]
+        return item.key or item.title, round(self._slide(self.stage.clock.now() - started) * 1000)
+
+    def _slide(self, age: float) -> float:
+        """How far in the toast is: 0 above the screen, 1 in place."""
+        if self.stage.motion.mode == "none":
+            return 1.0
+        return max(0.0, min(1.0, age / TOAST_SLIDE, (TOAST_SECONDS - age) / TOAST_SLIDE))
+
     def draw_toasts(self, surface: pygame.Surface) -> list[pygame.Rect]:
-        """The kudos toasts at the bottom edge; the rectangles they cover."""
+        """The toast showing, in the header beside the title: a heart, who thanked whom (first names
+        when the whole names leave no room) and the words, on one line, sliding down into place over
+        the header's own text. The slot it covers, or none."""
+        if not self.toasts:
+            return []
         st = self.stage
-        rects: list[pygame.Rect] = []
-        now = st.clock.now()
-        sizes = st.theme.sizes
-        y = st.h - st.margin
-        for started, item in reversed(self.toasts):
-            age = now - started
-            slide = 1.0 if st.motion.mode == "none" else max(0.0, min(1.0, age / TOAST_SLIDE,
-                                                                       (TOAST_SECONDS - age) / TOAST_SLIDE))
-            title = st.text(item.title, sizes.small, "text", bold=True, max_width=round(st.w * 0.4))
-            detail = st.text(f"“{item.detail}”", sizes.small, "muted", max_width=round(st.w * 0.4)) if item.detail else None
-            pad = title.get_height() // 3
-            w = max(title.get_width(), detail.get_width() if detail else 0) + 3 * pad + title.get_height()
-            h = title.get_height() + (detail.get_height() if detail else 0) + 2 * pad
-            box = pygame.Rect(0, 0, w, h)
-            box.bottomright = (st.w - st.margin + round((1 - slide) * (w + st.margin)), y)
-            pygame.draw.rect(surface, mix(st.colour("banner"), st.colour("surface"), 0.3), box, border_radius=pad * 2)
-            pygame.draw.rect(surface, st.colour("down"), box, width=3, border_radius=pad * 2)
-            draw_heart(surface, (box.x + pad + title.get_height() // 2, box.y + pad + title.get_height() // 2),
-                       title.get_height() // 3, st.colour("down"))
-            surface.blit(title, (box.x + 2 * pad + title.get_height(), box.y + pad))
-            if detail:
-                surface.blit(detail, (box.x + 2 * pad + title.get_height(), box.y + pad + title.get_height()))
-            rects.append(box.inflate(4, 4))
-            y = box.y - pad
-        return rects
+        slot = st.header_slot()
+        started, item = self.toasts[0]
+        size = st.theme.sizes.small
+        pad = st.px(size) // 3
+        heart = st.px(size)
+        room = slot.w - 5 * pad - heart
+        words = f"“{item.detail}”" if item.detail else ""
+        quote_room = 6 * st.px(size) if words else 0  # enough for a few words of the thanks
+        title_text = item.title
+        if len(item.names) == 2 and st.fonts.width(title_text, "text", st.px(size), True) > room - quote_room:
+            title_text = " thanked ".join(name.split()[0] if name.split() else name for name in item.names)
+        title = st.text_fitted(title_text, size, "text", room, bold=True)
+        room -= title.get_width() + pad
+        detail = st.text(words, size, "muted", max_width=room) if words and room > 2 * st.px(size) else None
+        h = min(slot.h - pad, title.get_height() + pad)
+        box = pygame.Rect(slot.x, 0, 4 * pad + heart + title.get_width() + (pad + detail.get_width() if detail else 0), h)
+        box.centery = slot.centery - round((1 - self._slide(st.clock.now() - started)) * slot.bottom)
+        clip = surface.get_clip()
+        surface.set_clip(slot.clip(clip))
+        surface.blit(st.background(), slot, slot)  # the header's own words give way while it shows
+        if self.current is not None:
+            st.shade(surface, rect=slot)  # under a banner, as dim as the rest of the board
+        pygame.draw.rect(surface, mix(st.colour("banner"), st.colour("surface"), 0.3), box, border_radius=h // 2)
+        pygame.draw.rect(surface, st.colour("down"), box, width=max(2, pad // 3), border_radius=h // 2)
+        draw_heart(surface, (box.x + pad + heart // 2, box.centery), heart // 2, st.colour("down"))
+        x = box.x + 2 * pad + heart
+        surface.blit(title, title.get_rect(midleft=(x, box.centery)))
+        if detail:
+            surface.blit(detail, detail.get_rect(midleft=(x + title.get_width() + pad, box.centery)))
+        surface.set_clip(clip)
+        return [slot]

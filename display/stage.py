@@ -164,12 +164,22 @@ class Stage:
         pygame.draw.rect(header, self.colour("accent"), (m, hh - 4, self.w - 2 * m, 3))
         return header
 
-    def shade(self, surface: pygame.Surface, amount: int = 200) -> None:
+    def header_slot(self) -> pygame.Rect:
+        """Where a toast sits in the header: after the title (over the scene's name and the date)
+        up to the clock; on a portrait screen, where there is no room beside it, over the title."""
+        m, size = self.margin, self.theme.sizes.header
+        right = self.w - 2 * m - self.fonts.width("88:88", "numbers", self.px(size), bold=True)
+        left = m
+        if not self.portrait:
+            left += min(self.fonts.width(self.display.title, "text", self.px(size), bold=True), self.w // 3) + m
+        return pygame.Rect(left, 0, max(1, right - left), self.header_height - 5)  # above the accent line
+
+    def shade(self, surface: pygame.Surface, amount: int = 200, rect: pygame.Rect | None = None) -> None:
         """Dim ``surface`` toward the background colour (``amount`` of 255), in place. Two plain fills
         instead of blending a per-pixel-alpha layer: no full-screen allocation, and SIMD-fast."""
         keep = 255 - amount
-        surface.fill((keep, keep, keep), special_flags=pygame.BLEND_RGB_MULT)
-        surface.fill(tuple(round(c * amount / 255) for c in self.colour("background")),
+        surface.fill((keep, keep, keep), rect, special_flags=pygame.BLEND_RGB_MULT)
+        surface.fill(tuple(round(c * amount / 255) for c in self.colour("background")), rect,
                      special_flags=pygame.BLEND_RGB_ADD)
 
     def stale_text(self, state: FeedState) -> str | None:

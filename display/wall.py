@@ -42,6 +42,9 @@ class Wall:
         self._frozen: pygame.Surface | None = None
         self._base_layer: pygame.Surface | None = None
         self._board_layer: pygame.Surface | None = None
+        self._shaded_layer: pygame.Surface | None = None
+        self._moving = False  # whether the last frame drew something in motion
+        self._toast: tuple[str, int] | None = None  # what the toast slot showed in the last frame
         self._base_key: tuple[object, ...] | None = None
         self.notice: Notice | None = None  # for the admin: a config edit that was (not) applied
 
@@ -132,6 +135,7 @@ class Wall:
                 continue
             self.celebrations.feed_event(event.event, self.view)
         self._rotate()
+        self.scene.tick()
         self.celebrations.update()
 
     def _rotate(self) -> None:
@@ -149,6 +153,11 @@ class Wall:
 
     # --- output -----------------------------------------------------------------------
     def animating(self) -> bool:
+        """Whether the loop should draw the next frame at once: something moves, or moved in the
+        last frame and still has to be drawn where it stopped."""
+        return self._motion() or self._moving
+
+    def _motion(self) -> bool:
         return self.scene.animating() or self.celebrations.animating()
 
     def next_wake(self) -> float:
@@ -166,28 +175,36 @@ class Wall:
     def frame(self, surface: pygame.Surface) -> list[pygame.Rect]:
         """Bring ``surface`` up to date; the rectangles that changed (none when nothing did).
 
-        A full frame is drawn when the picture changed as a whole (a new board, another scene,
-        the minute, the stale flag); while only rows move, just the band they cross is redrawn.
+        A full frame is drawn when the picture changed as a whole (a new board shape, another
+        scene, the minute, the stale flag, a banner coming or going, a notice); otherwise only what
+        moves is redrawn: the band the rows cross, the confetti, the toast's slot. Whatever a
+        partial frame leaves on the surface is exactly what a full redraw of the same state draws:
+        a moving thing gets one more frame after it stops, to put it at its final place.
         """
         key = (self.index, self.state.stale, self._minute(), getattr(self.scene, "page", 0),
-               len(self.celebrations.toasts), id(self.celebrations.current), self._notice())
+               id(self.celebrations.current), self._notice())
         full = self._force or key != self._drawn_key
         self._drawn_key, self._force = key, False
-        if full:  # the notices change only with a full frame; the scenes lay out above them
-            self.stage.reserved_bottom = self.stage.notice_band(self._shown())
-        if self.celebrations.current is not None:
-            return self._celebration_frame(surface, full)
-        self._frozen = None
-        if full or self.celebrations.toasts_moving():
+        moving = self._motion()
+        settling, self._moving = self._moving, moving  # what moved in the last frame settles in this one
+        toast = self.celebrations.toast_key()
+        toast_changed, self._toast = toast != self._toast, toast
+        if full:
+            if self.celebrations.current is not None:
+                return self._compose_banner(surface)
+            self._frozen = None
             return self.draw(surface)
-        if not self.animating():
+        if not (moving or settling or toast_changed):
             return []
-        rects = self.scene.draw_partial(surface, self._base())
-        rects += self._overlays(surface)
-        return rects
+        if self.celebrations.current is not None:
+            return self._banner_partial(surface, toast_changed)
+        self._frozen = None
+        rects = self.scene.draw_partial(surface, self._base()) if self.view is not None else []
+        return self._overlays_partial(surface, self._base(), rects, toast_changed)
 
     def draw(self, surface: pygame.Surface) -> list[pygame.Rect]:
-        """The whole picture."""
+        """The whole picture: what every frame must equal."""
+        self._lay_out()
         surface.blit(self._base(), (0, 0))
         if self.view is None:
             self.stage.draw_waiting(surface, self.state)
@@ -197,8 +214,27 @@ class Wall:
         self._notices(surface)
         return [surface.get_rect()]
 
-    def _overlays(self, surface: pygame.Surface) -> list[pygame.Rect]:
-        return self.celebrations.draw_toasts(surface) + self._notices(surface)
+    def _overlays_partial(self, surface: pygame.Surface, under: pygame.Surface, rects: list[pygame.Rect],
+                          toast_changed: bool) -> list[pygame.Rect]:
+        """The toast and the notices over a partial frame: the toast's slot is laid again from
+        ``under`` when the toast moved; each is drawn again where something was drawn over it."""
+        if toast_changed:
+            slot = self.stage.header_slot()
+            surface.blit(under, slot, slot)
+            rects = [*rects, slot]
+        if not rects:
+            return []
+        slot = self.stage.header_slot()
+        if any(slot.colliderect(r) for r in rects):
+            self.celebrations.draw_toasts(surface)
+        for notice, box in self.stage.place_notices(self._shown()):
+            if box.collidelist(rects) >= 0:
+                self.stage.draw_notice(surface, notice, box)
+        return rects
+
+    def _lay_out(self) -> None:
+        """Keep the notices' band clear: the scenes lay out above it (it changes only with a full frame)."""
+        self.stage.reserved_bottom = self.stage.notice_band(self._shown())
 
     def _notices(self, surface: pygame.Surface) -> list[pygame.Rect]:
         """The stale notice (bottom right) and the admin's notice (bottom left, or above it)."""
@@ -209,37 +245,46 @@ class Wall:
         notice = self._notice()
         return ([Notice((stale,))] if stale else []) + ([notice] if notice is not None else [])
 
-    def _celebration_frame(self, surface: pygame.Surface, full: bool) -> list[pygame.Rect]:
-        if self._frozen is not None and not full:
-            if not self.celebrations.animating():
-                return []  # the banner stands still: nothing to draw until it ends
-            if not self.celebrations.toasts_moving():
-                return self.celebrations.draw_banner_partial(surface, self._frozen) + self._overlays(surface)
-        if self._frozen is None or full:
-            # The board under a banner does not move: draw and shade it once, then reuse it.
-            self._frozen = self._shaded_board()
-            surface.blit(self._frozen, (0, 0))
-            if self.celebrations.animating() and not self.celebrations.card_ready():
-                # The card rises in anyway: render it on the next frame, so that no one frame
-                # both composes the board and renders the card's text (each ~2-3 ms at 1080p).
-                self._overlays(surface)
-                return [surface.get_rect()]
-        else:
-            surface.blit(self._frozen, (0, 0))
+    # --- under a banner -----------------------------------------------------------------
+    def _layers(self) -> tuple[pygame.Surface, pygame.Surface]:
+        """The board as drawn (``raw``) and as shown under a banner (``frozen``, shaded): allocated
+        once per size, not per banner."""
+        if self._board_layer is None or self._board_layer.get_size() != self.stage.size:
+            make = (lambda: pygame.Surface(self.stage.size).convert()) if pygame.display.get_surface() \
+                else (lambda: pygame.Surface(self.stage.size))
+            self._board_layer, self._shaded_layer = make(), make()
+        assert self._shaded_layer is not None
+        return self._board_layer, self._shaded_layer
+
+    def _compose_banner(self, surface: pygame.Surface) -> list[pygame.Rect]:
+        """A whole frame under a banner: the board drawn and shaded, the banner, the toast, the notices."""
+        self._lay_out()
+        raw, frozen = self._layers()
+        raw.blit(self._base(), (0, 0))
+        if self.view is not None:
+            self.scene.draw(raw)
+        frozen.blit(raw, (0, 0))
+        self.stage.shade(frozen)
+        self._frozen = frozen
+        surface.blit(frozen, (0, 0))
         self.celebrations.draw_banner(surface)
-        self._overlays(surface)
+        self.celebrations.draw_toasts(surface)
+        self._notices(surface)
         return [surface.get_rect()]
 
-    def _shaded_board(self) -> pygame.Surface:
-        board = self._board_layer
-        if board is None or board.get_size() != self.stage.size:  # allocated once, not per banner
-            board = pygame.Surface(self.stage.size)
-            self._board_layer = board = board.convert() if pygame.display.get_surface() else board
-        board.blit(self._base(), (0, 0))
-        if self.view is not None:
-            self.scene.draw(board)
-        self.stage.shade(board)
-        return board
+    def _banner_partial(self, surface: pygame.Surface, toast_changed: bool) -> list[pygame.Rect]:
+        """A partial frame under a banner: rows that move under it are drawn on the board layer and
+        shaded there; then the confetti, the card where anything crossed it, the toast, the notices."""
+        if self._frozen is None:
+            return self._compose_banner(surface)
+        raw, frozen = self._layers()
+        bands = self.scene.draw_partial(raw, self._base()) if self.view is not None else []
+        for band in bands:
+            frozen.blit(raw, band, band)
+            self.stage.shade(frozen, rect=band)
+        slots = [self.stage.header_slot()] if toast_changed else []
+        rects = self.celebrations.draw_banner_partial(surface, frozen, [*bands, *slots])
+        return self._overlays_partial(surface, frozen, rects, False)
 
     def _minute(self) -> str:
         return time.strftime("%H:%M", time.localtime(self.stage.clock.wall()))

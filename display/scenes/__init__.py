@@ -44,6 +44,10 @@ class Scene:
         self.board = board
         return True
 
+    def tick(self) -> None:
+        """Called before every frame while the scene is on screen: move on by time (turn a page).
+        Drawing never changes what is shown, so any frame equals a full redraw of the same state."""
+
     def draw_base(self, surface: pygame.Surface) -> None:
         """The scene's static parts (labels), drawn once into the cached base layer."""
 

@@ -60,6 +60,7 @@ class LeaderboardScene(Scene):
         self.page = 0
         self.page_started = stage.clock.now()
         self._teams: dict[str, tuple[str, str | None]] = {}
+        self._active: set[str] = set()  # the rows that moved in the last partial frame
 
     # --- geometry ---------------------------------------------------------------------
     def _layout(self) -> tuple[pygame.Rect, int, int]:
@@ -134,7 +135,7 @@ class LeaderboardScene(Scene):
             times.append(self.page_started + PAGE_SECONDS)
         return min(times) if times else None
 
-    def _turn_page(self) -> None:
+    def tick(self) -> None:
         now = self.stage.clock.now()
         if self.pages() > 1 and now - self.page_started >= PAGE_SECONDS:
             self.page = (self.page + 1) % self.pages()
@@ -145,8 +146,7 @@ class LeaderboardScene(Scene):
         self._draw_labels(surface, self._layout()[0])
 
     def draw(self, surface: pygame.Surface) -> None:
-        self._turn_page()
-        self._draw_rows(surface, self._layout()[0])
+        self._draw_rows(surface, self._layout()[0].inflate(8, 0))  # the leader's glow reaches past the rows
 
     def draw_partial(self, surface: pygame.Surface, base: pygame.Surface) -> list[pygame.Rect]:
         """Redraw only the band the moving rows cross (where they are and where they were)."""
@@ -154,13 +154,18 @@ class LeaderboardScene(Scene):
         now = self.stage.clock.now()
         bands = []
         by_id = {a.agent.id: a for a in self.order}
+        active = set()
         for row in self.rows.values():
             changed = row.key != self._row_key(row, by_id[row.agent_id], row.key[-1] if row.key else (0, 0))
-            if changed or row.slot.moving() or row.value.moving() or now - row.led_at < self._highlight_seconds() + 0.1:
+            if changed or row.slot.moving() or row.value.moving() or now - row.led_at < self._highlight_seconds():
+                active.add(row.agent_id)
+            # A row that moved in the last frame is drawn once more, at the place where it stopped.
+            if row.agent_id in active or row.agent_id in self._active:
                 y = area.y + round((row.slot.value() - self.page * per_page) * row_h)
                 bands.append(pygame.Rect(area.x - 4, y, area.w + 8, row_h))
                 if row.drawn is not None:
                     bands.append(row.drawn)
+        self._active = active
         if not bands:
             return []
         band = bands[0].unionall(bands[1:]).clip(area.inflate(8, 0))
