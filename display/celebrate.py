@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import pygame
 
 from display.stage import RGB, Stage, hex_rgb, mix
-from display.widgets import draw_heart
+from display.widgets import draw_heart, keyed_surface
 from feeds.board import Board, who_is
 from feeds.model import CHALLENGE_COMPLETED, KUDOS, FeedEvent
 
@@ -171,7 +171,7 @@ class Celebrations:
         st = self.stage
         sizes = st.theme.sizes
         rect = self._card_rect(APPEAR_SECONDS)
-        card = pygame.Surface(rect.size, pygame.SRCALPHA)
+        card = keyed_surface(rect.size)
         box = card.get_rect()
         colour = item.colour or st.colour("accent")
         pygame.draw.rect(card, st.colour("banner"), box, border_radius=box.h // 10)

@@ -42,8 +42,8 @@ class Wall:
         self._frozen: pygame.Surface | None = None
         self._base_layer: pygame.Surface | None = None
         self._board_layer: pygame.Surface | None = None
-        self._shaded_layer: pygame.Surface | None = None
         self._moving = False  # whether the last frame drew something in motion
+        self._scene_moved = False  # ... and whether that was the scene itself
         self._toast: tuple[str, int] | None = None  # what the toast slot showed in the last frame
         self._base_key: tuple[object, ...] | None = None
         self.notice: Notice | None = None  # for the admin: a config edit that was (not) applied
@@ -111,6 +111,8 @@ class Wall:
                 scene.game = state.game
                 if scene.update(view, diffs) and scene is self.scene:
                     self._force = True
+            if self.celebrations.current is not None:
+                self._force = True  # under a banner the board stands still: drawn once more, as it settles
             for event in diffs:
                 if isinstance(event, NewLeader):
                     self.celebrations.new_leader(event.agent, view)
@@ -158,7 +160,16 @@ class Wall:
         return self._motion() or self._moving
 
     def _motion(self) -> bool:
-        return self.scene.animating() or self.celebrations.animating()
+        return self._scene_animates() or self.celebrations.animating()
+
+    def _scene_animates(self) -> bool:
+        """The scene moves: not under a banner, where it is drawn as it will settle (nobody watches
+        rows slide behind a banner, and a Pi is spared a shaded redraw of them at every frame)."""
+        return self.view is not None and self.celebrations.current is None and self.scene.animating()
+
+    def _draw_scene(self, surface: pygame.Surface) -> None:
+        self.scene.still = self.celebrations.current is not None
+        self.scene.draw(surface)
 
     def next_wake(self) -> float:
         """Clock time by which the loop must look again, even if nothing arrives."""
@@ -187,6 +198,8 @@ class Wall:
         self._drawn_key, self._force = key, False
         moving = self._motion()
         settling, self._moving = self._moving, moving  # what moved in the last frame settles in this one
+        scene_moves = self._scene_animates()
+        scene_moves, self._scene_moved = scene_moves or self._scene_moved, scene_moves
         toast = self.celebrations.toast_key()
         toast_changed, self._toast = toast != self._toast, toast
         if full:
@@ -199,7 +212,7 @@ class Wall:
         if self.celebrations.current is not None:
             return self._banner_partial(surface, toast_changed)
         self._frozen = None
-        rects = self.scene.draw_partial(surface, self._base()) if self.view is not None else []
+        rects = self.scene.draw_partial(surface, self._base()) if scene_moves else []
         return self._overlays_partial(surface, self._base(), rects, toast_changed)
 
     def draw(self, surface: pygame.Surface) -> list[pygame.Rect]:
@@ -209,7 +222,7 @@ class Wall:
         if self.view is None:
             self.stage.draw_waiting(surface, self.state)
         else:
-            self.scene.draw(surface)
+            self._draw_scene(surface)
         self.celebrations.draw(surface)
         self._notices(surface)
         return [surface.get_rect()]
@@ -246,24 +259,17 @@ class Wall:
         return ([Notice((stale,))] if stale else []) + ([notice] if notice is not None else [])
 
     # --- under a banner -----------------------------------------------------------------
-    def _layers(self) -> tuple[pygame.Surface, pygame.Surface]:
-        """The board as drawn (``raw``) and as shown under a banner (``frozen``, shaded): allocated
-        once per size, not per banner."""
-        if self._board_layer is None or self._board_layer.get_size() != self.stage.size:
-            make = (lambda: pygame.Surface(self.stage.size).convert()) if pygame.display.get_surface() \
-                else (lambda: pygame.Surface(self.stage.size))
-            self._board_layer, self._shaded_layer = make(), make()
-        assert self._shaded_layer is not None
-        return self._board_layer, self._shaded_layer
-
     def _compose_banner(self, surface: pygame.Surface) -> list[pygame.Rect]:
-        """A whole frame under a banner: the board drawn and shaded, the banner, the toast, the notices."""
+        """A whole frame under a banner: the board drawn as it settles and shaded (kept, for the
+        frames after), the banner, the toast, the notices."""
         self._lay_out()
-        raw, frozen = self._layers()
-        raw.blit(self._base(), (0, 0))
+        frozen = self._board_layer
+        if frozen is None or frozen.get_size() != self.stage.size:  # allocated once, not per banner
+            frozen = pygame.Surface(self.stage.size)
+            self._board_layer = frozen = frozen.convert() if pygame.display.get_surface() else frozen
+        frozen.blit(self._base(), (0, 0))
         if self.view is not None:
-            self.scene.draw(raw)
-        frozen.blit(raw, (0, 0))
+            self._draw_scene(frozen)
         self.stage.shade(frozen)
         self._frozen = frozen
         surface.blit(frozen, (0, 0))
@@ -273,18 +279,13 @@ class Wall:
         return [surface.get_rect()]
 
     def _banner_partial(self, surface: pygame.Surface, toast_changed: bool) -> list[pygame.Rect]:
-        """A partial frame under a banner: rows that move under it are drawn on the board layer and
-        shaded there; then the confetti, the card where anything crossed it, the toast, the notices."""
+        """A partial frame under a banner, over the still board: the confetti, the card where
+        anything crossed it, the toast's slot when it moved, the notices."""
         if self._frozen is None:
             return self._compose_banner(surface)
-        raw, frozen = self._layers()
-        bands = self.scene.draw_partial(raw, self._base()) if self.view is not None else []
-        for band in bands:
-            frozen.blit(raw, band, band)
-            self.stage.shade(frozen, rect=band)
         slots = [self.stage.header_slot()] if toast_changed else []
-        rects = self.celebrations.draw_banner_partial(surface, frozen, [*bands, *slots])
-        return self._overlays_partial(surface, frozen, rects, False)
+        rects = self.celebrations.draw_banner_partial(surface, self._frozen, slots)
+        return self._overlays_partial(surface, self._frozen, rects, False)
 
     def _minute(self) -> str:
         return time.strftime("%H:%M", time.localtime(self.stage.clock.wall()))

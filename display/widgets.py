@@ -16,6 +16,20 @@ from feeds.config import SCORE, BoardConfig
 _AVATAR_COLOURS = ((74, 144, 226), (155, 89, 182), (230, 126, 34), (26, 188, 156), (231, 76, 60), (52, 73, 94))
 
 
+KEY = (255, 0, 254)  # the colour-keyed "transparent" of pre-rendered cards and rows: never a theme colour
+
+
+def keyed_surface(size: tuple[int, int]) -> pygame.Surface:
+    """An opaque surface whose KEY pixels are skipped when blitted: rounded corners without
+    per-pixel alpha, which costs several times more to blit on every animated frame."""
+    surface = pygame.Surface(size)
+    if pygame.display.get_surface() is not None:
+        surface = surface.convert()
+    surface.fill(KEY)
+    surface.set_colorkey(KEY, pygame.RLEACCEL)
+    return surface
+
+
 def initials(name: str) -> str:
     """Up to two letters: first and last word ("Åsa Ödegård" → "ÅÖ", "Nguyễn Thị Lan" → "NL")."""
     words = [w for w in name.replace("-", " ").split() if w[:1].isalpha()]

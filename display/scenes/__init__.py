@@ -25,6 +25,7 @@ class Scene:
         self.stage = stage
         self.board: Board | None = None
         self.game: GameState | None = None  # chalkwall's own challenges, set by the wall
+        self.still = False  # draw as it will settle, nothing in motion (set by the wall under a banner)
 
     def subtitle(self) -> str:
         return ""

@@ -179,8 +179,9 @@ class LeaderboardScene(Scene):
         clip = surface.get_clip()
         surface.set_clip(clip_to.clip(area.inflate(8, 0)))
         by_id = {a.agent.id: a for a in self.order}
-        for agent_id, row in sorted(self.rows.items(), key=lambda item: -item[1].slot.value()):
-            rect = pygame.Rect(area.x, area.y + round((row.slot.value() - first) * row_h), area.w, row_h)
+        slot = (lambda row: row.slot.end) if self.still else (lambda row: row.slot.value())
+        for agent_id, row in sorted(self.rows.items(), key=lambda item: -slot(item[1])):
+            rect = pygame.Rect(area.x, area.y + round((slot(row) - first) * row_h), area.w, row_h)
             row.drawn = rect.inflate(8, 0) if area.colliderect(rect) else None
             if rect.colliderect(clip_to) and row.drawn is not None:
                 self._draw_row(surface, row, by_id[agent_id], rect)
@@ -234,7 +235,7 @@ class LeaderboardScene(Scene):
         key = self._row_key(row, ranked, rect.size)
         if row.surface is None or row.key != key:
             row.surface, row.key = self._render_row(ranked, key[-2], rect.size), key
-        glow = now - row.led_at
+        glow = 1e9 if self.still else now - row.led_at
         if glow < self._highlight_seconds():
             pulse = 0.5 + 0.5 * math.sin(glow * 6)
             halo = rect.inflate(6, 0).move(0, 0)
@@ -242,7 +243,8 @@ class LeaderboardScene(Scene):
             pygame.draw.rect(surface, mix(st.colour("highlight"), st.colour("accent"), pulse), halo,
                              border_radius=rect.h // 5)
         surface.blit(row.surface, rect.topleft)
-        value = st.text(format_value(row.value.value(), st.board.rank_by, st.board), st.theme.sizes.value,
+        value = st.text(format_value(row.value.end if self.still else row.value.value(), st.board.rank_by, st.board),
+                        st.theme.sizes.value,
                         "accent" if ranked.rank == 1 else "text", bold=True, numbers=True)
         cols = self._columns(rect.w, rect.h)
         inner_h = rect.h - round(rect.h * 0.12)
