@@ -19,7 +19,7 @@ import pygame
 
 from display.stage import RGB, Stage, hex_rgb, mix
 from display.widgets import draw_heart
-from feeds.board import Board, who_is
+from feeds.board import COLLEAGUE, Board, self_thank, sender_name, who_is
 from feeds.model import CHALLENGE_COMPLETED, KUDOS, FeedEvent
 
 COALESCE_AT = 3
@@ -73,8 +73,11 @@ class Celebrations:
                                           big=kind in BIG_KINDS, names=[name], key=event.id,
                                           kicker=BIG_KINDS.get(kind, "Challenge completed")))
         elif event.type == KUDOS:
-            to_name = who_is(board, event.data.get("to"))[0]
-            from_name = who_is(board, event.data.get("from"))[0] if event.data.get("from") else "Someone"
+            to = event.data.get("to")
+            if self_thank(event) or (board is not None and board.find(str(to)) is None):
+                return  # a self-thank, or a thank-you to nobody on this wall: nothing to show
+            to_name = who_is(board, to)[0]
+            from_name = sender_name(board, event.data.get("from")) or COLLEAGUE.capitalize()
             self.toasts.append((self.stage.clock.now(), Celebration(f"{from_name} thanked {to_name}",
                                                                     str(event.data.get("text", "")), key=event.id)))
             while len(self.toasts) > MAX_TOASTS:
