@@ -30,6 +30,7 @@ TOAST_SLIDE = 0.3
 APPEAR_SECONDS = 0.35
 BURST_SECONDS = 3.0  # confetti has fallen (or the glow settled) by then
 MAX_TOASTS = 3
+MAX_HELD = 200  # celebrations kept while the screen is dark (the oldest go first)
 CONFETTI = 140
 
 
@@ -43,6 +44,8 @@ class Celebration:
     names: list[str] = field(default_factory=list)
     key: str = ""
     kicker: str = ""
+    kind: str = ""  # "kudos" (a toast), "leader", "away" (the summary) or the challenge's kind
+    rows: list[tuple[str, str, float]] = field(default_factory=list)  # the summary's lines: who, what, points
 
 
 class Celebrations:
@@ -56,11 +59,62 @@ class Celebrations:
         self._confetti: tuple[str, list[tuple[float, float, float, float, RGB]]] = ("", [])
         self._card_cache: tuple[str, pygame.Surface] = ("", pygame.Surface((1, 1)))
         self._pieces: list[tuple[pygame.Rect, RGB]] = []
+        self.dark = False  # the screen is off: what comes is held for the "while you were away" summary
+        self.held: deque[tuple[float, Celebration]] = deque(maxlen=MAX_HELD)  # (clock time, celebration)
 
     def adopt(self, old: Celebrations) -> None:
         """Carry on where ``old`` (on the wall being replaced) was: the banner showing keeps its
-        time, the queue and the toasts stay; only the pictures are drawn again, in the new look."""
+        time, the queue, the toasts and what the dark screen holds stay; only the pictures are
+        drawn again, in the new look."""
         self.queue, self.current, self.started, self.toasts = old.queue, old.current, old.started, old.toasts
+        self.dark, self.held = old.dark, old.held
+
+    # --- the screen's office hours ---------------------------------------------------------
+    def hold(self) -> None:
+        """The screen goes dark: from now on banners and toasts wait, unseen, for ``welcome_back``."""
+        self.dark = True
+        self.current = None  # the floor has gone home: what is showing ends with the screen
+        self.toasts.clear()
+
+    def welcome_back(self, max_age: float) -> tuple[int, int]:
+        """The screen is on again: what came while it was dark (no older than ``max_age`` seconds)
+        becomes one "while you were away" banner, shown first. (How many were held, how many had
+        grown too old.)"""
+        self.dark = False
+        self._hold_arrivals()
+        now = self.stage.clock.now()
+        kept = [c for t, c in self.held if now - t <= max_age]
+        expired = len(self.held) - len(kept)
+        self.held.clear()
+        if kept:
+            self.queue.appendleft(self._summary(kept))
+        return len(kept), expired
+
+    def _hold_arrivals(self) -> None:
+        now = self.stage.clock.now()
+        self.held.extend((now, c) for c in self.queue)
+        self.held.extend((started, c) for started, c in self.toasts)
+        self.queue.clear()
+        self.toasts.clear()
+
+    def _summary(self, held: list[Celebration]) -> Celebration:
+        """One banner for everything the floor missed: the count of each kind in the title, then the
+        news itself — the latest new leader, the big moments, the other completions, the thanks."""
+        leaders = [c for c in held if c.kind == "leader"]
+        completions = [c for c in held if c.kind not in ("leader", "kudos")]
+        thanks = [c for c in held if c.kind == "kudos"]
+        counts = [(len(completions), "challenge completed", "challenges completed"),
+                  (len(thanks), "thank-you", "thank-yous"), (len(leaders[-1:]), "new leader", "new leaders")]
+        title = " · ".join(f"{n} {one if n == 1 else many}" for n, one, many in counts if n)
+        rows = [(c.title, "took the lead", 0.0) for c in leaders[-1:]]
+        rows += [(c.title, f"{c.kicker.rstrip('!')}: {c.detail}", c.points) for c in completions if c.big]
+        rows += [(c.title, c.detail, c.points) for c in completions if not c.big]
+        rows += [(c.names[0], f"thanked by {c.names[-1]}" + (f": “{c.detail}”" if c.detail else ""), 0.0)
+                 for c in thanks]
+        names = list(dict.fromkeys(n for c in held for n in c.names[:1]))
+        return Celebration(title, ", ".join(names), sum(c.points for c in completions), self.stage.colour("accent"),
+                           big=True, names=names, key="away:" + "+".join(c.key for c in held),
+                           kicker="While you were away", kind="away", rows=rows)
 
     # --- feeding ----------------------------------------------------------------------
     def feed_event(self, event: FeedEvent, board: Board | None) -> None:
@@ -71,7 +125,7 @@ class Celebrations:
             self.queue.append(Celebration(name, str(event.data.get("challenge", "")),
                                           float(event.data.get("points") or 0), hex_rgb(colour, self.stage.colour("accent")),
                                           big=kind in BIG_KINDS, names=[name], key=event.id,
-                                          kicker=BIG_KINDS.get(kind, "Challenge completed")))
+                                          kicker=BIG_KINDS.get(kind, "Challenge completed"), kind=kind or "challenge"))
         elif event.type == KUDOS:
             to = event.data.get("to")
             if self_thank(event) or (board is not None and board.find(str(to)) is None):
@@ -79,23 +133,30 @@ class Celebrations:
             to_name = who_is(board, to)[0]
             from_name = sender_name(board, event.data.get("from")) or COLLEAGUE.capitalize()
             self.toasts.append((self.stage.clock.now(), Celebration(f"{from_name} thanked {to_name}",
-                                                                    str(event.data.get("text", "")), key=event.id)))
+                                                                    str(event.data.get("text", "")), key=event.id,
+                                                                    names=[to_name, from_name], kind="kudos")))
             while len(self.toasts) > MAX_TOASTS:
                 self.toasts.popleft()
 
     def new_leader(self, agent_id: str, board: Board | None) -> None:
         name, colour, _ = who_is(board, agent_id)
         self.queue.append(Celebration(name, "takes the lead!", 0, hex_rgb(colour, self.stage.colour("accent")),
-                                      big=True, names=[name], key=f"leader:{agent_id}", kicker="New leader"))
+                                      big=True, names=[name], key=f"leader:{agent_id}", kicker="New leader",
+                                      kind="leader"))
 
     # --- running ----------------------------------------------------------------------
     def seconds(self) -> float:
         """How long the current banner stays: a big moment (a record, a streak, a new leader) longer."""
         base = self.stage.display.celebration_seconds
+        if self.current is not None and self.current.kind == "away":
+            return base * 2.5  # a whole night's news, read by people walking in
         return base * 1.5 if self.current is not None and self.current.big else base
 
     def update(self) -> None:
         now = self.stage.clock.now()
+        if self.dark:
+            self._hold_arrivals()  # nobody would see them now: no banner starts, none is logged as shown
+            return
         if self.current is not None and now - self.started >= self.seconds():
             self.current = None
         if self.current is None and self.queue:
@@ -107,7 +168,7 @@ class Celebrations:
             self.toasts.popleft()
 
     def _next(self) -> Celebration:
-        if len(self.queue) < COALESCE_AT:
+        if len(self.queue) < COALESCE_AT or self.queue[0].kind == "away":
             return self.queue.popleft()
         burst = list(self.queue)
         self.queue.clear()
@@ -149,17 +210,21 @@ class Celebrations:
         if self.current is not None:
             self._draw_banner(surface, self.current, self.stage.clock.now() - self.started)
 
-    def _card_rect(self, t: float) -> pygame.Rect:
+    def _card_rect(self, t: float, item: Celebration | None = None) -> pygame.Rect:
         st = self.stage
         appear = 1.0 if st.motion.mode == "none" else min(1.0, t / APPEAR_SECONDS)
+        tall = item is not None and bool(item.rows)  # the summary has a list to show
         card = pygame.Rect(0, 0, round(st.w * (0.8 if not st.portrait else 0.9)),
-                           round(st.h * (0.46 if not st.portrait else 0.34)))
+                           round(st.h * ((0.72 if tall else 0.46) if not st.portrait else (0.66 if tall else 0.34))))
         card.center = (st.w // 2, st.h // 2 + round((1 - appear) * st.h * 0.05))
         return card
 
     def _card(self, item: Celebration) -> pygame.Surface:
         """The banner's card, rendered once per celebration."""
         if self._card_cache[0] == item.key:
+            return self._card_cache[1]
+        if item.rows:
+            self._card_cache = (item.key, self._summary_card(item))
             return self._card_cache[1]
         st = self.stage
         sizes = st.theme.sizes
@@ -183,6 +248,76 @@ class Celebrations:
         self._card_cache = (item.key, card)
         return card
 
+    def _summary_card(self, item: Celebration) -> pygame.Surface:
+        """The "while you were away" card: what happened in a list, as many lines as fit, then
+        how many more and the points earned in all."""
+        st = self.stage
+        sizes = st.theme.sizes
+        card = pygame.Surface(self._card_rect(APPEAR_SECONDS, item).size, pygame.SRCALPHA)
+        box = card.get_rect()
+        radius = min(box.w, box.h) // 10
+        pygame.draw.rect(card, st.colour("banner"), box, border_radius=radius)
+        pygame.draw.rect(card, item.colour or st.colour("accent"), box, width=max(4, box.h // 90),
+                         border_radius=radius)
+        pad = min(box.w, box.h) // 14
+        inner = box.w - 2 * pad
+        top = st.text(item.kicker.upper(), sizes.small * 1.2, "accent", bold=True)
+        card.blit(top, top.get_rect(midtop=(box.centerx, pad)))
+        y = pad + top.get_height() + pad // 4
+        size = sizes.banner_title * (0.55 if st.portrait else 0.62)
+        for line in self._wrapped(item.title.split(" · "), size, inner):
+            title = st.text_fitted(line, size, "text", inner, bold=True)
+            card.blit(title, title.get_rect(midtop=(box.centerx, y)))
+            y += title.get_height()
+        y += pad // 2
+        pygame.draw.line(card, mix(st.colour("banner"), st.colour("muted"), 0.5), (pad, y), (box.w - pad, y), 2)
+        footer = st.text(f"+{item.points:g} points in all", sizes.value, "accent", bold=True,
+                         numbers=True) if item.points else None
+        bottom = box.h - pad - (footer.get_height() + pad // 3 if footer else 0)
+        # Wide: who, what and the points on one line; narrow: who and the points, what below.
+        stacked = st.portrait
+        line_h = round(st.px(sizes.row) * 1.55) + (round(st.px(sizes.small) * 1.2) if stacked else 0)
+        more_h = round(st.px(sizes.row) * 1.55)  # the "and 3 more" line
+        fits = (bottom - y - pad // 3) // line_h
+        rows = item.rows if len(item.rows) <= fits else item.rows[:max(1, (bottom - y - pad // 3 - more_h) // line_h)]
+        names_w = inner if stacked else min(round(inner * 0.34), max(
+            st.fonts.width(who, "text", st.px(sizes.row), True) for who, _, _ in rows) if rows else 0)
+        y += pad // 3
+        for who, what, points in rows:
+            centre = y + round(st.px(sizes.row) * 1.55) // 2
+            tail = st.text(f"+{points:g}", sizes.row, "accent", bold=True, numbers=True) if points else None
+            edge = box.w - pad - (tail.get_width() + pad // 2 if tail else 0)
+            name = st.text(who, sizes.row, "text", bold=True, max_width=min(names_w, edge - pad))
+            card.blit(name, name.get_rect(midleft=(pad, centre)))
+            if tail:
+                card.blit(tail, tail.get_rect(midright=(box.w - pad, centre)))
+            if stacked and what:
+                detail = st.text(what, sizes.small, "muted", max_width=inner)
+                card.blit(detail, detail.get_rect(topleft=(pad, centre + name.get_height() // 2)))
+            elif what and edge - (pad + names_w + pad // 2) > pad:
+                x = pad + names_w + pad // 2
+                detail = st.text(what, sizes.row * 0.85, "muted", max_width=edge - x)
+                card.blit(detail, detail.get_rect(midleft=(x, centre)))
+            y += line_h
+        if len(rows) < len(item.rows):
+            more = st.text(f"and {len(item.rows) - len(rows)} more", sizes.row * 0.85, "muted")
+            card.blit(more, more.get_rect(midleft=(pad, y + more_h // 2)))
+        if footer:
+            card.blit(footer, footer.get_rect(midbottom=(box.centerx, box.h - pad)))
+        return card
+
+    def _wrapped(self, parts: list[str], size: float, width: int) -> list[str]:
+        """``parts`` joined with " · " into as few lines as fit ``width``."""
+        lines: list[str] = []
+        px = self.stage.px(size)
+        for part in parts:
+            joined = f"{lines[-1]} · {part}" if lines else part
+            if lines and self.stage.fonts.width(joined, "text", px, True) <= width:
+                lines[-1] = joined
+            else:
+                lines.append(part)
+        return lines
+
     def card_ready(self) -> bool:
         return self.current is not None and self._card_cache[0] == self.current.key
 
@@ -196,7 +331,7 @@ class Celebrations:
 
     def _draw_banner(self, surface: pygame.Surface, item: Celebration, t: float) -> None:
         st = self.stage
-        card = self._card_rect(t)
+        card = self._card_rect(t, item)
         if st.theme.celebration.style == "confetti" and st.motion.mode != "none":
             self._pieces = self._confetti_rects(item, t)
             for rect, colour in self._pieces:  # behind the card: it never crosses the words
@@ -215,7 +350,7 @@ class Celebrations:
             return []
         st = self.stage
         t = st.clock.now() - self.started
-        card = self._card_rect(t)
+        card = self._card_rect(t, item)
         dirty = [r for r, _ in self._pieces]
         if t < APPEAR_SECONDS + 0.05 or st.theme.celebration.style == "glow":
             dirty.append(card.inflate(card.h // 4, card.h // 2))
