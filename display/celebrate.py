@@ -3,8 +3,10 @@
 Completions and new leaders are *banners* that cover the board for ``celebration_seconds`` with a
 burst of confetti; a kudos is a *toast* at the edge that does not stop the board. Banners wait in a
 queue and are shown one at a time; a burst (three or more waiting) is coalesced into one
-("3 challenges completed!") so the board is never blocked for minutes. Confetti is a pure function
-of the time since the burst began, so a frame at t = 1.2 s is the same in every run.
+("3 challenges completed!") so the board is never blocked for minutes. While the screen is dark
+they are held, and shown as one "while you were away" banner when it comes on (:mod:`display.away`).
+Confetti is a pure function of the time since the burst began, so a frame at t = 1.2 s is the same
+in every run.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from dataclasses import dataclass, field
 
 import pygame
 
+from display import away
 from display.stage import RGB, Stage, hex_rgb, mix
 from display.widgets import draw_heart
 from feeds.board import COLLEAGUE, Board, self_thank, sender_name, who_is
@@ -87,7 +90,10 @@ class Celebrations:
         expired = len(self.held) - len(kept)
         self.held.clear()
         if kept:
-            self.queue.appendleft(self._summary(kept))
+            title, rows, names, points = away.summarise(kept)
+            self.queue.appendleft(Celebration(title, ", ".join(names), points, self.stage.colour("accent"), big=True,
+                                              names=names, key="away:" + "+".join(c.key for c in kept),
+                                              kicker="While you were away", kind="away", rows=rows))
         return len(kept), expired
 
     def _hold_arrivals(self) -> None:
@@ -96,25 +102,6 @@ class Celebrations:
         self.held.extend((started, c) for started, c in self.toasts)
         self.queue.clear()
         self.toasts.clear()
-
-    def _summary(self, held: list[Celebration]) -> Celebration:
-        """One banner for everything the floor missed: the count of each kind in the title, then the
-        news itself — the latest new leader, the big moments, the other completions, the thanks."""
-        leaders = [c for c in held if c.kind == "leader"]
-        completions = [c for c in held if c.kind not in ("leader", "kudos")]
-        thanks = [c for c in held if c.kind == "kudos"]
-        counts = [(len(completions), "challenge completed", "challenges completed"),
-                  (len(thanks), "thank-you", "thank-yous"), (len(leaders[-1:]), "new leader", "new leaders")]
-        title = " · ".join(f"{n} {one if n == 1 else many}" for n, one, many in counts if n)
-        rows = [(c.title, "took the lead", 0.0) for c in leaders[-1:]]
-        rows += [(c.title, f"{c.kicker.rstrip('!')}: {c.detail}", c.points) for c in completions if c.big]
-        rows += [(c.title, c.detail, c.points) for c in completions if not c.big]
-        rows += [(c.names[0], f"thanked by {c.names[-1]}" + (f": “{c.detail}”" if c.detail else ""), 0.0)
-                 for c in thanks]
-        names = list(dict.fromkeys(n for c in held for n in c.names[:1]))
-        return Celebration(title, ", ".join(names), sum(c.points for c in completions), self.stage.colour("accent"),
-                           big=True, names=names, key="away:" + "+".join(c.key for c in held),
-                           kicker="While you were away", kind="away", rows=rows)
 
     # --- feeding ----------------------------------------------------------------------
     def feed_event(self, event: FeedEvent, board: Board | None) -> None:
@@ -224,7 +211,7 @@ class Celebrations:
         if self._card_cache[0] == item.key:
             return self._card_cache[1]
         if item.rows:
-            self._card_cache = (item.key, self._summary_card(item))
+            self._card_cache = (item.key, away.draw_card(self.stage, item, self._card_rect(APPEAR_SECONDS, item).size))
             return self._card_cache[1]
         st = self.stage
         sizes = st.theme.sizes
@@ -247,76 +234,6 @@ class Celebrations:
             card.blit(pts, pts.get_rect(midbottom=(box.centerx, box.bottom - pad)))
         self._card_cache = (item.key, card)
         return card
-
-    def _summary_card(self, item: Celebration) -> pygame.Surface:
-        """The "while you were away" card: what happened in a list, as many lines as fit, then
-        how many more and the points earned in all."""
-        st = self.stage
-        sizes = st.theme.sizes
-        card = pygame.Surface(self._card_rect(APPEAR_SECONDS, item).size, pygame.SRCALPHA)
-        box = card.get_rect()
-        radius = min(box.w, box.h) // 10
-        pygame.draw.rect(card, st.colour("banner"), box, border_radius=radius)
-        pygame.draw.rect(card, item.colour or st.colour("accent"), box, width=max(4, box.h // 90),
-                         border_radius=radius)
-        pad = min(box.w, box.h) // 14
-        inner = box.w - 2 * pad
-        top = st.text(item.kicker.upper(), sizes.small * 1.2, "accent", bold=True)
-        card.blit(top, top.get_rect(midtop=(box.centerx, pad)))
-        y = pad + top.get_height() + pad // 4
-        size = sizes.banner_title * (0.55 if st.portrait else 0.62)
-        for line in self._wrapped(item.title.split(" · "), size, inner):
-            title = st.text_fitted(line, size, "text", inner, bold=True)
-            card.blit(title, title.get_rect(midtop=(box.centerx, y)))
-            y += title.get_height()
-        y += pad // 2
-        pygame.draw.line(card, mix(st.colour("banner"), st.colour("muted"), 0.5), (pad, y), (box.w - pad, y), 2)
-        footer = st.text(f"+{item.points:g} points in all", sizes.value, "accent", bold=True,
-                         numbers=True) if item.points else None
-        bottom = box.h - pad - (footer.get_height() + pad // 3 if footer else 0)
-        # Wide: who, what and the points on one line; narrow: who and the points, what below.
-        stacked = st.portrait
-        line_h = round(st.px(sizes.row) * 1.55) + (round(st.px(sizes.small) * 1.2) if stacked else 0)
-        more_h = round(st.px(sizes.row) * 1.55)  # the "and 3 more" line
-        fits = (bottom - y - pad // 3) // line_h
-        rows = item.rows if len(item.rows) <= fits else item.rows[:max(1, (bottom - y - pad // 3 - more_h) // line_h)]
-        names_w = inner if stacked else min(round(inner * 0.34), max(
-            st.fonts.width(who, "text", st.px(sizes.row), True) for who, _, _ in rows) if rows else 0)
-        y += pad // 3
-        for who, what, points in rows:
-            centre = y + round(st.px(sizes.row) * 1.55) // 2
-            tail = st.text(f"+{points:g}", sizes.row, "accent", bold=True, numbers=True) if points else None
-            edge = box.w - pad - (tail.get_width() + pad // 2 if tail else 0)
-            name = st.text(who, sizes.row, "text", bold=True, max_width=min(names_w, edge - pad))
-            card.blit(name, name.get_rect(midleft=(pad, centre)))
-            if tail:
-                card.blit(tail, tail.get_rect(midright=(box.w - pad, centre)))
-            if stacked and what:
-                detail = st.text(what, sizes.small, "muted", max_width=inner)
-                card.blit(detail, detail.get_rect(topleft=(pad, centre + name.get_height() // 2)))
-            elif what and edge - (pad + names_w + pad // 2) > pad:
-                x = pad + names_w + pad // 2
-                detail = st.text(what, sizes.row * 0.85, "muted", max_width=edge - x)
-                card.blit(detail, detail.get_rect(midleft=(x, centre)))
-            y += line_h
-        if len(rows) < len(item.rows):
-            more = st.text(f"and {len(item.rows) - len(rows)} more", sizes.row * 0.85, "muted")
-            card.blit(more, more.get_rect(midleft=(pad, y + more_h // 2)))
-        if footer:
-            card.blit(footer, footer.get_rect(midbottom=(box.centerx, box.h - pad)))
-        return card
-
-    def _wrapped(self, parts: list[str], size: float, width: int) -> list[str]:
-        """``parts`` joined with " · " into as few lines as fit ``width``."""
-        lines: list[str] = []
-        px = self.stage.px(size)
-        for part in parts:
-            joined = f"{lines[-1]} · {part}" if lines else part
-            if lines and self.stage.fonts.width(joined, "text", px, True) <= width:
-                lines[-1] = joined
-            else:
-                lines.append(part)
-        return lines
 
     def card_ready(self) -> bool:
         return self.current is not None and self._card_cache[0] == self.current.key
