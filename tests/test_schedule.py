@@ -166,3 +166,43 @@ def test_what_the_dark_screen_holds_is_bounded_and_survives_a_rebuild(tmp_path: 
     summary = fresh.celebrations.current
     assert summary is not None and summary.title == f"{MAX_HELD} challenges completed"
     assert summary.rows[0] == ("Bo", "Goal 50", 1.0)  # the oldest went first
+
+
+def test_the_morning_summary_in_partial_frames_is_the_same_picture_as_a_full_redraw(tmp_path: Path) -> None:
+    import pygame
+
+    from display.clock import FakeClock
+    from display.shot import init_offscreen, make_stage
+    from display.wall import Wall
+    from feeds.board import build_board
+    from feeds.config import BoardConfig
+    from feeds.coordinator import FeedState
+    from feeds.diff import FeedEventReceived
+    from feeds.model import FeedEvent
+    from feeds.parse import normalise
+
+    init_offscreen()
+    for size in ((1280, 720), (720, 1280)):
+        clock = FakeClock()
+        wall = Wall(make_stage(load_config(str(write_config(tmp_path, ""))), size, clock))
+        st = FeedState(build_board(normalise(doc(agent("åsa", 9), agent("олег", 7))), BoardConfig()),
+                       1.0, None, 0, False, 1)
+        screen, reference = pygame.Surface(size), pygame.Surface(size)
+        wall.update(st)
+        wall.frame(screen)
+        wall.celebrations.hold()
+        wall.update(st, [FeedEventReceived(FeedEvent(f"c{n}", "challenge_completed", None,
+                                                     {"agent": "олег", "challenge": f"Goal {n}", "points": 5}))
+                         for n in range(9)])
+        clock.advance(3600)
+        wall.celebrations.welcome_back(7200)
+        for n in range(240):
+            clock.advance(1 / 60)
+            wall.update(st)
+            wall.frame(screen)
+            if n % 30 == 29:
+                wall.invalidate()
+                wall.frame(reference)
+                assert pygame.image.tobytes(screen, "RGB") == pygame.image.tobytes(reference, "RGB"), (size, n)
+        summary = wall.celebrations.current
+        assert summary is not None and summary.kind == "away" and summary.points == 45
