@@ -39,34 +39,32 @@ def summarise(held: Sequence[Celebration]) -> tuple[str, list[Row], list[str], f
     return title, rows, names, sum(c.points for c in completions)
 
 
-def draw_card(st: Stage, item: Celebration, size: tuple[int, int]) -> pygame.Surface:
-    """The summary's card: the kicker, the title (over two lines if need be), the list, the total.
-    Wide screens put who, what and the points on one line; a portrait one puts what below."""
+def draw_card(st: Stage, item: Celebration, width: int, least: int, most: int) -> pygame.Surface:
+    """The summary's card, ``width`` wide and as tall as its list needs (``least`` to ``most``): the
+    kicker, the title (over two lines if need be), the list, the total. Wide screens put who, what
+    and the points on one line; a portrait one puts what below."""
     sizes = st.theme.sizes
-    card = pygame.Surface(size, pygame.SRCALPHA)
-    box = card.get_rect()
-    radius = min(box.w, box.h) // 10
-    pygame.draw.rect(card, st.colour("banner"), box, border_radius=radius)
-    pygame.draw.rect(card, item.colour or st.colour("accent"), box, width=max(4, box.h // 90), border_radius=radius)
-    pad = min(box.w, box.h) // 14
-    inner = box.w - 2 * pad
+    pad = min(width, least) // 11
+    inner = width - 2 * pad
+    centre_x = width // 2
+    parts: list[tuple[pygame.Surface, pygame.Rect]] = []  # laid out first, drawn once the height is known
     top = st.text(item.kicker.upper(), sizes.small * 1.2, "accent", bold=True)
-    card.blit(top, top.get_rect(midtop=(box.centerx, pad)))
+    parts.append((top, top.get_rect(midtop=(centre_x, pad))))
     y = pad + top.get_height() + pad // 4
     title_size = sizes.banner_title * (0.55 if st.portrait else 0.62)
     for line in _wrapped(st, item.title.split(" · "), title_size, inner):
         title = st.text_fitted(line, title_size, "text", inner, bold=True)
-        card.blit(title, title.get_rect(midtop=(box.centerx, y)))
+        parts.append((title, title.get_rect(midtop=(centre_x, y))))
         y += title.get_height()
     y += pad // 2
-    pygame.draw.line(card, mix(st.colour("banner"), st.colour("muted"), 0.5), (pad, y), (box.w - pad, y), 2)
+    rule = y
     footer = st.text(f"+{item.points:g} points in all", sizes.value, "accent", bold=True,
                      numbers=True) if item.points else None
-    bottom = box.h - pad - (footer.get_height() + pad // 3 if footer else 0)
+    footer_h = footer.get_height() + pad // 3 if footer else 0
     stacked = st.portrait
     one_line = round(st.px(sizes.row) * 1.55)  # also the "and 3 more" line
     line_h = one_line + (round(st.px(sizes.small) * 1.2) if stacked else 0)
-    room = bottom - y - pad // 3
+    room = most - pad - footer_h - y - pad // 3
     rows = item.rows if len(item.rows) <= room // line_h else item.rows[:max(1, (room - one_line) // line_h)]
     names_w = inner if stacked else min(round(inner * 0.34), max(
         (st.fonts.width(who, "text", st.px(sizes.row), True) for who, _, _ in rows), default=0))
@@ -74,24 +72,37 @@ def draw_card(st: Stage, item: Celebration, size: tuple[int, int]) -> pygame.Sur
     for who, what, points in rows:
         centre = y + one_line // 2
         tail = st.text(f"+{points:g}", sizes.row, "accent", bold=True, numbers=True) if points else None
-        edge = box.w - pad - (tail.get_width() + pad // 2 if tail else 0)
+        edge = width - pad - (tail.get_width() + pad // 2 if tail else 0)
         name = st.text(who, sizes.row, "text", bold=True, max_width=min(names_w, edge - pad))
-        card.blit(name, name.get_rect(midleft=(pad, centre)))
+        parts.append((name, name.get_rect(midleft=(pad, centre))))
         if tail:
-            card.blit(tail, tail.get_rect(midright=(box.w - pad, centre)))
+            parts.append((tail, tail.get_rect(midright=(width - pad, centre))))
         if stacked and what:
             detail = st.text(what, sizes.small, "muted", max_width=inner)
-            card.blit(detail, detail.get_rect(topleft=(pad, centre + name.get_height() // 2)))
+            parts.append((detail, detail.get_rect(topleft=(pad, centre + name.get_height() // 2))))
         elif what and edge - (pad + names_w + pad // 2) > pad:
             x = pad + names_w + pad // 2
             detail = st.text(what, sizes.row * 0.85, "muted", max_width=edge - x)
-            card.blit(detail, detail.get_rect(midleft=(x, centre)))
+            parts.append((detail, detail.get_rect(midleft=(x, centre))))
         y += line_h
     if len(rows) < len(item.rows):
         more = st.text(f"and {len(item.rows) - len(rows)} more", sizes.row * 0.85, "muted")
-        card.blit(more, more.get_rect(midleft=(pad, y + one_line // 2 + (pad // 4 if stacked else 0))))
+        parts.append((more, more.get_rect(midleft=(pad, y + one_line // 2 + (pad // 4 if stacked else 0)))))
+        y += one_line
     if footer:
-        card.blit(footer, footer.get_rect(midbottom=(box.centerx, box.h - pad)))
+        parts.append((footer, footer.get_rect(midtop=(centre_x, y + pad // 3))))
+    used = y + pad // 3 + footer_h + pad
+    height = max(least, min(most, used))
+    shift = max(0, height - used) // 2  # a short list sits in the middle of the card, not at its top
+    card = pygame.Surface((width, height), pygame.SRCALPHA)
+    box = card.get_rect()
+    radius = min(box.w, box.h) // 10
+    pygame.draw.rect(card, st.colour("banner"), box, border_radius=radius)
+    pygame.draw.rect(card, item.colour or st.colour("accent"), box, width=max(4, box.h // 90), border_radius=radius)
+    rule += shift
+    pygame.draw.line(card, mix(st.colour("banner"), st.colour("muted"), 0.5), (pad, rule), (width - pad, rule), 2)
+    for surface, rect in parts:
+        card.blit(surface, rect.move(0, shift))
     return card
 
 

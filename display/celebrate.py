@@ -118,10 +118,10 @@ class Celebrations:
             if self_thank(event) or (board is not None and board.find(str(to)) is None):
                 return  # a self-thank, or a thank-you to nobody on this wall: nothing to show
             to_name = who_is(board, to)[0]
-            from_name = sender_name(board, event.data.get("from")) or COLLEAGUE.capitalize()
-            self.toasts.append((self.stage.clock.now(), Celebration(f"{from_name} thanked {to_name}",
-                                                                    str(event.data.get("text", "")), key=event.id,
-                                                                    names=[to_name, from_name], kind="kudos")))
+            sender = sender_name(board, event.data.get("from"))
+            self.toasts.append((self.stage.clock.now(), Celebration(
+                f"{sender or COLLEAGUE.capitalize()} thanked {to_name}", str(event.data.get("text", "")),
+                key=event.id, names=[to_name, sender or COLLEAGUE], kind="kudos")))
             while len(self.toasts) > MAX_TOASTS:
                 self.toasts.popleft()
 
@@ -197,12 +197,16 @@ class Celebrations:
         if self.current is not None:
             self._draw_banner(surface, self.current, self.stage.clock.now() - self.started)
 
+    def _card_size(self) -> tuple[int, int]:
+        st = self.stage
+        return round(st.w * (0.8 if not st.portrait else 0.9)), round(st.h * (0.46 if not st.portrait else 0.34))
+
     def _card_rect(self, t: float, item: Celebration | None = None) -> pygame.Rect:
         st = self.stage
         appear = 1.0 if st.motion.mode == "none" else min(1.0, t / APPEAR_SECONDS)
-        tall = item is not None and bool(item.rows)  # the summary has a list to show
-        card = pygame.Rect(0, 0, round(st.w * (0.8 if not st.portrait else 0.9)),
-                           round(st.h * ((0.72 if tall else 0.46) if not st.portrait else (0.66 if tall else 0.34))))
+        card = pygame.Rect((0, 0), self._card_size())
+        if item is not None and item.rows:  # the summary: as tall as its list needs
+            card.h = self._card(item).get_height()
         card.center = (st.w // 2, st.h // 2 + round((1 - appear) * st.h * 0.05))
         return card
 
@@ -211,7 +215,9 @@ class Celebrations:
         if self._card_cache[0] == item.key:
             return self._card_cache[1]
         if item.rows:
-            self._card_cache = (item.key, away.draw_card(self.stage, item, self._card_rect(APPEAR_SECONDS, item).size))
+            width, least = self._card_size()
+            most = round(self.stage.h * (0.66 if self.stage.portrait else 0.72))
+            self._card_cache = (item.key, away.draw_card(self.stage, item, width, least, most))
             return self._card_cache[1]
         st = self.stage
         sizes = st.theme.sizes

@@ -160,10 +160,9 @@ class FeedCoordinator:
         events: list[BoardEvent] = []
         if snapshot is not None:
             self._snapshot = snapshot
-            if self.on_snapshot is not None:
-                own, game, shown = self.on_snapshot(snapshot)
-            else:  # no ledger: nothing is paid, so no points are promised
-                own, game, shown = (), old.game, unpaid(snapshot.events)
+            own, game, shown = self.on_snapshot(snapshot) if self.on_snapshot is not None else ((), old.game, None)
+            if shown is None:  # no ledger said what it recorded: nothing is paid, so no points are promised
+                shown = unpaid(snapshot.events)
             # What the screen shows — the board's list and the celebrations — is what the engine
             # let through: points as the ledger recorded them, no repeats, no self-thanks.
             vetted = dataclasses.replace(snapshot, events=tuple(shown))

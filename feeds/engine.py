@@ -38,7 +38,7 @@ MAX_UNRECORDED = 1000  # feed events kept to offer again while the ledger cannot
 class EngineOutput(NamedTuple):
     events: tuple[FeedEvent, ...]  # completions of chalkwall's own challenges, to celebrate
     game: GameState | None  # where every challenge stands
-    feed: tuple[FeedEvent, ...] = ()  # the feed's events as they may be shown (see Engine.shown)
+    feed: tuple[FeedEvent, ...] | None = None  # the feed's events as they may be shown (see Engine._vet)
 
 
 def calendar_for(config: Config) -> Calendar:

@@ -206,3 +206,27 @@ def test_the_morning_summary_in_partial_frames_is_the_same_picture_as_a_full_red
                 assert pygame.image.tobytes(screen, "RGB") == pygame.image.tobytes(reference, "RGB"), (size, n)
         summary = wall.celebrations.current
         assert summary is not None and summary.kind == "away" and summary.points == 45
+
+
+def test_the_summary_lists_thanks_from_an_unknown_sender_as_from_a_colleague(tmp_path: Path) -> None:
+    from display.clock import FakeClock
+    from display.shot import init_offscreen, make_stage
+    from display.wall import Wall
+    from feeds.board import build_board
+    from feeds.config import BoardConfig
+    from feeds.coordinator import FeedState
+    from feeds.diff import FeedEventReceived
+    from feeds.model import FeedEvent
+    from feeds.parse import normalise
+
+    init_offscreen()
+    wall = Wall(make_stage(load_config(str(write_config(tmp_path, ""))), (1280, 720), FakeClock()))
+    st = FeedState(build_board(normalise(doc(agent("åsa", 9), agent("bo", 7))), BoardConfig()), 1.0, None, 0, False, 1)
+    wall.celebrations.hold()
+    wall.update(st, [FeedEventReceived(FeedEvent("k1", "kudos", None, {"to": "åsa", "text": "Tack!"})),
+                     FeedEventReceived(FeedEvent("k2", "kudos", None, {"from": "bo", "to": "åsa"}))])
+    assert wall.celebrations.welcome_back(3600) == (2, 0)
+    wall.update(st)
+    summary = wall.celebrations.current
+    assert summary is not None and summary.title == "2 thank-yous" and summary.points == 0
+    assert summary.rows == [("Åsa", "thanked by a colleague: “Tack!”", 0.0), ("Åsa", "thanked by Bo", 0.0)]
