@@ -318,7 +318,8 @@ class Kiosk:
         if not self.status.due(now):
             return
         coordinator = self.live.coordinator
-        fields: dict[str, object] = {"screen": "off", "scene": None, "fps": 0.0, "frame_p95_ms": 0.0}
+        fields: dict[str, object] = {"screen": "off", "scene": None, "fps": 0.0, "frame_p95_ms": 0.0,
+                                     "held_banners": len(self.wall.celebrations.held)}
         if on:
             status = self.status
             fps = (self.stats.frames - self.frames_at_status) / max(0.001, now - status.written) if status.written else 0.0

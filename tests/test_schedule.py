@@ -100,6 +100,7 @@ def test_banners_while_the_screen_is_dark_wait_for_a_morning_summary_and_only_th
 
     from display.app import Kiosk
     from display.clock import FakeClock
+    from display.health import describe, read_status
     from display.shot import init_offscreen
 
     evening = datetime(2026, 11, 23, 17, 30, tzinfo=UTC).timestamp()  # Monday 18:30 in Stockholm: dark
@@ -121,6 +122,9 @@ def test_banners_while_the_screen_is_dark_wait_for_a_morning_summary_and_only_th
         kiosk.live.coordinator.poll_once()
         kiosk.step()
         assert [json.loads(line)["event"] for line in stream.getvalue().splitlines()].count("banner_shown") == 0
+        status = read_status(kiosk.status.path)
+        assert status["screen"] == "off" and status["held_banners"] == 2
+        assert "2 celebration(s) held for when it comes on" in describe(status)
         clock.advance(10.5 * 3600)  # Tuesday 07:00: on again; "late" is now 12.5 h old, older than 12 h
         kiosk.step()
         summary = kiosk.wall.celebrations.current
