@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 import pygame
 
 from display.celebrate import Celebration
-from display.clock import SystemClock
+from display.clock import Clock, SystemClock
 from display.present import Presenter, canvas_for
 from display.health import Notifier, StatusFile, status_path
 from display.schedule import ScreenSchedule
@@ -135,10 +135,11 @@ class Kiosk:
     """The running wall: screen, feed, schedule, health reports and hot reload, in one loop."""
 
     def __init__(self, loaded: LoadedConfig, screen: pygame.Surface, windowed: bool,
-                 log_choice: tuple[str | None, str | None] = (None, None), rejected: ConfigError | None = None) -> None:
+                 log_choice: tuple[str | None, str | None] = (None, None), rejected: ConfigError | None = None,
+                 clock: Clock | None = None) -> None:
         self.loaded, self.screen, self.windowed, self.log_choice = loaded, screen, windowed, log_choice
         cfg = loaded.config
-        self.clock = SystemClock()
+        self.clock = clock or SystemClock()
         problems = list(rejected.problems) if rejected else []
         try:
             self.theme = load_theme(cfg.display.theme, loaded.base_dir, loaded.label)
@@ -200,22 +201,11 @@ class Kiosk:
                  "windowed" if self.windowed else "fullscreen")
         try:
             while not self.stop:
-                self._input()
-                outcome = self.watcher.take()
-                if outcome is not None:
-                    self._apply(outcome)
-                coordinator = self.live.coordinator
-                self.wall.update(coordinator.state(), coordinator.drain_events())
-                if not self._power():  # dark: no frames at all, only the watchdog and the status file
-                    self._report(self.clock.now(), on=False)
-                    self._sleep(self.look_for_input)
-                    continue
-                self._frame()
-                self._report(self.clock.now(), on=True)
-                if self.wall.animating():
+                pause = self.step()
+                if pause is None:
                     pacer.tick(self.loaded.config.display.max_fps)
                 else:
-                    self._sleep(min(self.look_for_input, max(0.001, self.wall.next_wake() - self.clock.now())))
+                    self._sleep(pause)
         finally:
             self.notifier.stopping()
             self.watcher.stop()
@@ -225,6 +215,25 @@ class Kiosk:
             pygame.quit()
         log.info("chalkwall stopped after %d frames (p95 %.1f ms)", self.stats.frames, self.stats.p95_ms())
         return 0
+
+    def step(self) -> float | None:
+        """One turn of the loop: input, config edits, the schedule, the feed's news, a frame; how
+        long to sleep before the next (None: something moves, pace to ``max_fps``)."""
+        self._input()
+        outcome = self.watcher.take()
+        if outcome is not None:
+            self._apply(outcome)
+        on = self._power()  # before the news: a banner starts only on a screen that is on
+        coordinator = self.live.coordinator
+        self.wall.update(coordinator.state(), coordinator.drain_events())
+        if not on:  # dark: no frames at all, only the watchdog and the status file
+            self._report(self.clock.now(), on=False)
+            return self.look_for_input
+        self._frame()
+        self._report(self.clock.now(), on=True)
+        if self.wall.animating():
+            return None
+        return min(self.look_for_input, max(0.001, self.wall.next_wake() - self.clock.now()))
 
     def _sleep(self, seconds: float) -> None:
         self.wake.wait(seconds)
@@ -249,19 +258,31 @@ class Kiosk:
         self.presenter = Presenter(self.screen, self._backdrop())
 
     def _power(self) -> bool:
-        """Follow the office hours: the screen on or dark; whether it is on."""
-        on = self.schedule.is_on(datetime.now(timezone.utc))
+        """Follow the office hours: the screen on or dark; whether it is on. While it is dark the
+        celebrations are held, and the screen comes back with what the floor missed."""
+        on = self.schedule.is_on(datetime.fromtimestamp(self.clock.wall(), timezone.utc))
         if on != self.screen_on:
             if self.screen_on is not None or not on:  # switching, or starting outside office hours
                 log.info("screen %s (office hours)", "on" if on else "off")
                 threading.Thread(target=self.schedule.run, args=(on,), daemon=True).start()  # a TV may be slow
             self.screen_on = on
             if not on:
+                self.wall.celebrations.hold()
                 self.screen.fill((0, 0, 0))
                 pygame.display.flip()
             else:
                 self.presenter.invalidate()  # lay the backdrop's edges again: the dark screen erased them
+                self._welcome_back()
         return on
+
+    def _welcome_back(self) -> None:
+        hours = self.loaded.config.schedule.hold_banners_hours
+        held, expired = self.wall.celebrations.welcome_back(hours * 3600)
+        parts = ([f"{held} shown now as one \"while you were away\" banner"] if held else []) + \
+                ([f"{expired} older than {hours:g} h dropped unseen"] if expired else [])
+        if parts:
+            log_event(log, logging.INFO, "banners_held", "celebrations came while the screen was off: " +
+                      "; ".join(parts), held=held, expired=expired)
 
     def _frame(self) -> None:
         started = self.clock.now()
@@ -278,7 +299,8 @@ class Kiosk:
         if not self.status.due(now):
             return
         coordinator = self.live.coordinator
-        fields: dict[str, object] = {"screen": "off", "scene": None, "fps": 0.0, "frame_p95_ms": 0.0}
+        fields: dict[str, object] = {"screen": "off", "scene": None, "fps": 0.0, "frame_p95_ms": 0.0,
+                                     "held_banners": len(self.wall.celebrations.held)}
         if on:
             status = self.status
             fps = (self.stats.frames - self.frames_at_status) / max(0.001, now - status.written) if status.written else 0.0

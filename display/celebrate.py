@@ -4,8 +4,10 @@ Completions and new leaders are *banners* that cover the board for ``celebration
 burst of confetti; a kudos is a *toast* that slides into the header, beside the title, and never
 covers the board or a notice. Toasts show one at a time; a few more wait their turn. Banners wait in a
 queue and are shown one at a time; a burst (three or more waiting) is coalesced into one
-("3 challenges completed!") so the board is never blocked for minutes. Confetti is a pure function
-of the time since the burst began, so a frame at t = 1.2 s is the same in every run.
+("3 challenges completed!") so the board is never blocked for minutes. While the screen is dark
+they are held, and shown as one "while you were away" banner when it comes on (:mod:`display.away`).
+Confetti is a pure function of the time since the burst began, so a frame at t = 1.2 s is the same
+in every run.
 """
 
 from __future__ import annotations
@@ -18,9 +20,10 @@ from dataclasses import dataclass, field
 
 import pygame
 
+from display import away
 from display.stage import RGB, Stage, hex_rgb, mix
 from display.widgets import draw_heart, keyed_surface
-from feeds.board import Board, who_is
+from feeds.board import COLLEAGUE, Board, self_thank, sender_name, who_is
 from feeds.model import CHALLENGE_COMPLETED, KUDOS, FeedEvent
 
 COALESCE_AT = 3
@@ -31,6 +34,7 @@ TOAST_SLIDE = 0.3
 APPEAR_SECONDS = 0.35
 BURST_SECONDS = 3.0  # confetti has fallen (or the glow settled) by then
 MAX_TOASTS = 3  # waiting their turn; older ones give way (the wins scene lists every thanks)
+MAX_HELD = 200  # celebrations kept while the screen is dark (the oldest go first)
 CONFETTI = 140
 
 
@@ -44,6 +48,8 @@ class Celebration:
     names: list[str] = field(default_factory=list)
     key: str = ""
     kicker: str = ""
+    kind: str = ""  # "kudos" (a toast), "leader", "away" (the summary) or the challenge's kind
+    rows: list[tuple[str, str, float]] = field(default_factory=list)  # the summary's lines: who, what, points
 
 
 class Celebrations:
@@ -58,12 +64,49 @@ class Celebrations:
         self._confetti: tuple[str, list[tuple[float, float, float, float, RGB]]] = ("", [])
         self._card_cache: tuple[str, pygame.Surface] = ("", pygame.Surface((1, 1)))
         self._pieces: list[tuple[pygame.Rect, RGB]] = []
+        self.dark = False  # the screen is off: what comes is held for the "while you were away" summary
+        self.held: deque[tuple[float, Celebration]] = deque(maxlen=MAX_HELD)  # (clock time, celebration)
 
     def adopt(self, old: Celebrations) -> None:
         """Carry on where ``old`` (on the wall being replaced) was: the banner showing keeps its
-        time, the queue and the toasts stay; only the pictures are drawn again, in the new look."""
+        time, the queue, the toasts and what the dark screen holds stay; only the pictures are
+        drawn again, in the new look."""
         self.queue, self.current, self.started, self.toasts = old.queue, old.current, old.started, old.toasts
-        self.waiting = old.waiting
+        self.waiting, self.dark, self.held = old.waiting, old.dark, old.held
+
+    # --- the screen's office hours ---------------------------------------------------------
+    def hold(self) -> None:
+        """The screen goes dark: from now on banners and toasts wait, unseen, for ``welcome_back``."""
+        self.dark = True
+        self.current = None  # the floor has gone home: what is showing ends with the screen
+        self.toasts.clear()
+        self._hold_arrivals()  # the toasts still waiting their turn were not seen
+
+    def welcome_back(self, max_age: float) -> tuple[int, int]:
+        """The screen is on again: what came while it was dark (no older than ``max_age`` seconds)
+        becomes one "while you were away" banner, shown first. (How many were held, how many had
+        grown too old.)"""
+        self.dark = False
+        self._hold_arrivals()
+        now = self.stage.clock.now()
+        kept = [c for t, c in self.held if now - t <= max_age]
+        expired = len(self.held) - len(kept)
+        self.held.clear()
+        if kept:
+            title, rows, names, points = away.summarise(kept)
+            self.queue.appendleft(Celebration(title, ", ".join(names), points, self.stage.colour("accent"), big=True,
+                                              names=names, key="away:" + "+".join(c.key for c in kept),
+                                              kicker="While you were away", kind="away", rows=rows))
+        return len(kept), expired
+
+    def _hold_arrivals(self) -> None:
+        now = self.stage.clock.now()
+        self.held.extend((now, c) for c in self.queue)
+        self.held.extend((started, c) for started, c in self.toasts)
+        self.held.extend((now, c) for c in self.waiting)
+        self.queue.clear()
+        self.toasts.clear()
+        self.waiting.clear()
 
     # --- feeding ----------------------------------------------------------------------
     def feed_event(self, event: FeedEvent, board: Board | None) -> None:
@@ -74,27 +117,37 @@ class Celebrations:
             self.queue.append(Celebration(name, str(event.data.get("challenge", "")),
                                           float(event.data.get("points") or 0), hex_rgb(colour, self.stage.colour("accent")),
                                           big=kind in BIG_KINDS, names=[name], key=event.id,
-                                          kicker=BIG_KINDS.get(kind, "Challenge completed")))
+                                          kicker=BIG_KINDS.get(kind, "Challenge completed"), kind=kind or "challenge"))
         elif event.type == KUDOS:
-            to_name = who_is(board, event.data.get("to"))[0]
-            from_name = who_is(board, event.data.get("from"))[0] if event.data.get("from") else "Someone"
-            self.waiting.append(Celebration(f"{from_name} thanked {to_name}", str(event.data.get("text", "")),
-                                            names=[from_name, to_name], key=event.id))
+            to = event.data.get("to")
+            if self_thank(event) or (board is not None and board.find(str(to)) is None):
+                return  # a self-thank, or a thank-you to nobody on this wall: nothing to show
+            to_name = who_is(board, to)[0]
+            sender = sender_name(board, event.data.get("from"))
+            self.waiting.append(Celebration(f"{sender or COLLEAGUE.capitalize()} thanked {to_name}",
+                                            str(event.data.get("text", "")), key=event.id,
+                                            names=[to_name, sender or COLLEAGUE], kind="kudos"))
             self._next_toast(self.stage.clock.now())
 
     def new_leader(self, agent_id: str, board: Board | None) -> None:
         name, colour, _ = who_is(board, agent_id)
         self.queue.append(Celebration(name, "takes the lead!", 0, hex_rgb(colour, self.stage.colour("accent")),
-                                      big=True, names=[name], key=f"leader:{agent_id}", kicker="New leader"))
+                                      big=True, names=[name], key=f"leader:{agent_id}", kicker="New leader",
+                                      kind="leader"))
 
     # --- running ----------------------------------------------------------------------
     def seconds(self) -> float:
         """How long the current banner stays: a big moment (a record, a streak, a new leader) longer."""
         base = self.stage.display.celebration_seconds
+        if self.current is not None and self.current.kind == "away":
+            return base * 2.5  # a whole night's news, read by people walking in
         return base * 1.5 if self.current is not None and self.current.big else base
 
     def update(self) -> None:
         now = self.stage.clock.now()
+        if self.dark:
+            self._hold_arrivals()  # nobody would see them now: no banner starts, none is logged as shown
+            return
         if self.current is not None and now - self.started >= self.seconds():
             self.current = None
         if self.current is None and self.queue:
@@ -112,7 +165,7 @@ class Celebrations:
             self.toasts.append((now, self.waiting.popleft()))
 
     def _next(self) -> Celebration:
-        if len(self.queue) < COALESCE_AT:
+        if len(self.queue) < COALESCE_AT or self.queue[0].kind == "away":
             return self.queue.popleft()
         burst = list(self.queue)
         self.queue.clear()
@@ -156,17 +209,27 @@ class Celebrations:
         if self.current is not None:
             self._draw_banner(surface, self.current, self.stage.clock.now() - self.started)
 
-    def _card_rect(self, t: float) -> pygame.Rect:
+    def _card_size(self) -> tuple[int, int]:
+        st = self.stage
+        return round(st.w * (0.8 if not st.portrait else 0.9)), round(st.h * (0.46 if not st.portrait else 0.34))
+
+    def _card_rect(self, t: float, item: Celebration | None = None) -> pygame.Rect:
         st = self.stage
         appear = 1.0 if st.motion.mode == "none" else min(1.0, t / APPEAR_SECONDS)
-        card = pygame.Rect(0, 0, round(st.w * (0.8 if not st.portrait else 0.9)),
-                           round(st.h * (0.46 if not st.portrait else 0.34)))
+        card = pygame.Rect((0, 0), self._card_size())
+        if item is not None and item.rows:  # the summary: as tall as its list needs
+            card.h = self._card(item).get_height()
         card.center = (st.w // 2, st.h // 2 + round((1 - appear) * st.h * 0.05))
         return card
 
     def _card(self, item: Celebration) -> pygame.Surface:
         """The banner's card, rendered once per celebration."""
         if self._card_cache[0] == item.key:
+            return self._card_cache[1]
+        if item.rows:
+            width, least = self._card_size()
+            most = round(self.stage.h * (0.66 if self.stage.portrait else 0.72))
+            self._card_cache = (item.key, away.draw_card(self.stage, item, width, least, most))
             return self._card_cache[1]
         st = self.stage
         sizes = st.theme.sizes
@@ -200,7 +263,7 @@ class Celebrations:
 
     def _draw_banner(self, surface: pygame.Surface, item: Celebration, t: float) -> None:
         st = self.stage
-        card = self._card_rect(t)
+        card = self._card_rect(t, item)
         if st.theme.celebration.style == "confetti" and st.motion.mode != "none":
             self._pieces = self._confetti_rects(item, t)
             for rect, colour in self._pieces:  # behind the card: it never crosses the words
@@ -219,7 +282,7 @@ class Celebrations:
             return list(also)
         st = self.stage
         t = st.clock.now() - self.started
-        card = self._card_rect(t)
+        card = self._card_rect(t, item)
         dirty = [*also, *(r for r, _ in self._pieces)]
         if t < APPEAR_SECONDS + 0.05 or st.theme.celebration.style == "glow":
             dirty.append(card.inflate(card.h // 4, card.h // 2))
@@ -301,7 +364,8 @@ class Celebrations:
         quote_room = 6 * st.px(size) if words else 0  # enough for a few words of the thanks
         title_text = item.title
         if len(item.names) == 2 and st.fonts.width(title_text, "text", st.px(size), True) > room - quote_room:
-            title_text = " thanked ".join(name.split()[0] if name.split() else name for name in item.names)
+            thanked, sender = (name if name == COLLEAGUE or not name.split() else name.split()[0] for name in item.names)
+            title_text = f"{sender[:1].upper()}{sender[1:]} thanked {thanked}"
         title = st.text_fitted(title_text, size, "text", room, bold=True)
         room -= title.get_width() + pad
         detail = st.text(words, size, "muted", max_width=room) if words and room > 2 * st.px(size) else None

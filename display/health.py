@@ -126,7 +126,9 @@ def describe(status: dict[str, Any], now: float | None = None) -> str:
     lines = [
         f"chalkwall {status.get('version', '?')} (pid {status.get('pid', '?')}), up {status.get('uptime_s', 0):.0f} s;"
         f" status written {age:.0f} s ago" + ("  — NOT UPDATING: is chalkwall running?" if age > 30 else ""),
-        ("screen:  off (outside office hours)" if status.get("screen") == "off" else
+        ("screen:  off (outside office hours)" + (f"; {status['held_banners']} celebration(s) held for when it "
+                                                   "comes on" if status.get("held_banners") else "")
+         if status.get("screen") == "off" else
          f"screen:  {status.get('scene', '?')}, {status.get('fps', 0):.1f} frames/s, "
          f"p95 {status.get('frame_p95_ms', 0):.1f} ms per frame"),
         f"memory:  {status.get('rss_mib', 0):.0f} MiB",

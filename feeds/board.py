@@ -15,7 +15,7 @@ from types import MappingProxyType
 from typing import Any, NamedTuple
 
 from feeds.config import BoardConfig
-from feeds.model import Agent, FeedEvent, Snapshot, Team
+from feeds.model import KUDOS, Agent, FeedEvent, Snapshot, Team
 from feeds.scoring import lower_is_better, rank_values
 
 _PRECISION = 6  # values equal to this many decimals are a tie (floating noise is not a lead)
@@ -177,6 +177,21 @@ def limit_to_teams(board: Board, team_ids: Sequence[str]) -> Board:
 def who_is(board: Board | None, ident: str | None) -> tuple[str, str | None, str | None]:
     """``board.who``, or the id itself (or "Someone") while there is no board yet."""
     return board.who(ident) if board is not None else (ident or "Someone", None, None)
+
+
+COLLEAGUE = "a colleague"  # who thanked, when the feed does not say or names nobody on the floor
+
+
+def sender_name(board: Board | None, ident: object) -> str | None:
+    """The name of a kudos' sender when they are an agent on ``board``; None for no one, or someone
+    the board does not know (their raw id must never reach the screen)."""
+    found = board.find(ident) if board is not None and isinstance(ident, str) and ident else None
+    return found.agent.name if found is not None else None
+
+
+def self_thank(event: FeedEvent) -> bool:
+    """A kudos from its own taker: neither shown nor paid."""
+    return event.type == KUDOS and event.data.get("from") is not None and event.data.get("from") == event.data.get("to")
 
 
 def concerns(event: FeedEvent, team_ids: Container[str], agent_ids: Container[str]) -> bool:

@@ -165,6 +165,9 @@ class ScheduleConfig:
     holidays: tuple[str, ...] = field(default=(), metadata={"each": _date})
     on_command: tuple[str, ...] = ()  # e.g. ["cec-ctl", "--to", "0", "--image-view-on"]
     off_command: tuple[str, ...] = ()  # e.g. ["cec-ctl", "--to", "0", "--standby"]
+    # Banners that come while the screen is dark wait this long for the "while you were away"
+    # summary when it comes back on (72: a weekend); 0 lets them go unseen.
+    hold_banners_hours: float = field(default=72.0, metadata={"min": 0, "max": 24 * 31})
 
 
 

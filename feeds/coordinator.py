@@ -10,6 +10,7 @@ poll the state says stale. Breaking and recovering are each logged once, not eve
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import random
 import threading
@@ -26,7 +27,7 @@ from feeds.board import Board, build_board
 from feeds.config import BoardConfig, FeedConfig
 from feeds.diff import BoardEvent, FeedEventReceived, SeenEvents, diff_boards
 from feeds.logs import LOGGER, log_event
-from feeds.model import FeedError, Snapshot
+from feeds.model import CHALLENGE_COMPLETED, FeedError, FeedEvent, Snapshot, _frozen
 
 if TYPE_CHECKING:  # the engine imports the coordinator's neighbours; only its types are needed here
     from feeds.challenges import GameState
@@ -50,6 +51,12 @@ class FeedState:
     stale: bool
     generation: int  # grows by one with every new board, so readers can skip unchanged states
     game: GameState | None = None  # chalkwall's own challenges, when it runs any
+
+
+def unpaid(events: tuple[FeedEvent, ...]) -> tuple[FeedEvent, ...]:
+    """The events with the points of every completion taken away: without a ledger none are paid."""
+    return tuple(dataclasses.replace(e, data=_frozen({**e.data, "points": 0}))
+                 if e.type == CHALLENGE_COMPLETED and e.data.get("points") else e for e in events)
 
 
 class FeedCoordinator:
@@ -153,13 +160,18 @@ class FeedCoordinator:
         events: list[BoardEvent] = []
         if snapshot is not None:
             self._snapshot = snapshot
-            own, game = self.on_snapshot(snapshot) if self.on_snapshot is not None else ((), old.game)
-            board = build_board(snapshot, self.board_config)
+            own, game, shown = self.on_snapshot(snapshot) if self.on_snapshot is not None else ((), old.game, None)
+            if shown is None:  # no ledger said what it recorded: nothing is paid, so no points are promised
+                shown = unpaid(snapshot.events)
+            # What the screen shows — the board's list and the celebrations — is what the engine
+            # let through: points as the ledger recorded them, no repeats, no self-thanks.
+            vetted = dataclasses.replace(snapshot, events=tuple(shown))
+            board = build_board(vetted, self.board_config)
             events = diff_boards(old.board, board)
-            events.extend(FeedEventReceived(e) for e in self._seen.new([*snapshot.events, *own]))
+            events.extend(FeedEventReceived(e) for e in self._seen.new([*shown, *own]))
             self._log_warnings(snapshot.warnings)
             if self.store is not None:
-                self.store.save(snapshot, now)
+                self.store.save(vetted, now)
         if self._broken_since is not None:
             log_event(log, logging.INFO, "feed_recovered", f"feed recovered after {now - self._broken_since:.0f} s",
                       down_seconds=round(now - self._broken_since, 1), failures=old.failures)

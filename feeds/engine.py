@@ -28,7 +28,7 @@ from feeds.history import History, Row
 from feeds.ledger import KUDOS as KUDOS_CHALLENGE
 from feeds.ledger import Award, Ledger
 from feeds.logs import LOGGER, log_event
-from feeds.model import CHALLENGE_COMPLETED, KUDOS, FeedEvent, Snapshot
+from feeds.model import CHALLENGE_COMPLETED, KUDOS, FeedEvent, Snapshot, _frozen
 from feeds.periods import Calendar, Shift, parse_clock
 
 log = logging.getLogger(f"{LOGGER}.engine")
@@ -38,6 +38,7 @@ MAX_UNRECORDED = 1000  # feed events kept to offer again while the ledger cannot
 class EngineOutput(NamedTuple):
     events: tuple[FeedEvent, ...]  # completions of chalkwall's own challenges, to celebrate
     game: GameState | None  # where every challenge stands
+    feed: tuple[FeedEvent, ...] | None = None  # the feed's events as they may be shown (see Engine._vet)
 
 
 def calendar_for(config: Config) -> Calendar:
@@ -59,6 +60,7 @@ class Engine:
                                       config.levels.agents)
                            if history is not None and config.challenges else None)
         self.completed: list[FeedEvent] = []  # chalkwall's own completions from the last process()
+        self.shown: list[FeedEvent] = []  # the feed's events from the last process(), as they may be shown
         self.game: GameState | None = None
         self._last: Snapshot | None = None
         self._failing = False  # the ledger could not be written at the last try
@@ -68,7 +70,7 @@ class Engine:
     def __call__(self, snapshot: Snapshot) -> EngineOutput:
         """For the coordinator: record this snapshot; what chalkwall itself found, to announce and show."""
         self.process(snapshot, datetime.fromtimestamp(self.clock(), timezone.utc))
-        return EngineOutput(tuple(self.completed), self.game)
+        return EngineOutput(tuple(self.completed), self.game, tuple(self.shown))
 
     def close(self) -> None:
         self.ledger.close()
@@ -76,27 +78,24 @@ class Engine:
             self.history.close()
 
     def process(self, snapshot: Snapshot, now: datetime | None = None) -> list[Award]:
-        """Record what this snapshot's events and metrics earn; the awards that are new."""
+        """Record what this snapshot's events and metrics earn; the awards that are new.
+        ``self.shown`` is then the feed's events as the screen may show them (see ``_vet``)."""
         now = now or datetime.now(timezone.utc)
         fresh: list[Award] = []
         self.completed = []
         names = {a.id: a.name for a in snapshot.agents} | {t.id: t.name for t in snapshot.teams}
+        known = frozenset(a.id for a in snapshot.agents)
         # Events offered while the ledger failed come again, even if the feed has moved past them.
         listed = {e.id for e in snapshot.events}
         events = [*snapshot.events, *(e for i, e in self._unrecorded.items() if i not in listed)]
+        offered: list[tuple[Award | None, FeedEvent]] = []
         try:
-            offered = [(self._offer(event, now), event) for event in events]
+            for event in events:
+                offered.append((self._offer(event, now, known), event))
             if self.history is not None:
                 offered += self._measure(snapshot, now)
+            recorded = self.ledger.recorded([e.id for e in events if e.type == CHALLENGE_COMPLETED])
             self._refresh_badges(any(award is not None for award, _ in offered), now)
-            for award, event in offered:
-                if award is not None:
-                    fresh.append(award)
-                    log_event(log, logging.INFO if self.announce else logging.DEBUG, "celebration",
-                              f"{names.get(award.subject, award.subject)} earned {award.points:g} points: "
-                              f"{award.challenge}", challenge=award.challenge, subject_kind=award.subject_kind,
-                              subject=award.subject, name=names.get(award.subject, award.subject),
-                              period=award.period, points=award.points, source=award.source, event_id=event.id)
         except sqlite3.Error as exc:  # a full disk must not stop the board; the next poll offers again
             if not self._failing:  # once, not every poll, until it works again
                 log_event(log, logging.ERROR, "ledger_error", f"cannot record points: {exc}; trying again every poll "
@@ -105,12 +104,52 @@ class Engine:
             self._unrecorded.update((e.id, e) for e in events)
             while len(self._unrecorded) > MAX_UNRECORDED:
                 del self._unrecorded[next(iter(self._unrecorded))]
+            # Only what this poll committed before the error is known to be paid; the rest waits.
+            self.shown = self._vet(events, {a.event_id: a.points for a, _ in offered if a and a.event_id}, known)
+            self._announce(offered, names, fresh)
             return fresh
+        self.shown = self._vet(events, recorded, known)
+        self._announce(offered, names, fresh)
         self._unrecorded.clear()
         if self._failing:
             log_event(log, logging.INFO, "ledger_recovered", "points are recorded again")
             self._failing = False
         return fresh
+
+    def _announce(self, offered: list[tuple[Award | None, FeedEvent]], names: Mapping[str, str],
+                  fresh: list[Award]) -> None:
+        """Each new award into ``fresh`` and the log, as one ``celebration`` record."""
+        for award, event in offered:
+            if award is not None:
+                fresh.append(award)
+                log_event(log, logging.INFO if self.announce else logging.DEBUG, "celebration",
+                          f"{names.get(award.subject, award.subject)} earned {award.points:g} points: "
+                          f"{award.challenge}", challenge=award.challenge, subject_kind=award.subject_kind,
+                          subject=award.subject, name=names.get(award.subject, award.subject),
+                          period=award.period, points=award.points, source=award.source, event_id=event.id)
+
+    @staticmethod
+    def _vet(events: list[FeedEvent], recorded: Mapping[str, float], known: frozenset[str]) -> list[FeedEvent]:
+        """The feed's events as the screen may show them, so it never promises what the ledger did
+        not record: a completion only once the ledger holds it under this event's id, with the points
+        it recorded (a repeat of a completion already paid, or one still waiting for a broken
+        ledger, is not shown); a kudos without its sender when the sender is not on the floor (shown
+        as "a colleague"), and a self-thank or a thank-you to nobody on the floor not at all."""
+        out = []
+        for event in events:
+            if event.type == CHALLENGE_COMPLETED:
+                if event.id not in recorded:
+                    continue
+                if recorded[event.id] != event.data.get("points"):
+                    event = dataclasses.replace(event, data=_frozen({**event.data, "points": recorded[event.id]}))
+            elif event.type == KUDOS:
+                giver, taker = event.data.get("from"), event.data.get("to")
+                if giver == taker or taker not in known:
+                    continue
+                if giver is not None and giver not in known:
+                    event = dataclasses.replace(event, data=_frozen({k: v for k, v in event.data.items() if k != "from"}))
+            out.append(event)
+        return out
 
     def _rows(self, snapshot: Snapshot) -> tuple[Values, list[Row]]:
         metric = self.history_metric()
@@ -176,7 +215,7 @@ class Engine:
         board = self.config.board
         return board.rank_by if board.rank_by != SCORE else next(iter(board.score), "")
 
-    def _offer(self, event: FeedEvent, now: datetime) -> Award | None:
+    def _offer(self, event: FeedEvent, now: datetime, known: frozenset[str]) -> Award | None:
         when = event.when(now)
         day = self.calendar.period("day", when).key
         if event.type == CHALLENGE_COMPLETED:
@@ -187,6 +226,8 @@ class Engine:
         if event.type == KUDOS and self.config.points.kudos > 0:
             giver = event.data.get("from")
             taker = str(event.data["to"])
+            if giver is None or giver not in known or taker not in known:
+                return None  # a sender nobody knows could thank without limit: only the floor's own pay
             points = self.config.points
             if self.ledger.award_kudos(event.id, giver, taker, day, points.kudos, points.kudos_per_sender_per_day, now):
                 return Award(KUDOS_CHALLENGE, "agent", taker, day, points.kudos, "kudos", giver, event.id)

@@ -91,19 +91,22 @@ class Ledger:
 
     def award_kudos(self, event_id: str, giver: str | None, taker: str, day: str, points: float,
                     per_sender_per_day: int, now: datetime | None = None) -> bool:
-        """A kudos award to ``taker``, unless ``giver`` has used up the day's kudos. Checking the
-        count and inserting happen in one transaction, so two polls cannot both squeeze in."""
+        """A kudos award to ``taker``, unless ``giver`` has used up the day's kudos or is ``taker``;
+        never without a giver (no limit could hold them). Checking the count and
+        inserting happen in one transaction, so two polls cannot both squeeze in."""
+        if giver is None or giver == taker:
+            return False
         stamp = (now or datetime.now(timezone.utc)).isoformat(timespec="seconds")
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 exists = self._db.execute("SELECT 1 FROM awards WHERE event_id = ?", (event_id,)).fetchone()
                 used = 0
-                if giver is not None and per_sender_per_day:
+                if per_sender_per_day:
                     used = self._db.execute("SELECT COUNT(*) FROM awards WHERE challenge = ? AND giver = ? "
                                             "AND substr(period, 1, ?) = ?",
                                             (KUDOS, giver, len(day) + 1, f"{day}#")).fetchone()[0]
-                if exists or (giver is not None and per_sender_per_day and used >= per_sender_per_day) or giver == taker:
+                if exists or (per_sender_per_day and used >= per_sender_per_day):
                     self._db.execute("COMMIT")
                     return False
                 self._db.execute(
@@ -115,6 +118,16 @@ class Ledger:
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
+
+    def recorded(self, event_ids: list[str]) -> dict[str, float]:
+        """The points recorded for each of these feed events that the ledger holds an award for."""
+        out: dict[str, float] = {}
+        with self._lock:
+            for start in range(0, len(event_ids), 500):  # SQLite's limit on bound parameters
+                chunk = event_ids[start:start + 500]
+                out.update(self._db.execute(f"SELECT event_id, points FROM awards WHERE event_id IN "
+                                            f"({','.join('?' * len(chunk))})", chunk).fetchall())
+        return out
 
     def subjects_won(self, challenge: str, subject_kind: str, period: str) -> list[str]:
         with self._lock:

@@ -107,3 +107,29 @@ def test_a_broken_config_with_no_good_copy_to_fall_back_on_is_an_error(tmp_path:
     done = subprocess.run([sys.executable, "-m", "display.cli", "run", "--windowed", "--config", str(config)],
                           env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode == 2 and 'bord: unknown key (did you mean "board"?)' in done.stderr
+
+
+def test_a_completion_during_dark_hours_is_shown_as_a_summary_when_the_screen_comes_on(tmp_path: Path) -> None:
+    from datetime import datetime, timezone
+
+    now = datetime.now(timezone.utc)
+    event = {"id": "night-win", "type": "challenge_completed", "agent": "åsa", "challenge": "Solve 20",
+             "points": 25, "at": now.isoformat(timespec="seconds")}
+    (tmp_path / "feed.json").write_text(json.dumps(doc(agent("åsa", 9), agent("олег", 7), events=[event])))
+    zone = '[periods]\ntimezone = "UTC"\n'
+    config = write_config(tmp_path, FEED + zone + f'[schedule]\nholidays = ["{now.date().isoformat()}"]\n')
+    wall = WallProcess(config, tmp_path / "state")
+    try:
+        wall.wait_for(lambda r: r.get("event") == "celebration" and r.get("event_id") == "night-win", timeout=15)
+        wall.wait_status(lambda s: s.get("screen") == "off" and (s.get("board") or {}).get("agents") == 2)
+        time.sleep(1.5)  # a few more turns of the dark loop
+        assert wall.events("banner_shown") == []  # nobody saw it: not consumed, not logged as shown
+        seen = len(wall.records)
+        config.write_text(FEED + zone)  # the holiday taken back: the screen comes on
+        _, shown = wall.wait_for(lambda r: r.get("event") == "banner_shown", timeout=10, after=seen)
+        assert shown["key"] == "away:night-win" and "While you were away" in shown["message"]
+        assert [(r["held"], r["expired"]) for r in wall.events("banners_held")] == [(1, 0)]
+        assert len(wall.events("banner_shown")) == 1
+    finally:
+        code = wall.stop()
+    assert code == 0 and "Traceback" not in "".join(wall.lines)

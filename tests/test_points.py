@@ -73,14 +73,15 @@ def test_kudos_earn_points_limited_per_sender_per_day(tmp_path: Path) -> None:
     eng = engine(tmp_path, "[points]\nkudos = 2\nkudos_per_sender_per_day = 2\n")
     events = [kudos(1, "bob", "ann"), kudos(2, "bob", "cat"), kudos(3, "bob", "ann"), kudos(4, "cat", "ann"),
               kudos(5, "ann", "ann"), kudos(6, "bob", "ann", at="2026-11-24T08:00:00Z")]
-    awarded = eng.process(normalise(doc(events=events)), NOW)
+    floor = [agent("ann", 1), agent("bob", 1), agent("cat", 1)]  # only the floor's own kudos pay
+    awarded = eng.process(normalise(doc(*floor, events=events)), NOW)
     assert [(a.subject, a.giver) for a in awarded] == [("ann", "bob"), ("cat", "bob"), ("ann", "cat"), ("ann", "bob")]
     assert dict((s, p) for _, s, p, _ in eng.ledger.balances()) == {"ann": 6.0, "cat": 2.0}
 
 
 def test_export_csv_lists_every_award(tmp_path: Path) -> None:
     eng = engine(tmp_path)
-    eng.process(normalise(doc(events=[completion(1), kudos(2, "bob", "ann")])), NOW)
+    eng.process(normalise(doc(agent("ann", 1), agent("bob", 1), events=[completion(1), kudos(2, "bob", "ann")])), NOW)
     out = io.StringIO()
     assert eng.ledger.export_csv(out) == 2
     rows = list(csv.DictReader(io.StringIO(out.getvalue())))

@@ -148,8 +148,8 @@ def test_points_come_back_when_the_ledger_can_be_opened_again(tmp_path: Path) ->
     from feeds.live import open_live_feed
     from helpers import write_config
 
-    (tmp_path / "feed.json").write_text(json.dumps(doc(agent("åsa", 3), events=[{"id": "k1", "type": "kudos",
-                                                                                  "to": "åsa", "from": "li"}])))
+    (tmp_path / "feed.json").write_text(json.dumps(doc(agent("åsa", 3), agent("li", 2),
+                                                       events=[{"id": "k1", "type": "kudos", "to": "åsa", "from": "li"}])))
     state = tmp_path / "s"
     state.write_text("in the way")  # the state directory cannot be made: no ledger at start
     config = write_config(tmp_path, f'[feed]\ntype = "file"\npath = "feed.json"\n[state]\ndir = "{state}"\n'

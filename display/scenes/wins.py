@@ -16,7 +16,7 @@ import pygame
 from display.scenes import Scene
 from display.stage import Stage
 from display.widgets import Avatars, avatar_colour, draw_heart, draw_star
-from feeds.board import Board, who_is
+from feeds.board import COLLEAGUE, Board, self_thank, sender_name, who_is
 from feeds.diff import BoardEvent
 from feeds.model import CHALLENGE_COMPLETED, KUDOS, FeedEvent
 
@@ -51,7 +51,7 @@ class WinsScene(Scene):
 
     def remember(self, event: FeedEvent) -> None:
         """Keep a win or a thanks for the list (also chalkwall's own completions, not in any feed)."""
-        if event.type in (KUDOS, CHALLENGE_COMPLETED) and event.id not in self.events:
+        if event.type in (KUDOS, CHALLENGE_COMPLETED) and event.id not in self.events and not self_thank(event):
             self.events[event.id] = (event_time(event, self.stage.clock.wall()), event)
         while len(self.events) > REMEMBERED:
             self.events.popitem(last=False)
@@ -96,9 +96,10 @@ class WinsScene(Scene):
             tail = f"+{points:g} pts" if points else ""
         else:
             name, colour, avatar = self._name(data.get("to"))
-            giver = self._name(data.get("from"))[0] if data.get("from") else "Someone"
+            sender = sender_name(self.board, data.get("from"))
+            giver = sender or COLLEAGUE  # mid-sentence: "thanked by a colleague"
             draw_heart(surface, icon_c, icon_r, st.colour("down"))
-            title = f"{giver} thanked {name}"
+            title = f"{sender or COLLEAGUE.capitalize()} thanked {name}"
             tail = ""
         size = round(rect.h * 0.62)
         face = self.avatars.get(str(who if event.type == CHALLENGE_COMPLETED else data.get("to")), name, avatar,
@@ -157,7 +158,7 @@ class WinsScene(Scene):
         else:
             draw_heart(surface, icon_c, icon_r, st.colour("down"))
             name = self._name(data.get("to"))[0]
-            giver = self._name(data.get("from"))[0] if data.get("from") else "someone"
+            giver = sender_name(self.board, data.get("from")) or COLLEAGUE
             what = f"thanked by {giver}" + (f": “{data['text']}”" if data.get("text") else "")
             tail = ""
         x = icon_c[0] + icon_r + rect.h // 6
