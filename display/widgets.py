@@ -163,31 +163,33 @@ MEDALS = {"10": (205, 127, 50), "50": (200, 204, 212), "100": (255, 206, 64)}  #
 def draw_badges(surface: pygame.Surface | None, x: int, cy: int, size: int, badges: tuple[str, ...],
                 stage: Stage) -> int:
     """Badges after a name, as shapes (no text small enough to be unreadable): a crown for the
-    record holder, a flame for a streak, a medal for 10/50/100 completions. The width they take;
-    with ``surface`` None, only measured."""
+    record holder, a flame for a streak, a medal for 10/50/100 completions. Each is ``size`` tall
+    (never less than the legible minimum, :meth:`Stage.px` of 0) and at most as wide, after a gap
+    of half that. The width they take; with ``surface`` None, only measured."""
+    s = max(size, stage.px(0))
+    top = cy - s // 2
     width = 0
     for badge in badges:
-        left = x + width + size // 2
+        left = x + width + s // 2
         if surface is not None:
+            def at(fx: float, fy: float) -> tuple[float, float]:  # a point of the badge's s × s box
+                return left + fx * (s - 1), top + fy * (s - 1)
+
             if badge == "record":
-                s = size
-                points = [(left, cy + s * 0.35), (left, cy - s * 0.15), (left + s * 0.25, cy + s * 0.08),
-                          (left + s * 0.5, cy - s * 0.4), (left + s * 0.75, cy + s * 0.08), (left + s, cy - s * 0.15),
-                          (left + s, cy + s * 0.35)]
-                pygame.draw.polygon(surface, stage.colour("accent"), points)
+                pygame.draw.polygon(surface, stage.colour("accent"),
+                                    [at(0, 1), at(0, 0.3), at(0.25, 0.6), at(0.5, 0), at(0.75, 0.6), at(1, 0.3),
+                                     at(1, 1)])
             elif badge == "streak":
-                s = size
                 flame = stage.colour("stale")
-                pygame.draw.circle(surface, flame, (left + s // 2, cy + s // 6), s * 4 // 10)
-                pygame.draw.polygon(surface, flame, [(left + s * 0.12, cy + s * 0.1), (left + s * 0.3, cy - s * 0.3),
-                                                     (left + s * 0.45, cy - s * 0.1), (left + s * 0.62, cy - s * 0.6),
-                                                     (left + s * 0.88, cy + s * 0.1)])
+                r = round(s * 0.36)
+                pygame.draw.circle(surface, flame, (left + s // 2, top + s - r), r)  # rows top+s-2r … top+s-1
+                pygame.draw.polygon(surface, flame, [at(0.14, 0.62), at(0.3, 0.25), at(0.45, 0.42), at(0.6, 0),
+                                                     at(0.86, 0.62)])
             elif badge.startswith("milestone:"):
                 colour = MEDALS.get(badge.split(":", 1)[1], MEDALS["10"])
-                r = size * 3 // 8
-                pygame.draw.polygon(surface, stage.colour("down"), [(left + r // 2, cy - size // 2),
-                                                                   (left + r * 3 // 2, cy - size // 2),
-                                                                   (left + r, cy)])
-                pygame.draw.circle(surface, colour, (left + r, cy + size // 8), r)
-        width += size + size // 2
+                r = round(s * 3 / 8)
+                pygame.draw.polygon(surface, stage.colour("down"), [at(0.5 - r / s, 0), at(0.5 + r / s, 0),
+                                                                   at(0.5, 1 - r / s)])
+                pygame.draw.circle(surface, colour, (left + s // 2, top + s - r), r)
+        width += s + s // 2
     return width
