@@ -21,13 +21,12 @@ from display.stage import Stage
 from display.themes import Theme, load_theme
 from display.wall import Wall
 from feeds.adapters import make_adapter
-from feeds.avatars import cache_dir
+from feeds.avatars import avatar_dir
 from feeds.config import LoadedConfig
 from feeds.coordinator import FeedCoordinator
 from feeds.engine import Engine
 from feeds.history import History
 from feeds.ledger import Ledger
-from feeds.state import state_dir
 from feeds.diff import FeedEventReceived
 
 DEMO_WARM_UP = 300.0
@@ -45,8 +44,7 @@ def make_stage(loaded: LoadedConfig, size: tuple[int, int], clock: Clock, theme:
     cfg = loaded.config
     theme = theme or load_theme(cfg.display.theme, loaded.base_dir, loaded.label)
     fonts = FontBook({"text": theme.fonts.text, "numbers": theme.fonts.numbers})
-    pictures = cache_dir(state_dir(cfg.state.dir)) if cfg.feed.avatars else None
-    return Stage(size, theme, fonts, clock, Motion(cfg.display.animation), cfg.display, cfg.board, pictures)
+    return Stage(size, theme, fonts, clock, Motion(cfg.display.animation), cfg.display, cfg.board, avatar_dir(cfg))
 
 
 @dataclass

@@ -34,9 +34,11 @@ from urllib.parse import urlsplit
 import httpx
 from PIL import Image, ImageChops, ImageDraw, ImageOps
 
-from feeds.config import FeedConfig
+from feeds.adapters import feed_auth, feed_ca_file
+from feeds.config import Config, FeedConfig, LoadedConfig
 from feeds.logs import LOGGER, log_event
 from feeds.model import FeedError
+from feeds.state import state_dir
 from feeds.transport import HttpFetcher, RetryPolicy, make_client
 
 if TYPE_CHECKING:
@@ -65,6 +67,20 @@ class AvatarError(ValueError):
 
 def cache_dir(state: Path) -> Path:
     return state / DIR_NAME
+
+
+def avatar_dir(config: Config) -> Path | None:
+    """Where the wall finds the fetched pictures; None when avatars are off."""
+    return cache_dir(state_dir(config.state.dir)) if config.feed.avatars else None
+
+
+def open_avatars(loaded: LoadedConfig) -> AvatarFetcher | None:
+    """The fetcher for a config's feed (None when avatars are off); FeedError if its secret is missing."""
+    directory = avatar_dir(loaded.config)
+    if directory is None:
+        return None
+    feed = loaded.config.feed
+    return AvatarFetcher(feed, directory, auth=feed_auth(feed, loaded.base_dir), ca_file=feed_ca_file(feed, loaded.base_dir))
 
 
 def cached_file(directory: Path, url: str) -> Path:
@@ -118,7 +134,8 @@ def decode(body: bytes, side: int = SIDE) -> Image.Image:
             if w < 1 or h < 1 or w > MAX_SIDE or h > MAX_SIDE or w * h > MAX_PIXELS:
                 raise AvatarError(f"the picture is {w}×{h} pixels, over the {MAX_SIDE}×{MAX_SIDE} limit")
             image.draft("RGB", (side, side))  # a JPEG decodes straight at a fraction of its size
-            square = ImageOps.fit(image.convert("RGBA"), (side, side), Image.Resampling.LANCZOS)
+            upright = ImageOps.exif_transpose(image)  # a phone's photo, turned as it was taken
+            square = ImageOps.fit(upright.convert("RGBA"), (side, side), Image.Resampling.LANCZOS)
     except AvatarError:
         raise
     except Image.DecompressionBombError:  # Pillow's own guard, for pictures far over ours

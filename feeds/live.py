@@ -9,8 +9,8 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from feeds.adapters import feed_auth, feed_ca_file, make_adapter
-from feeds.avatars import AvatarFetcher, cache_dir
+from feeds.adapters import make_adapter
+from feeds.avatars import AvatarFetcher, open_avatars
 from feeds.config import Config, LoadedConfig
 from feeds.coordinator import FeedCoordinator
 from feeds.engine import Engine, open_engine
@@ -80,8 +80,4 @@ def open_live_feed(loaded: LoadedConfig, on_update: Callable[[], None] | None = 
         coordinator.take_over(after)
     else:
         coordinator.restore()
-    avatars = None
-    if cfg.feed.avatars:
-        avatars = AvatarFetcher(cfg.feed, cache_dir(directory), auth=feed_auth(cfg.feed, loaded.base_dir),
-                                ca_file=feed_ca_file(cfg.feed, loaded.base_dir))
-    return LiveFeed(coordinator, engine, seen, cfg, avatars)
+    return LiveFeed(coordinator, engine, seen, cfg, open_avatars(loaded))

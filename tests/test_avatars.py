@@ -93,6 +93,18 @@ def test_a_picture_too_big_to_decode_is_refused_from_its_header() -> None:
     assert decode(picture("GIF")).size == (SIDE, SIDE)
 
 
+def test_a_phone_photo_is_turned_upright_from_its_exif_orientation() -> None:
+    photo = Image.new("RGB", (200, 200), (255, 0, 0))
+    photo.paste((0, 0, 255), (100, 0, 200, 200))  # stored: red left, blue right
+    exif = Image.Exif()
+    exif[0x0112] = 6  # "turn 90° clockwise to show"
+    out = io.BytesIO()
+    photo.save(out, "JPEG", exif=exif)
+    upright = decode(out.getvalue())
+    top, bottom = upright.getpixel((SIDE // 2, SIDE // 4)), upright.getpixel((SIDE // 2, SIDE * 3 // 4))
+    assert top[0] > 200 and top[2] < 60 and bottom[2] > 200 and bottom[0] < 60  # red on top, blue below
+
+
 def test_a_slow_server_gives_up_at_the_timeout_and_keeps_initials(tmp_path: Path, server: FeedServer,
                                                                     caplog: pytest.LogCaptureFixture) -> None:
     body = picture("PNG")
