@@ -232,9 +232,16 @@ class AvatarFetcher:
         if client is None:
             client = make_client(timeout=self.timeout, verify_tls=self.feed.verify_tls, ca_file=self._ca_file,
                                  headers=dict(self.feed.headers) if same_origin else None,
-                                 auth=self._auth if same_origin else None, accept="image/*")
+                                 auth=self._auth if same_origin else None, accept="image/*",
+                                 on_request=self._check_hop)
             self._clients[same_origin] = client
         return client
+
+    def _check_hop(self, request: httpx.Request) -> None:
+        """A redirect is held to the same rules as the address the feed gave."""
+        problem = url_problem(str(request.url), self.feed.url)
+        if problem is not None:
+            raise httpx.UnsupportedProtocol(f"sent on to {shown_url(str(request.url))}: {problem}", request=request)
 
     def run(self, urls: Iterable[str | None]) -> int:
         """Fetch what is missing, stale or due for another try among ``urls`` (at most

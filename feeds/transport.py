@@ -15,6 +15,7 @@ from __future__ import annotations
 import random
 import ssl
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
@@ -72,9 +73,11 @@ class BearerAuth(httpx.Auth):
 
 def make_client(*, timeout: float, verify_tls: bool = True, ca_file: str = "",
                 headers: dict[str, str] | None = None, auth: httpx.Auth | None = None,
-                accept: str = "application/json") -> httpx.Client:
+                accept: str = "application/json",
+                on_request: Callable[[httpx.Request], None] | None = None) -> httpx.Client:
     """An httpx client with chalkwall's policy: TLS verified (plus a private CA), a timeout, at most
-    five redirects (httpx drops ``Authorization`` when one leaves the origin)."""
+    five redirects (httpx drops ``Authorization`` when one leaves the origin). ``on_request`` sees
+    every request, redirects included, and may refuse one by raising an ``httpx.RequestError``."""
     verify: bool | ssl.SSLContext = verify_tls
     if ca_file:  # a private CA (an office proxy, an on-premises helpdesk) on top of the system's
         verify = ssl.create_default_context()
@@ -84,7 +87,8 @@ def make_client(*, timeout: float, verify_tls: bool = True, ca_file: str = "",
             raise FeedError(f"cannot use ca_file {ca_file}: {getattr(exc, 'strerror', None) or exc}",
                             "config") from None
     return httpx.Client(timeout=httpx.Timeout(timeout), verify=verify, auth=auth, follow_redirects=True,
-                        max_redirects=5, headers={"User-Agent": USER_AGENT, "Accept": accept, **(headers or {})})
+                        max_redirects=5, headers={"User-Agent": USER_AGENT, "Accept": accept, **(headers or {})},
+                        event_hooks={"request": [on_request]} if on_request else None)
 
 
 class HttpFetcher:

@@ -171,6 +171,15 @@ def test_plain_http_is_fetched_only_from_this_machine_or_the_feeds_own_server(tm
     assert "cdn.example.com/a.png" in record.getMessage() and "SECRET" not in record.getMessage()
 
 
+def test_a_redirect_to_an_address_not_allowed_is_not_followed(tmp_path: Path, server: FeedServer,
+                                                                caplog: pytest.LogCaptureFixture) -> None:
+    server.routes["/a.png"] = Reply(302, b"", {"Location": "http://cdn.example.invalid/a.png"})
+    with caplog.at_level(logging.INFO, logger="chalkwall"):
+        assert fetcher(tmp_path).run([f"{server.url}/a.png"]) == 0
+    [record] = warnings(caplog, "avatar_failed")
+    assert "sent on to http://cdn.example.invalid/a.png" in record.getMessage() and "https://" in record.getMessage()
+
+
 def test_the_cache_keeps_at_most_its_bound_the_most_recent_first(tmp_path: Path) -> None:
     cache = AvatarCache(tmp_path, max_files=3)
     round_picture = decode(picture("PNG"))
