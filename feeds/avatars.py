@@ -221,6 +221,7 @@ class AvatarFetcher:
         self._clients: dict[bool, httpx.Client] = {}
         self._failures: dict[str, tuple[int, float]] = {}  # url -> (failures in a row, not before)
         self._refused: set[str] = set()  # URLs said once in the log to be refused
+        self._due: dict[str, float] = {}  # url -> when it next needs a look (kept and fresh, or failing)
         # When stored within a day: a floor with more pictures than the cache holds must not fetch
         # and evict in an endless circle, so once a day's worth fills it, the rest keep initials.
         self._stored: deque[float] = deque()
@@ -248,9 +249,13 @@ class AvatarFetcher:
         ``PER_RUN`` requests); the number of pictures stored or confirmed."""
         done = asked = 0
         now = self.clock()
+        if len(self._due) > 20_000:  # many floors' worth of URLs over the months: start afresh
+            self._due.clear()
         for url in dict.fromkeys(u for u in urls if u and "://" in u):
             if asked >= PER_RUN:
                 break
+            if self._due.get(url, 0.0) > now:  # known fresh, or backing off: no disk, no network
+                continue
             problem = url_problem(url, self.feed.url)
             if problem is not None:
                 if url not in self._refused and len(self._refused) < 10_000:
@@ -259,7 +264,10 @@ class AvatarFetcher:
                               url=shown_url(url))
                 continue
             age = self.cache.age(url, now)
-            if (age is not None and age < REVALIDATE_SECONDS) or self._failures.get(url, (0, 0.0))[1] > now:
+            if age is not None and age < REVALIDATE_SECONDS:
+                self._due[url] = now + REVALIDATE_SECONDS - age
+                continue
+            if self._failures.get(url, (0, 0.0))[1] > now:
                 continue
             if age is None and self._cache_full(now):
                 continue
@@ -282,6 +290,7 @@ class AvatarFetcher:
         except (FeedError, AvatarError, OSError) as exc:
             self._failed(url, now, str(exc), kept)
             return False
+        self._due[url] = now + REVALIDATE_SECONDS
         if self._failures.pop(url, None) is not None:
             log.info("avatar %s fetched after all", shown_url(url))
         return True
@@ -300,6 +309,7 @@ class AvatarFetcher:
         if len(self._failures) > 20_000:  # a floor's worth many times over: start afresh
             self._failures.clear()
         self._failures[url] = (failures, now + RETRY.delay(failures))
+        self._due[url] = self._failures[url][1]
         if failures == 1:
             also = "; the kept picture stays" if kept else "; showing initials"
             log_event(log, logging.WARNING, "avatar_failed", f"avatar {shown_url(url)}: {reason}{also}",

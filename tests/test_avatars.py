@@ -282,3 +282,12 @@ def test_more_pictures_than_the_cache_holds_are_not_fetched_and_evicted_in_a_cir
     assert avatars.run(urls) == 3
     assert avatars.run(urls) == 0 and len(server.requests) == 3  # the cache is full: the rest keep initials
     assert len(list(cache_dir(tmp_path).glob("*.png"))) == 3
+
+
+def test_a_run_over_pictures_already_kept_touches_neither_disk_nor_network(tmp_path: Path, server: FeedServer) -> None:
+    server.routes["/a.png"] = Reply(200, picture("PNG"), {"Content-Type": "image/png"})
+    url = f"{server.url}/a.png"
+    avatars = fetcher(tmp_path)
+    assert avatars.run([url]) == 1
+    cached_file(cache_dir(tmp_path), url).unlink()  # were the disk looked at, this would fetch again
+    assert avatars.run([url] * 3) == 0 and len(server.requests) == 1
