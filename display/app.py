@@ -340,7 +340,7 @@ class Kiosk:
             log.warning("display.resolution takes effect when chalkwall next starts")
         if "theme" in changed:
             self.chime = Chime(self.theme.celebration.sound)
-        if changed & {"display", "theme", "board"}:
+        if changed & {"display", "theme", "board"} or new.feed.avatars != old.feed.avatars:
             self._rebuild()
         until = self.clock.now() + RELOADED_NOTICE_SECONDS
         self.wall.set_notice(Notice((f"Config reloaded: {', '.join(outcome.changed) or 'no changes'}",),

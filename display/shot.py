@@ -21,6 +21,7 @@ from display.stage import Stage
 from display.themes import Theme, load_theme
 from display.wall import Wall
 from feeds.adapters import make_adapter
+from feeds.avatars import avatar_dir
 from feeds.config import LoadedConfig
 from feeds.coordinator import FeedCoordinator
 from feeds.engine import Engine
@@ -43,7 +44,7 @@ def make_stage(loaded: LoadedConfig, size: tuple[int, int], clock: Clock, theme:
     cfg = loaded.config
     theme = theme or load_theme(cfg.display.theme, loaded.base_dir, loaded.label)
     fonts = FontBook({"text": theme.fonts.text, "numbers": theme.fonts.numbers})
-    return Stage(size, theme, fonts, clock, Motion(cfg.display.animation), cfg.display, cfg.board)
+    return Stage(size, theme, fonts, clock, Motion(cfg.display.animation), cfg.display, cfg.board, avatar_dir(cfg))
 
 
 @dataclass

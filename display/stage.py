@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import pygame
 
@@ -52,6 +53,7 @@ class Stage:
     motion: Motion
     display: DisplayConfig
     board: BoardConfig
+    avatar_dir: Path | None = None  # the fetched pictures (feeds/avatars.py); None: not shown
 
     def __post_init__(self) -> None:
         self._background: pygame.Surface | None = None

@@ -11,6 +11,7 @@ import math
 import pygame
 
 from display.stage import RGB, Stage, hex_rgb
+from feeds.avatars import cached_file
 from feeds.config import SCORE, BoardConfig
 
 _AVATAR_COLOURS = ((74, 144, 226), (155, 89, 182), (230, 126, 34), (26, 188, 156), (231, 76, 60), (52, 73, 94))
@@ -45,17 +46,44 @@ def avatar_colour(team_colour: str | None, agent_id: str) -> RGB:
 
 
 class Avatars:
-    """Round avatars: an image file when the agent has one on disk, else coloured initials."""
+    """Round avatars: the agent's picture (a file on disk, or the one fetched from its URL by
+    feeds/avatars.py), else coloured initials."""
+
+    RECHECK_SECONDS = 10.0  # how soon a picture fetched (or replaced) meanwhile is noticed
 
     def __init__(self, stage: Stage) -> None:
         self.stage = stage
-        self._cache: dict[tuple[str, str, int, RGB], pygame.Surface] = {}
+        self._cache: dict[tuple[str, str, int, RGB, tuple[str, int] | None], pygame.Surface] = {}
+        self._found: dict[str, tuple[tuple[str, int] | None, float]] = {}  # url -> (file and mtime, checked at)
+
+    def source(self, avatar: str | None) -> tuple[str, int] | None:
+        """The file drawn for ``avatar`` and its version (mtime), None for initials: a path as it
+        is, a URL's fetched picture once it is on disk (looked for at most every few seconds)."""
+        if not avatar:
+            return None
+        if "://" not in avatar:
+            return avatar, 0
+        if self.stage.avatar_dir is None:
+            return None
+        now = self.stage.clock.now()
+        found = self._found.get(avatar)
+        if found is None or now - found[1] >= self.RECHECK_SECONDS:
+            path = cached_file(self.stage.avatar_dir, avatar)
+            try:
+                hit: tuple[str, int] | None = (str(path), path.stat().st_mtime_ns)
+            except OSError:
+                hit = None
+            if len(self._found) > 5000:
+                self._found.clear()
+            found = self._found[avatar] = (hit, now)
+        return found[0]
 
     def get(self, agent_id: str, name: str, avatar: str | None, colour: RGB, size: int) -> pygame.Surface:
-        key = (agent_id, name, size, colour)
+        source = self.source(avatar)
+        key = (agent_id, name, size, colour, source)
         surface = self._cache.get(key)
         if surface is None:
-            surface = self._image(avatar, size) or self._initials(name, colour, size)
+            surface = (self._image(source[0], size) if source else None) or self._initials(name, colour, size)
             if len(self._cache) > 500:
                 self._cache.clear()
             self._cache[key] = surface
@@ -70,18 +98,16 @@ class Avatars:
         surface.blit(label, label.get_rect(center=(size // 2, size // 2)))
         return surface
 
-    def _image(self, path: str | None, size: int) -> pygame.Surface | None:
-        if not path or "://" in path:  # remote avatars are not fetched from the drawing thread
-            return None
+    def _image(self, path: str, size: int) -> pygame.Surface | None:
         try:
-            image = pygame.image.load(path)
-        except (pygame.error, OSError, FileNotFoundError):
+            loaded = pygame.image.load(path)
+            image = pygame.Surface(loaded.get_size(), pygame.SRCALPHA)  # 32-bit, as smoothscale needs
+            image.blit(loaded, (0, 0))
+            image = pygame.transform.smoothscale(image, (size, size))
+        except (pygame.error, OSError, ValueError):
             return None
-        image = pygame.transform.smoothscale(image, (size, size)).convert_alpha() if pygame.display.get_surface() \
-            else pygame.transform.smoothscale(image, (size, size))
         mask = pygame.Surface((size, size), pygame.SRCALPHA)
         pygame.draw.circle(mask, (255, 255, 255, 255), (size // 2, size // 2), size // 2)
-        image = image.convert_alpha() if image.get_alpha() is None and pygame.display.get_surface() else image
         out = pygame.Surface((size, size), pygame.SRCALPHA)
         out.blit(image, (0, 0))
         out.blit(mask, (0, 0), special_flags=pygame.BLEND_RGBA_MIN)
@@ -151,31 +177,33 @@ MEDALS = {"10": (205, 127, 50), "50": (200, 204, 212), "100": (255, 206, 64)}  #
 def draw_badges(surface: pygame.Surface | None, x: int, cy: int, size: int, badges: tuple[str, ...],
                 stage: Stage) -> int:
     """Badges after a name, as shapes (no text small enough to be unreadable): a crown for the
-    record holder, a flame for a streak, a medal for 10/50/100 completions. The width they take;
-    with ``surface`` None, only measured."""
+    record holder, a flame for a streak, a medal for 10/50/100 completions. Each is ``size`` tall
+    (never less than the legible minimum, :meth:`Stage.px` of 0) and at most as wide, after a gap
+    of half that. The width they take; with ``surface`` None, only measured."""
+    s = max(size, stage.px(0))
+    top = cy - s // 2
     width = 0
     for badge in badges:
-        left = x + width + size // 2
+        left = x + width + s // 2
         if surface is not None:
+            def at(fx: float, fy: float) -> tuple[float, float]:  # a point of the badge's s × s box
+                return left + fx * (s - 1), top + fy * (s - 1)
+
             if badge == "record":
-                s = size
-                points = [(left, cy + s * 0.35), (left, cy - s * 0.15), (left + s * 0.25, cy + s * 0.08),
-                          (left + s * 0.5, cy - s * 0.4), (left + s * 0.75, cy + s * 0.08), (left + s, cy - s * 0.15),
-                          (left + s, cy + s * 0.35)]
-                pygame.draw.polygon(surface, stage.colour("accent"), points)
+                pygame.draw.polygon(surface, stage.colour("accent"),
+                                    [at(0, 1), at(0, 0.3), at(0.25, 0.6), at(0.5, 0), at(0.75, 0.6), at(1, 0.3),
+                                     at(1, 1)])
             elif badge == "streak":
-                s = size
                 flame = stage.colour("stale")
-                pygame.draw.circle(surface, flame, (left + s // 2, cy + s // 6), s * 4 // 10)
-                pygame.draw.polygon(surface, flame, [(left + s * 0.12, cy + s * 0.1), (left + s * 0.3, cy - s * 0.3),
-                                                     (left + s * 0.45, cy - s * 0.1), (left + s * 0.62, cy - s * 0.6),
-                                                     (left + s * 0.88, cy + s * 0.1)])
+                r = round(s * 0.36)
+                pygame.draw.circle(surface, flame, (left + s // 2, top + s - r), r)  # rows top+s-2r … top+s-1
+                pygame.draw.polygon(surface, flame, [at(0.14, 0.62), at(0.3, 0.25), at(0.45, 0.42), at(0.6, 0),
+                                                     at(0.86, 0.62)])
             elif badge.startswith("milestone:"):
                 colour = MEDALS.get(badge.split(":", 1)[1], MEDALS["10"])
-                r = size * 3 // 8
-                pygame.draw.polygon(surface, stage.colour("down"), [(left + r // 2, cy - size // 2),
-                                                                   (left + r * 3 // 2, cy - size // 2),
-                                                                   (left + r, cy)])
-                pygame.draw.circle(surface, colour, (left + r, cy + size // 8), r)
-        width += size + size // 2
+                r = round(s * 3 / 8)
+                pygame.draw.polygon(surface, stage.colour("down"), [at(0.5 - r / s, 0), at(0.5 + r / s, 0),
+                                                                   at(0.5, 1 - r / s)])
+                pygame.draw.circle(surface, colour, (left + s // 2, top + s - r), r)
+        width += s + s // 2
     return width

@@ -148,6 +148,7 @@ class FeedConfig:
     mapping: MappingConfig | None = None
     csv: CsvConfig = field(default_factory=CsvConfig)
     seed: int = 7
+    avatars: bool = True  # fetch the pictures at agents' avatar URLs (feeds/avatars.py)
 
     @property
     def stale_seconds(self) -> float:

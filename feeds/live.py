@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from feeds.adapters import make_adapter
+from feeds.avatars import AvatarFetcher, open_avatars
 from feeds.config import Config, LoadedConfig
 from feeds.coordinator import FeedCoordinator
 from feeds.engine import Engine, open_engine
@@ -27,6 +28,7 @@ class LiveFeed:
     engine: Engine | None
     seen: StoredSeenEvents
     config: Config | None = None  # to open the ledger later, when it could not be opened at start
+    avatars: AvatarFetcher | None = None  # agents' pictures, fetched in the scheduler's threads
 
     def start(self) -> None:
         """Poll now and on the interval; note the values at every period boundary."""
@@ -34,6 +36,8 @@ class LiveFeed:
         scheduler = self.coordinator.scheduler
         if scheduler is None:
             return
+        if self.avatars is not None:
+            self.avatars.schedule(scheduler, self.coordinator.state)
         if self.engine is not None:
             self.engine.schedule(scheduler)
         elif self.config is not None:  # a read-only or full disk at start: points come back with it
@@ -54,6 +58,8 @@ class LiveFeed:
 
     def stop(self) -> None:
         self.coordinator.stop()
+        if self.avatars is not None:
+            self.avatars.close()
         self.seen.close()
         if self.engine is not None:
             self.engine.close()
@@ -74,4 +80,4 @@ def open_live_feed(loaded: LoadedConfig, on_update: Callable[[], None] | None = 
         coordinator.take_over(after)
     else:
         coordinator.restore()
-    return LiveFeed(coordinator, engine, seen, cfg)
+    return LiveFeed(coordinator, engine, seen, cfg, open_avatars(loaded))

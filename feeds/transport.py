@@ -15,6 +15,7 @@ from __future__ import annotations
 import random
 import ssl
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
@@ -70,35 +71,59 @@ class BearerAuth(httpx.Auth):
         yield request
 
 
+def make_client(*, timeout: float, verify_tls: bool = True, ca_file: str = "",
+                headers: dict[str, str] | None = None, auth: httpx.Auth | None = None,
+                accept: str = "application/json",
+                on_request: Callable[[httpx.Request], None] | None = None) -> httpx.Client:
+    """An httpx client with chalkwall's policy: TLS verified (plus a private CA), a timeout, at most
+    five redirects (httpx drops ``Authorization`` when one leaves the origin). ``on_request`` sees
+    every request, redirects included, and may refuse one by raising an ``httpx.RequestError``."""
+    verify: bool | ssl.SSLContext = verify_tls
+    if ca_file:  # a private CA (an office proxy, an on-premises helpdesk) on top of the system's
+        verify = ssl.create_default_context()
+        try:
+            verify.load_verify_locations(cafile=ca_file)
+        except (OSError, ssl.SSLError) as exc:
+            raise FeedError(f"cannot use ca_file {ca_file}: {getattr(exc, 'strerror', None) or exc}",
+                            "config") from None
+    return httpx.Client(timeout=httpx.Timeout(timeout), verify=verify, auth=auth, follow_redirects=True,
+                        max_redirects=5, headers={"User-Agent": USER_AGENT, "Accept": accept, **(headers or {})},
+                        event_hooks={"request": [on_request]} if on_request else None)
+
+
 class HttpFetcher:
     """Conditional GETs of one URL. ``fetch`` returns the body, or None when unchanged (304)."""
 
     def __init__(self, url: str, *, timeout: float, max_bytes: int, verify_tls: bool = True,
                  ca_file: str = "", headers: dict[str, str] | None = None,
-                 auth: httpx.Auth | None = None, accept: str = "application/json") -> None:
+                 auth: httpx.Auth | None = None, accept: str = "application/json",
+                 client: httpx.Client | None = None) -> None:
         self.url = url
         self.max_bytes = max_bytes
         self.timeout = timeout
-        verify: bool | ssl.SSLContext = verify_tls
-        if ca_file:  # a private CA (an office proxy, an on-premises helpdesk) on top of the system's
-            verify = ssl.create_default_context()
-            try:
-                verify.load_verify_locations(cafile=ca_file)
-            except (OSError, ssl.SSLError) as exc:
-                raise FeedError(f"cannot use ca_file {ca_file}: {getattr(exc, 'strerror', None) or exc}",
-                                "config") from None
-        self._client = httpx.Client(
-            timeout=httpx.Timeout(timeout), verify=verify, auth=auth, follow_redirects=True,
-            max_redirects=5, headers={"User-Agent": USER_AGENT, "Accept": accept, **(headers or {})})
+        # A shared client (many URLs of one kind, e.g. avatars) stays open: its owner closes it.
+        self._owns_client = client is None
+        self._client = client or make_client(timeout=timeout, verify_tls=verify_tls, ca_file=ca_file,
+                                             headers=headers, auth=auth, accept=accept)
         self._etag: str | None = None
         self._last_modified: str | None = None
+
+    @property
+    def validators(self) -> tuple[str | None, str | None]:
+        """The ``ETag`` and ``Last-Modified`` of the last full answer (to keep across restarts)."""
+        return self._etag, self._last_modified
+
+    def remember_validators(self, etag: str | None, last_modified: str | None) -> None:
+        """Ask conditionally from the start (the body is already kept elsewhere)."""
+        self._etag, self._last_modified = etag or None, last_modified or None
 
     def forget_validators(self) -> None:
         """Ask for the full body next time (used when the last body could not be used)."""
         self._etag = self._last_modified = None
 
     def close(self) -> None:
-        self._client.close()
+        if self._owns_client:
+            self._client.close()
 
     def fetch(self) -> bytes | None:
         headers = {}

@@ -227,7 +227,8 @@ class LeaderboardScene(Scene):
         shown_move = row.move if st.clock.now() - row.moved_at < MOVE_SHOWN_SECONDS else 0
         secondary = agent.metrics.get(st.display.secondary) if st.display.secondary else None
         worn = self.game.badges.get(agent.id, ()) if self.game is not None else ()
-        return (ranked.rank, agent.name, agent.team, agent.avatar, secondary, worn, shown_move, tuple(size))
+        return (ranked.rank, agent.name, agent.team, self.avatars.source(agent.avatar), secondary, worn, shown_move,
+                tuple(size))
 
     def _draw_row(self, surface: pygame.Surface, row: _Row, ranked: RankedAgent, rect: pygame.Rect) -> None:
         st = self.stage

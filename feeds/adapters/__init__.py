@@ -91,17 +91,25 @@ class SourceAdapter:
         self.source.close()
 
 
-def _http(feed: FeedConfig, base_dir: Path, accept: str) -> HttpFetcher:
-    auth: httpx.Auth | None = None
+def feed_auth(feed: FeedConfig, base_dir: Path) -> httpx.Auth | None:
+    """The feed's credentials as an httpx auth (FeedError when the secret cannot be read)."""
     if feed.auth.type == "bearer":
-        auth = BearerAuth(read_secret(feed.auth, base_dir))
-    elif feed.auth.type == "basic":
-        auth = httpx.BasicAuth(feed.auth.username, read_secret(feed.auth, base_dir))
+        return BearerAuth(read_secret(feed.auth, base_dir))
+    if feed.auth.type == "basic":
+        return httpx.BasicAuth(feed.auth.username, read_secret(feed.auth, base_dir))
+    return None
+
+
+def feed_ca_file(feed: FeedConfig, base_dir: Path) -> str:
+    """The feed's private CA file, relative paths against the config's folder."""
     ca_file = feed.ca_file
-    if ca_file and not Path(ca_file).is_absolute():
-        ca_file = str(base_dir / ca_file)
+    return str(base_dir / ca_file) if ca_file and not Path(ca_file).is_absolute() else ca_file
+
+
+def _http(feed: FeedConfig, base_dir: Path, accept: str) -> HttpFetcher:
     return HttpFetcher(feed.url, timeout=feed.timeout, max_bytes=feed.max_bytes, verify_tls=feed.verify_tls,
-                       ca_file=ca_file, headers=dict(feed.headers), auth=auth, accept=accept)
+                       ca_file=feed_ca_file(feed, base_dir), headers=dict(feed.headers),
+                       auth=feed_auth(feed, base_dir), accept=accept)
 
 
 def make_adapter(feed: FeedConfig, base_dir: Path, clock: Callable[[], float] | None = None) -> Adapter:
