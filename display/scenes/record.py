@@ -142,7 +142,7 @@ class RecordScene(Scene):
 
     def _race_height(self, rows: int, width: int) -> int:
         sizes = self.stage.theme.sizes
-        line = self._text("Åg", sizes.value * 0.7, CHALK, width).get_height()
+        line = self._text("Åg", sizes.value * (0.9 if rows <= 4 else 0.7), CHALK, width).get_height()
         return line * 3 + min(rows, 6) * round(line * 1.5)
 
     def _hero(self, surface: pygame.Surface, box: pygame.Rect, above: str, value: str | None, below: str,
@@ -174,7 +174,8 @@ class RecordScene(Scene):
         st = self.stage
         sizes = st.theme.sizes
         head = self._wrapped(heading, sizes.small * 1.2, CHALK_DIM, box.w)
-        line_h = self._text("Åg", sizes.value * 0.7, CHALK, box.w).get_height()
+        size = sizes.value * (0.9 if len(rows) <= 4 else 0.7)  # a short race is written large
+        line_h = self._text("Åg", size, CHALK, box.w).get_height()
         row_h = round(line_h * 1.5)
         head_h = sum(h.get_height() for h in head) + line_h // 2
         fit = max(0, (box.h - head_h) // row_h)
@@ -184,10 +185,15 @@ class RecordScene(Scene):
             y = self._put(surface, part, "heading", topleft=(box.x, y)).bottom
         y += line_h // 2
         thick = max(4, line_h // 7)
+        # One size for every row, the largest at which each row's name and status fit side by side.
+        fonts, px, gap = st.fonts, st.px(size), line_h // 2
+        while px > st.px(0) and any(fonts.width(r.name, "text", px, r.done) + fonts.width(r.status, "text", px, True)
+                                    + gap > box.w for r in rows[:fit]):
+            px = max(st.px(0), int(px * 0.92))
         for row in rows[:fit]:
-            right = self._text(row.status, sizes.value * 0.7, CHALK_YELLOW, box.w * 11 // 20, bold=True)
-            left = self._text(row.name, sizes.value * 0.7, CHALK_YELLOW if row.done else CHALK,
-                              box.w - right.get_width() - line_h // 2, bold=row.done)
+            right = fonts.render(row.status, "text", px, CHALK_YELLOW, bold=True, max_width=box.w * 3 // 5)
+            left = fonts.render(row.name, "text", px, CHALK_YELLOW if row.done else CHALK, bold=row.done,
+                                max_width=box.w - right.get_width() - gap)
             self._put(surface, left, "row", midleft=(box.x, y + line_h // 2))
             self._put(surface, right, "row status", midright=(box.right, y + line_h // 2))
             bar = pygame.Rect(box.x, y + line_h + thick // 2, box.w, thick)
@@ -197,14 +203,13 @@ class RecordScene(Scene):
             y += row_h
 
     def _wrapped(self, text: str, size: float, colour: RGB, width: int) -> list[pygame.Surface]:
-        """``text`` on as few lines as it takes at ``size`` (at most two, then fitted)."""
+        """``text`` on one line at ``size`` if it fits, else on two lines as even as can be (then fitted)."""
         fonts, px = self.stage.fonts, self.stage.px(size)
         words = text.split()
-        for cut in range(len(words), 0, -1):  # the longest first line that fits
-            if fonts.width(" ".join(words[:cut]), "text", px) <= width:
-                break
-        if cut == len(words) or cut == 0:
+        if fonts.width(text, "text", px) <= width or len(words) < 2:
             return [self._text(text, size, colour, width)]
+        cut = min(range(1, len(words)), key=lambda n: max(fonts.width(" ".join(words[:n]), "text", px),
+                                                          fonts.width(" ".join(words[n:]), "text", px)))
         return [self._text(" ".join(words[:cut]), size, colour, width),
                 self._text(" ".join(words[cut:]), size, colour, width)]
 
