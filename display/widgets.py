@@ -207,3 +207,14 @@ def draw_badges(surface: pygame.Surface | None, x: int, cy: int, size: int, badg
                 pygame.draw.circle(surface, colour, (left + s // 2, top + s - r), r)
         width += s + s // 2
     return width
+
+
+def metric_title(metric: str, board: BoardConfig) -> str:
+    """A metric's name for a heading: its label, or the fuller name its id spells when the label is
+    one word of it ("Solved" → "Tickets solved"; "CSAT" and "Handle time" stay as they are)."""
+    label = metric_label(metric, board)
+    spelt = metric.replace("_", " ").capitalize()
+    words = spelt.lower().split()
+    if metric != SCORE and len(words) > len(label.split()) and label.lower() in words:
+        return spelt
+    return label

@@ -3,7 +3,8 @@
 Ranking is standard competition ranking (1, 1, 3): equal values share a rank, the next rank skips.
 Ties are listed in a stable order (name, then id) so rows do not swap places between polls.
 Agents without a value are listed last with no rank. Teams are ranked by the sum or the average
-of their members' values, and each knows its gap to the team ahead.
+of their members' values (``scoring.team_averages`` decides which), and each knows its gap to the
+team ahead.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any, NamedTuple
 
 from feeds.config import BoardConfig
 from feeds.model import KUDOS, Agent, FeedEvent, Snapshot, Team
-from feeds.scoring import lower_is_better, rank_values
+from feeds.scoring import lower_is_better, rank_values, team_averages
 
 _PRECISION = 6  # values equal to this many decimals are a tie (floating noise is not a lead)
 
@@ -140,12 +141,13 @@ def _teams(snapshot: Snapshot, values: Sequence[float | None], config: BoardConf
             if value is not None:
                 members[agent.team].append(value)
     totals: list[float | None] = []
+    average = team_averages(config, config.rank_by)
     for team in snapshot.teams:
         got = members[team.id]
         if not got:
             totals.append(None)
         else:
-            total = sum(got) if config.team_aggregate == "sum" else sum(got) / len(got)
+            total = sum(got) / len(got) if average else sum(got)
             totals.append(round(total, 2))
     keys = sort_keys(totals, lower)
     order = rank_order(keys, [t.name for t in snapshot.teams], [t.id for t in snapshot.teams])

@@ -66,6 +66,7 @@ class RecordToBeat:
     leader: str | None
     leader_value: float | None
     beaten: bool
+    today: tuple[tuple[str, float], ...] = ()  # every subject's value so far this period, best first
 
 
 @dataclass(frozen=True, slots=True)
@@ -291,7 +292,8 @@ class Challenges:
                               challenge.scope, challenge.metric, lower, best, holder, leader,
                               current.get(leader) if leader else None,
                               best is not None and leader is not None and
-                              ((current[leader] < best) if lower else (current[leader] > best)))
+                              ((current[leader] < best) if lower else (current[leader] > best)),
+                              tuple(sorted(current.items(), key=lambda kv: (kv[1] if lower else -kv[1], kv[0]))))
         if best is None:
             return record, []  # no earlier period to beat yet
         done = []

@@ -16,7 +16,7 @@ from feeds.config import BoardConfig
 from feeds.history import History, Row
 from feeds.model import Snapshot
 from feeds.periods import Calendar
-from feeds.scoring import metric_value
+from feeds.scoring import metric_value, team_averages
 
 Values = dict[tuple[str, str], dict[str, float]]  # (subject kind, metric) -> subject -> value
 SPARK_DAYS = 7
@@ -30,7 +30,7 @@ def team_values(snapshot: Snapshot, metric: str, board: BoardConfig) -> dict[str
         value = metric_value(agent, metric, board)
         if agent.team is not None and value is not None:
             members.setdefault(agent.team, []).append(value)
-    average = board.team_aggregate == "average" or board.metric(metric).lower_is_better
+    average = team_averages(board, metric)
     return {team: (sum(v) / len(v) if average else sum(v)) for team, v in members.items()}
 
 

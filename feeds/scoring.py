@@ -44,6 +44,14 @@ def lower_is_better(board: BoardConfig) -> bool:
     return board.rank_by != SCORE and board.metric(board.rank_by).lower_is_better
 
 
+def team_averages(board: BoardConfig, metric: str) -> bool:
+    """Whether a team's value of ``metric`` is its members' average rather than their sum: with
+    ``team_aggregate = "average"``, and always for the score (a 0-100 index: a sum of them means
+    nothing and favours big teams) and for a lower-is-better metric (a sum of handle times would
+    rank the smallest team first). The board, the history and the challenges all use this one rule."""
+    return board.team_aggregate == "average" or metric == SCORE or board.metric(metric).lower_is_better
+
+
 def rank_values(agents: Sequence[Agent], board: BoardConfig) -> list[float | None]:
     """The ranking value of each agent, in the same order."""
     if board.rank_by != SCORE:

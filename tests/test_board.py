@@ -117,3 +117,17 @@ def test_tiny_boards(n: int) -> None:
     board = board_of(*[agent("solo", 1)][:n])
     assert ranks(board) == [(1, "solo")][:n]
     assert diff_boards(board, board) == []
+
+
+def test_a_team_is_ranked_by_its_average_score_and_average_handle_time_whatever_team_aggregate_says() -> None:
+    # A big team of middling agents must not outrank a small strong team by headcount.
+    agents = (agent("a", 10, team="big", aht_seconds=300), agent("b", 5, team="big", aht_seconds=500),
+              agent("c", 5, team="big", aht_seconds=400), agent("d", 10, team="small", aht_seconds=200))
+    teams = [{"id": "big", "name": "Big"}, {"id": "small", "name": "Small"}]
+    score = board_of(*agents, teams=teams, config=cfg(rank_by="score", score=MappingProxyType({"tickets_solved": 1.0})))
+    assert [(t.id, t.value) for t in score.teams] == [("small", 100.0), ("big", round((100 + 50 + 50) / 3, 2))]
+    aht = board_of(*agents, teams=teams, config=cfg(rank_by="aht_seconds",
+                                                    metrics={"aht_seconds": MetricConfig(lower_is_better=True)}))
+    assert [(t.id, t.value) for t in aht.teams] == [("small", 200.0), ("big", 400.0)]
+    tickets = board_of(*agents, teams=teams)  # a count still sums: the team's tickets are its members' tickets
+    assert [(t.id, t.value) for t in tickets.teams] == [("big", 20.0), ("small", 10.0)]
