@@ -18,12 +18,12 @@ from typing import Any
 
 from feeds.adapters import make_adapter
 from feeds.board import Board, build_board
-from feeds.config import SCENES, SCORE, LoadedConfig, load_config
+from feeds.config import SCENES, SCORE, LoadedConfig, find_config, load_config
 from feeds.diff import FeedEventReceived, SeenEvents
 from feeds.lastgood import fall_back
 from feeds.logs import LOGGER, setup_logging
 from feeds.model import FeedError
-from feeds.validate import ConfigError
+from feeds.validate import ConfigError, Problem, read_toml
 
 log = logging.getLogger(LOGGER)
 
@@ -73,8 +73,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         setup_logging(args.log_format or "plain", args.log_level or "info")
         fallback = fall_back(args.config, exc) if args.command == "run" else None
         if fallback is None:
-            print("\n".join(str(p) for p in exc.problems), file=sys.stderr)
-            print(f"chalkwall: {len(exc.problems)} problem(s) in the config", file=sys.stderr)
+            found = [*exc.problems, *(_theme_problems(args.config) if args.command == "check" else ())]
+            print("\n".join(str(p) for p in found), file=sys.stderr)
+            print(f"chalkwall: {len(found)} problem(s) in the config", file=sys.stderr)
             return 2
         loaded, rejected = fallback, exc  # a kiosk must not stay black over a typo: the last good config
     cfg = loaded.config
@@ -157,6 +158,25 @@ def cmd_check(loaded: LoadedConfig) -> int:
     for warning in contrast_warnings(theme, f"theme {cfg.display.theme}"):
         print(f"warning: {warning}")
     return 0
+
+
+def _theme_problems(cli_path: str | None) -> list[Problem]:
+    """The theme's problems, for ``check`` of a config that has its own: everything in one pass."""
+    from display.themes import load_theme
+
+    try:
+        path, label = find_config(cli_path)
+        data = read_toml(path, label)
+    except ConfigError:
+        return []  # the config's own problems already say so
+    display = data.get("display")
+    name = display.get("theme", "dark") if isinstance(display, dict) else "dark"
+    try:
+        if isinstance(name, str):
+            load_theme(name, path.resolve().parent, label)
+    except ConfigError as exc:
+        return list(exc.problems)
+    return []
 
 
 def _feed_json(loaded: LoadedConfig, board: Board, fresh: list[FeedEventReceived]) -> dict[str, Any]:

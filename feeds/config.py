@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,11 +18,13 @@ from urllib.parse import urlsplit
 
 import jmespath
 import jmespath.exceptions
+import jmespath.functions
 
 from feeds.config_game import (CHALLENGE_KINDS, PERIOD_KINDS, WEEKDAYS, ChallengeConfig,  # noqa: F401
                                LevelsConfig, PeriodsConfig, PointsConfig, ScheduleConfig, ShiftConfig,
                                local_zone_name)
-from feeds.validate import ConfigError, Problem, Reader, did_you_mean, empty_mapping, read_toml
+from feeds.metricnames import check_metric_names
+from feeds.validate import _INVALID, ConfigError, Problem, Reader, did_you_mean, empty_mapping, read_toml
 
 ENV_VAR = "CHALKWALL_CONFIG"
 SYSTEM_PATH = Path("/etc/chalkwall/config.toml")
@@ -41,6 +44,31 @@ def _jmespath(expr: str) -> str | None:
         return f'not a valid JMESPath expression: "{expr}" has unexpected{token} at column {exc.lex_position + 1}'
     except jmespath.exceptions.JMESPathError as exc:
         return f"not a valid JMESPath expression: {str(exc).splitlines()[0]}"
+    return _functions(expr, jmespath.compile(expr).parsed)
+
+
+FUNCTIONS = jmespath.functions.Functions().FUNCTION_TABLE
+
+
+def _functions(expr: str, node: dict[str, object]) -> str | None:
+    """The first call in a parsed expression to a function JMESPath does not have, or with the
+    wrong number of arguments: JMESPath itself finds these only when a document is searched."""
+    children = node.get("children") or []
+    assert isinstance(children, list)
+    if node.get("type") == "function_expression":
+        name = str(node.get("value"))
+        if name not in FUNCTIONS:
+            return (f'unknown JMESPath function "{name}()" in "{expr}"'
+                    + did_you_mean(name, FUNCTIONS) + " (see jmespath.org for the built-in functions)")
+        signature = FUNCTIONS[name]["signature"]
+        variadic = any(arg.get("variadic") for arg in signature)
+        if len(children) < len(signature) or (len(children) > len(signature) and not variadic):
+            wanted = f"at least {len(signature)}" if variadic else str(len(signature))
+            return f'"{name}()" takes {wanted} argument(s), not {len(children)}, in "{expr}"'
+    for child in children:
+        found = _functions(expr, child) if isinstance(child, dict) else None
+        if found:
+            return found
     return None
 
 
@@ -314,6 +342,7 @@ class Config:
                                                       + did_you_mean(c.of, list(repeatable)))
             elif c.kind == "streak" and c.of and repeatable[c.of].scope != c.scope:
                 reader.problem(f"challenges[{i}].scope", f'must be the scope of "{c.of}" ({repeatable[c.of].scope})')
+        check_metric_names(self, reader)
 
 
 @dataclass(frozen=True)
@@ -352,9 +381,51 @@ def find_config(cli_path: str | None, cwd: Path | None = None) -> tuple[Path, st
 def parse_config(data: dict[str, object], label: str) -> Config:
     reader = Reader(label)
     config = reader.load(Config, data)
+    if config is None:  # a section did not load: still check the metric names of the ones that did
+        _check_partly(data, reader)
     reader.raise_if_any()
     assert config is not None
     return config
+
+
+def _check_partly(data: dict[str, object], reader: Reader) -> None:
+    """The metric-name check on what does load (each section, else each of its fields, read again
+    with its problems already recorded), so that one pass reports a metric typo in ``[board]``
+    beside a bad value elsewhere in it or in ``[feed]``."""
+    sections: dict[str, object] = {}
+    skip: set[str] = set()  # the keys that did not load: nothing under them is checked or trusted
+    for f in dataclasses.fields(Config):
+        if f.name not in data:
+            continue
+        hint = typing.get_type_hints(Config)[f.name]
+        value = Reader(reader.file).convert(hint, data[f.name], f.name)
+        if value is _INVALID:
+            value = _salvage(hint, data[f.name], f.name, reader.file, skip)
+        if value is _INVALID:
+            skip.add(f.name)
+        else:
+            sections[f.name] = value
+    check_metric_names(Config(**sections), reader, frozenset(skip))  # type: ignore[arg-type]
+
+
+def _salvage(cls: type, table: object, key: str, file: str, skip: set[str]) -> object:
+    """A config section built from the fields that convert, the others left at their defaults
+    (and added to ``skip``); _INVALID when it is no table of a section."""
+    if not (dataclasses.is_dataclass(cls) and isinstance(table, dict)):
+        return _INVALID
+    hints = typing.get_type_hints(cls)
+    good: dict[str, object] = {}
+    for f in dataclasses.fields(cls):
+        if f.name in table:
+            value = Reader(file).convert(hints[f.name], table[f.name], f"{key}.{f.name}", f.metadata)
+            if value is _INVALID:
+                skip.add(f"{key}.{f.name}")
+            else:
+                good[f.name] = value
+    try:
+        return cls(**good)
+    except TypeError:  # a required field did not load
+        return _INVALID
 
 
 def load_config(cli_path: str | None = None, cwd: Path | None = None) -> LoadedConfig:

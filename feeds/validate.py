@@ -52,14 +52,20 @@ def empty_mapping() -> Mapping[str, Any]:
     return types.MappingProxyType({})
 
 
-def did_you_mean(word: str, choices: Iterable[str]) -> str:
-    """A ' (did you mean "x"?)' suffix for the closest choice, or '' when none is close."""
+def closest(word: str, choices: Iterable[str], cutoff: float = 0.6) -> str | None:
+    """The choice ``word`` is most likely a misspelling of (the same but for case first), or None."""
     choices = list(choices)
     folded = {c.casefold(): c for c in choices}
     if word.casefold() in folded:
-        return f' (did you mean "{folded[word.casefold()]}"?)'
-    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
-    return f' (did you mean "{close[0]}"?)' if close else ""
+        return folded[word.casefold()]
+    close = difflib.get_close_matches(word, choices, n=1, cutoff=cutoff)
+    return close[0] if close else None
+
+
+def did_you_mean(word: str, choices: Iterable[str], cutoff: float = 0.6) -> str:
+    """A ' (did you mean "x"?)' suffix for the closest choice, or '' when none is close."""
+    found = closest(word, choices, cutoff)
+    return f' (did you mean "{found}"?)' if found is not None else ""
 
 
 def join_key(prefix: str, name: str | int) -> str:
