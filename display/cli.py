@@ -36,7 +36,9 @@ def _parser() -> argparse.ArgumentParser:
     common.add_argument("--log-level", choices=("debug", "info", "warning", "error"))
     parser = argparse.ArgumentParser(prog="chalkwall", description="A live leaderboard for the office wall.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    sub.add_parser("check", parents=[common], help="validate the config and exit 0, or list every problem")
+    check = sub.add_parser("check", parents=[common], help="validate the config and exit 0, or list every problem")
+    check.add_argument("--online", action="store_true",
+                       help="also poll the feed once and check every metric the config names against its data")
     feed = sub.add_parser("feed", parents=[common], help="poll the feed once and print the ranked board as JSON")
     feed.add_argument("--watch", action="store_true", help="keep polling and print the board as a table")
     points = sub.add_parser("points", parents=[common], help="points balances; 'points export --csv' for payroll")
@@ -82,7 +84,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     setup_logging(args.log_format or cfg.log.format, args.log_level or cfg.log.level)
     try:
         if args.command == "check":
-            return cmd_check(loaded)
+            return cmd_check(loaded, args.online)
         if args.command == "feed":
             return cmd_watch(loaded) if args.watch else cmd_feed(loaded)
         if args.command == "points":
@@ -146,8 +148,9 @@ def _run(args: argparse.Namespace, loaded: LoadedConfig, rejected: ConfigError |
                rejected=rejected)
 
 
-def cmd_check(loaded: LoadedConfig) -> int:
-    """Validate the config and its theme (a ConfigError from the theme is reported by main)."""
+def cmd_check(loaded: LoadedConfig, online: bool = False) -> int:
+    """Validate the config and its theme (a ConfigError from the theme is reported by main) and,
+    ``online``, the feed's data against the metric names the config uses."""
     from display.themes import contrast_warnings, load_theme
 
     cfg = loaded.config
@@ -157,6 +160,35 @@ def cmd_check(loaded: LoadedConfig) -> int:
           f"theme: {theme.name})")
     for warning in contrast_warnings(theme, f"theme {cfg.display.theme}"):
         print(f"warning: {warning}")
+    return _check_online(loaded) if online else 0
+
+
+def _check_online(loaded: LoadedConfig) -> int:
+    """Poll the feed once: exit 1 when it fails, 2 when its data lacks a metric the config names."""
+    from dataclasses import replace
+
+    from feeds.metricnames import metric_refs, missing_metrics
+
+    cfg = loaded.config
+    try:
+        adapter = make_adapter(cfg.feed, loaded.base_dir)
+        try:
+            snapshot = adapter.poll()
+        finally:
+            adapter.close()
+    except FeedError as exc:
+        print(f"chalkwall: feed failed: {exc}", file=sys.stderr)
+        return 1
+    if snapshot is None:  # cannot happen on a first poll; guards a misbehaving adapter
+        print("chalkwall: feed failed: no data on the first poll", file=sys.stderr)
+        return 1
+    missing = [replace(m, held=False) for m in missing_metrics(snapshot, metric_refs(cfg), cfg.board)]
+    for problem in missing:
+        print(f"{loaded.label}: {problem}", file=sys.stderr)
+    if missing:
+        print(f"chalkwall: {len(missing)} problem(s) with the feed's data", file=sys.stderr)
+        return 2
+    print(f"feed: OK ({len(snapshot.agents)} agents; every metric the config names is in the data)")
     return 0
 
 

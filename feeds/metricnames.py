@@ -104,6 +104,12 @@ class MissingMetric:
         hint = f" — did you mean '{self.suggestion}'?" if self.suggestion else ""
         return f"{where}: no agent has metric '{self.name}'{hint}" + (" (last good board kept)" if self.held else "")
 
+    def lines(self) -> tuple[str, ...]:
+        """The same in short lines, for a notice on a narrow (portrait) screen."""
+        hint = (f"Did you mean '{self.suggestion}'?",) if self.suggestion else ()
+        held = ("Showing the last good board",) if self.held else ()
+        return (f"No agent has metric '{self.name}'", *hint, f"Config key: {self.keys[0]}", *held)
+
 
 def missing_metrics(snapshot: Snapshot, refs: Sequence[MetricRef], board: BoardConfig) -> tuple[MissingMetric, ...]:
     """The metrics ``refs`` name that no agent of ``snapshot`` has (none for a floor with no agents).

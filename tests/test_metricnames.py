@@ -3,13 +3,32 @@ loaded, and against what the feed sends on every poll; an unknown JMESPath funct
 
 from __future__ import annotations
 
+import io
+from collections.abc import Iterator
 from pathlib import Path
 from types import MappingProxyType
 
+import pytest
+
 from feeds.config import BoardConfig, Config, load_config
-from feeds.metricnames import metric_refs, missing_metrics
+from feeds.metricnames import MissingMetric, metric_refs, missing_metrics
 from feeds.model import Agent, Snapshot
-from helpers import ROOT, config_problems, write_config
+from feeds.logs import setup_logging
+from helpers import ROOT, agent, config_problems, doc, write_config
+
+@pytest.fixture
+def logs() -> Iterator[io.StringIO]:
+    stream = io.StringIO()
+    setup_logging("json", "debug", stream)
+    yield stream
+    setup_logging("plain", "warning")
+
+
+def events_named(stream: io.StringIO, name: str) -> list[dict]:  # type: ignore[type-arg]
+    import json
+
+    return [r for r in map(json.loads, filter(str.strip, stream.getvalue().splitlines())) if r["event"] == name]
+
 
 CHALLENGE = '[[challenges]]\nid = "race"\ntitle = "First to {target}"\nkind = "race"\ntarget = 40\n'
 
@@ -145,3 +164,133 @@ def test_a_score_is_held_only_when_none_of_its_metrics_is_there() -> None:
     wholly = missing_metrics(agents({"csat": 4.0}), refs, board)
     assert [(m.name, m.held) for m in wholly] == [("solved", True), ("cstat", True)]
 
+
+
+class Floor:
+    """A file feed on disk, polled by a coordinator that checks the config's metric names."""
+
+    def __init__(self, tmp_path: Path, config: str) -> None:
+        from feeds.adapters import make_adapter
+        from feeds.coordinator import FeedCoordinator
+
+        self.path = tmp_path / "feed.json"
+        self.stamp = 0
+        loaded = load_config(str(write_config(tmp_path, '[feed]\ntype = "file"\npath = "feed.json"\n' + config)))
+        self.write(doc(agent("ada", 5), agent("bo", 7)))
+        self.coordinator = FeedCoordinator(make_adapter(loaded.config.feed, loaded.base_dir), loaded.config.feed,
+                                           loaded.config.board, metrics=metric_refs(loaded.config))
+
+    def write(self, content: dict) -> None:  # type: ignore[type-arg]
+        import json
+        import os
+
+        self.path.write_text(json.dumps(content))
+        self.stamp += 1
+        os.utime(self.path, ns=(self.stamp, self.stamp))
+
+    def poll(self, content: dict | None = None):  # type: ignore[no-untyped-def,type-arg]
+        if content is not None:
+            self.write(content)
+        self.coordinator.poll_once()
+        return self.coordinator.state()
+
+
+def test_a_feed_that_stops_sending_the_ranking_metric_keeps_the_last_good_board_and_says_so_once(
+        tmp_path: Path, logs: io.StringIO) -> None:
+    floor = Floor(tmp_path, '[display]\nsecondary = "csat"\n')
+    good = floor.poll(doc(agent("ada", 5, csat=4.0), agent("bo", 7, csat=4.5)))
+    assert good.problems == () and [a.value for a in good.board.agents] == [7, 5]
+    for n in (6, 8, 9):  # the helpdesk renamed the field: a new document each poll, the same problem
+        state = floor.poll(doc(agent("ada", tickets_closed=n, csat=4.0), agent("bo", tickets_closed=7, csat=4.5)))
+        assert state.board is good.board and state.generation == good.generation  # not a board of blanks
+        assert [str(p) for p in state.problems] == [
+            "board.rank_by: no agent has metric 'tickets_solved' — did you mean 'tickets_closed'? (last good board kept)"]
+    assert [r["message"] for r in events_named(logs, "metric_missing")] == [
+        "the feed's data does not fit the config: board.rank_by: no agent has metric 'tickets_solved' — "
+        "did you mean 'tickets_closed'? (last good board kept)"]
+    fixed = floor.poll(doc(agent("ada", 9, csat=4.0), agent("bo", 8, csat=4.5)))
+    assert fixed.problems == () and [a.value for a in fixed.board.agents] == [9, 8]
+    assert len(events_named(logs, "metric_found")) == 1
+
+
+def test_a_missing_secondary_metric_is_reported_while_the_board_keeps_updating(tmp_path: Path) -> None:
+    floor = Floor(tmp_path, '[display]\nsecondary = "csat"\n')
+    state = floor.poll(doc(agent("ada", 5, cast=4.0), agent("bo", 7)))
+    assert [str(p) for p in state.problems] == ["display.secondary: no agent has metric 'csat' — did you mean 'cast'?"]
+    later = floor.poll(doc(agent("ada", 9, cast=4.0), agent("bo", 7)))
+    assert later.generation == state.generation + 1 and [a.agent.id for a in later.board.agents] == ["ada", "bo"]
+
+
+def test_with_no_board_to_keep_the_board_there_is_shows_beside_the_problem(tmp_path: Path) -> None:
+    floor = Floor(tmp_path, '[board]\nrank_by = "handled"\n')
+    state = floor.poll()
+    assert state.board is not None and [str(p) for p in state.problems] == [
+        "board.rank_by: no agent has metric 'handled'"]  # said plainly, not "last good board kept"
+
+
+def test_the_wall_shows_the_feeds_data_problems_as_a_notice(tmp_path: Path) -> None:
+    import pygame
+
+    from display.clock import FakeClock
+    from display.shot import init_offscreen, make_stage
+    from display.wall import Wall
+    from feeds.board import build_board
+    from feeds.coordinator import FeedState
+    from feeds.parse import normalise
+
+    init_offscreen()
+    loaded = load_config(str(write_config(tmp_path, "")))
+    wall = Wall(make_stage(loaded, (1280, 720), FakeClock()))
+    board = build_board(normalise(doc(agent("ada", 5), agent("bo", 7))), loaded.config.board)
+    screen = pygame.Surface((1280, 720))
+    wall.update(FeedState(board, 1.0, None, 0, False, 1))
+    wall.frame(screen)
+    clean = screen.copy()
+    problems = (MissingMetric(("board.rank_by",), "tickets_solved", "solved", held=True),
+                MissingMetric(("display.secondary",), "csat", None))
+    wall.update(FeedState(board, 1.0, None, 0, False, 1, None, problems))
+    assert wall.frame(screen) == [screen.get_rect()]  # the same board, redrawn for the notice
+    assert wall.notices() == ["Feed data does not fit the config", "No agent has metric 'tickets_solved'",
+                              "Did you mean 'solved'?", "Config key: board.rank_by", "Showing the last good board",
+                              "1 more: see chalkwall status"]
+    bottom = pygame.Rect(0, 600, 1280, 120)
+    assert pygame.image.tobytes(screen.subsurface(bottom), "RGB") != pygame.image.tobytes(clean.subsurface(bottom), "RGB")
+    wall.update(FeedState(board, 1.0, None, 0, False, 1))
+    wall.frame(screen)
+    assert wall.notices() == [] and pygame.image.tobytes(screen, "RGB") == pygame.image.tobytes(clean, "RGB")
+
+
+def test_the_running_wall_names_a_metric_the_feed_stopped_sending_on_screen_in_the_log_and_in_status(
+        tmp_path: Path) -> None:
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from helpers import WallProcess
+
+    feed = tmp_path / "feed.json"
+    feed.write_text(json.dumps(doc(agent("åsa", 9), agent("олег", 7))))
+    config = write_config(tmp_path, '[feed]\ntype = "file"\npath = "feed.json"\ninterval = 0.5\n')
+    wall = WallProcess(config, tmp_path / "state")
+    try:
+        good = wall.wait_status(lambda s: (s.get("board") or {}).get("leader") == "Åsa")
+        feed.write_text(json.dumps(doc(agent("åsa", None, tickets_closed=9), agent("олег", None, tickets_closed=12))))
+        problem = ("board.rank_by: no agent has metric 'tickets_solved' — did you mean 'tickets_closed'? "
+                   "(last good board kept)")
+        held = wall.wait_status(lambda s: s.get("data_problems") == [problem])
+        assert "Feed data does not fit the config" in held["notices"]
+        assert "No agent has metric 'tickets_solved'" in held["notices"]
+        assert held["board"] == good["board"]  # the last good board, not one of blanks
+        described = subprocess.run([sys.executable, "-m", "display.cli", "status", "--config", str(config)],
+                                   capture_output=True, text=True, timeout=60,
+                                   env={**os.environ, "XDG_STATE_HOME": str(tmp_path / "state")})
+        assert f"data:    {problem}" in described.stdout.splitlines()
+        feed.write_text(json.dumps(doc(agent("åsa", 9), agent("олег", 12))))
+        fixed = wall.wait_status(lambda s: s.get("data_problems") == [] and s["board"]["leader"] == "Олег")
+        assert "Feed data does not fit the config" not in fixed["notices"]
+        assert [r["detail"] for r in wall.events("metric_missing")] == [problem]
+        assert [r["detail"] for r in wall.events("metric_found")] == [problem]
+    finally:
+        code = wall.stop()
+    assert code == 0 and "Traceback" not in "".join(wall.lines)
