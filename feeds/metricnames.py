@@ -112,7 +112,8 @@ class MissingMetric:
 
 
 def missing_metrics(snapshot: Snapshot, refs: Sequence[MetricRef], board: BoardConfig) -> tuple[MissingMetric, ...]:
-    """The metrics ``refs`` name that no agent of ``snapshot`` has (none for a floor with no agents).
+    """The metrics ``refs`` name that no agent of ``snapshot`` has (none for a floor with no agents,
+    nor a metric the feed names with no value yet).
 
     Cheap on a large floor: a metric is found at the first agent that has it, and only a missing
     one makes the whole floor's metric names be gathered (for the "did you mean").
@@ -123,7 +124,7 @@ def missing_metrics(snapshot: Snapshot, refs: Sequence[MetricRef], board: BoardC
     keys: dict[str, list[str]] = {}
     for ref in refs:
         keys.setdefault(ref.name, []).append(ref.key)
-    absent = [name for name in keys if not any(name in a.metrics for a in agents)]
+    absent = [name for name in keys if name not in snapshot.empty_metrics and not any(name in a.metrics for a in agents)]
     if not absent:
         return ()
     have = sorted({name for a in agents for name in a.metrics})

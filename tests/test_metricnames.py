@@ -10,7 +10,7 @@ from types import MappingProxyType
 
 import pytest
 
-from feeds.config import BoardConfig, Config, load_config
+from feeds.config import BoardConfig, Config, CsvConfig, DisplayConfig, load_config
 from feeds.metricnames import MissingMetric, metric_refs, missing_metrics
 from feeds.model import Agent, Snapshot
 from feeds.logs import setup_logging
@@ -154,6 +154,20 @@ secondary = "csat"
         "display.secondary: no agent has metric 'csat'"]  # the rest of the board stands: nothing held
     assert missing_metrics(agents({"tickets_slved": 1}, {"csat": 4.0}), refs, config.board) == ()
     assert missing_metrics(Snapshot(()), refs, config.board) == ()  # an empty floor proves nothing
+
+
+def test_a_metric_the_feed_names_without_a_value_yet_is_no_data_not_a_missing_metric(tmp_path: Path) -> None:
+    from feeds.adapters.formats import csv_decoder
+    from feeds.parse import normalise
+
+    board = BoardConfig(metrics=MappingProxyType({}))
+    refs = metric_refs(Config(board=board, display=DisplayConfig(secondary="csat")))
+    morning = normalise(doc(agent("ada", 0, csat=None), agent("bo", 0, csat=None)))  # no rating yet today
+    assert morning.empty_metrics == {"csat"} and missing_metrics(morning, refs, board) == ()
+    sheet = csv_decoder(CsvConfig(), 1 << 20)(b"id,name,tickets_solved,csat\nada,Ada,3,\nbo,Bo,5,\n")  # empty cells
+    assert missing_metrics(sheet, refs, board) == ()
+    renamed = normalise(doc(agent("ada", 0, cast=None)))
+    assert [m.name for m in missing_metrics(renamed, refs, board)] == ["csat"]
 
 
 def test_a_score_is_held_only_when_none_of_its_metrics_is_there() -> None:
