@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,7 +23,7 @@ from feeds.config_game import (CHALLENGE_KINDS, PERIOD_KINDS, WEEKDAYS, Challeng
                                LevelsConfig, PeriodsConfig, PointsConfig, ScheduleConfig, ShiftConfig,
                                local_zone_name)
 from feeds.metricnames import check_metric_names
-from feeds.validate import _INVALID, ConfigError, Problem, Reader, did_you_mean, empty_mapping, read_toml
+from feeds.validate import _INVALID, ConfigError, Problem, Reader, did_you_mean, empty_mapping, read_toml, salvage
 
 ENV_VAR = "CHALKWALL_CONFIG"
 SYSTEM_PATH = Path("/etc/chalkwall/config.toml")
@@ -389,43 +388,12 @@ def parse_config(data: dict[str, object], label: str) -> Config:
 
 
 def _check_partly(data: dict[str, object], reader: Reader) -> None:
-    """The metric-name check on what does load (each section, else each of its fields, read again
-    with its problems already recorded), so that one pass reports a metric typo in ``[board]``
-    beside a bad value elsewhere in it or in ``[feed]``."""
-    sections: dict[str, object] = {}
+    """The checks that span the file, on what of it does load, so that one pass reports a metric
+    typo in ``[board]`` beside a bad value elsewhere in it or in ``[feed]``."""
     skip: set[str] = set()  # the keys that did not load: nothing under them is checked or trusted
-    for f in dataclasses.fields(Config):
-        if f.name not in data:
-            continue
-        hint = typing.get_type_hints(Config)[f.name]
-        value = Reader(reader.file).convert(hint, data[f.name], f.name)
-        if value is _INVALID:
-            value = _salvage(hint, data[f.name], f.name, reader.file, skip)
-        if value is _INVALID:
-            skip.add(f.name)
-        else:
-            sections[f.name] = value
-    check_metric_names(Config(**sections), reader, frozenset(skip))  # type: ignore[arg-type]
-
-
-def _salvage(cls: type, table: object, key: str, file: str, skip: set[str]) -> object:
-    """A config section built from the fields that convert, the others left at their defaults
-    (and added to ``skip``); _INVALID when it is no table of a section."""
-    if not (dataclasses.is_dataclass(cls) and isinstance(table, dict)):
-        return _INVALID
-    hints = typing.get_type_hints(cls)
-    good: dict[str, object] = {}
-    for f in dataclasses.fields(cls):
-        if f.name in table:
-            value = Reader(file).convert(hints[f.name], table[f.name], f"{key}.{f.name}", f.metadata)
-            if value is _INVALID:
-                skip.add(f"{key}.{f.name}")
-            else:
-                good[f.name] = value
-    try:
-        return cls(**good)
-    except TypeError:  # a required field did not load
-        return _INVALID
+    config = salvage(reader, Config, data, "", skip)
+    if skip and config is not _INVALID:  # else salvage ran Config.check, which includes this
+        check_metric_names(config, reader, frozenset(skip))
 
 
 def load_config(cli_path: str | None = None, cwd: Path | None = None) -> LoadedConfig:

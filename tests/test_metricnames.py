@@ -103,6 +103,32 @@ animation = "fulll"
     ]
 
 
+def test_a_broken_mapping_still_lets_the_rest_of_the_feed_and_the_metric_names_be_checked(tmp_path: Path) -> None:
+    found = config_problems(tmp_path, """
+[feed]
+type = "http"
+[feed.mapping]
+agents = "data.users"
+metrics = { tickets_solved = "to_numbr(stats.solved)" }
+[board]
+rank_by = "tickets_slved"
+[[challenges]]
+id = "r"
+title = "Race"
+kind = "race"
+metric = "tickets_solved"
+target = "forty"
+""")
+    assert found == [
+        'config.toml: feed.mapping.metrics.tickets_solved: unknown JMESPath function "to_numbr()" in '
+        '"to_numbr(stats.solved)" (did you mean "to_number"?) (see jmespath.org for the built-in functions)',
+        "config.toml: challenges[0].target: must be a number, not string \"forty\"",
+        'config.toml: feed.url: missing (required for feed type "http")',
+        'config.toml: board.rank_by: "tickets_slved" is not a metric feed.mapping.metrics defines '
+        '(did you mean "tickets_solved"?)',
+    ]
+
+
 def test_an_unknown_jmespath_function_or_a_wrong_argument_count_is_found_when_loading(tmp_path: Path) -> None:
     found = config_problems(tmp_path, """
 [feed]
@@ -112,6 +138,8 @@ url = "http://127.0.0.1:9/x"
 agents = "data.users"
 agent = { name = "join(' ', [first, last])", team = "to_strng(group)" }
 metrics = { solved = "to_numbr(stats.solved)", csat = "max()", all = "merge(a, b, c)" }
+[board]
+rank_by = "solved"
 """)
     assert found == [
         'config.toml: feed.mapping.agent.team: unknown JMESPath function "to_strng()" in "to_strng(group)" '
