@@ -380,7 +380,7 @@ def find_config(cli_path: str | None, cwd: Path | None = None) -> tuple[Path, st
 def parse_config(data: dict[str, object], label: str) -> Config:
     reader = Reader(label)
     config = reader.load(Config, data)
-    if config is None:  # a section did not load: still check the metric names of the ones that did
+    if config is None:  # something did not load: the checks that span the file still run on the rest
         _check_partly(data, reader)
     reader.raise_if_any()
     assert config is not None
