@@ -18,12 +18,12 @@ from typing import Any
 
 from feeds.adapters import make_adapter
 from feeds.board import Board, build_board
-from feeds.config import SCENES, SCORE, LoadedConfig, load_config
+from feeds.config import SCENES, SCORE, LoadedConfig, find_config, load_config
 from feeds.diff import FeedEventReceived, SeenEvents
 from feeds.lastgood import fall_back
 from feeds.logs import LOGGER, setup_logging
 from feeds.model import FeedError
-from feeds.validate import ConfigError
+from feeds.validate import ConfigError, Problem, read_toml
 
 log = logging.getLogger(LOGGER)
 
@@ -36,7 +36,9 @@ def _parser() -> argparse.ArgumentParser:
     common.add_argument("--log-level", choices=("debug", "info", "warning", "error"))
     parser = argparse.ArgumentParser(prog="chalkwall", description="A live leaderboard for the office wall.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    sub.add_parser("check", parents=[common], help="validate the config and exit 0, or list every problem")
+    check = sub.add_parser("check", parents=[common], help="validate the config and exit 0, or list every problem")
+    check.add_argument("--online", action="store_true",
+                       help="also poll the feed once and check every metric the config names against its data")
     feed = sub.add_parser("feed", parents=[common], help="poll the feed once and print the ranked board as JSON")
     feed.add_argument("--watch", action="store_true", help="keep polling and print the board as a table")
     points = sub.add_parser("points", parents=[common], help="points balances; 'points export --csv' for payroll")
@@ -73,15 +75,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         setup_logging(args.log_format or "plain", args.log_level or "info")
         fallback = fall_back(args.config, exc) if args.command == "run" else None
         if fallback is None:
-            print("\n".join(str(p) for p in exc.problems), file=sys.stderr)
-            print(f"chalkwall: {len(exc.problems)} problem(s) in the config", file=sys.stderr)
+            found = [*exc.problems, *(_theme_problems(args.config) if args.command == "check" else ())]
+            print("\n".join(str(p) for p in found), file=sys.stderr)
+            print(f"chalkwall: {len(found)} problem(s) in the config", file=sys.stderr)
             return 2
         loaded, rejected = fallback, exc  # a kiosk must not stay black over a typo: the last good config
     cfg = loaded.config
     setup_logging(args.log_format or cfg.log.format, args.log_level or cfg.log.level)
     try:
         if args.command == "check":
-            return cmd_check(loaded)
+            return cmd_check(loaded, args.online)
         if args.command == "feed":
             return cmd_watch(loaded) if args.watch else cmd_feed(loaded)
         if args.command == "points":
@@ -145,8 +148,9 @@ def _run(args: argparse.Namespace, loaded: LoadedConfig, rejected: ConfigError |
                rejected=rejected)
 
 
-def cmd_check(loaded: LoadedConfig) -> int:
-    """Validate the config and its theme (a ConfigError from the theme is reported by main)."""
+def cmd_check(loaded: LoadedConfig, online: bool = False) -> int:
+    """Validate the config and its theme (a ConfigError from the theme is reported by main) and,
+    ``online``, the feed's data against the metric names the config uses."""
     from display.themes import contrast_warnings, load_theme
 
     cfg = loaded.config
@@ -156,7 +160,55 @@ def cmd_check(loaded: LoadedConfig) -> int:
           f"theme: {theme.name})")
     for warning in contrast_warnings(theme, f"theme {cfg.display.theme}"):
         print(f"warning: {warning}")
+    return _check_online(loaded) if online else 0
+
+
+def _check_online(loaded: LoadedConfig) -> int:
+    """Poll the feed once: exit 1 when it fails, 2 when its data lacks a metric the config names."""
+    from dataclasses import replace
+
+    from feeds.metricnames import metric_refs, missing_metrics
+
+    cfg = loaded.config
+    try:
+        adapter = make_adapter(cfg.feed, loaded.base_dir)
+        try:
+            snapshot = adapter.poll()
+        finally:
+            adapter.close()
+    except FeedError as exc:
+        print(f"chalkwall: feed failed: {exc}", file=sys.stderr)
+        return 1
+    if snapshot is None:  # cannot happen on a first poll; guards a misbehaving adapter
+        print("chalkwall: feed failed: no data on the first poll", file=sys.stderr)
+        return 1
+    missing = [replace(m, held=False) for m in missing_metrics(snapshot, metric_refs(cfg), cfg.board)]
+    for problem in missing:
+        print(f"{loaded.label}: {problem}", file=sys.stderr)
+    if missing:
+        print(f"chalkwall: {len(missing)} problem(s) with the feed's data", file=sys.stderr)
+        return 2
+    print(f"feed: OK ({len(snapshot.agents)} agents; every metric the config names is in the data)")
     return 0
+
+
+def _theme_problems(cli_path: str | None) -> list[Problem]:
+    """The theme's problems, for ``check`` of a config that has its own: everything in one pass."""
+    from display.themes import load_theme
+
+    try:
+        path, label = find_config(cli_path)
+        data = read_toml(path, label)
+    except ConfigError:
+        return []  # the config's own problems already say so
+    display = data.get("display")
+    name = display.get("theme", "dark") if isinstance(display, dict) else "dark"
+    try:
+        if isinstance(name, str):
+            load_theme(name, path.resolve().parent, label)
+    except ConfigError as exc:
+        return list(exc.problems)
+    return []
 
 
 def _feed_json(loaded: LoadedConfig, board: Board, fresh: list[FeedEventReceived]) -> dict[str, Any]:

@@ -136,6 +136,8 @@ def describe(status: dict[str, Any], now: float | None = None) -> str:
     ]
     if status.get("last_error"):
         lines.append(f"error:   {status['last_error']}")
+    for problem in status.get("data_problems") or ():
+        lines.append(f"data:    {problem}")
     board = status.get("board")
     if board:
         lines.append(f"board:   {board.get('agents', 0)} agents, led by {board.get('leader') or '—'}")

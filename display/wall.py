@@ -119,7 +119,7 @@ class Wall:
             if self.view is None:
                 self._force = True
             self.view = view
-        if state.stale != self.state.stale:
+        if state.stale != self.state.stale or state.problems != self.state.problems:
             self._force = True
         self.state = state
         now_wall = self.stage.clock.wall()
@@ -256,7 +256,11 @@ class Wall:
     def _shown(self) -> list[Notice]:
         stale = self.stage.stale_text(self.state)
         notice = self._notice()
-        return ([Notice((stale,))] if stale else []) + ([notice] if notice is not None else [])
+        problems = self.state.problems  # the feed's data against the config, judged in feeds/
+        more = (f"{len(problems) - 1} more: see chalkwall status",) if len(problems) > 1 else ()
+        data = [Notice(("Feed data does not fit the config", *problems[0].lines(), *more),
+                       colour="down")] if problems else []
+        return ([Notice((stale,))] if stale else []) + data + ([notice] if notice is not None else [])
 
     # --- under a banner -----------------------------------------------------------------
     def _compose_banner(self, surface: pygame.Surface) -> list[pygame.Rect]:

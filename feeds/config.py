@@ -17,11 +17,13 @@ from urllib.parse import urlsplit
 
 import jmespath
 import jmespath.exceptions
+import jmespath.functions
 
 from feeds.config_game import (CHALLENGE_KINDS, PERIOD_KINDS, WEEKDAYS, ChallengeConfig,  # noqa: F401
                                LevelsConfig, PeriodsConfig, PointsConfig, ScheduleConfig, ShiftConfig,
                                local_zone_name)
-from feeds.validate import ConfigError, Problem, Reader, did_you_mean, empty_mapping, read_toml
+from feeds.metricnames import check_metric_names
+from feeds.validate import _INVALID, ConfigError, Problem, Reader, did_you_mean, empty_mapping, read_toml, salvage
 
 ENV_VAR = "CHALKWALL_CONFIG"
 SYSTEM_PATH = Path("/etc/chalkwall/config.toml")
@@ -41,6 +43,31 @@ def _jmespath(expr: str) -> str | None:
         return f'not a valid JMESPath expression: "{expr}" has unexpected{token} at column {exc.lex_position + 1}'
     except jmespath.exceptions.JMESPathError as exc:
         return f"not a valid JMESPath expression: {str(exc).splitlines()[0]}"
+    return _functions(expr, jmespath.compile(expr).parsed)
+
+
+FUNCTIONS = jmespath.functions.Functions().FUNCTION_TABLE
+
+
+def _functions(expr: str, node: dict[str, object]) -> str | None:
+    """The first call in a parsed expression to a function JMESPath does not have, or with the
+    wrong number of arguments: JMESPath itself finds these only when a document is searched."""
+    children = node.get("children") or []
+    assert isinstance(children, list)
+    if node.get("type") == "function_expression":
+        name = str(node.get("value"))
+        if name not in FUNCTIONS:
+            return (f'unknown JMESPath function "{name}()" in "{expr}"'
+                    + did_you_mean(name, FUNCTIONS) + " (see jmespath.org for the built-in functions)")
+        signature = FUNCTIONS[name]["signature"]
+        variadic = any(arg.get("variadic") for arg in signature)
+        if len(children) < len(signature) or (len(children) > len(signature) and not variadic):
+            wanted = f"at least {len(signature)}" if variadic else str(len(signature))
+            return f'"{name}()" takes {wanted} argument(s), not {len(children)}, in "{expr}"'
+    for child in children:
+        found = _functions(expr, child) if isinstance(child, dict) else None
+        if found:
+            return found
     return None
 
 
@@ -315,6 +342,7 @@ class Config:
                                                       + did_you_mean(c.of, list(repeatable)))
             elif c.kind == "streak" and c.of and repeatable[c.of].scope != c.scope:
                 reader.problem(f"challenges[{i}].scope", f'must be the scope of "{c.of}" ({repeatable[c.of].scope})')
+        check_metric_names(self, reader)
 
 
 @dataclass(frozen=True)
@@ -353,9 +381,20 @@ def find_config(cli_path: str | None, cwd: Path | None = None) -> tuple[Path, st
 def parse_config(data: dict[str, object], label: str) -> Config:
     reader = Reader(label)
     config = reader.load(Config, data)
+    if config is None:  # something did not load: the checks that span the file still run on the rest
+        _check_partly(data, reader)
     reader.raise_if_any()
     assert config is not None
     return config
+
+
+def _check_partly(data: dict[str, object], reader: Reader) -> None:
+    """The checks that span the file, on what of it does load, so that one pass reports a metric
+    typo in ``[board]`` beside a bad value elsewhere in it or in ``[feed]``."""
+    skip: set[str] = set()  # the keys that did not load: nothing under them is checked or trusted
+    config = salvage(reader, Config, data, "", skip)
+    if skip and config is not _INVALID:  # else salvage ran Config.check, which includes this
+        check_metric_names(config, reader, frozenset(skip))
 
 
 def load_config(cli_path: str | None = None, cwd: Path | None = None) -> LoadedConfig:

@@ -10,15 +10,14 @@ poll the state says stale. Breaking and recovering are each logged once, not eve
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import random
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
@@ -27,6 +26,7 @@ from feeds.board import Board, build_board
 from feeds.config import BoardConfig, FeedConfig
 from feeds.diff import BoardEvent, FeedEventReceived, SeenEvents, diff_boards
 from feeds.logs import LOGGER, log_event
+from feeds.metricnames import MetricRef, MissingMetric, missing_metrics
 from feeds.model import CHALLENGE_COMPLETED, FeedError, FeedEvent, Snapshot, _frozen
 
 if TYPE_CHECKING:  # the engine imports the coordinator's neighbours; only its types are needed here
@@ -51,11 +51,12 @@ class FeedState:
     stale: bool
     generation: int  # grows by one with every new board, so readers can skip unchanged states
     game: GameState | None = None  # chalkwall's own challenges, when it runs any
+    problems: tuple[MissingMetric, ...] = ()  # where the feed's data does not fit the config
 
 
 def unpaid(events: tuple[FeedEvent, ...]) -> tuple[FeedEvent, ...]:
     """The events with the points of every completion taken away: without a ledger none are paid."""
-    return tuple(dataclasses.replace(e, data=_frozen({**e.data, "points": 0}))
+    return tuple(replace(e, data=_frozen({**e.data, "points": 0}))
                  if e.type == CHALLENGE_COMPLETED and e.data.get("points") else e for e in events)
 
 
@@ -64,7 +65,7 @@ class FeedCoordinator:
                  clock: Callable[[], float] = time.time, rng: random.Random | None = None,
                  seen: SeenEvents | None = None, on_update: Callable[[], None] | None = None,
                  on_snapshot: Callable[[Snapshot], EngineOutput] | None = None,
-                 store: StoredBoard | None = None) -> None:
+                 store: StoredBoard | None = None, metrics: Sequence[MetricRef] = ()) -> None:
         self.adapter = adapter
         self.on_update = on_update  # called from the polling thread after each publish (a wake-up)
         # Each new snapshot, in the polling thread: the points engine, which answers with the
@@ -86,6 +87,7 @@ class FeedCoordinator:
         self.store = store  # the last good snapshot on disk, saved as polls come in
         self._snapshot: Snapshot | None = None  # the last one polled
         self._replay = False  # offer it to on_snapshot again at the next poll (a ledger opened late)
+        self.metrics = tuple(metrics)  # the metric names the config uses, checked against every snapshot
 
     def restore(self) -> None:
         """Start from the board saved by the last run (shown at once after a restart, marked stale
@@ -110,7 +112,8 @@ class FeedCoordinator:
         last = state.last_success
         stale = state.board is not None and (last is None or self.clock() - last > self.feed.stale_seconds)
         if stale != state.stale:
-            state = FeedState(state.board, last, state.last_error, state.failures, stale, state.generation, state.game)
+            state = FeedState(state.board, last, state.last_error, state.failures, stale, state.generation, state.game,
+                              state.problems)
         return state
 
     def sizes(self) -> dict[str, int]:
@@ -157,7 +160,9 @@ class FeedCoordinator:
         old = self._state
         board = old.board
         game = old.game
+        problems = old.problems
         events: list[BoardEvent] = []
+        fresh = snapshot is not None
         if snapshot is not None:
             self._snapshot = snapshot
             own, game, shown = self.on_snapshot(snapshot) if self.on_snapshot is not None else ((), old.game, None)
@@ -165,9 +170,16 @@ class FeedCoordinator:
                 shown = unpaid(snapshot.events)
             # What the screen shows — the board's list and the celebrations — is what the engine
             # let through: points as the ledger recorded them, no repeats, no self-thanks.
-            vetted = dataclasses.replace(snapshot, events=tuple(shown))
-            board = build_board(vetted, self.board_config)
-            events = diff_boards(old.board, board)
+            vetted = replace(snapshot, events=tuple(shown))
+            missing = missing_metrics(snapshot, self.metrics, self.board_config)
+            if old.board is None:  # no board to keep: the one there is, with the problem beside it
+                missing = tuple(replace(m, held=False) for m in missing)
+            problems = self._log_missing(missing)
+            if any(m.held for m in missing):
+                fresh = False  # nothing to rank by: the last good board stays, not a board of blanks
+            else:
+                board = build_board(vetted, self.board_config)
+                events = diff_boards(old.board, board)
             events.extend(FeedEventReceived(e) for e in self._seen.new([*shown, *own]))
             self._log_warnings(snapshot.warnings)
             if self.store is not None:
@@ -177,10 +189,10 @@ class FeedCoordinator:
                       down_seconds=round(now - self._broken_since, 1), failures=old.failures)
             self._broken_since = None
         self._not_before = 0.0
-        generation = old.generation + (snapshot is not None)
+        generation = old.generation + fresh
         with self._lock:
             self._events.extend(events)
-            self._state = FeedState(board, now, None, 0, False, generation, game)
+            self._state = FeedState(board, now, None, 0, False, generation, game, problems)
         if self.on_update is not None and (snapshot is not None or old.failures):
             self.on_update()
         return True
@@ -196,7 +208,8 @@ class FeedCoordinator:
                       error=str(exc), error_kind=exc.kind, retry_in=round(delay, 1))
         else:
             log.debug("feed still failing (%d in a row): %s; next try in %.1f s", failures, exc, delay)
-        self._state = FeedState(old.board, old.last_success, str(exc), failures, old.stale, old.generation, old.game)
+        self._state = FeedState(old.board, old.last_success, str(exc), failures, old.stale, old.generation, old.game,
+                                old.problems)
         if self.on_update is not None:
             self.on_update()
 
@@ -207,6 +220,18 @@ class FeedCoordinator:
                 log_event(log, logging.WARNING, "record_dropped" if " dropped: " in warning else "record_warning",
                           warning, detail=warning)
         self._warnings = current
+
+    def _log_missing(self, missing: tuple[MissingMetric, ...]) -> tuple[MissingMetric, ...]:
+        """Log each data problem when it starts and when it ends, not once per poll."""
+        before, problems = [str(m) for m in self._state.problems], [str(m) for m in missing]
+        for problem in problems:
+            if problem not in before:
+                log_event(log, logging.WARNING, "metric_missing", f"the feed's data does not fit the config: {problem}",
+                          detail=problem)
+        for problem in before:
+            if problem not in problems:
+                log_event(log, logging.INFO, "metric_found", f"fixed: {problem}", detail=problem)
+        return missing
 
     def _tick(self) -> None:
         if self.clock() >= self._not_before:  # backing off: skip this tick

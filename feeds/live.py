@@ -15,6 +15,7 @@ from feeds.config import Config, LoadedConfig
 from feeds.coordinator import FeedCoordinator
 from feeds.engine import Engine, open_engine
 from feeds.logs import LOGGER, log_event
+from feeds.metricnames import metric_refs
 from feeds.state import StoredBoard, StoredSeenEvents, state_dir
 
 log = logging.getLogger(f"{LOGGER}.engine")
@@ -75,7 +76,7 @@ def open_live_feed(loaded: LoadedConfig, on_update: Callable[[], None] | None = 
     seen = StoredSeenEvents(directory)
     engine = open_engine(cfg)
     coordinator = FeedCoordinator(adapter, cfg.feed, cfg.board, on_update=on_update, seen=seen, on_snapshot=engine,
-                                  store=StoredBoard(directory))
+                                  store=StoredBoard(directory), metrics=metric_refs(cfg))
     if after is not None:
         coordinator.take_over(after)
     else:

@@ -109,6 +109,7 @@ class Snapshot:
     events: tuple[FeedEvent, ...] = ()
     generated_at: str | None = None
     warnings: tuple[str, ...] = ()
+    empty_metrics: frozenset[str] = frozenset()  # named by some agent, with no value yet
 
     def to_dict(self) -> dict[str, Any]:
         """The snapshot as a canonical version-1 feed document."""

@@ -231,7 +231,18 @@ def normalise(doc: Any, cache: AgentCache | None = None, fresh: AgentCache | Non
             seen.add(event.id)
             events.append(event)
     return Snapshot(tuple(agents.values()), tuple(teams.values()), tuple(events), generated_at,
-                    tuple(warnings))
+                    tuple(warnings), _named_empty(raw_agents))
+
+
+def _named_empty(raw_agents: list[Any]) -> frozenset[str]:
+    """The metrics an agent record names without a value yet (null, an empty cell): no data so far
+    (the first CSAT rating of the day), not a metric the feed lacks."""
+    empty: set[str] = set()
+    for record in raw_agents:
+        metrics = record.get("metrics") if type(record) is dict else None
+        if type(metrics) is dict and None in metrics.values():
+            empty.update(name for name, value in metrics.items() if value is None)
+    return frozenset(empty)
 
 
 def _team(record: Any, warnings: list[str], label: str) -> Team:

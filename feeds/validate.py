@@ -52,14 +52,20 @@ def empty_mapping() -> Mapping[str, Any]:
     return types.MappingProxyType({})
 
 
-def did_you_mean(word: str, choices: Iterable[str]) -> str:
-    """A ' (did you mean "x"?)' suffix for the closest choice, or '' when none is close."""
+def closest(word: str, choices: Iterable[str], cutoff: float = 0.6) -> str | None:
+    """The choice ``word`` is most likely a misspelling of (the same but for case first), or None."""
     choices = list(choices)
     folded = {c.casefold(): c for c in choices}
     if word.casefold() in folded:
-        return f' (did you mean "{folded[word.casefold()]}"?)'
-    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
-    return f' (did you mean "{close[0]}"?)' if close else ""
+        return folded[word.casefold()]
+    close = difflib.get_close_matches(word, choices, n=1, cutoff=cutoff)
+    return close[0] if close else None
+
+
+def did_you_mean(word: str, choices: Iterable[str], cutoff: float = 0.6) -> str:
+    """A ' (did you mean "x"?)' suffix for the closest choice, or '' when none is close."""
+    found = closest(word, choices, cutoff)
+    return f' (did you mean "{found}"?)' if found is not None else ""
 
 
 def join_key(prefix: str, name: str | int) -> str:
@@ -224,6 +230,50 @@ class Reader:
         else:  # pragma: no cover - a programming error in a dataclass, not user input
             raise TypeError(f"unsupported config type {hint!r} at {key}")
         return _INVALID
+
+
+def salvage(reader: Reader, hint: Any, value: Any, key: str, skip: set[str], meta: Mapping[str, Any] = {}) -> Any:
+    """As much of ``value`` as converts, for the checks that span a file in which something did not:
+    a field that does not convert is left at its default and its key added to ``skip``; a table of
+    values that fail only their checks keeps its keys. A dataclass's own ``check`` runs on what is
+    salvaged only when nothing under it was left out (a default could make it report what is not
+    so); its new problems join ``reader``'s. _INVALID when nothing can be made of ``value``."""
+    result = Reader(reader.file).convert(hint, value, key, meta)
+    if result is not _INVALID:
+        return result
+    args = [a for a in typing.get_args(hint) if a is not type(None)]
+    if typing.get_origin(hint) in (typing.Union, types.UnionType) and len(args) == 1:
+        hint = args[0]  # an optional section
+    origin = typing.get_origin(hint)
+    if dataclasses.is_dataclass(hint) and isinstance(value, dict):
+        hints = typing.get_type_hints(hint)
+        before = len(skip)
+        values: dict[str, Any] = {}
+        for f in dataclasses.fields(hint):
+            if f.init and f.name in value:
+                sub = join_key(key, f.name)
+                got = salvage(reader, hints[f.name], value[f.name], sub, skip, f.metadata)
+                if got is _INVALID:
+                    skip.add(sub)
+                else:
+                    values[f.name] = got
+        try:
+            obj = hint(**values)  # type: ignore[operator]
+        except TypeError:  # a required field did not convert
+            return _INVALID
+        check: Callable[[Reader, str], None] | None = getattr(obj, "check", None)
+        if check is not None and len(skip) == before:
+            quiet = Reader(reader.file)
+            quiet.problems = list(reader.problems)  # so that a check can see what is already said
+            check(quiet, key)
+            reader.problems += [p for p in quiet.problems[len(reader.problems):] if p not in reader.problems]
+        return obj
+    if origin is tuple and isinstance(value, list):
+        items = [salvage(reader, typing.get_args(hint)[0], v, join_key(key, i), skip) for i, v in enumerate(value)]
+        return _INVALID if _INVALID in items else tuple(items)
+    if origin in (dict, Mapping) and isinstance(value, dict):
+        return Reader(reader.file).convert(hint, value, key)  # the values' own checks aside
+    return _INVALID
 
 
 class _Invalid:

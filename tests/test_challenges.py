@@ -153,12 +153,12 @@ def test_broken_challenges_are_config_errors(tmp_path: Path) -> None:
 id = "a"
 title = "Duel {"
 kind = "head_to_head"
-metric = "x"
+metric = "tickets_solved"
 [[challenges]]
 id = "a"
 title = "T"
 kind = "targett"
-metric = "x"
+metric = "tickets_solved"
 period = "fortnight"
 """) == [
         'config.toml: challenges[0].sides: a "head_to_head" needs two different sides, e.g. ["night", "day"]',

@@ -62,6 +62,42 @@ def test_check_lists_every_problem_without_a_traceback(tmp_path: Path) -> None:
     assert ok.returncode == 0 and ok.stdout.endswith("OK (feed: demo, every 15 s; ranked by tickets_solved; theme: Dark)\n")
 
 
+def test_check_reports_a_theme_typo_a_missing_url_and_metric_typos_in_one_pass(tmp_path: Path) -> None:
+    config = write_config(tmp_path, '[feed]\ntype = "http"\n[board]\nrank_by = "score"\n'
+                                    'score = { tickets_solved = 3, cstat = 1 }\n[board.metrics.csat]\nlabel = "CSAT"\n'
+                                    '[display]\ntheme = "drak"\n')
+    result = chalkwall("check", "--config", str(config))
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        f'{config}: feed.url: missing (required for feed type "http")',
+        f'{config}: board.score.cstat: "cstat" is not a metric [board.metrics] declares (did you mean "csat"?); '
+        "if the feed does send it, declare [board.metrics.cstat]",
+        f'{config}: display.theme: no built-in theme "drak" (did you mean "dark"?); built-in: dark, high-contrast, light',
+        "chalkwall: 3 problem(s) in the config",
+    ]
+
+
+def test_check_online_polls_the_feed_once_and_names_each_metric_its_data_lacks(server: FeedServer,
+                                                                              tmp_path: Path) -> None:
+    server.json("/feed", doc(agent("ada", 3, csat=4.5), agent("bo", 8)))
+    config = write_config(tmp_path, f'[feed]\ntype = "http"\nurl = "{server.url}/feed"\n[board]\n'
+                                    'rank_by = "tickets_slved"\n[display]\nsecondary = "csat"\n')
+    assert chalkwall("check", "--config", str(config)).returncode == 0  # nothing to compare the name with offline
+    result = chalkwall("check", "--online", "--config", str(config))
+    assert result.returncode == 2 and len(server.requests) == 1
+    assert result.stderr.splitlines() == [
+        f"{config}: board.rank_by: no agent has metric 'tickets_slved' — did you mean 'tickets_solved'?",
+        "chalkwall: 1 problem(s) with the feed's data",
+    ]
+    config.write_text(config.read_text().replace("tickets_slved", "tickets_solved"))
+    ok = chalkwall("check", "--online", "--config", str(config))
+    assert ok.returncode == 0, ok.stderr
+    assert ok.stdout.splitlines()[-1] == "feed: OK (2 agents; every metric the config names is in the data)"
+    server.routes["/feed"] = Reply(500, b"boom")
+    failed = chalkwall("check", "--online", "--config", str(config))
+    assert failed.returncode == 1 and failed.stderr == "chalkwall: feed failed: server answered HTTP 500 Internal Server Error\n"
+
+
 def test_a_missing_secret_and_a_missing_config_are_clean_errors(tmp_path: Path) -> None:
     config = write_config(tmp_path, '[feed]\ntype = "http"\nurl = "http://127.0.0.1:9/"\n'
                                     '[feed.auth]\ntype = "bearer"\ntoken_file = "missing-token"\n')

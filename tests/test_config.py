@@ -129,6 +129,8 @@ url = "http://127.0.0.1/x"
 agents = "data.[["
 agent = { id = "uid", nmae = "full_name" }
 metrics = { solved = "a b" }
+[board]
+rank_by = "solved"
 """)
     assert found == [
         'config.toml: feed.mapping.agents: not a valid JMESPath expression: "data.[[" ends too early',

@@ -86,9 +86,9 @@ def test_an_invalid_edit_is_rejected_once_naming_the_file_the_key_and_a_guess(
 def test_a_half_written_file_is_not_read_until_it_stands_still(tmp_path: Path) -> None:
     w = watcher(tmp_path)
     path = tmp_path / "config.toml"
-    path.write_text(BASE + '[board]\nrank_by = "sol')  # the editor's first write
+    path.write_text(BASE + '[board]\nrank_by = "qual')  # the editor's first write
     assert w.check() is None
-    path.write_text(BASE + '[board]\nrank_by = "solved"\n')  # its second, before the next look
+    path.write_text(BASE + '[board]\nrank_by = "quality"\n')  # its second, before the next look
     assert w.check() is None
     outcome = w.check()
     assert isinstance(outcome, Reloaded) and outcome.changed == ("board",)

@@ -26,6 +26,7 @@ DAY_STEPS = 1800  # a compressed working day lasts an hour; then the floor start
 FIRST_KUDOS_STEP = 8
 MAX_CATCH_UP = 5000  # steps simulated at most per poll (after a suspend or a big clock jump)
 RECENT_EVENTS = 20
+METRICS = ("tickets_solved", "csat", "csat_count", "aht_seconds", "quality")  # every agent's, every poll
 
 TEAMS = (("day", "Day shift", "#4a90e2"), ("night", "Night shift", "#9b59b6"),
          ("escalations", "Escalations", "#e67e22"))
