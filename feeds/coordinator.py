@@ -123,10 +123,18 @@ class FeedCoordinator:
         self.on_snapshot = on_snapshot
         self._replay = True
 
+    def continues(self, old: FeedCoordinator) -> bool:
+        """Whether this feed carries on from ``old``'s: not across the switch between the demo and a
+        real feed, whose boards, events and points are kept apart."""
+        return (old.feed.type == "demo") == (self.feed.type == "demo")
+
     def take_over(self, old: FeedCoordinator) -> None:
         """Carry on from ``old`` (the config changed): its board, freshness and game, and the events
-        it published that nobody has read yet, so that a reload loses nothing and repeats nothing."""
+        it published that nobody has read yet, so that a reload loses nothing and repeats nothing.
+        Between the demo and a real feed nothing is carried: the demo's news is not the floor's."""
         events = old.drain_events()
+        if not self.continues(old):
+            return
         with self._lock:
             self._state = old._state
             self._events.extend(events)

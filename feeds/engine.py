@@ -97,6 +97,9 @@ class Engine:
                               f"{award.challenge}", challenge=award.challenge, subject_kind=award.subject_kind,
                               subject=award.subject, name=names.get(award.subject, award.subject),
                               period=award.period, points=award.points, source=award.source, event_id=event.id)
+            if fresh:  # who they were, for `chalkwall points` once they have left the floor
+                self.ledger.remember_names({(k, i, names[i]) for a in fresh
+                                            for k, i in ((a.subject_kind, a.subject), ("agent", a.giver)) if i in names})
         except sqlite3.Error as exc:  # a full disk must not stop the board; the next poll offers again
             if not self._failing:  # once, not every poll, until it works again
                 log_event(log, logging.ERROR, "ledger_error", f"cannot record points: {exc}; trying again every poll "
@@ -197,9 +200,9 @@ def open_engine(config: Config, quiet: bool = False) -> Engine | None:
     """The engine over the ledger in the state directory; None (after one clear log line, unless
     ``quiet``: a retry) when the ledger cannot be opened, so the board runs on without points
     rather than not at all."""
-    from feeds.state import state_dir
+    from feeds.state import feed_state_dir
 
-    directory = state_dir(config.state.dir)
+    directory = feed_state_dir(config.state.dir, config.feed.type)
     try:
         return Engine(Ledger(directory), config, History(directory))
     except (OSError, sqlite3.Error) as exc:

@@ -12,9 +12,10 @@ from dataclasses import dataclass
 from feeds.adapters import make_adapter
 from feeds.config import Config, LoadedConfig
 from feeds.coordinator import FeedCoordinator
+from feeds.diff import SeenEvents
 from feeds.engine import Engine, open_engine
 from feeds.logs import LOGGER, log_event
-from feeds.state import StoredBoard, StoredSeenEvents, state_dir
+from feeds.state import StoredBoard, StoredSeenEvents, feed_state_dir
 
 log = logging.getLogger(f"{LOGGER}.engine")
 ENGINE_RETRY_SECONDS = 60.0
@@ -25,7 +26,7 @@ RETRY_JOB = "chalkwall-ledger-retry"
 class LiveFeed:
     coordinator: FeedCoordinator
     engine: Engine | None
-    seen: StoredSeenEvents
+    seen: SeenEvents
     config: Config | None = None  # to open the ledger later, when it could not be opened at start
 
     def start(self) -> None:
@@ -54,24 +55,31 @@ class LiveFeed:
 
     def stop(self) -> None:
         self.coordinator.stop()
-        self.seen.close()
+        if isinstance(self.seen, StoredSeenEvents):
+            self.seen.close()
         if self.engine is not None:
             self.engine.close()
 
 
 def open_live_feed(loaded: LoadedConfig, on_update: Callable[[], None] | None = None,
-                   after: FeedCoordinator | None = None) -> LiveFeed:
+                   after: FeedCoordinator | None = None, read_only: bool = False) -> LiveFeed:
     """The live feed for a config, carrying on from ``after`` (a reload) or else from the board the
-    last run saved; FeedError when the adapter cannot be made (a missing secret)."""
+    last run saved; FeedError when the adapter cannot be made (a missing secret).
+
+    ``read_only`` (``chalkwall feed --watch``: looking) touches no state at all: no points, no
+    events marked as announced, no board saved, so a wall started later still celebrates them."""
     cfg = loaded.config
     adapter = make_adapter(cfg.feed, loaded.base_dir)
-    directory = state_dir(cfg.state.dir)
+    if read_only:
+        memory = SeenEvents()
+        return LiveFeed(FeedCoordinator(adapter, cfg.feed, cfg.board, on_update=on_update, seen=memory), None, memory)
+    directory = feed_state_dir(cfg.state.dir, cfg.feed.type)
     seen = StoredSeenEvents(directory)
     engine = open_engine(cfg)
     coordinator = FeedCoordinator(adapter, cfg.feed, cfg.board, on_update=on_update, seen=seen, on_snapshot=engine,
                                   store=StoredBoard(directory))
-    if after is not None:
+    if after is not None and coordinator.continues(after):
         coordinator.take_over(after)
-    else:
+    else:  # a first start, or the feed changed between the demo and a real one: its own last board
         coordinator.restore()
     return LiveFeed(coordinator, engine, seen, cfg)
