@@ -260,7 +260,7 @@ def _team(record: Any, warnings: list[str], label: str) -> Team:
     if not isinstance(record, dict):
         raise _Drop(f"expected an object, got {_kind(record)}")
     team_id = clean_id(record.get("id"))
-    name = clean_text(record.get("name"), MAX_NAME) or team_id
+    name = _optional(lambda: clean_text(record.get("name"), MAX_NAME), "name", warnings, label) or team_id
     color = record.get("color")
     if color is not None and not (isinstance(color, str) and _COLOR.fullmatch(color.strip())):
         warnings.append(f"{label} colour ignored: expected #rgb or #rrggbb, got {_kind(color)}")
@@ -316,12 +316,12 @@ def _agent(record: Any, notes: list[str]) -> Agent:
     return Agent(agent_id, name, team, level.lower() if level else None, avatar, MappingProxyType(metrics))
 
 
-def _optional(clean: Callable[[], str | None], what: str, notes: list[str]) -> str | None:
-    """A field the agent can do without: its cleaned value, or None and a note when it is bad."""
+def _optional(clean: Callable[[], str | None], what: str, notes: list[str], label: str = "") -> str | None:
+    """A field the record can do without: its cleaned value, or None and a note when it is bad."""
     try:
         return clean()
     except _Drop as exc:
-        notes.append(f"{what} ignored: {exc}")
+        notes.append(f"{label + ' ' if label else ''}{what} ignored: {exc}")
         return None
 
 

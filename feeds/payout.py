@@ -106,14 +106,16 @@ class Report:
 
     def awards(self, window: Window = Window()) -> list[Award]:
         out = []
-        for row_id, stamp, kind, subject, key, period, points, source, giver in self._rows:
-            if not window.holds(str(stamp)):
+        for row in self._rows:
+            row_id, stamp, kind, subject, key, period, points, source, giver = (str(v) for v in row)
+            if not window.holds(stamp):
                 continue
-            challenge, title = self._challenge(str(key), str(source))
-            out.append(Award(int(row_id), str(stamp), str(kind), str(subject), self.name(str(kind), str(subject)),  # type: ignore[call-overload]
-                             challenge, title, str(period), float(points), str(source),  # type: ignore[arg-type]
-                             "" if giver is None else str(giver),
-                             "" if giver is None else self.name("agent", str(giver))))
+            challenge, title = self._challenge(key, source)
+            given = row[8] is not None
+            out.append(Award(int(row_id), stamp, kind, subject, self.name(kind, subject), challenge, title,
+                             period.partition("#")[0],  # a kudos' period carries its event id, for uniqueness
+                             float(points), source, giver if given else "",
+                             self.name("agent", giver) if given else ""))
         return out
 
     def balances(self, window: Window = Window()) -> list[tuple[str, str, str, float, int]]:

@@ -215,6 +215,7 @@ def test_points_and_its_export_read_as_a_payroll_sheet(tmp_path: Path) -> None:
         ("a1", "Åsa Ödegård", "feed:solve-20-today", "Solve 20 today", "25", "", ""),
         ("a1", "Åsa Ödegård", "kudos", "Kudos", "5", "a2", "Борис Петров"),
         ("a2", "Борис Петров", "quick", "Handle time under 300 s", "2.5", "", "")]
+    assert [r["period"] for r in table] == ["day:2026-11-23", "day:2026-11-22", "day:2026-11-24"]
 
     day = chalkwall(tmp_path, "points", "export", "--csv", "--since", "2026-11-23", "--until", "2026-11-23",
                     "--config", str(config))

@@ -257,3 +257,11 @@ def test_the_cache_sees_changes_bool_ids_and_nan() -> None:
     cached(json.loads('{"version":1,"agents":[{"id":"n","name":"N","metrics":{"x":1}}]}'))
     again = cached(json.loads('{"version":1,"agents":[{"id":"n","name":"N","metrics":{"x":NaN}}]}'))
     assert [dict(a.metrics) for a in again.agents] == [{}] and "not a finite number" in again.warnings[0]
+
+
+def test_a_team_with_a_bad_name_is_kept_under_its_id_with_its_agents() -> None:
+    snap = parse_document(json.dumps({"version": 1, "teams": [{"id": "day", "name": ["Day"]}],
+                                      "agents": [{"id": "a1", "name": "Åsa", "team": "day"}]}).encode(), 1 << 20)
+    assert [(t.id, t.name) for t in snap.teams] == [("day", "day")]
+    assert [(a.id, a.team) for a in snap.agents] == [("a1", "day")]
+    assert list(snap.warnings) == ["teams[0] name ignored: expected text, got a list"]
