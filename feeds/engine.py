@@ -98,8 +98,8 @@ class Engine:
                               subject=award.subject, name=names.get(award.subject, award.subject),
                               period=award.period, points=award.points, source=award.source, event_id=event.id)
             if fresh:  # who they were, for `chalkwall points` once they have left the floor
-                self.ledger.remember_names({(k, i, names[i]) for a in fresh
-                                            for k, i in ((a.subject_kind, a.subject), ("agent", a.giver)) if i in names})
+                who = {(a.subject_kind, a.subject) for a in fresh} | {("agent", a.giver) for a in fresh if a.giver}
+                self.ledger.remember_names((k, i, names[i]) for k, i in who if i in names)
         except sqlite3.Error as exc:  # a full disk must not stop the board; the next poll offers again
             if not self._failing:  # once, not every poll, until it works again
                 log_event(log, logging.ERROR, "ledger_error", f"cannot record points: {exc}; trying again every poll "

@@ -1,8 +1,8 @@
 """chalkwall's state on disk: where it lives, the feed events already announced, the last board.
 
 The state directory is ``[state] dir`` in config, else systemd's ``$STATE_DIRECTORY``, else
-``~/.local/state/chalkwall`` (the demo feed keeps its own in its ``demo/`` subdirectory). Announced event ids are kept in SQLite there (WAL mode, one
-transaction per poll), so a celebration seen once is not shown again after a restart; the last
+``~/.local/state/chalkwall`` (the demo feed keeps its own in its ``demo/`` subdirectory).
+Announced event ids are kept in SQLite there (WAL mode, one transaction per poll), so a celebration seen once is not shown again after a restart; the last
 good snapshot is kept too (at most once a minute, and at a clean stop), so a restart shows the
 same board at once, marked stale until the feed answers. If the directory cannot be written (a
 full disk, a read-only mount) chalkwall says so once in the log and carries on in memory, trying

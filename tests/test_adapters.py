@@ -202,7 +202,8 @@ def test_csv_file_with_swedish_spreadsheet_conventions(tmp_path: Path) -> None:
     snap = make_adapter(loaded.config.feed, loaded.base_dir).poll()
     assert snap is not None
     assert [(a.id, a.name, a.team, a.level) for a in snap.agents] == [
-        ("a1", "Åsa Ödegård", "Day", "pro"), ("a2", "Ольга", "Night", "rookie"), ("a3", "Bad Row", "Night", "pro")]
+        ("a1", "Åsa Ödegård", "Day", "pro"), ("a2", "Ольга", "Night", "rookie"),
+        ("a3", "Bad Row", "Night", "pro")]
     assert snap.agents[0].metrics == {"tickets_solved": 12, "csat": 4.8, "Quality": 91}
     assert snap.agents[1].metrics == {"tickets_solved": 9, "Quality": 87.5}
     assert [(a.id, dict(a.metrics)) for a in snap.agents[2:]] == [("a3", {"csat": 4, "Quality": 90})]
@@ -252,7 +253,8 @@ metrics = { tickets_solved = "to_number(stats.solved)", csat = "stats.sat" }
     snap = adapter.poll()
     assert snap is not None
     assert [(a.id, a.name, a.team, a.level, dict(a.metrics)) for a in snap.agents] == [
-        ("7", "Märta", "1", "expert", {"tickets_solved": 14, "csat": 4.5}), ("8", "Oleg", None, None, {"tickets_solved": 3})]
+        ("7", "Märta", "1", "expert", {"tickets_solved": 14, "csat": 4.5}),
+        ("8", "Oleg", None, None, {"tickets_solved": 3})]
     assert [(t.id, t.name, t.color) for t in snap.teams] == [("1", "Tier 1", "#123456")]
     assert snap.generated_at == "2026-11-23T10:00:00Z"
     assert snap.warnings == ('agents[1] (id "8") team "2" ignored: not one of the feed\'s teams',
@@ -306,7 +308,8 @@ def test_a_windows_1252_csv_from_excel_is_read_and_said_so_in_the_log(tmp_path: 
     board = coordinator.state().board
     assert board is not None
     assert sorted((r.agent.name, r.agent.team, dict(r.agent.metrics)) for r in board.agents) == [
-        ("Björn Ärlig", "Natt", {"tickets_solved": 9}), ("Åsa Ödegård", "Dag", {"tickets_solved": 12, "csat": 4.8})]
+        ("Björn Ärlig", "Natt", {"tickets_solved": 9}),
+        ("Åsa Ödegård", "Dag", {"tickets_solved": 12, "csat": 4.8})]
     logged = [json.loads(line) for line in stream.getvalue().splitlines()]
     assert [r["message"] for r in logged if r.get("level") == "warning" or r.get("event") == "record_warning"] == [
         'CSV is not UTF-8 (byte 37); read it as Windows-1252, as Excel on Windows saves it. Set [feed.csv] '
@@ -347,7 +350,8 @@ metrics = { tickets_solved = "abs(stats.solved)", csat = "stats.sat" }
 """)
     snap = adapter.poll()
     assert snap is not None
-    assert [(a.name, dict(a.metrics)) for a in snap.agents] == [("Märta", {"csat": 4.5}), ("Oleg", {"tickets_solved": 3})]
+    assert [(a.name, dict(a.metrics)) for a in snap.agents] == [("Märta", {"csat": 4.5}),
+                                                                ("Oleg", {"tickets_solved": 3})]
     assert snap.warnings[0].startswith('agents[0] (id "1") metric "tickets_solved" ignored: '
                                        "feed.mapping.metrics.tickets_solved failed on this record: In function abs()")
     assert snap.warnings[1] == 'agents[1] (id "2") metric "csat" ignored: expected a number, got text "-"'

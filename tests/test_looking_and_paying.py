@@ -62,7 +62,8 @@ def test_feed_and_feed_watch_touch_no_state_so_a_wall_started_later_still_celebr
     watch = subprocess.Popen([sys.executable, "-m", "display.cli", "feed", "--watch", "--config", str(config)],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env_for(tmp_path))
     lines: queue.Queue[str] = queue.Queue()
-    threading.Thread(target=lambda: [lines.put(line) for line in watch.stdout], daemon=True).start()  # type: ignore[union-attr]
+    assert watch.stdout is not None
+    threading.Thread(target=lambda: [lines.put(line) for line in watch.stdout], daemon=True).start()
     shown: list[str] = []
     try:
         while not any("challenge_completed" in line for line in shown):
@@ -204,7 +205,8 @@ def test_points_and_its_export_read_as_a_payroll_sheet(tmp_path: Path) -> None:
     shown = chalkwall(tmp_path, "points", "--config", str(config))
     assert shown.returncode == 0, shown.stderr
     rows = [line.split() for line in shown.stdout.splitlines()[1:]]
-    assert rows == [["Åsa", "Ödegård", "agent", "30", "2", "a1"], ["Борис", "Петров", "agent", "2.5", "1", "a2"]]
+    assert rows == [["Åsa", "Ödegård", "agent", "30", "2", "a1"],
+                    ["Борис", "Петров", "agent", "2.5", "1", "a2"]]
     assert f"reading the ledger: {state / DB_NAME}" in shown.stderr
 
     export = chalkwall(tmp_path, "points", "export", "--csv", "--config", str(config))
@@ -226,3 +228,19 @@ def test_points_and_its_export_read_as_a_payroll_sheet(tmp_path: Path) -> None:
     assert before.returncode == 0 and before.stdout.splitlines()[1:] == []
     wrong = chalkwall(tmp_path, "points", "--since", "23/11/2026", "--config", str(config))
     assert wrong.returncode == 2 and "expected a date as YYYY-MM-DD" in wrong.stderr
+
+
+def test_points_names_an_award_from_before_names_were_kept_by_the_last_board(tmp_path: Path) -> None:
+    from feeds.state import StoredBoard
+
+    state = tmp_path / "state"
+    config = write_config(tmp_path, POINTS.format(state=state))
+    ledger = Ledger(state)  # as a ledger written before it kept names: an award alone
+    ledger.award(Award("quick", "team", "night", "day:2026-11-24", 10, "chalkwall"))
+    ledger.close()
+    board = StoredBoard(state)
+    board.save(normalise(doc({"id": "a1", "name": "Åsa", "team": "night", "metrics": {}},
+                             teams=[{"id": "night", "name": "Nattskiftet"}])), 1_795_000_000.0)
+    board.close()
+    shown = chalkwall(tmp_path, "points", "--config", str(config))
+    assert shown.stdout.splitlines()[1].split() == ["Nattskiftet", "team", "10", "1", "night"]

@@ -26,7 +26,8 @@ FIELDS = ("id", "name", "team", "level", "avatar")
 _THOUSANDS = re.compile(r"-?\d{1,3}(,\d{3})+")
 _DECIMAL_COMMA = re.compile(r"-?\d*,\d+")
 _LATIN1 = "chalkwall-latin-1"
-codecs.register_error(_LATIN1, lambda e: (e.object[e.start:e.end].decode("latin-1"), e.end))  # type: ignore[attr-defined]
+codecs.register_error(_LATIN1, lambda e: (e.object[e.start:e.end].decode("latin-1"),  # type: ignore[attr-defined]
+                                          e.end))
 
 
 def json_decoder(max_bytes: int, mapper: Mapper | None = None) -> Decoder:
