@@ -229,14 +229,14 @@ def cmd_points(loaded: LoadedConfig, action: str, out: str | None, since: str | 
         print(f"chalkwall: {exc}", file=sys.stderr)
         return 2
     directory = feed_state_dir(cfg.state.dir, cfg.feed.type)
-    which = "the demo feed's own ledger, apart from a real feed's" if cfg.feed.type == "demo" else "the ledger"
+    which = " (the demo feed's own, apart from a real feed's)" if cfg.feed.type == "demo" else ""
     if not (directory / DB_NAME).exists():
-        print(f"chalkwall: no points yet (no ledger at {directory / DB_NAME}, {which})", file=sys.stderr)
+        print(f"chalkwall: no points yet: no ledger at {directory / DB_NAME}{which}", file=sys.stderr)
         return 1
     ledger = Ledger(directory)
     try:
         report = payout.Report(ledger, cfg, payout.board_names(directory))
-        print(f"chalkwall: reading {which}: {ledger.path}", file=sys.stderr)
+        print(f"chalkwall: reading the ledger at {ledger.path}{which}", file=sys.stderr)
         if action == "export":
             if out:
                 with open(out, "w", newline="", encoding="utf-8") as handle:
