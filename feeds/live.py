@@ -78,8 +78,8 @@ def open_live_feed(loaded: LoadedConfig, on_update: Callable[[], None] | None = 
     engine = open_engine(cfg)
     coordinator = FeedCoordinator(adapter, cfg.feed, cfg.board, on_update=on_update, seen=seen, on_snapshot=engine,
                                   store=StoredBoard(directory))
-    if after is not None and coordinator.continues(after):
-        coordinator.take_over(after)
-    else:  # a first start, or the feed changed between the demo and a real one: its own last board
+    if after is None or not coordinator.continues(after):  # a first start, or between the demo and a real feed
         coordinator.restore()
+    if after is not None:
+        coordinator.take_over(after)
     return LiveFeed(coordinator, engine, seen, cfg)

@@ -158,6 +158,8 @@ def test_a_reload_from_the_demo_to_a_real_feed_carries_no_demo_points_or_news(
     fresh.coordinator.take_over(demo.coordinator)  # type: ignore[attr-defined]  # as the app's swap does
     try:
         fresh.coordinator.poll_once()
+        # the wall takes a board by its generation: the real feed's first must not look like an old one
+        assert fresh.coordinator.state().generation > demo.coordinator.state().generation  # type: ignore[attr-defined]
         news = {e.event.id for e in fresh.coordinator.drain_events() if isinstance(e, FeedEventReceived)}
         assert fresh.engine is not None
         balances = {s: p for _, s, p, _ in fresh.engine.ledger.balances()}
