@@ -244,11 +244,13 @@ def normalise(doc: Any, cache: AgentCache | None = None, fresh: AgentCache | Non
     events: list[FeedEvent] = []
     seen: set[str] = set()
     for i, record in enumerate(raw_events):
+        notes.clear()
         try:
-            event = _event(record)
+            event = _event(record, notes)
         except _Drop as exc:
             warnings.append(f"{_label('events', i, record)} dropped: {exc}")
             continue
+        warnings.extend(f"{_label('events', i, record)} {note}" for note in notes)
         if event.id not in seen:
             seen.add(event.id)
             events.append(event)
@@ -325,7 +327,7 @@ def _optional(clean: Callable[[], str | None], what: str, notes: list[str], labe
         return None
 
 
-def _event(record: Any) -> FeedEvent:
+def _event(record: Any, notes: list[str]) -> FeedEvent:
     if not isinstance(record, dict):
         raise _Drop(f"expected an object, got {_kind(record)}")
     event_id = clean_id(record.get("id"))
@@ -338,7 +340,7 @@ def _event(record: Any) -> FeedEvent:
         data["to"] = clean_id(record.get("to"), '"to" (who is thanked)')
         if record.get("from") is not None:
             data["from"] = clean_id(record.get("from"), '"from"')
-        data["text"] = clean_text(record.get("text"), MAX_TEXT) or ""
+        data["text"] = _optional(lambda: clean_text(record.get("text"), MAX_TEXT), "text", notes) or ""  # still thanks
     elif kind == CHALLENGE_COMPLETED:
         for who in ("agent", "team"):
             if record.get(who) is not None:

@@ -265,3 +265,10 @@ def test_a_team_with_a_bad_name_is_kept_under_its_id_with_its_agents() -> None:
     assert [(t.id, t.name) for t in snap.teams] == [("day", "day")]
     assert [(a.id, a.team) for a in snap.agents] == [("a1", "day")]
     assert list(snap.warnings) == ["teams[0] name ignored: expected text, got a list"]
+
+
+def test_a_kudos_with_a_bad_text_is_still_a_kudos() -> None:
+    snap = parse_document(json.dumps({"version": 1, "agents": [], "events": [
+        {"id": "k1", "type": "kudos", "from": "a2", "to": "a1", "text": {"sv": "Tack!"}}]}).encode(), 1 << 20)
+    assert [(e.id, dict(e.data)) for e in snap.events] == [("k1", {"to": "a1", "from": "a2", "text": ""})]
+    assert list(snap.warnings) == ['events[0] (id "k1") text ignored: expected text, got an object']
