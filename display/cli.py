@@ -45,6 +45,8 @@ def _parser() -> argparse.ArgumentParser:
     points.add_argument("action", nargs="?", choices=("show", "export"), default="show")
     points.add_argument("--csv", action="store_true", help="with export: the whole ledger as CSV (the only format)")
     points.add_argument("--out", metavar="FILE", help="with export: write to FILE instead of stdout")
+    points.add_argument("--since", metavar="YYYY-MM-DD", help="only awards from this day on ([periods] zone)")
+    points.add_argument("--until", metavar="YYYY-MM-DD", help="only awards up to and including this day")
     sub.add_parser("status", parents=[common], help="how the running wall is doing (from its status file)")
     run = sub.add_parser("run", parents=[common], help="show the wall (fullscreen; --windowed for a laptop)")
     run.add_argument("--windowed", action="store_true", help="a window instead of the whole screen; Esc or q quits")
@@ -67,6 +69,15 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        code = _main(argv)
+        sys.stdout.flush()  # here, not at exit, where a closed pipe ends in a traceback
+    except BrokenPipeError:
+        return _closed_stdout()
+    return code
+
+
+def _main(argv: Sequence[str] | None) -> int:
     args = _parser().parse_args(argv)
     rejected: ConfigError | None = None
     try:
@@ -88,7 +99,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "feed":
             return cmd_watch(loaded) if args.watch else cmd_feed(loaded)
         if args.command == "points":
-            return cmd_points(loaded, args.action, args.out)
+            return cmd_points(loaded, args.action, args.out, args.since, args.until)
         if args.command == "status":
             from display.health import describe, read_status, status_path
 
@@ -130,12 +141,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `chalkwall feed | head`: the reader has gone; main says nothing, as Unix tools
+        raise
     except Exception as exc:  # the last guard: one line for the user, the details in the debug log
         log.debug("unexpected error", exc_info=True)
         print(f"chalkwall: internal error: {type(exc).__name__}: {exc} (--log-level debug shows more)",
               file=sys.stderr)
         return 1
     return 2  # pragma: no cover - argparse rejects unknown commands first
+
+
+def _closed_stdout() -> int:
+    """Nothing more can be written; make the interpreter's last flush quiet and exit as a tool
+    killed by SIGPIPE would (128 + 13)."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+    return 141
 
 
 def _run(args: argparse.Namespace, loaded: LoadedConfig, rejected: ConfigError | None = None) -> int:
@@ -242,28 +268,36 @@ def cmd_feed(loaded: LoadedConfig) -> int:
     return 0
 
 
-def cmd_points(loaded: LoadedConfig, action: str, out: str | None) -> int:
+def cmd_points(loaded: LoadedConfig, action: str, out: str | None, since: str | None = None,
+               until: str | None = None) -> int:
+    from feeds import payout
     from feeds.ledger import Ledger
-    from feeds.state import DB_NAME, state_dir
+    from feeds.state import DB_NAME, feed_state_dir
 
-    directory = state_dir(loaded.config.state.dir)
+    cfg = loaded.config
+    try:
+        window = payout.parse_window(since, until, cfg.periods.zone)
+    except ValueError as exc:
+        print(f"chalkwall: {exc}", file=sys.stderr)
+        return 2
+    directory = feed_state_dir(cfg.state.dir, cfg.feed.type)
+    which = " (the demo feed's own, apart from a real feed's)" if cfg.feed.type == "demo" else ""
     if not (directory / DB_NAME).exists():
-        print(f"chalkwall: no points yet (no ledger in {directory})", file=sys.stderr)
+        print(f"chalkwall: no points yet: no ledger at {directory / DB_NAME}{which}", file=sys.stderr)
         return 1
     ledger = Ledger(directory)
     try:
+        report = payout.Report(ledger, cfg, payout.board_names(directory))
+        print(f"chalkwall: reading the ledger at {ledger.path}{which}", file=sys.stderr)
         if action == "export":
             if out:
                 with open(out, "w", newline="", encoding="utf-8") as handle:
-                    n = ledger.export_csv(handle)
+                    n = payout.export_csv(report.awards(window), handle)
                 print(f"{out}: {n} awards", file=sys.stderr)
             else:
-                ledger.export_csv(sys.stdout)
+                payout.export_csv(report.awards(window), sys.stdout)
             return 0
-        rows = ledger.balances()
-        print(f"{'who':<24} {'kind':<6} {'points':>10} {'awards':>7}")
-        for kind, subject, total, count in rows:
-            print(f"{subject[:24]:<24} {kind:<6} {total:>10g} {count:>7}")
+        print(payout.table(report.balances(window)))
         return 0
     finally:
         ledger.close()
@@ -319,7 +353,7 @@ def cmd_watch(loaded: LoadedConfig) -> int:
     from feeds.live import open_live_feed
 
     try:
-        live = open_live_feed(loaded)
+        live = open_live_feed(loaded, read_only=True)  # looking must not use up the wall's celebrations
     except FeedError as exc:
         print(f"chalkwall: feed failed: {exc}", file=sys.stderr)
         return 1
@@ -337,6 +371,7 @@ def cmd_watch(loaded: LoadedConfig) -> int:
             for event in coordinator.drain_events():
                 if isinstance(event, FeedEventReceived):
                     print(f"  ★ {event.event.type}: {json.dumps(event.event.to_dict(), ensure_ascii=False)}")
+            sys.stdout.flush()  # a pipe (`| grep`) sees each board as it comes, not in 8 KiB lumps
             time.sleep(0.25)
     finally:
         live.stop()

@@ -150,11 +150,24 @@ class MappingConfig:
             reader.problem(f"{key}.metrics", "missing (required): at least one metric = expression")
 
 
+def _encoding(value: str) -> str | None:
+    import codecs
+
+    if value == "auto":
+        return None
+    try:
+        codecs.lookup(value)
+    except LookupError:
+        return f'unknown encoding "{value}" (e.g. "auto", "utf-8", "cp1252", "latin-1", "utf-16")'
+    return None
+
+
 @dataclass(frozen=True)
 class CsvConfig:
-    """CSV dialect; "auto" sniffs comma, semicolon or tab."""
+    """CSV dialect; "auto" sniffs comma, semicolon or tab, and tells UTF-8 from Windows-1252."""
 
     delimiter: Literal["auto", ",", ";", "\t", "|"] = "auto"
+    encoding: str = field(default="auto", metadata={"check": _encoding})
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ poll the state says stale. Breaking and recovering are each logged once, not eve
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import random
 import threading
@@ -133,10 +134,22 @@ class FeedCoordinator:
         self.on_snapshot = on_snapshot
         self._replay = True
 
+    def continues(self, old: FeedCoordinator) -> bool:
+        """Whether this feed carries on from ``old``'s: not across the switch between the demo and a
+        real feed, whose boards, events and points are kept apart."""
+        return (old.feed.type == "demo") == (self.feed.type == "demo")
+
     def take_over(self, old: FeedCoordinator) -> None:
         """Carry on from ``old`` (the config changed): its board, freshness and game, and the events
-        it published that nobody has read yet, so that a reload loses nothing and repeats nothing."""
+        it published that nobody has read yet, so that a reload loses nothing and repeats nothing.
+        Between the demo and a real feed nothing is carried: the demo's news is not the floor's;
+        only the generation goes on growing, so that readers take the next board for a new one."""
         events = old.drain_events()
+        if not self.continues(old):
+            with self._lock:
+                generation = max(self._state.generation, old._state.generation) + 1
+                self._state = dataclasses.replace(self._state, generation=generation)
+            return
         with self._lock:
             self._state = old._state
             self._events.extend(events)

@@ -96,6 +96,10 @@ class Engine:
                 offered += self._measure(snapshot, now)
             recorded = self.ledger.recorded([e.id for e in events if e.type == CHALLENGE_COMPLETED])
             self._refresh_badges(any(award is not None for award, _ in offered), now)
+            new = [award for award, _ in offered if award is not None]
+            if new:  # who they were, for `chalkwall points` once they have left the floor
+                who = {(a.subject_kind, a.subject) for a in new} | {("agent", a.giver) for a in new if a.giver}
+                self.ledger.remember_names((k, i, names[i]) for k, i in who if i in names)
         except sqlite3.Error as exc:  # a full disk must not stop the board; the next poll offers again
             if not self._failing:  # once, not every poll, until it works again
                 log_event(log, logging.ERROR, "ledger_error", f"cannot record points: {exc}; trying again every poll "
@@ -238,9 +242,9 @@ def open_engine(config: Config, quiet: bool = False) -> Engine | None:
     """The engine over the ledger in the state directory; None (after one clear log line, unless
     ``quiet``: a retry) when the ledger cannot be opened, so the board runs on without points
     rather than not at all."""
-    from feeds.state import state_dir
+    from feeds.state import feed_state_dir
 
-    directory = state_dir(config.state.dir)
+    directory = feed_state_dir(config.state.dir, config.feed.type)
     try:
         return Engine(Ledger(directory), config, History(directory))
     except (OSError, sqlite3.Error) as exc:

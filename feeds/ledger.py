@@ -10,14 +10,12 @@ per sender per day.
 
 from __future__ import annotations
 
-import csv
 import sqlite3
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TextIO
 
 from feeds.state import DB_NAME
 
@@ -38,6 +36,12 @@ CREATE TABLE IF NOT EXISTS awards (
 );
 CREATE INDEX IF NOT EXISTS awards_by_subject ON awards (subject_kind, subject);
 CREATE INDEX IF NOT EXISTS kudos_by_giver ON awards (giver, period) WHERE challenge = 'kudos';
+CREATE TABLE IF NOT EXISTS names (  -- who an id was when last awarded, for payroll after they left
+    subject_kind TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    name TEXT NOT NULL,
+    PRIMARY KEY (subject_kind, subject)
+);
 """
 
 
@@ -167,18 +171,17 @@ class Ledger:
                 "SELECT subject_kind, subject, SUM(points), COUNT(*) FROM awards GROUP BY subject_kind, subject "
                 "ORDER BY SUM(points) DESC, subject")]
 
+    def remember_names(self, names: Iterable[tuple[str, str, str]]) -> None:
+        """Keep (subject kind, subject, name) for ``chalkwall points`` (the latest name wins)."""
+        with self._lock:
+            self._db.executemany("INSERT OR REPLACE INTO names VALUES (?, ?, ?)", list(names))
+
+    def names(self) -> dict[tuple[str, str], str]:
+        """(subject kind, subject) → the name it had when last awarded."""
+        with self._lock:
+            return {(k, s): n for k, s, n in self._db.execute("SELECT subject_kind, subject, name FROM names")}
+
     def rows(self) -> Iterable[tuple[object, ...]]:
         with self._lock:
             return self._db.execute("SELECT id, awarded_at, subject_kind, subject, challenge, period, points, source,"
                                     " giver FROM awards ORDER BY id").fetchall()
-
-    def export_csv(self, out: TextIO) -> int:
-        """Every award as CSV (one row each, in the order awarded); the number of rows."""
-        writer = csv.writer(out)
-        writer.writerow(["id", "awarded_at", "subject_kind", "subject", "challenge", "period", "points", "source",
-                         "giver"])
-        n = 0
-        for row in self.rows():
-            writer.writerow(["" if v is None else v for v in row])
-            n += 1
-        return n

@@ -13,10 +13,11 @@ from feeds.adapters import make_adapter
 from feeds.avatars import AvatarFetcher, open_avatars
 from feeds.config import Config, LoadedConfig
 from feeds.coordinator import FeedCoordinator
+from feeds.diff import SeenEvents
 from feeds.engine import Engine, open_engine
 from feeds.logs import LOGGER, log_event
 from feeds.metricnames import metric_refs
-from feeds.state import StoredBoard, StoredSeenEvents, state_dir
+from feeds.state import StoredBoard, StoredSeenEvents, feed_state_dir
 
 log = logging.getLogger(f"{LOGGER}.engine")
 ENGINE_RETRY_SECONDS = 60.0
@@ -27,7 +28,7 @@ RETRY_JOB = "chalkwall-ledger-retry"
 class LiveFeed:
     coordinator: FeedCoordinator
     engine: Engine | None
-    seen: StoredSeenEvents
+    seen: SeenEvents
     config: Config | None = None  # to open the ledger later, when it could not be opened at start
     avatars: AvatarFetcher | None = None  # agents' pictures, fetched in the scheduler's threads
 
@@ -61,24 +62,33 @@ class LiveFeed:
         self.coordinator.stop()
         if self.avatars is not None:
             self.avatars.close()
-        self.seen.close()
+        if isinstance(self.seen, StoredSeenEvents):
+            self.seen.close()
         if self.engine is not None:
             self.engine.close()
 
 
 def open_live_feed(loaded: LoadedConfig, on_update: Callable[[], None] | None = None,
-                   after: FeedCoordinator | None = None) -> LiveFeed:
+                   after: FeedCoordinator | None = None, read_only: bool = False) -> LiveFeed:
     """The live feed for a config, carrying on from ``after`` (a reload) or else from the board the
-    last run saved; FeedError when the adapter cannot be made (a missing secret)."""
+    last run saved; FeedError when the adapter cannot be made (a missing secret).
+
+    ``read_only`` (``chalkwall feed --watch``: looking) touches no state at all: no points, no
+    events marked as announced, no board saved, so a wall started later still celebrates them."""
     cfg = loaded.config
     adapter = make_adapter(cfg.feed, loaded.base_dir)
-    directory = state_dir(cfg.state.dir)
+    if read_only:
+        memory = SeenEvents()
+        coordinator = FeedCoordinator(adapter, cfg.feed, cfg.board, on_update=on_update, seen=memory,
+                                      metrics=metric_refs(cfg))
+        return LiveFeed(coordinator, None, memory)
+    directory = feed_state_dir(cfg.state.dir, cfg.feed.type)
     seen = StoredSeenEvents(directory)
     engine = open_engine(cfg)
     coordinator = FeedCoordinator(adapter, cfg.feed, cfg.board, on_update=on_update, seen=seen, on_snapshot=engine,
                                   store=StoredBoard(directory), metrics=metric_refs(cfg))
+    if after is None or not coordinator.continues(after):  # a first start, or between the demo and a real feed
+        coordinator.restore()
     if after is not None:
         coordinator.take_over(after)
-    else:
-        coordinator.restore()
     return LiveFeed(coordinator, engine, seen, cfg, open_avatars(loaded))

@@ -10,7 +10,8 @@ one per canonical field and per metric. Example for an export shaped
     metrics = { tickets_solved = "to_number(stats.solved)" }
 
 The result goes through the same normaliser as a canonical document, so a bad record is dropped
-with a warning there, never here.
+with a warning there, never here; an expression that fails on one record (``abs`` of a text) spoils
+only that value.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from jmespath.parser import ParsedResult
 
 from feeds.config import AgentFields, MappingConfig, TeamFields
 from feeds.model import FEED_VERSION, FeedError
+from feeds.parse import Unusable
 
 
 def _compile(expr: str) -> ParsedResult | None:
@@ -66,10 +68,20 @@ class Mapper:
     def _record(self, fields: dict[str, ParsedResult], record: Any) -> Any:
         if not isinstance(record, dict):
             return record  # the normaliser names and drops it
-        return {name: expr.search(record) for name, expr in fields.items()}
+        return {name: _search(expr, record, f"feed.mapping.{name}") for name, expr in fields.items()}
 
     def _agent_record(self, record: Any) -> Any:
         out = self._record(self._agent, record)
         if isinstance(out, dict):
-            out["metrics"] = {name: expr.search(record) for name, expr in self._metrics.items()}
+            out["metrics"] = {name: _search(expr, record, f"feed.mapping.metrics.{name}")
+                              for name, expr in self._metrics.items()}
         return out
+
+
+def _search(expr: ParsedResult, record: Any, key: str) -> Any:
+    """One expression on one record; what fails on this record alone (a function given text where
+    it wants a number) spoils that value, named by the normaliser, not the whole document."""
+    try:
+        return expr.search(record)
+    except jmespath.exceptions.JMESPathError as exc:
+        return Unusable(f"{key} failed on this record: {str(exc).splitlines()[0][:160]}")

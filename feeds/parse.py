@@ -14,6 +14,7 @@ import math
 import re
 import unicodedata
 from datetime import datetime
+from collections.abc import Callable
 from types import MappingProxyType
 from typing import Any
 
@@ -31,6 +32,21 @@ _SPACE = re.compile(r"\s+")
 
 class _Drop(Exception):
     """One record is unusable; the message says why."""
+
+
+class Unusable:
+    """A value that could not be had (a mapping expression failed on this record): the normaliser
+    treats it like any bad value, naming ``reason``."""
+
+    __slots__ = ("reason",)
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Unusable) and other.reason == self.reason
+
+    __hash__ = None  # type: ignore[assignment]
 
 
 def decode_text(raw: bytes, max_bytes: int, what: str = "document") -> str:
@@ -92,6 +108,8 @@ def clean_id(value: Any, what: str = "id") -> str:
 
 
 def clean_number(value: Any) -> float:
+    if isinstance(value, Unusable):
+        raise _Drop(value.reason)
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise _Drop(f"expected a number, got {_kind(value)}")
     try:
@@ -120,6 +138,8 @@ def clean_time(value: Any) -> str | None:
 def _kind(value: Any) -> str:
     if value is None:
         return "null"
+    if isinstance(value, Unusable):
+        return value.reason
     name = {bool: "true/false", int: "a number", float: "a number", str: "text", list: "a list",
             dict: "an object"}.get(type(value), type(value).__name__)
     if isinstance(value, str):
@@ -208,9 +228,11 @@ def normalise(doc: Any, cache: AgentCache | None = None, fresh: AgentCache | Non
             if cacheable:
                 fresh[raw_id] = (record, agent, tuple(notes))  # type: ignore[index]
             if agent.team is not None and agent.team not in teams:
-                if not derive_teams:
-                    raise _Drop(f'unknown team "{agent.team}"')
-                teams[agent.team] = Team(agent.team, agent.team)
+                if not derive_teams:  # the agent still counts; only its team is unknown
+                    notes.append(f'team "{agent.team}" ignored: not one of the feed\'s teams')
+                    agent = agent._replace(team=None)
+                else:
+                    teams[agent.team] = Team(agent.team, agent.team)
             if agent.id in agents:
                 raise _Drop("duplicate agent id (the first one is used)")
         except _Drop as exc:
@@ -222,11 +244,13 @@ def normalise(doc: Any, cache: AgentCache | None = None, fresh: AgentCache | Non
     events: list[FeedEvent] = []
     seen: set[str] = set()
     for i, record in enumerate(raw_events):
+        notes.clear()
         try:
-            event = _event(record)
+            event = _event(record, notes)
         except _Drop as exc:
             warnings.append(f"{_label('events', i, record)} dropped: {exc}")
             continue
+        warnings.extend(f"{_label('events', i, record)} {note}" for note in notes)
         if event.id not in seen:
             seen.add(event.id)
             events.append(event)
@@ -249,7 +273,7 @@ def _team(record: Any, warnings: list[str], label: str) -> Team:
     if not isinstance(record, dict):
         raise _Drop(f"expected an object, got {_kind(record)}")
     team_id = clean_id(record.get("id"))
-    name = clean_text(record.get("name"), MAX_NAME) or team_id
+    name = _optional(lambda: clean_text(record.get("name"), MAX_NAME), "name", warnings, label) or team_id
     color = record.get("color")
     if color is not None and not (isinstance(color, str) and _COLOR.fullmatch(color.strip())):
         warnings.append(f"{label} colour ignored: expected #rgb or #rrggbb, got {_kind(color)}")
@@ -262,12 +286,14 @@ def _team(record: Any, warnings: list[str], label: str) -> Team:
 
 
 def _agent(record: Any, notes: list[str]) -> Agent:
-    """One agent record; ``notes`` collects remarks (without the record's label) if it is kept."""
+    """One agent record; ``notes`` collects remarks (without the record's label) if it is kept.
+    Only a missing or bad id drops it: a bad name, team, level, avatar or metric value drops that
+    value alone (with a note), so one stray cell never takes an agent off the wall."""
     if not isinstance(record, dict):
         raise _Drop(f"expected an object, got {_kind(record)}")
     agent_id = clean_id(record.get("id"))
     raw_name = record.get("name")
-    name = clean_text(raw_name, MAX_NAME)
+    name = _optional(lambda: clean_text(raw_name, MAX_NAME), "name", notes)
     if name is None:
         notes.append("has no name; shown by its id")
         name = agent_id
@@ -275,9 +301,9 @@ def _agent(record: Any, notes: list[str]) -> Agent:
         notes.append(f"name shortened to {MAX_NAME} characters")
     team = record.get("team")
     if team is not None:
-        team = clean_id(team, "team")
-    level = clean_text(record.get("level"), 40)
-    avatar = clean_text(record.get("avatar"), 2048)
+        team = _optional(lambda: clean_id(team, "team"), "team", notes)
+    level = _optional(lambda: clean_text(record.get("level"), 40), "level", notes)
+    avatar = _optional(lambda: clean_text(record.get("avatar"), 2048), "avatar", notes)
     raw_metrics = record.get("metrics", {})
     if not isinstance(raw_metrics, dict):
         raise _Drop(f"metrics must be an object, got {_kind(raw_metrics)}")
@@ -294,7 +320,8 @@ def _agent(record: Any, notes: list[str]) -> Agent:
             try:
                 number = clean_number(value)
             except _Drop as exc:
-                raise _Drop(f'metric "{key}": {exc}') from None
+                notes.append(f'metric "{key}" ignored: {exc}')
+                continue
         if len(metrics) == MAX_METRICS:
             notes.append(f"has more than {MAX_METRICS} metrics; the rest are ignored")
             break
@@ -302,7 +329,16 @@ def _agent(record: Any, notes: list[str]) -> Agent:
     return Agent(agent_id, name, team, level.lower() if level else None, avatar, MappingProxyType(metrics))
 
 
-def _event(record: Any) -> FeedEvent:
+def _optional(clean: Callable[[], str | None], what: str, notes: list[str], label: str = "") -> str | None:
+    """A field the record can do without: its cleaned value, or None and a note when it is bad."""
+    try:
+        return clean()
+    except _Drop as exc:
+        notes.append(f"{label + ' ' if label else ''}{what} ignored: {exc}")
+        return None
+
+
+def _event(record: Any, notes: list[str]) -> FeedEvent:
     if not isinstance(record, dict):
         raise _Drop(f"expected an object, got {_kind(record)}")
     event_id = clean_id(record.get("id"))
@@ -315,7 +351,7 @@ def _event(record: Any) -> FeedEvent:
         data["to"] = clean_id(record.get("to"), '"to" (who is thanked)')
         if record.get("from") is not None:
             data["from"] = clean_id(record.get("from"), '"from"')
-        data["text"] = clean_text(record.get("text"), MAX_TEXT) or ""
+        data["text"] = _optional(lambda: clean_text(record.get("text"), MAX_TEXT), "text", notes) or ""  # still thanks
     elif kind == CHALLENGE_COMPLETED:
         for who in ("agent", "team"):
             if record.get(who) is not None:

@@ -1,8 +1,8 @@
 """chalkwall's state on disk: where it lives, the feed events already announced, the last board.
 
 The state directory is ``[state] dir`` in config, else systemd's ``$STATE_DIRECTORY``, else
-``~/.local/state/chalkwall``. Announced event ids are kept in SQLite there (WAL mode, one
-transaction per poll), so a celebration seen once is not shown again after a restart; the last
+``~/.local/state/chalkwall`` (the demo feed keeps its own in its ``demo/`` subdirectory).
+Announced event ids are kept in SQLite there (WAL mode, one transaction per poll), so a celebration seen once is not shown again after a restart; the last
 good snapshot is kept too (at most once a minute, and at a clean stop), so a restart shows the
 same board at once, marked stale until the feed answers. If the directory cannot be written (a
 full disk, a read-only mount) chalkwall says so once in the log and carries on in memory, trying
@@ -26,6 +26,7 @@ from feeds.parse import parse_document
 
 log = logging.getLogger(f"{LOGGER}.state")
 DB_NAME = "chalkwall.sqlite3"
+DEMO_DIR = "demo"  # the demo feed's own ledger, history and board, apart from a real feed's
 
 
 def state_dir(configured: str = "") -> Path:
@@ -35,6 +36,13 @@ def state_dir(configured: str = "") -> Path:
     if systemd:
         return Path(systemd)
     return Path(os.environ.get("XDG_STATE_HOME", Path.home() / ".local" / "state")) / "chalkwall"
+
+
+def feed_state_dir(configured: str, feed_type: str) -> Path:
+    """Where a feed's ledger, history, announced events and last board live: the demo's in a
+    directory of its own, so that its invented awards never reach the ledger a real feed pays from."""
+    base = state_dir(configured)
+    return base / DEMO_DIR if feed_type == "demo" else base
 
 
 class _Store:

@@ -202,10 +202,12 @@ def test_csv_file_with_swedish_spreadsheet_conventions(tmp_path: Path) -> None:
     snap = make_adapter(loaded.config.feed, loaded.base_dir).poll()
     assert snap is not None
     assert [(a.id, a.name, a.team, a.level) for a in snap.agents] == [
-        ("a1", "Åsa Ödegård", "Day", "pro"), ("a2", "Ольга", "Night", "rookie")]
+        ("a1", "Åsa Ödegård", "Day", "pro"), ("a2", "Ольга", "Night", "rookie"),
+        ("a3", "Bad Row", "Night", "pro")]
     assert snap.agents[0].metrics == {"tickets_solved": 12, "csat": 4.8, "Quality": 91}
     assert snap.agents[1].metrics == {"tickets_solved": 9, "Quality": 87.5}
-    assert snap.warnings == ('agents[2] (id "a3") dropped: metric "tickets_solved": expected a number, got text "lots"',)
+    assert [(a.id, dict(a.metrics)) for a in snap.agents[2:]] == [("a3", {"csat": 4, "Quality": 90})]
+    assert snap.warnings == ('agents[2] (id "a3") metric "tickets_solved" ignored: expected a number, got text "lots"',)
 
 
 def test_csv_over_http_uses_the_same_transport(server: FeedServer, tmp_path: Path) -> None:
@@ -251,10 +253,12 @@ metrics = { tickets_solved = "to_number(stats.solved)", csat = "stats.sat" }
     snap = adapter.poll()
     assert snap is not None
     assert [(a.id, a.name, a.team, a.level, dict(a.metrics)) for a in snap.agents] == [
-        ("7", "Märta", "1", "expert", {"tickets_solved": 14, "csat": 4.5})]
+        ("7", "Märta", "1", "expert", {"tickets_solved": 14, "csat": 4.5}),
+        ("8", "Oleg", None, None, {"tickets_solved": 3})]
     assert [(t.id, t.name, t.color) for t in snap.teams] == [("1", "Tier 1", "#123456")]
     assert snap.generated_at == "2026-11-23T10:00:00Z"
-    assert snap.warnings == ('agents[1] (id "8") dropped: unknown team "2"', "agents[2] dropped: id is missing")
+    assert snap.warnings == ('agents[1] (id "8") team "2" ignored: not one of the feed\'s teams',
+                             "agents[2] dropped: id is missing")
     server.json("/report", {"data": {"users": {"not": "a list"}}})
     assert str(poll_error(adapter)) == ("feed.mapping.agents gave dict, not a list "
                                         "(is the expression right for this document?)")
@@ -280,3 +284,74 @@ def test_parse_retry_after_forms() -> None:
     assert parse_retry_after("Mon, 23 Nov 2026 10:01:00 GMT", now) == 60
     assert parse_retry_after("Mon, 23 Nov 2026 09:00:00 GMT", now) == 0
     assert parse_retry_after("soon") is None and parse_retry_after(None) is None
+
+
+WINDOWS_CSV = "id;name;team;tickets_solved;csat\r\na1;Åsa Ödegård;Dag;12;4,8\r\na2;Björn Ärlig;Natt;9;n/a\r\n"
+
+
+def test_a_windows_1252_csv_from_excel_is_read_and_said_so_in_the_log(tmp_path: Path) -> None:
+    import io
+
+    from feeds.coordinator import FeedCoordinator
+    from feeds.logs import setup_logging
+
+    (tmp_path / "board.csv").write_bytes(WINDOWS_CSV.encode("cp1252"))
+    loaded = load(tmp_path, '[feed]\ntype = "csv"\npath = "board.csv"\n')
+    stream = io.StringIO()
+    setup_logging("json", "info", stream)
+    try:
+        coordinator = FeedCoordinator(make_adapter(loaded.config.feed, loaded.base_dir), loaded.config.feed,
+                                      loaded.config.board)
+        assert coordinator.poll_once()
+    finally:
+        setup_logging("plain", "warning")
+    board = coordinator.state().board
+    assert board is not None
+    assert sorted((r.agent.name, r.agent.team, dict(r.agent.metrics)) for r in board.agents) == [
+        ("Björn Ärlig", "Natt", {"tickets_solved": 9}),
+        ("Åsa Ödegård", "Dag", {"tickets_solved": 12, "csat": 4.8})]
+    logged = [json.loads(line) for line in stream.getvalue().splitlines()]
+    assert [r["message"] for r in logged if r.get("level") == "warning" or r.get("event") == "record_warning"] == [
+        'CSV is not UTF-8 (byte 37); read it as Windows-1252, as Excel on Windows saves it. Set [feed.csv] '
+        'encoding = "cp1252" (or "utf-8", ...) to say which it is',
+        'agents[1] (id "a2") metric "csat" ignored: expected a number, got text "n/a"']
+
+
+def test_the_csv_encoding_can_be_named_and_a_wrong_one_is_a_clear_error(tmp_path: Path) -> None:
+    (tmp_path / "board.csv").write_bytes(WINDOWS_CSV.encode("cp1252"))
+    loaded = load(tmp_path, '[feed]\ntype = "csv"\npath = "board.csv"\n[feed.csv]\nencoding = "cp1252"\n')
+    snap = make_adapter(loaded.config.feed, loaded.base_dir).poll()
+    assert snap is not None and snap.agents[0].name == "Åsa Ödegård"
+    assert not any("UTF-8" in w for w in snap.warnings)
+    (tmp_path / "board.csv").write_bytes(b"\xff\xfe" + WINDOWS_CSV.encode("utf-16-le"))  # Excel's "Unicode text"
+    auto = load(tmp_path, '[feed]\ntype = "csv"\npath = "board.csv"\n')
+    snap = make_adapter(auto.config.feed, auto.base_dir).poll()
+    assert snap is not None and [a.name for a in snap.agents] == ["Åsa Ödegård", "Björn Ärlig"]
+    (tmp_path / "board.csv").write_bytes(WINDOWS_CSV.encode("cp1252"))
+    strict = load(tmp_path, '[feed]\ntype = "csv"\npath = "board.csv"\n[feed.csv]\nencoding = "utf-8"\n')
+    assert str(poll_error(make_adapter(strict.config.feed, strict.base_dir))) == \
+        "CSV is not utf-8 (byte 37): check [feed.csv] encoding"
+    from helpers import config_problems
+
+    assert config_problems(tmp_path, '[feed]\ntype = "csv"\npath = "board.csv"\n[feed.csv]\nencoding = "klingon"\n') \
+        == ['config.toml: feed.csv.encoding: unknown encoding "klingon" (e.g. "auto", "utf-8", "cp1252", "latin-1", '
+            '"utf-16")']
+
+
+def test_a_mapping_expression_failing_on_one_record_spoils_only_that_value(server: FeedServer,
+                                                                           tmp_path: Path) -> None:
+    server.json("/report", {"users": [{"uid": 1, "full_name": "Märta", "stats": {"solved": "x", "sat": 4.5}},
+                                      {"uid": 2, "full_name": "Oleg", "stats": {"solved": 3, "sat": "-"}}]})
+    adapter = http_adapter(tmp_path, server.url + "/report", """
+[feed.mapping]
+agents = "users"
+agent = { id = "uid", name = "full_name" }
+metrics = { tickets_solved = "abs(stats.solved)", csat = "stats.sat" }
+""")
+    snap = adapter.poll()
+    assert snap is not None
+    assert [(a.name, dict(a.metrics)) for a in snap.agents] == [("Märta", {"csat": 4.5}),
+                                                                ("Oleg", {"tickets_solved": 3})]
+    assert snap.warnings[0].startswith('agents[0] (id "1") metric "tickets_solved" ignored: '
+                                       "feed.mapping.metrics.tickets_solved failed on this record: In function abs()")
+    assert snap.warnings[1] == 'agents[1] (id "2") metric "csat" ignored: expected a number, got text "-"'

@@ -26,10 +26,11 @@ def test_feed_prints_the_ranked_board_from_an_http_feed(server: FeedServer, tmp_
     result = chalkwall("feed", "--config", str(config))
     assert result.returncode == 0, result.stderr
     out = json.loads(result.stdout)
-    assert [(a["rank"], a["id"], a["value"]) for a in out["agents"]] == [(1, "bo", 8), (2, "ada", 3)]
+    assert [(a["rank"], a["id"], a["value"]) for a in out["agents"]] == [(1, "bo", 8), (2, "ada", 3), (None, "bad", None)]
     assert [(t["id"], t["value"]) for t in out["teams"]] == [("day", 11)]
     assert [e["id"] for e in out["new_events"]] == ["e1"]
-    assert out["warnings"] == ['agents[2] (id "bad") dropped: metric "tickets_solved": expected a number, got text "x"']
+    assert out["warnings"] == ['agents[2] (id "bad") has no name; shown by its id',
+                               'agents[2] (id "bad") metric "tickets_solved" ignored: expected a number, got text "x"']
     assert out["rank_by"] == "tickets_solved" and out["feed"] == "http"
 
 

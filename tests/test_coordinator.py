@@ -127,7 +127,7 @@ def test_rank_changes_and_feed_events_are_queued_once(tmp_path: Path, clock: Fak
 def test_dropped_records_are_logged_once_while_they_last(tmp_path: Path, clock: FakeClock,
                                                          logs: io.StringIO) -> None:
     feed = FileFeed(tmp_path, clock)
-    bad = doc(agent("ada", 5), {"id": "x", "name": "X", "metrics": {"solved": "many"}})
+    bad = doc(agent("ada", 5), {"id": ["x"], "name": "X", "metrics": {"solved": 1}})
     for n in range(3):
         bad["agents"][0]["metrics"]["tickets_solved"] = n  # a new document each poll
         feed.write(bad)
@@ -135,7 +135,7 @@ def test_dropped_records_are_logged_once_while_they_last(tmp_path: Path, clock: 
         feed.coordinator.poll_once()
     dropped = events_named(logs, "record_dropped")
     assert [d["message"] for d in dropped] == [
-        'agents[1] (id "x") dropped: metric "solved": expected a number, got text "many"']
+        'agents[1] dropped: id must be text or a whole number, got a list']
 
 
 def test_backoff_skips_ticks_and_honours_retry_after(server: FeedServer, tmp_path: Path, clock: FakeClock) -> None:

@@ -152,7 +152,7 @@ def test_a_disk_that_fills_up_while_running_gets_one_clear_line_and_the_wall_run
         wall.wait_status(lambda s: (s.get("board") or {}).get("agents") == 3 and s["fps"] > 0, timeout=15)
         time.sleep(1)
         inside = Path(f"/proc/{wall.proc.pid}/root") / str(state).lstrip("/")  # the tmpfs, seen from here
-        with open(inside / "filler", "wb") as filler:  # fill the disk to the last byte
+        with open(inside / "filler", "wb", buffering=0) as filler:  # to the last byte; unbuffered: close has no rest
             try:
                 while True:
                     filler.write(b"\0" * 65536)

@@ -82,28 +82,48 @@ def test_bad_records_are_dropped_by_name_and_the_rest_is_used() -> None:
            '"just a string",'
            '{"id": 42, "name": "Number id", "metrics": {"x": -5, "y": null}}]}')
     snap = parse_document(raw.encode(), 1 << 20)
-    assert [(a.id, a.name) for a in snap.agents] == [("ok", "Fine"), ("42", "Number id")]
-    assert snap.agents[1].metrics == {"x": -5.0}
+    # A bad metric value or an unknown team costs that value, not the agent: only a bad id drops one.
+    assert [(a.id, a.name, a.team, dict(a.metrics)) for a in snap.agents] == [
+        ("ok", "Fine", "t", {"x": 1.0}), ("nan", "NaN", None, {}), ("inf", "Inf", None, {}), ("str", "Str", None, {}),
+        ("bool", "Bool", None, {}), ("huge", "Huge", None, {}), ("lost", "Lost", None, {"x": 1.0}),
+        ("42", "Number id", None, {"x": -5.0})]
     assert list(snap.warnings) == [
         "agents[1] dropped: id is missing",
-        'agents[2] (id "nan") dropped: metric "x": nan is not a finite number',
-        'agents[3] (id "inf") dropped: metric "x": inf is not a finite number',
-        'agents[4] (id "str") dropped: metric "x": expected a number, got text "12"',
-        'agents[5] (id "bool") dropped: metric "x": expected a number, got true/false',
-        'agents[6] (id "huge") dropped: metric "x": 1e+16 is out of range (±1e+15)',
-        'agents[7] (id "lost") dropped: unknown team "nowhere"',
+        'agents[2] (id "nan") metric "x" ignored: nan is not a finite number',
+        'agents[3] (id "inf") metric "x" ignored: inf is not a finite number',
+        'agents[4] (id "str") metric "x" ignored: expected a number, got text "12"',
+        'agents[5] (id "bool") metric "x" ignored: expected a number, got true/false',
+        'agents[6] (id "huge") metric "x" ignored: 1e+16 is out of range (±1e+15)',
+        'agents[7] (id "lost") team "nowhere" ignored: not one of the feed\'s teams',
         'agents[8] (id "ok") dropped: duplicate agent id (the first one is used)',
         "agents[9] dropped: id must be text or a whole number, got a list",
         "agents[10] dropped: expected an object, got text \"just a string\"",
     ]
 
 
+def test_one_bad_secondary_value_drops_that_value_and_keeps_the_agent_on_the_wall() -> None:
+    snap = parse_document(json.dumps({"version": 1, "agents": [
+        {"id": "a1", "name": "Åsa", "team": "day", "level": 3, "avatar": ["x"],
+         "metrics": {"tickets_solved": 12, "csat": "n/a"}},
+        {"id": "a2", "name": 7, "team": {"id": "night"}, "metrics": {"tickets_solved": 9, "csat": 4.5}}]}).encode(),
+        1 << 20)
+    assert [(a.id, a.name, a.team, a.level, a.avatar, dict(a.metrics)) for a in snap.agents] == [
+        ("a1", "Åsa", "day", None, None, {"tickets_solved": 12.0}),
+        ("a2", "a2", None, None, None, {"tickets_solved": 9.0, "csat": 4.5})]
+    assert list(snap.warnings) == [
+        'agents[0] (id "a1") level ignored: expected text, got a number',
+        'agents[0] (id "a1") avatar ignored: expected text, got a list',
+        'agents[0] (id "a1") metric "csat" ignored: expected a number, got text "n/a"',
+        'agents[1] (id "a2") name ignored: expected text, got a number',
+        'agents[1] (id "a2") has no name; shown by its id',
+        'agents[1] (id "a2") team ignored: team must be text or a whole number, got an object']
+
+
 def test_huge_integers_and_negative_numbers() -> None:
     snap = parse_document(b'{"version":1,"agents":[{"id":"a","name":"A","metrics":{"x":' + b"9" * 400 + b"}},"
                           b'{"id":"b","name":"B","metrics":{"x":-999999999999999}}]}', 1 << 20)
-    assert [a.id for a in snap.agents] == ["b"]
-    assert snap.agents[0].metrics["x"] == -999999999999999
-    assert snap.warnings == ('agents[0] (id "a") dropped: metric "x": number is too large',)
+    assert [(a.id, dict(a.metrics)) for a in snap.agents] == [("a", {}), ("b", {"x": -999999999999999})]
+    assert snap.warnings == ('agents[0] (id "a") metric "x" ignored: number is too large',)
 
 
 def test_names_any_unicode_cleaned_and_long_names_capped() -> None:
@@ -233,7 +253,22 @@ def test_the_cache_sees_changes_bool_ids_and_nan() -> None:
     assert [(a.id, dict(a.metrics)) for a in second.agents] == [("a", {"tickets_solved": 2})]
     assert second.warnings == ("agents[1] dropped: id must be text or a whole number, got true/false",)
     nan = parse_document(b'{"version":1,"agents":[{"id":"n","name":"N","metrics":{"x":NaN}}]}', 1000)
-    assert nan.agents == ()
+    assert [dict(a.metrics) for a in nan.agents] == [{}]
     cached(json.loads('{"version":1,"agents":[{"id":"n","name":"N","metrics":{"x":1}}]}'))
     again = cached(json.loads('{"version":1,"agents":[{"id":"n","name":"N","metrics":{"x":NaN}}]}'))
-    assert again.agents == () and "not a finite number" in again.warnings[0]
+    assert [dict(a.metrics) for a in again.agents] == [{}] and "not a finite number" in again.warnings[0]
+
+
+def test_a_team_with_a_bad_name_is_kept_under_its_id_with_its_agents() -> None:
+    snap = parse_document(json.dumps({"version": 1, "teams": [{"id": "day", "name": ["Day"]}],
+                                      "agents": [{"id": "a1", "name": "Åsa", "team": "day"}]}).encode(), 1 << 20)
+    assert [(t.id, t.name) for t in snap.teams] == [("day", "day")]
+    assert [(a.id, a.team) for a in snap.agents] == [("a1", "day")]
+    assert list(snap.warnings) == ["teams[0] name ignored: expected text, got a list"]
+
+
+def test_a_kudos_with_a_bad_text_is_still_a_kudos() -> None:
+    snap = parse_document(json.dumps({"version": 1, "agents": [], "events": [
+        {"id": "k1", "type": "kudos", "from": "a2", "to": "a1", "text": {"sv": "Tack!"}}]}).encode(), 1 << 20)
+    assert [(e.id, dict(e.data)) for e in snap.events] == [("k1", {"to": "a1", "from": "a2", "text": ""})]
+    assert list(snap.warnings) == ['events[0] (id "k1") text ignored: expected text, got an object']

@@ -80,13 +80,15 @@ def test_kudos_earn_points_limited_per_sender_per_day(tmp_path: Path) -> None:
 
 
 def test_export_csv_lists_every_award(tmp_path: Path) -> None:
+    from feeds.payout import Report, export_csv
+
     eng = engine(tmp_path)
     eng.process(normalise(doc(agent("ann", 1), agent("bob", 1), events=[completion(1), kudos(2, "bob", "ann")])), NOW)
     out = io.StringIO()
-    assert eng.ledger.export_csv(out) == 2
+    assert export_csv(Report(eng.ledger, eng.config).awards(), out) == 2
     rows = list(csv.DictReader(io.StringIO(out.getvalue())))
-    assert [(r["subject"], r["challenge"], r["points"], r["source"], r["giver"]) for r in rows] == [
-        ("ann", "Solve 1", "10.0", "feed", ""), ("ann", "kudos", "5.0", "kudos", "bob")]
+    assert [(r["subject"], r["challenge"], r["challenge_title"], r["points"], r["source"], r["giver"]) for r in rows] \
+        == [("ann", "feed:solve-1", "Solve 1", "10", "feed", ""), ("ann", "kudos", "Kudos", "5", "kudos", "bob")]
 
 
 def test_each_award_is_one_celebration_log_record(tmp_path: Path) -> None:
@@ -121,7 +123,11 @@ def test_kill_9_at_any_moment_loses_nothing_and_repeats_nothing(tmp_path: Path) 
                                     f'[state]\ndir = "{state}"\n[periods]\ntimezone = "UTC"\n'
                                     '[[challenges]]\nid = "one"\ntitle = "One"\nkind = "target"\n'
                                     'metric = "tickets_solved"\ntarget = 1\npoints = 7\n')
-    env = {k: v for k, v in os.environ.items() if k != "CHALKWALL_CONFIG"}
+    env = {k: v for k, v in os.environ.items() if k not in ("CHALKWALL_CONFIG", "DISPLAY")}
+    env.update(SDL_VIDEODRIVER="dummy", SDL_AUDIODRIVER="dummy", XDG_STATE_HOME=str(tmp_path / "xdg"),
+               RUNTIME_DIRECTORY=str(tmp_path / "run"))
+    wall = [sys.executable, "-m", "display.cli", "run", "--windowed", "--size", "640x360", "--log-format", "json",
+            "--config", str(config)]  # the wall pays; `feed --watch` only looks
     rng = random.Random(4)
     total = 0
     logs = []
@@ -135,15 +141,11 @@ def test_kill_9_at_any_moment_loses_nothing_and_repeats_nothing(tmp_path: Path) 
     for _ in range(8):
         total += rng.randint(3, 12)
         publish(total)
-        proc = subprocess.Popen([sys.executable, "-m", "display.cli", "feed", "--watch", "--log-format", "json",
-                                 "--config", str(config)], env=env, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.PIPE, text=True)
+        proc = subprocess.Popen(wall, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         time.sleep(rng.uniform(0.6, 1.8))
         proc.send_signal(signal.SIGKILL)
         logs.append(proc.communicate(timeout=10)[1])
-    proc = subprocess.Popen([sys.executable, "-m", "display.cli", "feed", "--watch", "--log-format", "json",
-                             "--config", str(config)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            text=True)
+    proc = subprocess.Popen(wall, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 30
     db_path = state / "chalkwall.sqlite3"
     while time.monotonic() < deadline:

@@ -8,7 +8,9 @@ decimal point, and spaces or "1,234"-style groups are thousands separators.
 
 from __future__ import annotations
 
+import codecs
 import csv
+import dataclasses
 import io
 import re
 from collections.abc import Callable
@@ -17,12 +19,15 @@ from typing import Any
 from feeds.config import CsvConfig
 from feeds.mapping import Mapper
 from feeds.model import FEED_VERSION, FeedError, Snapshot
-from feeds.parse import Normaliser, decode_json, decode_text
+from feeds.parse import Normaliser, decode_json
 
 Decoder = Callable[[bytes], Snapshot]
 FIELDS = ("id", "name", "team", "level", "avatar")
 _THOUSANDS = re.compile(r"-?\d{1,3}(,\d{3})+")
 _DECIMAL_COMMA = re.compile(r"-?\d*,\d+")
+_LATIN1 = "chalkwall-latin-1"
+codecs.register_error(_LATIN1, lambda e: (e.object[e.start:e.end].decode("latin-1"),  # type: ignore[attr-defined]
+                                          e.end))
 
 
 def json_decoder(max_bytes: int, mapper: Mapper | None = None) -> Decoder:
@@ -34,7 +39,39 @@ def json_decoder(max_bytes: int, mapper: Mapper | None = None) -> Decoder:
 
 def csv_decoder(config: CsvConfig, max_bytes: int) -> Decoder:
     normalise = Normaliser()
-    return lambda raw: normalise(parse_csv(raw, config.delimiter, max_bytes))
+
+    def decode(raw: bytes) -> Snapshot:
+        text, note = csv_text(raw, config.encoding, max_bytes)
+        snapshot = normalise(parse_csv(text, config.delimiter))
+        return dataclasses.replace(snapshot, warnings=(note, *snapshot.warnings)) if note else snapshot
+
+    return decode
+
+
+def csv_text(raw: bytes, encoding: str, max_bytes: int) -> tuple[str, str | None]:
+    """CSV bytes as text, and a note for the log when it was not UTF-8 and had to be guessed.
+
+    Excel on Windows saves "CSV" in the machine's code page (Windows-1252 in western Europe) and
+    "Unicode text" as UTF-16 with a byte order mark: both are read; a guess is said so."""
+    if len(raw) > max_bytes:
+        raise FeedError(f"CSV is {len(raw):,} bytes, over the {max_bytes:,}-byte limit", "too_big")
+    if encoding == "auto" and raw[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+        encoding = "utf-16"
+    if encoding != "auto":
+        name = codecs.lookup(encoding).name
+        try:
+            return raw.decode("utf-8-sig" if name == "utf-8" else encoding).removeprefix("\ufeff"), None
+        except UnicodeDecodeError as exc:
+            raise FeedError(f"CSV is not {encoding} (byte {exc.start}): check [feed.csv] encoding",
+                            "bad_document") from None
+    try:
+        return raw.decode("utf-8-sig"), None
+    except UnicodeDecodeError as exc:
+        where = exc.start
+    # Windows-1252, with the five bytes it leaves undefined read as Latin-1: this never fails.
+    return raw.decode("cp1252", errors=_LATIN1), (
+        f"CSV is not UTF-8 (byte {where}); read it as Windows-1252, as Excel on Windows saves it. Set "
+        '[feed.csv] encoding = "cp1252" (or "utf-8", ...) to say which it is')
 
 
 def csv_number(cell: str) -> float | str | None:
@@ -52,9 +89,8 @@ def csv_number(cell: str) -> float | str | None:
         return cell.strip()
 
 
-def parse_csv(raw: bytes, delimiter: str, max_bytes: int) -> dict[str, Any]:
-    """CSV bytes to a canonical document (plain data) for the normaliser."""
-    text = decode_text(raw, max_bytes, "CSV")
+def parse_csv(text: str, delimiter: str) -> dict[str, Any]:
+    """CSV text to a canonical document (plain data) for the normaliser."""
     if delimiter == "auto":
         try:
             delimiter = csv.Sniffer().sniff(text[:4096], delimiters=",;\t|").delimiter
