@@ -10,6 +10,7 @@ import math
 
 import pygame
 
+from display.fonts import fit
 from display.stage import RGB, Stage, hex_rgb
 from feeds.config import SCORE, BoardConfig
 
@@ -165,3 +166,26 @@ def draw_badges(surface: pygame.Surface | None, x: int, cy: int, size: int, badg
                 pygame.draw.circle(surface, colour, (left + r, cy + size // 8), r)
         width += size + size // 2
     return width
+
+
+def wrap_text(stage: Stage, text: str, size: float, max_width: int, max_lines: int, *, bold: bool = False) -> list[str]:
+    """``text`` broken at spaces into at most ``max_lines`` lines of ``max_width`` pixels at ``size``;
+    a word too long for a line is broken inside, and only what still does not fit ends in "…"."""
+    px = stage.px(size)
+    width = lambda s: stage.fonts.width(s, "text", px, bold)  # noqa: E731 - a local shorthand
+    lines: list[str] = []
+    words = text.split()
+    while words and len(lines) < max_lines:
+        line = words.pop(0)
+        while width(line) > max_width and len(line) > 1:  # a word wider than the line: break it
+            cut = len(line) - 1
+            while cut > 1 and width(line[:cut]) > max_width:
+                cut -= 1
+            words.insert(0, line[cut:])
+            line = line[:cut]
+        while words and width(f"{line} {words[0]}") <= max_width:
+            line = f"{line} {words.pop(0)}"
+        lines.append(line)
+    if words and lines:  # more than fits: the last line says so
+        lines[-1] = fit(stage.fonts.font_for(lines[-1], "text", px, bold), f"{lines[-1]} {' '.join(words)}", max_width)
+    return lines

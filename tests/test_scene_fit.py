@@ -1,0 +1,112 @@
+"""Scenes fit their screen: on the demo floor, at 1920x1080, 1280x720 and portrait 1080x1920, every
+text a scene draws lies inside the content area, no two texts overlap, and none is cut short with "…".
+
+Texts are caught as they are blitted, on a real pygame surface that notes where each one lands.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pygame
+import pytest
+
+from display.clock import FakeClock
+from display.fonts import ELLIPSIS
+from display.shot import Preview, build_wall
+from feeds.config import load_config
+from helpers import ROOT
+
+SIZES = ((1920, 1080), (1280, 720), (1080, 1920))
+SCENES = ("wins",)
+
+
+class Recording(pygame.Surface):
+    """A surface that remembers the rectangle of everything blitted onto it."""
+
+    def __init__(self, size: tuple[int, int]) -> None:
+        super().__init__(size)
+        self.placed: list[pygame.Rect] = []
+
+    def blit(self, source: pygame.Surface, dest, area=None, special_flags: int = 0) -> pygame.Rect:  # type: ignore[override]
+        rect = source.get_rect(topleft=dest.topleft if isinstance(dest, pygame.Rect) else dest)
+        self.placed.append(rect)
+        return super().blit(source, dest, area, special_flags)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def utc() -> Iterator[None]:
+    old = os.environ.get("TZ")
+    os.environ["TZ"] = "UTC"
+    time.tzset()
+    yield
+    if old is None:
+        os.environ.pop("TZ", None)
+    else:
+        os.environ["TZ"] = old
+    time.tzset()
+
+
+def preview(size: tuple[int, int], state: Path) -> Preview:
+    return build_wall(load_config(str(ROOT / "config.toml")), size, clock=FakeClock(), state=state)
+
+
+def drawn(preview: Preview, scene: str) -> tuple[Recording, list[str]]:
+    """The scene drawn on its own, and every text it rendered (ending in "…" where it was cut short)."""
+    wall = preview.wall
+    texts: list[str] = []
+    fonts = wall.stage.fonts
+    render = fonts.render
+
+    def noting(text: str, role: str, px: int, colour: tuple[int, int, int], *, bold: bool = False,
+               max_width: int | None = None) -> pygame.Surface:
+        cut = max_width is not None and fonts.width(text, role, px, bold) > max_width
+        texts.append(text + ELLIPSIS if cut else text)
+        return render(text, role, px, colour, bold=bold, max_width=max_width)
+
+    fonts.render = noting  # type: ignore[method-assign]
+    try:
+        surface = Recording(wall.stage.size)
+        wall.scenes[scene].draw(surface)
+    finally:
+        del fonts.render
+    return surface, texts
+
+
+def assert_fits(surface: Recording, area: pygame.Rect, where: str) -> None:
+    for rect in surface.placed:
+        assert area.contains(rect), f"{where}: {rect} leaves the content area {area}"
+    for i, a in enumerate(surface.placed):
+        for b in surface.placed[i + 1:]:
+            assert not a.clip(b).w * a.clip(b).h > 0, f"{where}: {a} overlaps {b}"
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+@pytest.mark.parametrize("scene", SCENES)
+def test_every_text_of_a_scene_is_inside_the_screen_whole_and_apart(scene: str, size: tuple[int, int],
+                                                                     tmp_path: Path) -> None:
+    shown = preview(size, tmp_path)
+    surface, texts = drawn(shown, scene)
+    assert surface.placed, f"{scene} drew no text"
+    assert_fits(surface, shown.wall.stage.content(), f"{scene} at {size}")
+    cut = [t for t in texts if ELLIPSIS in t]
+    assert not cut, f"{scene} at {size} cut texts short: {cut}"
+
+
+def test_a_long_text_is_wrapped_at_spaces_and_only_what_does_not_fit_ends_in_an_ellipsis(tmp_path: Path) -> None:
+    from display.widgets import wrap_text
+
+    stage = preview((1080, 1920), tmp_path).wall.stage
+    size = stage.theme.sizes.small
+    width = stage.fonts.width("Tusen tack för tipset", "text", stage.px(size))
+    quote = "Tusen tack för tipset om returer, Åsa — du räddade min eftermiddag"
+    lines = wrap_text(stage, quote, size, width, 5)
+    assert " ".join(lines) == quote and len(lines) > 2
+    assert all(stage.fonts.width(line, "text", stage.px(size)) <= width for line in lines)
+    two = wrap_text(stage, quote, size, width, 2)
+    assert len(two) == 2 and two[0] == lines[0] and two[1].endswith(ELLIPSIS)
+    word = wrap_text(stage, "Överhuvudtaget" * 4, size, width, 9)
+    assert "".join(word) == "Överhuvudtaget" * 4 and len(word) > 1
