@@ -189,3 +189,25 @@ def wrap_text(stage: Stage, text: str, size: float, max_width: int, max_lines: i
     if words and lines:  # more than fits: the last line says so
         lines[-1] = fit(stage.fonts.font_for(lines[-1], "text", px, bold), f"{lines[-1]} {' '.join(words)}", max_width)
     return lines
+
+
+def gap_unit(metric: str, board: BoardConfig, one: bool = False) -> str:
+    """What a difference in ``metric`` counts: "score points", "CSAT points", "QA points" (percentage
+    points), "s handle time", "solved"; ``one``: for a gap of exactly 1 ("score point")."""
+    spec = board.metric(metric)
+    label = metric_label(metric, board)
+    label = label if label.isupper() else label.lower()
+    if spec.unit and spec.unit != "%":
+        return f"{spec.unit} {label}"
+    if spec.unit != "%" and metric != SCORE and spec.decimals == 0:
+        return label  # a count: "3 solved"
+    return f"{label} point" + ("" if one else "s")
+
+
+def format_gap(gap: float, metric: str, board: BoardConfig) -> str:
+    """A difference in ``metric`` with what it counts, as a gap is read: "4.7 score points",
+    "0.3 CSAT points", "2 QA points", "12 s handle time", "3 solved"."""
+    spec = board.metric(metric)
+    number = format_value(abs(gap), metric, board).removesuffix(spec.unit).strip() if spec.unit \
+        else format_value(abs(gap), metric, board)
+    return f"{number} {gap_unit(metric, board, one=number == '1')}"

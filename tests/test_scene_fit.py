@@ -7,6 +7,7 @@ Texts are caught as they are blitted, on a real pygame surface that notes where 
 from __future__ import annotations
 
 import os
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,12 +17,17 @@ import pytest
 
 from display.clock import FakeClock
 from display.fonts import ELLIPSIS
-from display.shot import Preview, build_wall
+from display.shot import Preview, build_wall, make_stage
+from display.themes import builtin_names, load_theme
+from display.wall import Wall
+from feeds.board import build_board
 from feeds.config import load_config
-from helpers import ROOT
+from feeds.coordinator import FeedState
+from feeds.parse import normalise
+from helpers import ROOT, agent, doc, write_config
 
 SIZES = ((1920, 1080), (1280, 720), (1080, 1920))
-SCENES = ("wins",)
+SCENES = ("near", "wins")
 
 
 class Recording(pygame.Surface):
@@ -50,8 +56,9 @@ def utc() -> Iterator[None]:
     time.tzset()
 
 
-def preview(size: tuple[int, int], state: Path) -> Preview:
-    return build_wall(load_config(str(ROOT / "config.toml")), size, clock=FakeClock(), state=state)
+def preview(size: tuple[int, int], state: Path, theme: str = "dark") -> Preview:
+    return build_wall(load_config(str(ROOT / "config.toml")), size, clock=FakeClock(), state=state,
+                      theme=load_theme(theme, ROOT))
 
 
 def drawn(preview: Preview, scene: str) -> tuple[Recording, list[str]]:
@@ -84,16 +91,17 @@ def assert_fits(surface: Recording, area: pygame.Rect, where: str) -> None:
             assert not a.clip(b).w * a.clip(b).h > 0, f"{where}: {a} overlaps {b}"
 
 
+@pytest.mark.parametrize("theme", builtin_names())
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 @pytest.mark.parametrize("scene", SCENES)
-def test_every_text_of_a_scene_is_inside_the_screen_whole_and_apart(scene: str, size: tuple[int, int],
+def test_every_text_of_a_scene_is_inside_the_screen_whole_and_apart(scene: str, size: tuple[int, int], theme: str,
                                                                      tmp_path: Path) -> None:
-    shown = preview(size, tmp_path)
+    shown = preview(size, tmp_path, theme)
     surface, texts = drawn(shown, scene)
     assert surface.placed, f"{scene} drew no text"
-    assert_fits(surface, shown.wall.stage.content(), f"{scene} at {size}")
+    assert_fits(surface, shown.wall.stage.content(), f"{scene} at {size} in {theme}")
     cut = [t for t in texts if ELLIPSIS in t]
-    assert not cut, f"{scene} at {size} cut texts short: {cut}"
+    assert not cut, f"{scene} at {size} in {theme} cut texts short: {cut}"
 
 
 def test_a_long_text_is_wrapped_at_spaces_and_only_what_does_not_fit_ends_in_an_ellipsis(tmp_path: Path) -> None:
@@ -110,3 +118,36 @@ def test_a_long_text_is_wrapped_at_spaces_and_only_what_does_not_fit_ends_in_an_
     assert len(two) == 2 and two[0] == lines[0] and two[1].endswith(ELLIPSIS)
     word = wrap_text(stage, "Överhuvudtaget" * 4, size, width, 9)
     assert "".join(word) == "Överhuvudtaget" * 4 and len(word) > 1
+
+
+def small_wall(tmp_path: Path, size: tuple[int, int], extra: str = "") -> Wall:
+    loaded = load_config(str(write_config(tmp_path, extra)))
+    return Wall(make_stage(loaded, size, FakeClock()))
+
+
+def texts_of(wall: Wall, scene: str) -> list[str]:
+    return drawn(Preview(wall, None, FakeClock()), scene)[1]  # type: ignore[arg-type]
+
+
+def test_near_you_says_what_every_gap_counts(tmp_path: Path) -> None:
+    texts = drawn(preview((1920, 1080), tmp_path), "near")[1]
+    assert any(t.endswith("score points to catch") for t in texts)
+    assert not [t for t in texts if re.match(r"[\d.]+ (to catch|ahead of)", t)]  # a bare number: a gap of what?
+    people = [agent("ann", 30, team="night"), agent("bob", 27, team="night"), agent("cy", 26, team="day")]
+    wall = small_wall(tmp_path, (1920, 1080), '[board]\nrank_by = "tickets_solved"\n')
+    wall.update(FeedState(build_board(normalise(doc(*people)), wall.stage.board), 1.0, None, 0, False, 1))
+    texts = texts_of(wall, "near")
+    assert "3 tickets solved to catch Ann" in texts and "1 tickets solved to catch Bob" in texts
+    assert "top, 3 tickets solved clear of Bob" in texts
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_near_you_shows_each_teams_top_member_and_its_bottom_when_space_runs_out(size: tuple[int, int],
+                                                                                tmp_path: Path) -> None:
+    wall = small_wall(tmp_path, size, '[board]\nrank_by = "tickets_solved"\n')
+    people = [agent(f"a{i}", 90 - i, team="night") for i in range(60)] + [agent("solo", 1, team="day")]
+    wall.update(FeedState(build_board(normalise(doc(*people)), wall.stage.board), 1.0, None, 0, False, 1))
+    texts = texts_of(wall, "near")
+    assert "A0" in texts and "A59" in texts and "Solo" in texts
+    assert "A30" not in texts  # the middle gives way
+    assert any(re.fullmatch(r"\d+ of 60 shown", t) for t in texts)  # and says so
