@@ -1,5 +1,6 @@
-"""Scenes fit their screen: on the demo floor, at 1920x1080, 1280x720 and portrait 1080x1920, every
-text a scene draws lies inside the content area, no two texts overlap, and none is cut short with "…".
+"""Scenes fit their screen: on the demo floor, at 1920x1080, 1280x720 and portrait 1080x1920, on its
+first day and mid-day with a week behind it, every text a scene draws lies inside the content area,
+no two texts overlap, and none is cut short with "…". And what the scenes say.
 
 Texts are caught as they are blitted, on a real pygame surface that notes where each one lands.
 """
@@ -17,17 +18,18 @@ import pytest
 
 from display.clock import FakeClock
 from display.fonts import ELLIPSIS
-from display.shot import Preview, build_wall, make_stage
+from display.shot import Preview, build_wall, init_offscreen, make_stage
 from display.themes import builtin_names, load_theme
 from display.wall import Wall
 from feeds.board import build_board
+from feeds.compare import Change, Comparison
 from feeds.config import load_config
 from feeds.coordinator import FeedState
 from feeds.parse import normalise
-from helpers import ROOT, agent, doc, write_config
+from helpers import ROOT, agent, doc, seed_history, write_config
 
 SIZES = ((1920, 1080), (1280, 720), (1080, 1920))
-SCENES = ("near", "wins")
+SCENES = ("history", "near", "wins")
 
 
 class Recording(pygame.Surface):
@@ -91,11 +93,14 @@ def assert_fits(surface: Recording, area: pygame.Rect, where: str) -> None:
             assert not a.clip(b).w * a.clip(b).h > 0, f"{where}: {a} overlaps {b}"
 
 
+@pytest.mark.parametrize("moment", ("first-day", "mid-day"))
 @pytest.mark.parametrize("theme", builtin_names())
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 @pytest.mark.parametrize("scene", SCENES)
 def test_every_text_of_a_scene_is_inside_the_screen_whole_and_apart(scene: str, size: tuple[int, int], theme: str,
-                                                                     tmp_path: Path) -> None:
+                                                                     moment: str, tmp_path: Path) -> None:
+    if moment == "mid-day":  # a week of history behind the floor, and this morning hour by hour
+        seed_history(tmp_path, FakeClock().wall())
     shown = preview(size, tmp_path, theme)
     surface, texts = drawn(shown, scene)
     assert surface.placed, f"{scene} drew no text"
@@ -121,6 +126,7 @@ def test_a_long_text_is_wrapped_at_spaces_and_only_what_does_not_fit_ends_in_an_
 
 
 def small_wall(tmp_path: Path, size: tuple[int, int], extra: str = "") -> Wall:
+    init_offscreen()
     loaded = load_config(str(write_config(tmp_path, extra)))
     return Wall(make_stage(loaded, size, FakeClock()))
 
@@ -151,3 +157,52 @@ def test_near_you_shows_each_teams_top_member_and_its_bottom_when_space_runs_out
     assert "A0" in texts and "A59" in texts and "Solo" in texts
     assert "A30" not in texts  # the middle gives way
     assert any(re.fullmatch(r"\d+ of 60 shown", t) for t in texts)  # and says so
+
+
+def history_wall(tmp_path: Path, size: tuple[int, int], comparison: object) -> Wall:
+    import dataclasses
+
+    from feeds.challenges import GameState
+
+    wall = small_wall(tmp_path, size)
+    board = build_board(normalise(doc(agent("ann", 9, team="day"), agent("bob", 7, team="night"))),
+                        wall.stage.board)
+    wall.update(dataclasses.replace(FeedState(board, 1.0, None, 0, False, 1),
+                                    game=GameState("day:2026-11-25", comparison=comparison)))  # type: ignore[arg-type]
+    return wall
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_history_on_the_first_day_says_so_and_shows_nothing_twice(size: tuple[int, int], tmp_path: Path) -> None:
+    first = Comparison("tickets_solved", False, Change("floor", 16, None), Change("week", 16, None),
+                       (Change("day", 9, None), Change("night", 7, None)), (), (), (("day:2026-11-25", 16.0),),
+                       ((480, 2.0), (540, 9.0), (600, 16.0)), ())
+    texts = texts_of(history_wall(tmp_path, size, first), "history")
+    assert "no figure for then yet" not in texts and "The first day on record:" in texts
+    assert not [t for t in texts if t.startswith("This week")]  # the week so far is today: said once
+    assert "today" in texts and "yesterday" not in texts and "12" in texts  # the curve's legend and hours
+    assert "56 % of the floor" in texts  # a team's share, while there is no yesterday to compare with
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_history_draws_todays_curve_against_yesterdays_and_the_week_once_it_adds_up(size: tuple[int, int],
+                                                                                     tmp_path: Path) -> None:
+    c = Comparison("tickets_solved", False, Change("floor", 16, 10), Change("week", 40, 30),
+                   (Change("day", 9, 6), Change("night", 7, 4)), (Change("ann", 9, 6),), ("bob",),
+                   (("day:2026-11-24", 24.0), ("day:2026-11-25", 16.0)),
+                   ((480, 2.0), (540, 9.0), (600, 16.0)), ((420, 1.0), (480, 4.0), (540, 10.0), (1440, 24.0)))
+    wall = history_wall(tmp_path, size, c)
+    texts = texts_of(wall, "history")
+    assert "+60 %" in texts and "on yesterday at this time (10)" in " ".join(texts)
+    assert "Yesterday ended on 24" in texts
+    assert "This week so far: 40" in " ".join(texts) and "last week by now 30 (+33 %)" in " ".join(texts)
+    assert {"today", "yesterday", "07", "09"} <= set(texts)
+    surface = pygame.Surface(wall.stage.size)
+    wall.scenes["history"].draw(surface)
+    accent = wall.stage.colour("accent")
+    area = wall.stage.content()
+    lower = pygame.Rect(area.x, area.centery, area.w, area.h // 2)
+    # the curve: a thick line of the accent colour in the chart, not only the legend's short stroke
+    line = sum(1 for x in range(lower.x, lower.right, 2) for y in range(lower.y, lower.bottom, 2)
+               if surface.get_at((x, y))[:3] == accent)
+    assert line > 150
