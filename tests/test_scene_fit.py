@@ -29,7 +29,7 @@ from feeds.parse import normalise
 from helpers import ROOT, agent, doc, seed_history, write_config
 
 SIZES = ((1920, 1080), (1280, 720), (1080, 1920))
-SCENES = ("history", "near", "wins")
+SCENES = ("history", "challenges", "near", "wins")
 
 
 class Recording(pygame.Surface):
@@ -206,3 +206,54 @@ def test_history_draws_todays_curve_against_yesterdays_and_the_week_once_it_adds
     line = sum(1 for x in range(lower.x, lower.right, 2) for y in range(lower.y, lower.bottom, 2)
                if surface.get_at((x, y))[:3] == accent)
     assert line > 150
+
+
+def test_a_decided_race_shows_its_winner_and_who_came_closest(tmp_path: Path) -> None:
+    texts = drawn(preview((1920, 1080), tmp_path), "challenges")[1]
+    assert "First to 40 tickets today — won by Kwame Mensah" in texts
+    assert "47 / 40  won" in texts and "43 / 40  2nd" in texts and "38 / 40  3rd" in texts
+    assert "Björn Källström" not in texts[texts.index("38 / 40  3rd"):texts.index("Beat your usual: 30")]
+
+
+def test_those_who_are_done_share_one_line_and_everyone_done_says_so(tmp_path: Path) -> None:
+    texts = drawn(preview((1920, 1080), tmp_path), "challenges")[1]
+    section = texts[texts.index("Beat your usual: 30"):]
+    assert "10 of 15 done" in section and section[2].startswith("Kwame Mensah, ")  # the best of them by name
+    assert not [t for t in section if t.endswith("done") and "/" in t]  # not a row each
+    assert "29 / 30" in section  # then those still going, closest first
+    people = [agent(n, 31 + i) for i, n in enumerate(("ann", "bob", "cy"))]
+    config = '[[challenges]]\nid = "solve"\ntitle = "Solve 30 today"\nkind = "target"\nmetric = "tickets_solved"\n' \
+        'target = 30\npoints = 10\n'
+    from feeds.engine import Engine
+    from feeds.history import History
+    from feeds.ledger import Ledger
+
+    wall = small_wall(tmp_path, (1280, 720), config)
+    engine = Engine(Ledger(tmp_path / "s"), load_config(str(tmp_path / "config.toml")).config, History(tmp_path / "s"))
+    snapshot = normalise(doc(*people))
+    engine.process(snapshot)  # type: ignore[arg-type]
+    import dataclasses
+
+    wall.update(dataclasses.replace(FeedState(build_board(snapshot, wall.stage.board), 1.0, None, 0, False, 1),
+                                    game=engine.game))
+    texts = texts_of(wall, "challenges")
+    assert "Everyone is done: all 3" in texts and "Cy, Bob, Ann" in texts
+    assert not [t for t in texts if "/ 30" in t]
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_every_challenge_bar_ends_on_one_grid(size: tuple[int, int], tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    shown = preview(size, tmp_path)
+    track = shown.wall.stage.colour("background")
+    ends: list[int] = []
+    real = pygame.draw.rect
+
+    def noting(surface: pygame.Surface, colour: object, rect: object, *args: object, **kwargs: object) -> pygame.Rect:
+        if tuple(colour)[:3] == track:  # type: ignore[arg-type]  # a bar's track: its full length
+            ends.append(pygame.Rect(rect).right)  # type: ignore[arg-type]
+        return real(surface, colour, rect, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(pygame.draw, "rect", noting)
+    shown.wall.scenes["challenges"].draw(pygame.Surface(size))
+    assert len(ends) >= 5 and len(set(ends)) == 1, ends
