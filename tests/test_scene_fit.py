@@ -212,15 +212,14 @@ def test_a_decided_race_shows_its_winner_and_who_came_closest(tmp_path: Path) ->
     texts = drawn(preview((1920, 1080), tmp_path), "challenges")[1]
     assert "First to 40 tickets today — won by Kwame Mensah" in texts
     assert "47 / 40  won" in texts and "43 / 40  2nd" in texts and "38 / 40  3rd" in texts
-    assert "Björn Källström" not in texts[texts.index("38 / 40  3rd"):texts.index("Beat your usual: 30")]
+    assert "Björn Källström" not in texts  # fourth in the race: not listed (and done in the other challenge)
 
 
 def test_those_who_are_done_share_one_line_and_everyone_done_says_so(tmp_path: Path) -> None:
     texts = drawn(preview((1920, 1080), tmp_path), "challenges")[1]
-    section = texts[texts.index("Beat your usual: 30"):]
-    assert "10 of 15 done" in section and section[2].startswith("Kwame Mensah, ")  # the best of them by name
-    assert not [t for t in section if t.endswith("done") and "/" in t]  # not a row each
-    assert "29 / 30" in section  # then those still going, closest first
+    assert "10 of 15 done" in texts and any(t.startswith("Kwame Mensah, ") for t in texts)  # the best by name
+    assert not [t for t in texts if t.endswith("done") and "/" in t]  # not a row each
+    assert "29 / 30" in texts  # then those still going, closest first
     people = [agent(n, 31 + i) for i, n in enumerate(("ann", "bob", "cy"))]
     config = '[[challenges]]\nid = "solve"\ntitle = "Solve 30 today"\nkind = "target"\nmetric = "tickets_solved"\n' \
         'target = 30\npoints = 10\n'

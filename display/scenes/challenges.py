@@ -9,12 +9,13 @@ came closest. Every bar ends on one grid.
 from __future__ import annotations
 
 from collections import OrderedDict
+from dataclasses import dataclass
 from datetime import datetime
 
 import pygame
 
 from display.scenes import Scene
-from display.stage import hex_rgb
+from display.stage import Stage, hex_rgb
 from display.widgets import draw_bar, draw_star, format_value
 from feeds.board import who_is
 from feeds.challenges import Duel, Progress
@@ -22,8 +23,27 @@ from feeds.challenges import Duel, Progress
 Item = tuple[str, list[Progress]]  # "row", "won", "2nd", "3rd" (a decided race) or "done" (all who are), and whom
 
 
+@dataclass
+class Plan:
+    sections: list[tuple[pygame.Surface, list[Item], int]]  # title, the items shown, how many in all
+    figures_w: int
+
+
 class ChallengesScene(Scene):
     name = "challenges"
+
+    def __init__(self, stage: Stage) -> None:
+        super().__init__(stage)
+        self._planned: tuple[tuple[object, ...], Plan] | None = None
+        self._fitted: dict[tuple[str, int], pygame.Surface] = {}  # a name in bold at the row size, fitted to a width
+
+    def _name(self, text: str, width: int) -> pygame.Surface:
+        key = (text, width)
+        if key not in self._fitted:
+            if len(self._fitted) > 500:
+                self._fitted.clear()
+            self._fitted[key] = self.stage.text_fitted(text, self.stage.theme.sizes.row, "text", width, bold=True)
+        return self._fitted[key]
 
     def subtitle(self) -> str:
         return "Challenges"
@@ -61,48 +81,66 @@ class ChallengesScene(Scene):
 
     def draw(self, surface: pygame.Surface) -> None:
         st = self.stage
-        sizes = st.theme.sizes
         area = st.content()
-        sections = OrderedDict((key, self.items(rows)) for key, rows in self.sections().items())
         duel_h = self._duel_height() + st.margin // 2
         for duel in self.duels():
             self._duel(surface, duel, pygame.Rect(area.x, area.y, area.w, duel_h - st.margin // 2))
             area = pygame.Rect(area.x, area.y + duel_h, area.w, area.h - duel_h)
-        if not sections:
-            return
-        row_h = round(st.px(sizes.row) * (2.3 if st.portrait else 1.55))  # portrait: the bar has a line of its own
+        plan = self._plan(area)
+        row_h = round(st.px(st.theme.sizes.row) * (2.3 if st.portrait else 1.55))  # portrait: the bar has a line
+        title_h = round(st.px(st.theme.sizes.row) * 1.5)
+        y = area.y
+        for title, items, total in plan.sections:
+            surface.blit(title, (area.x, y + (title_h - title.get_height()) // 2))
+            y += title_h
+            for kind, group in items:
+                rect = pygame.Rect(area.x, y, area.w, row_h - row_h // 8)
+                if kind == "done":
+                    self._done(surface, group, total, rect)
+                else:
+                    self._row(surface, group[0], rect, plan.figures_w, kind)
+                y += row_h
+
+    def _plan(self, area: pygame.Rect) -> Plan:
+        """What goes where: each section's title and the items it has room for, and the width of the
+        figures' column. Worked out once per board, as measuring text is what a frame costs."""
+        key = (self.board, self.game, tuple(area))
+        if self._planned is not None and self._planned[0] == key:
+            return self._planned[1]
+        st = self.stage
+        sizes = st.theme.sizes
+        rows_of = self.sections()
+        sections = OrderedDict((k, self.items(rows)) for k, rows in rows_of.items())
+        row_h = round(st.px(sizes.row) * (2.3 if st.portrait else 1.55))
         title_h = round(st.px(sizes.row) * 1.5)
         budget = area.h - len(sections) * title_h
         # Share the rows out one at a time, so a short section leaves its room to the others.
         shares = dict.fromkeys(sections, 0)
         left = max(len(sections), budget // row_h)
         while left > 0 and any(shares[k] < len(v) for k, v in sections.items()):
-            for key, items in sections.items():
-                if left > 0 and shares[key] < len(items):
-                    shares[key] += 1
+            for k, items in sections.items():
+                if left > 0 and shares[k] < len(items):
+                    shares[k] += 1
                     left -= 1
-        # Every bar ends on one grid: the figures' column is as wide as the widest figures on screen.
-        shown = [(kind, group) for key, items in sections.items() for kind, group in items[:max(1, shares[key])]]
-        figures_w = max((self._figures(group[0], kind).get_width() for kind, group in shown if kind != "done"),
-                        default=0)
-        y = area.y
-        for key, items in sections.items():
+        planned = []
+        px = st.px(sizes.row)
+        for k, items in sections.items():
             first = items[0][1][0]
             winner = first.won and items[0][0] == "won"
             tails = [f" — won by {who_is(self.board, first.subject)[0]}", " — won"] if winner else \
                 [" — race"] if first.kind == "race" else []
-            px = st.px(sizes.row)
-            tail = next((t for t in tails if st.fonts.width(first.title + t, "text", px, True) <= area.w), "")
+            # The longest tail that fits at the row size, else the shortest that fits a little smaller.
+            tail = next((t for t in tails if st.fonts.width(first.title + t, "text", px, True) <= area.w),
+                        next((t for t in tails[-1:] if st.fonts.width(first.title + t, "text", st.px(0), True)
+                              <= area.w), ""))
             title = st.text_fitted(first.title + tail, sizes.row, "accent", area.w, bold=True)
-            surface.blit(title, (area.x, y + (title_h - title.get_height()) // 2))
-            y += title_h
-            for kind, group in items[:max(1, shares[key])]:
-                rect = pygame.Rect(area.x, y, area.w, row_h - row_h // 8)
-                if kind == "done":
-                    self._done(surface, group, len(self.sections()[key]), rect)
-                else:
-                    self._row(surface, group[0], rect, figures_w, kind)
-                y += row_h
+            planned.append((title, items[:max(1, shares[k])], len(rows_of[k])))
+        # Every bar ends on one grid: the figures' column is as wide as the widest figures on screen.
+        figures_w = max((self._figures(group[0], kind).get_width() for _, items, _ in planned
+                         for kind, group in items if kind != "done"), default=0)
+        plan = Plan(planned, figures_w)
+        self._planned = (key, plan)
+        return plan
 
     def _figures(self, p: Progress, kind: str, tag: bool = True) -> pygame.Surface:
         """A row's figures and how it stands: "38 / 40", "43 / 40  done", in a decided race "47 / 40  won",
@@ -131,13 +169,16 @@ class ChallengesScene(Scene):
         best = sorted(done, key=lambda p: (-p.value / p.target if p.target else 0, who_is(self.board, p.subject)[0]))
         names = [who_is(self.board, p.subject)[0] for p in best]
         room = rect.right - pad - names_at[0]
-        px = st.px(sizes.small)
-        for n in range(len(names), 0, -1):  # as many names as fit, and how many more there are
-            text = ", ".join(names[:n]) + (f" and {len(names) - n} more" if n < len(names) else "")
-            if st.fonts.width(text, "text", px) <= room:
-                line = st.text(text, sizes.small, "muted")
-                surface.blit(line, line.get_rect(midleft=names_at))
-                break
+        key = (", ".join(names), -room)
+        if key not in self._fitted:
+            px = st.px(sizes.small)
+            self._fitted[key] = pygame.Surface((0, 0))
+            for n in range(len(names), 0, -1):  # as many names as fit, and how many more there are
+                text = ", ".join(names[:n]) + (f" and {len(names) - n} more" if n < len(names) else "")
+                if st.fonts.width(text, "text", px) <= room:
+                    self._fitted[key] = st.text(text, sizes.small, "muted")
+                    break
+        surface.blit(self._fitted[key], self._fitted[key].get_rect(midleft=names_at))
 
     def _duel_height(self) -> int:
         """Measured: the title, the names and figures (one line, or two when narrow), the bar."""
@@ -210,16 +251,16 @@ class ChallengesScene(Scene):
             hex_rgb(colour, st.colour("accent"))
         if st.portrait:
             line = rect.y + rect.h * 3 // 8
-            if st.fonts.width(name, "text", st.px(0), True) > rect.w - right.get_width() - 3 * pad:
+            if self._name(name, 1 << 16).get_width() > rect.w - right.get_width() - 3 * pad:
                 right = self._figures(p, kind, tag=False)  # the name comes first; the bar's colour still tells
-            label = st.text_fitted(name, sizes.row, "text", rect.w - right.get_width() - 3 * pad, bold=True)
+            label = self._name(name, rect.w - right.get_width() - 3 * pad)
             surface.blit(label, label.get_rect(midleft=(rect.x + pad, line)))
             surface.blit(right, right.get_rect(midright=(rect.right - pad, line)))
             bar = pygame.Rect(rect.x + pad, 0, rect.w - 2 * pad, max(10, rect.h // 7))
             bar.centery = rect.y + rect.h * 4 // 5
         else:
             name_w = round(rect.w * 0.3)
-            label = st.text_fitted(name, sizes.row, "text", name_w - pad, bold=True)
+            label = self._name(name, name_w - pad)
             surface.blit(label, label.get_rect(midleft=(rect.x + pad, rect.centery)))
             surface.blit(right, right.get_rect(midright=(rect.right - pad, rect.centery)))
             bar = pygame.Rect(rect.x + pad + name_w, 0, rect.w - name_w - max(figures_w, right.get_width()) - 4 * pad,

@@ -12,13 +12,21 @@ from __future__ import annotations
 import pygame
 
 from display.scenes import Scene
-from display.stage import hex_rgb
+from display.stage import Stage, hex_rgb
 from display.widgets import draw_badges, format_gap, format_value, gap_unit, wrap_text
-from feeds.board import RankedAgent, TeamStanding
+from feeds.board import Board, RankedAgent, TeamStanding
+
+
+Choice = tuple[list[int], dict[int, list[str]], int]
 
 
 class NearScene(Scene):
     name = "near"
+
+    def __init__(self, stage: Stage) -> None:
+        super().__init__(stage)
+        # What each column shows, worked out once per board: measuring text is what a frame costs.
+        self._choices: tuple[Board | None, dict[tuple[tuple[int, ...], int, int], Choice]] = (None, {})
 
     def subtitle(self) -> str:
         return "Near you: the next place to take"
@@ -155,11 +163,16 @@ class NearScene(Scene):
             self._row(surface, place, parts[place], pygame.Rect(rect.x, y, rect.w, row_h))
             y += row_h + row_h // 12
 
-    def choose(self, places: list[int], width: int, height: int) -> tuple[list[int], dict[int, list[str]], int]:
+    def choose(self, places: list[int], width: int, height: int) -> Choice:
         """Which members a column of ``width`` x ``height`` shows, each one's detail lines, and the row height.
         Every member with both neighbours when they fit; else only whom to catch; and when even that
         does not fit, the team's top member and then its bottom: the leaderboard celebrates the rest
         of the top already, and this scene is for the middle and the bottom of the table."""
+        key = (tuple(places), width, height)
+        if self._choices[0] is not self.board:  # a new board: new gaps, new lines
+            self._choices = (self.board, {})
+        if key in self._choices[1]:
+            return self._choices[1][key]
         text_w = width - self._text_x(width) - self._row_height(1) // 8
         for both in (True, False):
             parts = {p: self._details(p, text_w, both) for p in places}
@@ -168,6 +181,7 @@ class NearScene(Scene):
             if fit >= len(places) or not both:
                 break
         shown = places if fit >= len(places) else places[:1] + (places[len(places) - fit + 1:] if fit > 1 else [])
+        self._choices[1][key] = (shown, parts, row_h)
         return shown, parts, row_h
 
     def _row_height(self, lines: int = 2) -> int:

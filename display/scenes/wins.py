@@ -35,6 +35,7 @@ class WinsScene(Scene):
         super().__init__(stage)
         self.events: OrderedDict[str, tuple[float, FeedEvent]] = OrderedDict()
         self.avatars = Avatars(stage)
+        self._laid_out: dict[tuple[str, int, int], tuple[list[tuple[str, str, str, bool]], int]] = {}
 
     def subtitle(self) -> str:
         return "Wins and thanks"
@@ -71,8 +72,13 @@ class WinsScene(Scene):
         gap = round(row_h * 0.15)
         y = area.y
         for event in items:
-            lines = self._lines(event, self._text_width(area.w, row_h, event))
-            h = max(row_h, self._lines_height(lines) + row_h // 8)
+            key = (event.id, area.w, row_h)
+            if key not in self._laid_out:  # measuring text is what a frame costs: once per event and size
+                if len(self._laid_out) > 4 * REMEMBERED:
+                    self._laid_out.clear()
+                lines = self._lines(event, self._text_width(area.w, row_h, event))
+                self._laid_out[key] = (lines, max(row_h, self._lines_height(lines) + row_h // 8))
+            lines, h = self._laid_out[key]
             if y + h > area.bottom:
                 break
             self._card(surface, event, pygame.Rect(area.x, y, area.w, h), lines, row_h)
