@@ -256,3 +256,15 @@ def test_every_challenge_bar_ends_on_one_grid(size: tuple[int, int], tmp_path: P
     monkeypatch.setattr(pygame.draw, "rect", noting)
     shown.wall.scenes["challenges"].draw(pygame.Surface(size))
     assert len(ends) >= 5 and len(set(ends)) == 1, ends
+
+
+def test_the_wins_scene_waits_in_the_rotation_until_the_days_first_win(tmp_path: Path) -> None:
+    wall = small_wall(tmp_path, (1280, 720))
+    board = build_board(normalise(doc(agent("ann", 9))), wall.stage.board)
+    wall.update(FeedState(board, 1.0, None, 0, False, 1))
+    assert not wall.scenes["wins"].has_content()
+    assert "No wins or thanks yet today" in texts_of(wall, "wins")  # what a preview of it says
+    thanks = {"id": "k1", "type": "kudos", "at": "2026-11-18T09:00:00Z", "to": "ann", "text": "Tack!"}
+    board = build_board(normalise(doc(agent("ann", 9), events=[thanks])), wall.stage.board)
+    wall.update(FeedState(board, 1.0, None, 0, False, 2))
+    assert wall.scenes["wins"].has_content()

@@ -40,6 +40,9 @@ class WinsScene(Scene):
     def subtitle(self) -> str:
         return "Wins and thanks"
 
+    def has_content(self) -> bool:
+        return bool(self.events)  # before the day's first win or thanks, the rotation skips the scene
+
     def update(self, board: Board, events: Sequence[BoardEvent]) -> bool:
         super().update(board, events)
         for event in board.events:
@@ -64,9 +67,12 @@ class WinsScene(Scene):
         st = self.stage
         area = st.content()
         items = self.latest()
-        if not items:
-            label = st.text("The first win of the day is still up for grabs", st.theme.sizes.value, "muted")
-            surface.blit(label, label.get_rect(center=area.center))
+        if not items:  # shown only when asked for (a preview): the rotation skips an empty scene
+            title = st.text_fitted("No wins or thanks yet today", st.theme.sizes.value, "text", area.w, bold=True)
+            note = st.text_fitted("The first completed challenge or thank-you shows here", st.theme.sizes.small,
+                                  "muted", area.w)
+            surface.blit(title, title.get_rect(midbottom=area.center))
+            surface.blit(note, note.get_rect(midtop=area.center))
             return
         row_h = self.row_height()
         gap = round(row_h * 0.15)
