@@ -268,3 +268,16 @@ def test_the_wins_scene_waits_in_the_rotation_until_the_days_first_win(tmp_path:
     board = build_board(normalise(doc(agent("ann", 9), events=[thanks])), wall.stage.board)
     wall.update(FeedState(board, 1.0, None, 0, False, 2))
     assert wall.scenes["wins"].has_content()
+
+
+def test_a_thank_you_card_follows_a_renamed_agent(tmp_path: Path) -> None:
+    wall = small_wall(tmp_path, (1080, 1920))
+    thanks = {"id": "k1", "type": "kudos", "at": "2026-11-18T09:00:00Z", "to": "ann", "from": "bob", "text": "Tack!"}
+    people = [agent("ann", 9), agent("bob", 3)]
+    wall.update(FeedState(build_board(normalise(doc(*people, events=[thanks])), wall.stage.board), 1.0, None, 0,
+                          False, 1))
+    assert "Ann" in texts_of(wall, "wins")
+    people[0]["name"] = "Ann-Sofie Öberg"
+    wall.update(FeedState(build_board(normalise(doc(*people, events=[thanks])), wall.stage.board), 1.0, None, 0,
+                          False, 2))
+    assert "Ann-Sofie Öberg" in texts_of(wall, "wins")

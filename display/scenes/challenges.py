@@ -105,7 +105,8 @@ class ChallengesScene(Scene):
         """What goes where: each section's title and the items it has room for, and the width of the
         figures' column. Worked out once per board, as measuring text is what a frame costs."""
         key = (self.board, self.game, tuple(area))
-        if self._planned is not None and self._planned[0] == key:
+        if self._planned is not None and all(a is b for a, b in zip(self._planned[0][:2], key)) \
+                and self._planned[0][2] == key[2]:  # the same objects: comparing boards by value costs
             return self._planned[1]
         st = self.stage
         sizes = st.theme.sizes

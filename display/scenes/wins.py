@@ -35,7 +35,7 @@ class WinsScene(Scene):
         super().__init__(stage)
         self.events: OrderedDict[str, tuple[float, FeedEvent]] = OrderedDict()
         self.avatars = Avatars(stage)
-        self._laid_out: dict[tuple[str, int, int], tuple[list[tuple[str, str, str, bool]], int]] = {}
+        self._laid_out: dict[tuple[str, int, int, str, str], tuple[list[tuple[str, str, str, bool]], int]] = {}
 
     def subtitle(self) -> str:
         return "Wins and thanks"
@@ -78,7 +78,8 @@ class WinsScene(Scene):
         gap = round(row_h * 0.15)
         y = area.y
         for event in items:
-            key = (event.id, area.w, row_h)
+            name, _, _, giver, _, _ = self._what(event)
+            key = (event.id, area.w, row_h, name, giver)  # a renamed agent is laid out again
             if key not in self._laid_out:  # measuring text is what a frame costs: once per event and size
                 if len(self._laid_out) > 4 * REMEMBERED:
                     self._laid_out.clear()
