@@ -7,6 +7,7 @@ Texts are caught as they are blitted, on a real pygame surface that notes where 
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import time
@@ -160,8 +161,6 @@ def test_near_you_shows_each_teams_top_member_and_its_bottom_when_space_runs_out
 
 
 def history_wall(tmp_path: Path, size: tuple[int, int], comparison: object) -> Wall:
-    import dataclasses
-
     from feeds.challenges import GameState
 
     wall = small_wall(tmp_path, size)
@@ -231,8 +230,6 @@ def test_those_who_are_done_share_one_line_and_everyone_done_says_so(tmp_path: P
     engine = Engine(Ledger(tmp_path / "s"), load_config(str(tmp_path / "config.toml")).config, History(tmp_path / "s"))
     snapshot = normalise(doc(*people))
     engine.process(snapshot)  # type: ignore[arg-type]
-    import dataclasses
-
     wall.update(dataclasses.replace(FeedState(build_board(snapshot, wall.stage.board), 1.0, None, 0, False, 1),
                                     game=engine.game))
     texts = texts_of(wall, "challenges")
@@ -281,3 +278,11 @@ def test_a_thank_you_card_follows_a_renamed_agent(tmp_path: Path) -> None:
     wall.update(FeedState(build_board(normalise(doc(*people, events=[thanks])), wall.stage.board), 1.0, None, 0,
                           False, 2))
     assert "Ann-Sofie Öberg" in texts_of(wall, "wins")
+
+
+def test_on_the_first_day_history_joins_the_rotation_once_the_curve_spans_two_hours(tmp_path: Path) -> None:
+    early = Comparison("tickets_solved", False, Change("floor", 9, None), Change("week", 9, None), (), (), (),
+                       (("day:2026-11-25", 9.0),), ((480, 2.0), (520, 9.0)), ())
+    assert not history_wall(tmp_path, (1280, 720), early).scenes["history"].has_content()
+    later = dataclasses.replace(early, hourly=((480, 2.0), (540, 5.0), (600, 8.0), (610, 9.0)))
+    assert history_wall(tmp_path, (1280, 720), later).scenes["history"].has_content()

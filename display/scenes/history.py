@@ -21,6 +21,9 @@ from feeds.board import who_is
 from feeds.compare import Change, Comparison
 
 
+MIN_CURVE = 3  # points of today's curve (two whole hours and now) worth a scene of its own on the first day
+
+
 class HistoryScene(Scene):
     name = "history"
 
@@ -33,7 +36,8 @@ class HistoryScene(Scene):
 
     def has_content(self) -> bool:
         c = self.comparison()
-        return c is not None and (c.today.before is not None or len(c.daily) > 1)
+        # Something to compare, or on the very first day a curve of a few hours already
+        return c is not None and (c.today.before is not None or len(c.daily) > 1 or len(c.hourly) >= MIN_CURVE)
 
     def draw(self, surface: pygame.Surface) -> None:
         c = self.comparison()
