@@ -10,6 +10,7 @@ import math
 
 import pygame
 
+from display.fonts import fit
 from display.stage import RGB, Stage, hex_rgb
 from feeds.avatars import cached_file
 from feeds.config import SCORE, BoardConfig
@@ -218,3 +219,48 @@ def metric_title(metric: str, board: BoardConfig) -> str:
     if metric != SCORE and len(words) > len(label.split()) and label.lower() in words:
         return spelt
     return label
+
+
+def wrap_text(stage: Stage, text: str, size: float, max_width: int, max_lines: int, *, bold: bool = False) -> list[str]:
+    """``text`` broken at spaces into at most ``max_lines`` lines of ``max_width`` pixels at ``size``;
+    a word too long for a line is broken inside, and only what still does not fit ends in "…"."""
+    px = stage.px(size)
+    width = lambda s: stage.fonts.width(s, "text", px, bold)  # noqa: E731 - a local shorthand
+    lines: list[str] = []
+    words = text.split()
+    while words and len(lines) < max_lines:
+        line = words.pop(0)
+        while width(line) > max_width and len(line) > 1:  # a word wider than the line: break it
+            cut = len(line) - 1
+            while cut > 1 and width(line[:cut]) > max_width:
+                cut -= 1
+            words.insert(0, line[cut:])
+            line = line[:cut]
+        while words and width(f"{line} {words[0]}") <= max_width:
+            line = f"{line} {words.pop(0)}"
+        lines.append(line)
+    if words and lines:  # more than fits: the last line says so
+        lines[-1] = fit(stage.fonts.font_for(lines[-1], "text", px, bold), f"{lines[-1]} {' '.join(words)}", max_width)
+    return lines
+
+
+def gap_unit(metric: str, board: BoardConfig, one: bool = False) -> str:
+    """What a difference in ``metric`` counts: "score points", "CSAT points", "QA points" (percentage
+    points), "s handle time", "solved"; ``one``: for a gap of exactly 1 ("score point")."""
+    spec = board.metric(metric)
+    label = metric_label(metric, board)
+    label = label if label.isupper() else label.lower()
+    if spec.unit and spec.unit != "%":
+        return f"{spec.unit} {label}"
+    if spec.unit != "%" and metric != SCORE and spec.decimals == 0:
+        return label  # a count: "3 solved"
+    return f"{label} point" + ("" if one else "s")
+
+
+def format_gap(gap: float, metric: str, board: BoardConfig) -> str:
+    """A difference in ``metric`` with what it counts, as a gap is read: "4.7 score points",
+    "0.3 CSAT points", "2 QA points", "12 s handle time", "3 solved"."""
+    spec = board.metric(metric)
+    number = format_value(abs(gap), metric, board).removesuffix(spec.unit).strip() if spec.unit \
+        else format_value(abs(gap), metric, board)
+    return f"{number} {gap_unit(metric, board, one=number == '1')}"

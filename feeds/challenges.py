@@ -46,6 +46,7 @@ class Progress:
     value: float
     target: float
     done: bool
+    won: bool = False  # a race: this subject reached the target first, so the race is decided
 
     @property
     def fraction(self) -> float:
@@ -132,6 +133,7 @@ class Challenges:
         self.records: tuple[RecordToBeat, ...] = ()
         self.duels: tuple[Duel, ...] = ()
         self._targets: dict[tuple[str, str], dict[str, float]] = {}
+        self._winners: dict[tuple[str, str], str] = {}  # (race, period) -> its winner
 
     def metrics(self) -> set[str]:
         return {c.metric for c in self.challenges if c.metric}
@@ -186,8 +188,23 @@ class Challenges:
                 new = self.ledger.award_first(award, now) if challenge.kind == "race" else self.ledger.award(award, now)
                 if new:
                     done.append((award, self._event(challenge, award, now, target=target, value=value)))
+            if challenge.kind == "race" and winners:
+                won = self._race_winner(challenge, period.key)
+                progress = [dataclasses.replace(p, won=True) if p.challenge == challenge.id and p.subject == won else p
+                            for p in progress]
         self.progress, self.records, self.duels = tuple(progress), tuple(records), tuple(duels)
         return done
+
+    def _race_winner(self, challenge: ChallengeConfig, period: str) -> str | None:
+        """Who won a race in ``period``, from the ledger (the one who got there first, whoever leads
+        now); asked once per race and period, as a decided race stays decided."""
+        key = (challenge.id, period)
+        if key not in self._winners:
+            found = self.ledger.subjects_won(challenge.id, challenge.scope, period)
+            if not found:
+                return None
+            self._winners = {k: v for k, v in self._winners.items() if k[1] == period} | {key: found[0]}
+        return self._winners[key]
 
     def period_of(self, kind: str, now: datetime) -> Period | None:
         return self.calendar.shift(now) if kind == "shift" else self.calendar.period(kind, now)

@@ -74,9 +74,29 @@ class Comparison:
     improved: tuple[Change, ...]  # the agents most improved on themselves yesterday at this time
     personal_bests: tuple[str, ...]  # agents already past their best day of the last 30
     daily: tuple[tuple[str, float], ...]  # the floor's last days (finals; today so far), oldest first
+    hourly: tuple[tuple[int, float], ...] = ()  # the floor today by hour: (minute since midnight, value), then now
+    hourly_before: tuple[tuple[int, float], ...] = ()  # the floor yesterday by hour, ending on its final
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def by_hour(samples: list[tuple[int, float]], end: tuple[int, float] | None = None) -> tuple[tuple[int, float], ...]:
+    """A day's samples thinned to its curve by hour: the first sample, the value at each whole hour
+    after it up to the last sample (the last sample at or before that hour), and ``end`` (now, or
+    the day's final) or else the last sample."""
+    if not samples:
+        return (end,) if end is not None else ()
+    last = end if end is not None else samples[-1]
+    points = [samples[0]]
+    i = 0
+    for minute in range((samples[0][0] // 60 + 1) * 60, min(last[0], samples[-1][0] + 60), 60):
+        while i + 1 < len(samples) and samples[i + 1][0] <= minute:
+            i += 1
+        points.append((minute, samples[i][1]))
+    if last[0] <= points[-1][0]:
+        points.pop()
+    return tuple(points + [last])
 
 
 def compare(history: History, calendar: Calendar, now: datetime, metric: str, values: Values,
@@ -96,12 +116,12 @@ def compare(history: History, calendar: Calendar, now: datetime, metric: str, va
     week_then = history.at(calendar.period("day", now - timedelta(days=7)).key, minute, "floor", metric).get("all")
     day = today
     week_start = calendar.period("week", now).start
-    while week_now is not None and week_then is not None and day.start > week_start and not lower:
+    while week_now is not None and day.start > week_start and not lower:
         day = calendar.previous(day)
-        mine = history.values(day.key, "floor", metric).get("all", 0.0)
-        theirs = history.values(calendar.period("day", day.start - timedelta(days=7)).key, "floor", metric)
-        week_now += mine
-        week_then += theirs.get("all", 0.0)
+        week_now += history.values(day.key, "floor", metric).get("all", 0.0)
+        if week_then is not None:  # last week only where it was running at this time of day
+            theirs = history.values(calendar.period("day", day.start - timedelta(days=7)).key, "floor", metric)
+            week_then += theirs.get("all", 0.0)
     improved = sorted((Change(s, v, agents_then.get(s)) for s, v in agents_now.items() if agents_then.get(s)),
                       key=lambda c: (c.percent if not lower else -(c.percent or 0)) or 0, reverse=True)
     improved = [c for c in improved if (c.percent or 0) * (-1 if lower else 1) > 0][:IMPROVED]
@@ -118,6 +138,12 @@ def compare(history: History, calendar: Calendar, now: datetime, metric: str, va
                 daily.append((day.key, total))
     bests = tuple(s for s, v in agents_now.items() if s in past and ((v < past[s]) if lower else (v > past[s])))
     daily = daily[::-1] + ([(today.key, floor_now)] if floor_now is not None else [])
+    hourly = by_hour(history.curve(today.key, "floor", "all", metric),
+                     (minute, floor_now) if floor_now is not None else None)
+    yesterday_final = history.values(yesterday.key, "floor", metric).get("all")
+    samples_before = history.curve(yesterday.key, "floor", "all", metric)
+    hourly_before = by_hour(samples_before, (max(24 * 60, samples_before[-1][0]), yesterday_final)
+                            if samples_before and yesterday_final is not None else None)
     return Comparison(metric, lower, Change("floor", floor_now, floor_then), Change("week", week_now, week_then),
                       tuple(Change(t, v, teams_then.get(t)) for t, v in sorted(values.get(("team", metric), {}).items())),
-                      tuple(improved), bests, tuple(daily))
+                      tuple(improved), bests, tuple(daily), hourly, hourly_before)

@@ -56,6 +56,7 @@ class History:
         # Any other period is finished, so its finals can be cached.
         self._live: OrderedDict[str, None] = OrderedDict()
         self._finals: dict[tuple[str, str, str], dict[str, float]] = {}
+        self._curves: dict[tuple[str, str, str, str], list[tuple[int, float]]] = {}  # finished days' curves
 
     def close(self) -> None:
         self._db.close()
@@ -106,6 +107,23 @@ class History:
             if or_after:
                 later = dict(self._db.execute(query.format("MIN", ">"), (day, subject_kind, metric, minute)).fetchall())
                 found = later | found
+        return found
+
+    def curve(self, day: str, subject_kind: str, subject: str, metric: str) -> list[tuple[int, float]]:
+        """One subject's samples on ``day`` as (minute since midnight, value), earliest first: the
+        day's curve (at most 24 h / SAMPLE_MINUTES points). A day no longer sampled never changes,
+        so its curve is read once."""
+        key = (day, subject_kind, subject, metric)
+        if key in self._curves:
+            return self._curves[key]
+        with self._lock:
+            found = [(int(m), float(v)) for m, v in self._db.execute(
+                "SELECT minute, value FROM samples WHERE day = ? AND subject_kind = ? AND subject = ? AND metric = ? "
+                "ORDER BY minute", key).fetchall()]
+        if day < self._sampled[0]:  # day keys sort by date: an earlier day is finished
+            if len(self._curves) > 64:
+                self._curves.clear()
+            self._curves[key] = found
         return found
 
     def values(self, period: str, subject_kind: str, metric: str) -> dict[str, float]:

@@ -238,3 +238,33 @@ class WallProcess:
         self.proc.kill()  # SIGKILL: no clean-up of any kind
         self.proc.wait(timeout=10)
         self._reader.join(timeout=5)
+
+
+def seed_history(directory: Path, now: float) -> None:
+    """A floor that has run for a week, for pictures of the history scene mid-day: six earlier days'
+    finals, yesterday hour by hour from 07:00 (floor, teams, a few agents), and this morning's hours."""
+    from datetime import datetime, timezone
+
+    from feeds.history import History
+    from feeds.periods import Calendar
+
+    cal = Calendar("UTC")
+    today = cal.period("day", datetime.fromtimestamp(now, timezone.utc))
+    history = History(directory)
+    day = today
+    for total in (351, 330, 365, 298, 342, 310):
+        day = cal.previous(day)
+        history.record(day.key, [("floor", "all", "tickets_solved", float(total))])
+    yesterday = cal.previous(today)
+    teams = {"night": 0.36, "day": 0.31, "escalations": 0.33}
+    agents = {"zoe": 0.04, "marta": 0.065, "kwame": 0.1, "jose": 0.07}
+    for hour in range(7, 19):
+        floor = 351.0 * min(1.0, (hour - 6) / 11)
+        rows = [("floor", "all", "tickets_solved", round(floor))]
+        rows += [("team", t, "tickets_solved", round(floor * share)) for t, share in teams.items()]
+        rows += [("agent", a, "tickets_solved", round(floor * share)) for a, share in agents.items()]
+        history.sample(yesterday.key, hour * 60, rows, force=True)
+    history.record(cal.previous(yesterday).key, [("agent", "olga", "tickets_solved", 30.0)])
+    for hour in range(7, 11):
+        history.sample(today.key, hour * 60 + 5, [("floor", "all", "tickets_solved", 100.0 * (hour - 6))], force=True)
+    history.close()

@@ -98,6 +98,16 @@ def test_a_race_has_one_winner_per_day(tmp_path: Path) -> None:
     assert [w for w in won(eng, floor(0, 15, 0), DAY2) if w[0] == "first-to-15"] == [("first-to-15", "bob", "First to 15")]
 
 
+def test_a_decided_race_names_its_winner_even_when_another_now_leads(tmp_path: Path) -> None:
+    eng = engine(tmp_path)
+    won(eng, floor(15, 14, 0), DAY1)
+    won(eng, floor(16, 18, 0), DAY1 + timedelta(hours=1))  # bob passes ann, but ann got there first
+    race = {p.subject: p.won for p in eng.game.progress if p.challenge == "first-to-15"}  # type: ignore[union-attr]
+    assert race == {"ann": True, "bob": False, "cat": False}
+    won(eng, floor(3, 2, 0), DAY2)  # a new day: a new race, undecided
+    assert not any(p.won for p in eng.game.progress if p.challenge == "first-to-15")  # type: ignore[union-attr]
+
+
 def test_the_record_is_yesterdays_best_and_is_beaten_once(tmp_path: Path) -> None:
     eng = engine(tmp_path)
     won(eng, floor(3, 2, 3), DAY1)

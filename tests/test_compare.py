@@ -75,3 +75,40 @@ def test_writing_several_periods_keeps_each_ones_cache(tmp_path: Path) -> None:
     assert history.values("day:2026-11-23", "agent", "x") == {"ann": 1.0, "bob": 2.0}
     history.record("day:2026-11-23", [("agent", "ann", "x", 5.0)])
     assert history.values("day:2026-11-23", "agent", "x")["ann"] == 5.0
+
+
+def test_today_and_yesterday_come_as_curves_by_hour(tmp_path: Path) -> None:
+    eng = engine(tmp_path)
+    for hour, minute, ann in ((8, 5, 1), (8, 40, 3), (9, 10, 6), (11, 30, 12), (16, 0, 20)):  # Monday
+        eng.process(floor(ann, 0), MONDAY + timedelta(hours=hour, minutes=minute))  # type: ignore[arg-type]
+    eng.process(floor(25, 0), MONDAY + timedelta(hours=17, minutes=59))  # type: ignore[arg-type]
+    for hour, minute, ann in ((7, 50, 2), (9, 0, 5), (10, 20, 9)):  # Tuesday
+        eng.process(floor(ann, 0), MONDAY + timedelta(days=1, hours=hour, minutes=minute))  # type: ignore[arg-type]
+    c = eng.game.comparison  # type: ignore[union-attr]
+    # today: the first sample, each whole hour since, and now
+    assert c.hourly == ((470, 2), (480, 2), (540, 5), (600, 5), (620, 9))
+    # yesterday: from its first sample hour by hour to the final at midnight
+    assert c.hourly_before[:4] == ((485, 1), (540, 3), (600, 6), (660, 6))
+    # hour by hour up to the hour after its last sample (17:59), then the final at midnight
+    assert c.hourly_before[-3:] == ((1020, 20), (1080, 25), (1440, 25))
+    assert len(c.hourly_before) == 1 + (1080 - 540) // 60 + 1 + 1
+
+
+def test_a_finished_days_curve_is_read_once_and_todays_every_time(tmp_path: Path) -> None:
+    history = History(tmp_path)
+    history.sample("day:2026-11-23", 600, [("floor", "all", "x", 1.0)])
+    history.sample("day:2026-11-24", 600, [("floor", "all", "x", 2.0)])  # now sampling Tuesday
+    assert history.curve("day:2026-11-23", "floor", "all", "x") == [(600, 1.0)]
+    assert history.curve("day:2026-11-24", "floor", "all", "x") == [(600, 2.0)]
+    history.sample("day:2026-11-24", 660, [("floor", "all", "x", 4.0)])
+    assert history.curve("day:2026-11-24", "floor", "all", "x") == [(600, 2.0), (660, 4.0)]
+    history._db.execute("DELETE FROM samples WHERE day = 'day:2026-11-23'")
+    assert history.curve("day:2026-11-23", "floor", "all", "x") == [(600, 1.0)]  # a finished day: cached
+
+
+def test_the_week_so_far_adds_up_its_days_even_without_a_last_week(tmp_path: Path) -> None:
+    eng = engine(tmp_path)
+    eng.process(floor(15, 15), MONDAY + timedelta(hours=17))  # type: ignore[arg-type]  # the first week on record
+    eng.process(floor(4, 4), MONDAY + timedelta(days=1, hours=9, minutes=30))  # type: ignore[arg-type]
+    week = eng.game.comparison.week  # type: ignore[union-attr]
+    assert (week.now, week.before) == (30 + 8, None)  # Monday's final + Tuesday so far; nothing to compare

@@ -25,7 +25,7 @@ from feeds.config import load_config
 from feeds.history import History
 from feeds.ledger import Award, Ledger
 from feeds.periods import Calendar
-from helpers import ROOT
+from helpers import ROOT, seed_history
 
 GOLDEN = Path(__file__).parent / "golden"
 FAILED = GOLDEN / "_failed"
@@ -73,20 +73,8 @@ def test_scene_matches_its_golden_image(scene: str, theme_name: str, size_name: 
         for n in range(52):
             ledger.award(Award(f"c{n}", "agent", "asa", today, 1, "feed"))
         ledger.close()
-    if scene == "history":  # six earlier days, and yesterday as it stood this morning
-        cal = Calendar("UTC")
-        day = cal.period("day", datetime.fromtimestamp(clock.wall(), timezone.utc))
-        history = History(tmp_path)
-        for n, total in enumerate((310, 342, 298, 365, 330, 351)):
-            day = cal.previous(day)
-            history.record(day.key, [("floor", "all", "tickets_solved", float(total))])
-        yesterday = cal.previous(cal.period("day", datetime.fromtimestamp(clock.wall(), timezone.utc)))
-        rows = [("floor", "all", "tickets_solved", 300.0), ("team", "night", "tickets_solved", 110.0),
-                ("team", "day", "tickets_solved", 95.0), ("team", "escalations", "tickets_solved", 100.0),
-                ("agent", "zoe", "tickets_solved", 12.0), ("agent", "marta", "tickets_solved", 20.0),
-                ("agent", "kwame", "tickets_solved", 30.0), ("agent", "jose", "tickets_solved", 21.0)]
-        history.sample(yesterday.key, 60, rows)
-        history.record(cal.previous(yesterday).key, [("agent", "olga", "tickets_solved", 30.0)])
+    if scene == "history":  # a week behind it, yesterday and this morning hour by hour
+        seed_history(tmp_path, clock.wall())
     preview = build_wall(loaded, SIZES[size_name], theme=load_theme(theme_name, ROOT), clock=clock, state=tmp_path)
     surface = render(preview, scene)
     actual = Image.frombytes("RGB", surface.get_size(), pygame.image.tobytes(surface, "RGB"))

@@ -1,5 +1,10 @@
 """Near you: for each team, every member with the colleague just above to catch and the one just
 below to hold off — so the middle of the table has someone to chase, not only the top.
+
+Every gap says what it counts ("4.7 score points to catch …"); a detail too long for its line
+breaks before the name, never inside it. A team with more members than room keeps its top member
+and its bottom, and says how many are shown; a portrait screen too narrow for cards shows each
+team as a ladder instead, one line per member, so nobody is left out.
 """
 
 from __future__ import annotations
@@ -7,13 +12,21 @@ from __future__ import annotations
 import pygame
 
 from display.scenes import Scene
-from display.stage import hex_rgb
-from display.widgets import draw_badges, format_value
-from feeds.board import RankedAgent, TeamStanding
+from display.stage import Stage, hex_rgb
+from display.widgets import draw_badges, format_gap, format_value, gap_unit, wrap_text
+from feeds.board import Board, RankedAgent, TeamStanding
+
+
+Choice = tuple[list[int], dict[int, list[str]], int]
 
 
 class NearScene(Scene):
     name = "near"
+
+    def __init__(self, stage: Stage) -> None:
+        super().__init__(stage)
+        # What each column shows, worked out once per board: measuring text is what a frame costs.
+        self._choices: tuple[Board | None, dict[tuple[tuple[int, ...], int, int], Choice]] = (None, {})
 
     def subtitle(self) -> str:
         return "Near you: the next place to take"
@@ -39,7 +52,9 @@ class NearScene(Scene):
             return
         area = st.content()
         gap = round(area.w * 0.02)
-        if st.portrait:
+        if st.portrait and not self._cards_fit(teams, area):
+            self._ladders(surface, teams, area)
+        elif st.portrait:
             heights = [len(places) + 1 for _, places in teams]
             unit = (area.h - gap * (len(teams) - 1)) / sum(heights)
             y = area.y
@@ -52,62 +67,191 @@ class NearScene(Scene):
             for i, (team, places) in enumerate(teams):
                 self._column(surface, team, places, pygame.Rect(area.x + i * (w + gap), area.y, w, area.h))
 
+    def _portrait_rects(self, teams: list[tuple[TeamStanding, list[int]]], area: pygame.Rect,
+                        units: list[int]) -> list[pygame.Rect]:
+        gap = round(area.w * 0.02)
+        unit = (area.h - gap * (len(teams) - 1)) / sum(units)
+        rects, y = [], float(area.y)
+        for n in units:
+            rects.append(pygame.Rect(area.x, round(y), area.w, round(unit * n)))
+            y += unit * n + gap
+        return rects
+
+    def _cards_fit(self, teams: list[tuple[TeamStanding, list[int]]], area: pygame.Rect) -> bool:
+        """Whether every member of every team gets a card of its own on a portrait screen."""
+        line_h = self.stage.text("Åg", self.stage.theme.sizes.row, "text", bold=True).get_height()
+        rects = self._portrait_rects(teams, area, [len(places) + 1 for _, places in teams])
+        return all(len(self.choose(places, r.w, r.h - line_h * 3 // 2)[0]) == len(places)
+                   for (_, places), r in zip(teams, rects))
+
+    def _ladders(self, surface: pygame.Surface, teams: list[tuple[TeamStanding, list[int]]],
+                 area: pygame.Rect) -> None:
+        """Narrow and too many for cards: each team as a ladder, a line per member and the gap to the
+        next place up on its right, so no one is left out."""
+        st = self.stage
+        sizes = st.theme.sizes
+        agents = self.board.agents if self.board else ()
+        metric = st.board.rank_by
+        top = area.y
+        for line in wrap_text(st, f"Gap in {gap_unit(metric, st.board)} to the next place up; #1: its lead",
+                              sizes.small, area.w, 2):
+            legend = st.text(line, sizes.small, "muted", max_width=area.w)
+            surface.blit(legend, (area.x, top))
+            top += legend.get_height()
+        line_h = st.text("Åg", sizes.row, "text", bold=True).get_height()
+        top += line_h // 4
+        body = pygame.Rect(area.x, top, area.w, area.bottom - top)
+        for (team, places), rect in zip(teams, self._portrait_rects(teams, body, [len(p) + 1 for _, p in teams])):
+            colour = hex_rgb(team.team.color, st.colour("accent"))
+            pygame.draw.rect(surface, colour, (rect.x, rect.y, rect.w, max(6, line_h // 8)))
+            room = rect.bottom - rect.y - line_h * 7 // 6
+            step = max(line_h * 11 // 10, min(line_h * 5 // 4, room // len(places)))
+            fit = max(1, min(len(places), room // step))
+            shown = places if fit >= len(places) else places[:1] + (places[len(places) - fit + 1:] if fit > 1 else [])
+            count = st.text(f"{len(shown)} of {len(places)} shown", sizes.small, "muted") \
+                if len(shown) < len(places) else None
+            if count is not None:
+                surface.blit(count, count.get_rect(topright=(rect.right, rect.y + line_h // 6)))
+            head = st.text_fitted(team.team.name, sizes.row, "text",
+                                  rect.w - (count.get_width() + line_h // 2 if count else 0), bold=True)
+            surface.blit(head, (rect.x, rect.y + line_h // 6))
+            y = rect.y + line_h * 7 // 6
+            pad = line_h // 4
+            for place in shown:
+                me = agents[place]
+                row = pygame.Rect(rect.x, y, rect.w, step - step // 10)
+                pygame.draw.rect(surface, st.colour("surface"), row, border_radius=row.h // 4)
+                above = next((a for a in reversed(agents[:place]) if a.rank is not None and a.rank < (me.rank or 0)),
+                             None)
+                below = next((a for a in agents[place + 1:] if a.value is not None and a.rank != me.rank), None)
+                if me.rank == 1:
+                    lead = format_value(me.value - below.value, metric, st.board) \
+                        if below is not None and below.value is not None and me.value is not None else ""
+                    right = st.text(f"+{lead}" if lead else "top", sizes.row, "accent", bold=True, numbers=True)
+                elif above is not None and above.value is not None and me.value is not None:
+                    right = st.text(format_value(above.value - me.value, metric, st.board), sizes.row, "text",
+                                    bold=True, numbers=True)
+                else:
+                    right = st.text("–", sizes.row, "muted", bold=True)
+                surface.blit(right, right.get_rect(midright=(row.right - pad, row.centery)))
+                rank = st.text("–" if me.rank is None else f"#{me.rank}", sizes.row,
+                               "accent" if me.rank == 1 else "text", bold=True, numbers=True)
+                surface.blit(rank, rank.get_rect(midleft=(row.x + pad, row.centery)))
+                text_x = row.x + self._text_x(row.w)
+                name = st.text_fitted(me.agent.name, sizes.row, "text",
+                                      row.right - 2 * pad - right.get_width() - text_x, bold=True)
+                surface.blit(name, name.get_rect(midleft=(text_x, row.centery)))
+                y += step
+
     def _column(self, surface: pygame.Surface, team: TeamStanding, places: list[int], rect: pygame.Rect) -> None:
         st = self.stage
         sizes = st.theme.sizes
         colour = hex_rgb(team.team.color, st.colour("accent"))
-        head = st.text(team.team.name, sizes.row, "text", bold=True, max_width=rect.w)
+        line_h = st.text("Åg", sizes.row, "text", bold=True).get_height()
+        y = rect.y + line_h * 3 // 2
+        shown, parts, row_h = self.choose(places, rect.w, rect.bottom - y)
+        # A team too big for its room says how many of its members are shown.
+        count = st.text(f"{len(shown)} of {len(places)} shown", sizes.small, "muted") if len(shown) < len(places) \
+            else None
+        room = rect.w - (count.get_width() + line_h // 2 if count else 0)
+        head = st.text_fitted(team.team.name, sizes.row, "text", room, bold=True)
         pygame.draw.rect(surface, colour, (rect.x, rect.y, rect.w, max(6, head.get_height() // 8)))
         surface.blit(head, (rect.x, rect.y + head.get_height() // 4))
-        y = rect.y + head.get_height() * 3 // 2
-        row_h = self._row_height()
-        fit = max(1, (rect.bottom - y + row_h // 12) // (row_h + row_h // 12))
-        # When a team does not fit, its top goes first: the leaderboard celebrates them already,
-        # and this scene is for the middle and the bottom of the table.
-        for place in places[-fit:]:
-            self._row(surface, place, pygame.Rect(rect.x, y, rect.w, row_h))
+        if count is not None:
+            surface.blit(count, count.get_rect(midright=(rect.right, rect.y + head.get_height() * 3 // 4)))
+        for place in shown:
+            self._row(surface, place, parts[place], pygame.Rect(rect.x, y, rect.w, row_h))
             y += row_h + row_h // 12
 
-    def _lines(self) -> int:
-        """Neighbour lines per row: whom to catch and whom to hold off; only the first when narrow."""
-        return 1 if self.stage.portrait else 2
+    def choose(self, places: list[int], width: int, height: int) -> Choice:
+        """Which members a column of ``width`` x ``height`` shows, each one's detail lines, and the row height.
+        Every member with both neighbours when they fit; else only whom to catch; and when even that
+        does not fit, the team's top member and then its bottom: the leaderboard celebrates the rest
+        of the top already, and this scene is for the middle and the bottom of the table."""
+        key = (tuple(places), width, height)
+        if self._choices[0] is not self.board:  # a new board: new gaps, new lines
+            self._choices = (self.board, {})
+        if key in self._choices[1]:
+            return self._choices[1][key]
+        text_w = width - self._text_x(width) - self._row_height(1) // 8
+        for both in (True, False):
+            parts = {p: self._details(p, text_w, both) for p in places}
+            row_h = self._row_height(max(len(v) for v in parts.values()))
+            fit = max(1, (height + row_h // 12) // (row_h + row_h // 12))
+            if fit >= len(places) or not both:
+                break
+        shown = places if fit >= len(places) else places[:1] + (places[len(places) - fit + 1:] if fit > 1 else [])
+        self._choices[1][key] = (shown, parts, row_h)
+        return shown, parts, row_h
 
-    def _row_height(self) -> int:
-        """Measured, not guessed: the name's line, the neighbour lines and a margin."""
+    def _row_height(self, lines: int = 2) -> int:
+        """Measured, not guessed: the name's line, the detail lines and a margin."""
         st = self.stage
         name = st.text("Åg", st.theme.sizes.row, "text", bold=True).get_height()
         small = st.text("Åg", st.theme.sizes.small, "muted").get_height()
-        return name + self._lines() * small + name // 2
+        return name + lines * small + name // 2
 
-    def _row(self, surface: pygame.Surface, place: int, rect: pygame.Rect) -> None:
+    def _text_x(self, width: int) -> int:
+        """Where a row's name and details start, from its left."""
+        st = self.stage
+        pad = self._row_height(1) // 8
+        return pad * 2 + st.fonts.width("#88", "numbers", st.px(st.theme.sizes.row), True)
+
+    def _details(self, place: int, width: int, both: bool) -> list[str]:
+        """Whom to catch (and, with ``both``, whom to hold off), each gap with its unit, wrapped to ``width``."""
+        st = self.stage
+        agents = self.board.agents if self.board else ()
+        me = agents[place]
+        metric = st.board.rank_by
+        parts: list[tuple[str, str]] = []
+        above = next((a for a in reversed(agents[:place]) if a.rank is not None and a.rank < (me.rank or 0)), None)
+        below = next((a for a in agents[place + 1:] if a.value is not None and a.rank != me.rank), None)
+        if me.rank == 1:  # the top says by how much it leads, as the rest say the gap they have to close
+            if below is not None and below.value is not None and me.value is not None:
+                parts.append((f"top, {format_gap(me.value - below.value, metric, st.board)} clear of", below.agent.name))
+            else:
+                parts.append(("top of the board", ""))
+            return self._lines(parts, width)
+        if above is not None and above.value is not None and me.value is not None:
+            parts.append((f"{format_gap(above.value - me.value, metric, st.board)} to catch", above.agent.name))
+        if (both or not parts) and below is not None and below.value is not None and me.value is not None:
+            parts.append((f"{format_gap(me.value - below.value, metric, st.board)} ahead of", below.agent.name))
+        return self._lines(parts, width)
+
+    def _lines(self, parts: list[tuple[str, str]], width: int) -> list[str]:
+        st = self.stage
+        lines = []
+        px = st.px(st.theme.sizes.small)
+        fits = lambda text: st.fonts.width(text, "text", px) <= width  # noqa: E731
+        for gap, whom in parts:  # too long for a line: the name gets a line of its own, if that is enough
+            whole = f"{gap} {whom}".strip()
+            if fits(whole):
+                lines.append(whole)
+            elif fits(gap) and fits(whom):
+                lines += [gap, whom]
+            else:
+                lines += wrap_text(st, whole, st.theme.sizes.small, width, 3)
+        return lines
+
+    def _row(self, surface: pygame.Surface, place: int, details: list[str], rect: pygame.Rect) -> None:
         st = self.stage
         sizes = st.theme.sizes
         agents = self.board.agents if self.board else ()
         me: RankedAgent = agents[place]
         pygame.draw.rect(surface, st.colour("surface"), rect, border_radius=rect.h // 6)
-        pad = rect.h // 8
+        pad = self._row_height(1) // 8
         rank = st.text("–" if me.rank is None else f"#{me.rank}", sizes.row, "accent" if me.rank == 1 else "text",
                        bold=True, numbers=True)
         surface.blit(rank, (rect.x + pad, rect.y + pad // 2))
-        text_x = rect.x + pad * 2 + st.fonts.width("#88", "numbers", st.px(sizes.row), True)
+        text_x = rect.x + self._text_x(rect.w)
         worn = self.game.badges.get(me.agent.id, ()) if self.game is not None else ()
         badge = round(st.px(sizes.row) * 0.8)
         room = rect.right - pad - text_x - draw_badges(None, 0, 0, badge, worn, st)
-        name = st.text(me.agent.name, sizes.row, "text", bold=True, max_width=max(badge, room))
+        name = st.text_fitted(me.agent.name, sizes.row, "text", max(badge, room), bold=True)
         surface.blit(name, (text_x, rect.y + pad // 2))
         draw_badges(surface, text_x + name.get_width(), rect.y + pad // 2 + name.get_height() // 2, badge, worn, st)
-        metric = st.board.rank_by
-        parts = []
-        above = next((a for a in reversed(agents[:place]) if a.rank is not None and a.rank < (me.rank or 0)), None)
-        below = next((a for a in agents[place + 1:] if a.value is not None and a.rank != me.rank), None)
-        if me.rank == 1:
-            parts.append("top of the board")
-        elif above is not None and above.value is not None and me.value is not None:
-            parts.append(f"{format_value(abs(above.value - me.value), metric, st.board)} to catch {above.agent.name}")
-        if below is not None and below.value is not None and me.value is not None:
-            parts.append(f"{format_value(abs(me.value - below.value), metric, st.board)} ahead of {below.agent.name}")
         y = rect.y + pad // 2 + name.get_height()
-        for part in parts[: self._lines()]:  # one line each: whom to catch, whom to hold off
-            detail = st.text(part, sizes.small, "muted", max_width=rect.right - pad - text_x)
+        for line in details:
+            detail = st.text(line, sizes.small, "muted", max_width=rect.right - pad - text_x)
             surface.blit(detail, (text_x, y))
             y += detail.get_height()

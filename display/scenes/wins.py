@@ -15,7 +15,7 @@ import pygame
 
 from display.scenes import Scene
 from display.stage import Stage
-from display.widgets import Avatars, avatar_colour, draw_heart, draw_star
+from display.widgets import Avatars, avatar_colour, draw_heart, draw_star, wrap_text
 from feeds.board import COLLEAGUE, Board, self_thank, sender_name, who_is
 from feeds.diff import BoardEvent
 from feeds.model import CHALLENGE_COMPLETED, KUDOS, FeedEvent
@@ -35,9 +35,13 @@ class WinsScene(Scene):
         super().__init__(stage)
         self.events: OrderedDict[str, tuple[float, FeedEvent]] = OrderedDict()
         self.avatars = Avatars(stage)
+        self._laid_out: dict[tuple[str, int, int, str, str], tuple[list[tuple[str, str, str, bool]], int]] = {}
 
     def subtitle(self) -> str:
         return "Wins and thanks"
+
+    def has_content(self) -> bool:
+        return bool(self.events)  # before the day's first win or thanks, the rotation skips the scene
 
     def update(self, board: Board, events: Sequence[BoardEvent]) -> bool:
         super().update(board, events)
@@ -63,115 +67,142 @@ class WinsScene(Scene):
         st = self.stage
         area = st.content()
         items = self.latest()
-        if not items:
-            label = st.text("The first win of the day is still up for grabs", st.theme.sizes.value, "muted")
-            surface.blit(label, label.get_rect(center=area.center))
+        if not items:  # shown only when asked for (a preview): the rotation skips an empty scene
+            title = st.text_fitted("No wins or thanks yet today", st.theme.sizes.value, "text", area.w, bold=True)
+            note = st.text_fitted("The first completed challenge or thank-you shows here", st.theme.sizes.small,
+                                  "muted", area.w)
+            surface.blit(title, title.get_rect(midbottom=area.center))
+            surface.blit(note, note.get_rect(midtop=area.center))
             return
-        row_h = round(st.px(st.theme.sizes.row) * (2.7 if st.portrait else 2.3))
+        row_h = self.row_height()
         gap = round(row_h * 0.15)
-        count = max(1, (area.h + gap) // (row_h + gap))
-        for i, event in enumerate(items[:count]):
-            self._card(surface, event, pygame.Rect(area.x, area.y + i * (row_h + gap), area.w, row_h))
+        y = area.y
+        for event in items:
+            name, _, _, giver, _, _ = self._what(event)
+            key = (event.id, area.w, row_h, name, giver)  # a renamed agent is laid out again
+            if key not in self._laid_out:  # measuring text is what a frame costs: once per event and size
+                if len(self._laid_out) > 4 * REMEMBERED:
+                    self._laid_out.clear()
+                lines = self._lines(event, self._text_width(area.w, row_h, event))
+                self._laid_out[key] = (lines, max(row_h, self._lines_height(lines) + row_h // 8))
+            lines, h = self._laid_out[key]
+            if y + h > area.bottom:
+                break
+            self._card(surface, event, pygame.Rect(area.x, y, area.w, h), lines, row_h)
+            y += h + gap
+
+    def row_height(self) -> int:
+        """A card's height with one or two lines of text; a longer thank-you makes its card taller."""
+        return round(self.stage.px(self.stage.theme.sizes.row) * (2.7 if self.stage.portrait else 2.3))
 
     def _name(self, ident: str | None) -> tuple[str, str | None, str | None]:
         return who_is(self.board, ident)
 
-    def _card(self, surface: pygame.Surface, event: FeedEvent, rect: pygame.Rect) -> None:
-        if self.stage.portrait:
-            self._narrow_card(surface, event, rect)
-            return
-        st = self.stage
-        sizes = st.theme.sizes
-        pygame.draw.rect(surface, st.colour("surface"), rect, border_radius=rect.h // 5)
-        icon_r = rect.h // 4
-        icon_c = (rect.x + rect.h // 2, rect.centery)
-        pad = rect.h // 2 + icon_r + rect.h // 6
+    def _what(self, event: FeedEvent) -> tuple[str, str | None, str | None, str, str, str]:
+        """Who the card is about (name, colour, avatar), the giver ("" for a win), what happened, the points."""
         data = event.data
         if event.type == CHALLENGE_COMPLETED:
-            who = data.get("agent") or data.get("team")
-            name, colour, avatar = self._name(who)
-            draw_star(surface, icon_c, icon_r, st.colour("accent"))
-            title = f"{name} completed “{data.get('challenge', '')}”"
+            name, colour, avatar = self._name(data.get("agent") or data.get("team"))
             points = data.get("points") or 0
-            tail = f"+{points:g} pts" if points else ""
-        else:
-            name, colour, avatar = self._name(data.get("to"))
-            sender = sender_name(self.board, data.get("from"))
-            giver = sender or COLLEAGUE  # mid-sentence: "thanked by a colleague"
-            draw_heart(surface, icon_c, icon_r, st.colour("down"))
-            title = f"{sender or COLLEAGUE.capitalize()} thanked {name}"
-            tail = ""
-        size = round(rect.h * 0.62)
-        face = self.avatars.get(str(who if event.type == CHALLENGE_COMPLETED else data.get("to")), name, avatar,
-                                avatar_colour(colour, name), size)
-        surface.blit(face, face.get_rect(midleft=(rect.x + pad, rect.centery)))
-        text_x = rect.x + pad + size + rect.h // 5
+            return name, colour, avatar, "", f"“{data.get('challenge', '')}”", f"+{points:g} pts" if points else ""
+        name, colour, avatar = self._name(data.get("to"))
+        giver = sender_name(self.board, data.get("from")) or COLLEAGUE  # mid-sentence: "thanked by a colleague"
+        quote = f"“{data['text']}”" if data.get("text") else ""
+        return name, colour, avatar, giver, quote, ""
+
+    def _layout(self, rect_w: int, row_h: int) -> tuple[int, int]:
+        """Where the text starts and where the right-hand column (points, time) begins, from the card's left."""
+        if self.stage.portrait:
+            icon_r = row_h // 5
+            return row_h // 3 + icon_r + row_h // 6, rect_w - row_h // 4
+        icon_r = row_h // 4
+        size = round(row_h * 0.62)
+        return row_h // 2 + icon_r + row_h // 6 + size + row_h // 5, rect_w - row_h // 3
+
+    def _right(self, event: FeedEvent) -> list[pygame.Surface]:
+        """The points and the time, as drawn at the card's right."""
+        st = self.stage
+        sizes = st.theme.sizes
         when = time.strftime("%H:%M", time.localtime(event_time(event, st.clock.wall())))
-        edge = rect.right - rect.h // 3
-        if tail:  # points above the time on a narrow screen, beside it on a wide one
-            if st.portrait:
-                pts = st.text(tail, sizes.row, "accent", bold=True, numbers=True)
-                clock = st.text(when, sizes.small, "muted", numbers=True)
-                surface.blit(pts, pts.get_rect(bottomright=(edge, rect.centery + rect.h // 20)))
-                surface.blit(clock, clock.get_rect(topright=(edge, rect.centery + rect.h // 20)))
-                right_x = edge - pts.get_width()
-            else:
-                right = st.text(f"{tail}  {when}", sizes.row, "accent", bold=True, numbers=True)
-                surface.blit(right, right.get_rect(midright=(edge, rect.centery)))
-                right_x = edge - right.get_width()
-        else:
-            right = st.text(when, sizes.row if not st.portrait else sizes.small, "muted", numbers=True)
-            surface.blit(right, right.get_rect(midright=(edge, rect.centery)))
-            right_x = edge - right.get_width()
-        width = right_x - text_x - rect.h // 3
+        tail = self._what(event)[5]
+        if st.portrait:
+            return [st.text(when, sizes.small, "muted", numbers=True)]
+        if tail:
+            return [st.text(f"{tail}  {when}", sizes.row, "accent", bold=True, numbers=True)]
+        return [st.text(when, sizes.row, "muted", numbers=True)]
+
+    def _text_width(self, rect_w: int, row_h: int, event: FeedEvent) -> int:
+        text_x, edge = self._layout(rect_w, row_h)
+        if self.stage.portrait:
+            return edge - text_x
+        return edge - text_x - self._right(event)[0].get_width() - row_h // 3
+
+    def _lines(self, event: FeedEvent, width: int) -> list[tuple[str, str, str, bool]]:
+        """The card's lines (text, size, colour, bold): never cut short while a line more fits — a
+        thank-you is wrapped over up to three lines, and only what is longer than that ends in "…"."""
+        st = self.stage
+        sizes = st.theme.sizes
+        name, _, _, giver, what, tail = self._what(event)
+        fits = lambda text, size, bold: st.fonts.width(text, "text", st.px(size), bold) <= width  # noqa: E731
         if event.type == KUDOS:
-            quote = f"“{data['text']}”" if data.get("text") else ""
-            lines = [(title, "row", "text", True), (quote, "small", "muted", False)]
-            if st.fonts.width(title, "text", st.px(sizes.row), bold=True) > width:  # too long for one line
-                lines = [(name, "row", "text", True), (f"thanked by {giver}" + (f": {quote}" if quote else ""),
-                                                          "small", "muted", False)]
-        elif st.fonts.width(title, "text", st.px(sizes.row), bold=True) > width:
-            lines = [(name, "row", "text", True), (f"completed “{data.get('challenge', '')}”", "small", "muted", False)]
+            title = f"{giver[:1].upper()}{giver[1:]} thanked {name}"
+            if st.portrait or not fits(title, sizes.row, True):
+                head = [(name, "row", "text", True), (f"thanked by {giver}", "small", "muted", False)]
+            else:
+                head = [(title, "row", "text", True)]
+            quote_size = "small" if st.portrait else "row"
+            quote = [(line, quote_size, "muted", False) for line in
+                     wrap_text(st, what, getattr(sizes, quote_size), width, 3 if st.portrait else 2)] if what else []
+            return head + quote
+        if st.portrait:
+            points = st.text(tail, sizes.small, "accent", bold=True, numbers=True).get_width() + st.px(sizes.small) \
+                if tail else 0
+            return [(name, "row", "text", True)] + [(line, "small", "muted", False) for line in
+                                                     wrap_text(st, what, sizes.small, width - points, 2)]
+        title = f"{name} completed {what}"
+        if fits(title, sizes.row, True):
+            return [(title, "row", "text", True)]
+        return [(name, "row", "text", True), (f"completed {what}", "small", "muted", False)]
+
+    def _lines_height(self, lines: list[tuple[str, str, str, bool]]) -> int:
+        st = self.stage
+        return sum(st.text("Åg", getattr(st.theme.sizes, size), colour, bold=bold).get_height()
+                   for _, size, colour, bold in lines)
+
+    def _card(self, surface: pygame.Surface, event: FeedEvent, rect: pygame.Rect,
+              lines: list[tuple[str, str, str, bool]], row_h: int) -> None:
+        st = self.stage
+        sizes = st.theme.sizes
+        pygame.draw.rect(surface, st.colour("surface"), rect, border_radius=row_h // 5)
+        name, colour, avatar, _, _, tail = self._what(event)
+        portrait = st.portrait
+        icon_r = row_h // 5 if portrait else row_h // 4
+        icon_c = (rect.x + (row_h // 3 if portrait else row_h // 2), rect.centery)
+        if event.type == CHALLENGE_COMPLETED:
+            draw_star(surface, icon_c, icon_r, st.colour("accent"))
         else:
-            lines = [(title, "row", "text", True)]
-        rendered = [st.text(text, getattr(sizes, size_name), colour, bold=bold, max_width=width)
-                    for text, size_name, colour, bold in lines if text]
+            draw_heart(surface, icon_c, icon_r, st.colour("down"))
+        text_x, edge = (rect.x + v for v in self._layout(rect.w, row_h))
+        if not portrait:
+            size = round(row_h * 0.62)
+            who = event.data.get("agent") or event.data.get("team") if event.type == CHALLENGE_COMPLETED \
+                else event.data.get("to")
+            face = self.avatars.get(str(who), name, avatar, avatar_colour(colour, name), size)
+            surface.blit(face, face.get_rect(midleft=(icon_c[0] + icon_r + row_h // 6, rect.centery)))
+        width = self._text_width(rect.w, row_h, event)
+        rendered = [st.text(text, getattr(sizes, size_name), colour_name, bold=bold, max_width=width)
+                    for text, size_name, colour_name, bold in lines if text]
         top = rect.centery - sum(r.get_height() for r in rendered) // 2
+        first = top
         for line in rendered:
             surface.blit(line, (text_x, top))
             top += line.get_height()
-
-    def _narrow_card(self, surface: pygame.Surface, event: FeedEvent, rect: pygame.Rect) -> None:
-        """A portrait card: the name and the time, then what happened (and its points) below."""
-        st = self.stage
-        sizes = st.theme.sizes
-        data = event.data
-        pygame.draw.rect(surface, st.colour("surface"), rect, border_radius=rect.h // 5)
-        icon_r = rect.h // 5
-        icon_c = (rect.x + rect.h // 3, rect.centery)
-        if event.type == CHALLENGE_COMPLETED:
-            draw_star(surface, icon_c, icon_r, st.colour("accent"))
-            name = self._name(data.get("agent") or data.get("team"))[0]
-            what = f"“{data.get('challenge', '')}”"
-            points = data.get("points") or 0
-            tail = f"+{points:g} pts" if points else ""
+        right = self._right(event)[0]
+        if portrait:  # the time beside the name; the points beside what was won
+            surface.blit(right, right.get_rect(midright=(edge, first + rendered[0].get_height() // 2)))
+            if tail and len(rendered) > 1:
+                pts = st.text(tail, sizes.small, "accent", bold=True, numbers=True)
+                surface.blit(pts, pts.get_rect(midright=(edge, first + rendered[0].get_height()
+                                                         + rendered[1].get_height() // 2)))
         else:
-            draw_heart(surface, icon_c, icon_r, st.colour("down"))
-            name = self._name(data.get("to"))[0]
-            giver = sender_name(self.board, data.get("from")) or COLLEAGUE
-            what = f"thanked by {giver}" + (f": “{data['text']}”" if data.get("text") else "")
-            tail = ""
-        x = icon_c[0] + icon_r + rect.h // 6
-        edge = rect.right - rect.h // 4
-        when = st.text(time.strftime("%H:%M", time.localtime(event_time(event, st.clock.wall()))), sizes.small,
-                       "muted", numbers=True)
-        line1 = st.text(name, sizes.row, "text", bold=True, max_width=edge - x - when.get_width() - rect.h // 6)
-        pts = st.text(tail, sizes.small, "accent", bold=True, numbers=True) if tail else None
-        room = edge - x - (pts.get_width() + rect.h // 6 if pts else 0)
-        line2 = st.text(what, sizes.small, "muted", max_width=room)
-        top = rect.centery - (line1.get_height() + line2.get_height()) // 2
-        surface.blit(line1, (x, top))
-        surface.blit(when, when.get_rect(midright=(edge, top + line1.get_height() // 2)))
-        surface.blit(line2, (x, top + line1.get_height()))
-        if pts is not None:
-            surface.blit(pts, pts.get_rect(midright=(edge, top + line1.get_height() + line2.get_height() // 2)))
+            surface.blit(right, right.get_rect(midright=(edge, rect.centery)))
