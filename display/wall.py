@@ -44,6 +44,7 @@ class Wall:
         self._board_layer: pygame.Surface | None = None
         self._base_key: tuple[object, ...] | None = None
         self.notice: Notice | None = None  # for the admin: a config edit that was (not) applied
+        self._enter()
 
     @property
     def scene(self) -> Scene:
@@ -59,8 +60,13 @@ class Wall:
             self.playlist = (*self.playlist, SceneConfig(name))  # type: ignore[arg-type]
             self.index = len(self.playlist) - 1
         self.scene_started = self.stage.clock.now()
-        self.scene.enter()
+        self._enter()
         self._force = True
+
+    def _enter(self) -> None:
+        """Put the playlist's current scene on screen, for its slot."""
+        self.scene.slot_seconds = self.playlist[self.index].seconds
+        self.scene.enter()
 
     def adopt(self, old: Wall) -> None:
         """Take over from ``old`` (the screen was resized, or the config or theme changed): the
@@ -73,6 +79,7 @@ class Wall:
         for name, scene in self.scenes.items():
             if name in old.scenes:
                 scene.adopt(old.scenes[name])
+        self.scene.slot_seconds = self.playlist[self.index].seconds
         self.celebrations.adopt(old.celebrations)
         self.notice = old.notice
         state = old.state
@@ -139,12 +146,13 @@ class Wall:
         if self.celebrations.active():
             return  # a celebration holds the current scene; its time does not run out underneath
         if now - self.scene_started >= self.playlist[self.index].seconds and len(self.playlist) > 1:
+            self.scene.leave()
             for _ in range(len(self.playlist)):  # the next scene with something to show
                 self.index = (self.index + 1) % len(self.playlist)
                 if self.scene.has_content():
                     break
             self.scene_started = now
-            self.scene.enter()
+            self._enter()
             self._force = True
 
     # --- output -----------------------------------------------------------------------

@@ -20,6 +20,7 @@ from feeds.diff import BoardEvent
 
 class Scene:
     name = "scene"
+    slot_seconds = 0.0  # how long each visit lasts (its playlist entry's seconds; set by the wall; 0: unknown)
 
     def __init__(self, stage: Stage) -> None:
         self.stage = stage
@@ -38,6 +39,9 @@ class Scene:
 
     def enter(self) -> None:
         """Called when the scene comes on screen."""
+
+    def leave(self) -> None:
+        """Called when the rotation takes the scene off screen."""
 
     def update(self, board: Board, events: Sequence[BoardEvent]) -> bool:
         """Take a new board; True when the whole scene must be redrawn (not just what animates)."""

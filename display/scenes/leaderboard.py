@@ -2,7 +2,9 @@
 
 Each agent's row is a pre-rendered surface (rebuilt only when its content changes) that slides to
 its new place over 0.8 s when the rank changes, while the value counts up. A new leader's row
-glows for a few seconds. With more agents than fit, the scene pages through them in balanced pages.
+glows for a few seconds. With more agents than fit, the scene pages through them in balanced pages,
+as many in each visit as its slot has room for, each visit going on where the last one stopped.
+A frame looks only at the page on screen: what moves is filed by page once per poll.
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ from feeds.board import Board, RankedAgent
 from feeds.diff import BoardEvent, NewLeader, RankChanged
 
 MOVE_SHOWN_SECONDS = 45.0  # an arrow stays beside a row this long after it moved
-PAGE_SECONDS = 10.0
+PAGE_SECONDS = 10.0  # a page's time when the scene has no slot in a playlist (a preview)
+MIN_PAGE_SECONDS = 8.0  # long enough to find one's own name on a page from across the room
 _KEY = (255, 0, 254)  # the colour-keyed "transparent" of row surfaces: never a theme colour
 
 
@@ -39,6 +42,7 @@ def _keyed_surface(size: tuple[int, int]) -> pygame.Surface:
 @dataclass
 class _Row:
     agent_id: str
+    ranked: RankedAgent
     slot: Tween  # position in the ordered list, in rows (fractional while sliding)
     value: Tween
     move: int = 0
@@ -57,9 +61,14 @@ class LeaderboardScene(Scene):
         self.rows: dict[str, _Row] = {}
         self.order: list[RankedAgent] = []
         self.avatars = Avatars(stage)
-        self.page = 0
-        self.page_started = stage.clock.now()
+        self.entered = stage.clock.now()
+        self.first_page = 0  # the page this visit began with: where the last one stopped
         self._teams: dict[str, tuple[str, str | None]] = {}
+        # What animates, by the page it crosses, and until when: a frame asks only about its own
+        # page, so its cost does not grow with the agents on the other pages.
+        self._live: dict[int, list[_Row]] = {}
+        self._settle: dict[int, float] = {}
+        self._drawn: dict[str, _Row] = {}  # the rows drawn since the last full draw
 
     # --- geometry ---------------------------------------------------------------------
     def _layout(self) -> tuple[pygame.Rect, int, int]:
@@ -85,10 +94,43 @@ class LeaderboardScene(Scene):
         return f"Ranked by {metric_label(self.stage.board.rank_by, self.stage.board).lower()}" + (
             f" · page {self.page + 1} of {pages}" if pages > 1 else "")
 
+    # --- pages ------------------------------------------------------------------------
+    def page_seconds(self) -> float:
+        """How long each page stays: the slot shared by as many pages as it has room for at
+        MIN_PAGE_SECONDS or more each, so a visit shows every page when it can, and never the same
+        page twice while others wait; without a slot (a preview), PAGE_SECONDS."""
+        slot = self.slot_seconds
+        if slot <= 0:
+            return PAGE_SECONDS
+        return slot / min(self.pages(), max(1, int(slot // MIN_PAGE_SECONDS)))
+
+    def _turns(self) -> tuple[int, float]:
+        """Pages turned since this visit began, and how long the page on screen has been there."""
+        turns, into = divmod(max(0.0, self.stage.clock.now() - self.entered), self.page_seconds())
+        return int(turns), into
+
+    @property
+    def page(self) -> int:
+        """The page on screen: time decides it, so it turns on time whether or not a frame is drawn."""
+        pages = self.pages()
+        return (self.first_page + self._turns()[0]) % pages if pages > 1 else 0
+
     # --- life cycle -------------------------------------------------------------------
     def enter(self) -> None:
-        self.page = 0
-        self.page_started = self.stage.clock.now()
+        self.entered = self.stage.clock.now()
+        self.first_page %= self.pages()
+
+    def leave(self) -> None:
+        """The next visit resumes where this one stopped: with the page after the last one seen,
+        or with that page itself when it was cut short (a visit of a 25 s slot on 10 s pages)."""
+        pages = self.pages()
+        if pages > 1:
+            into = self._turns()[1]
+            self.first_page = (self.page + (into >= self.page_seconds() / 2)) % pages
+
+    def adopt(self, old: Scene) -> None:
+        if isinstance(old, LeaderboardScene):  # a reload keeps the page, not back to page 1
+            self.entered, self.first_page = old.entered, old.first_page
 
     def update(self, board: Board, events: Sequence[BoardEvent]) -> bool:
         super().update(board, events)
@@ -99,13 +141,14 @@ class LeaderboardScene(Scene):
         self.order = list(board.agents)
         moves = {e.agent: e for e in events if isinstance(e, RankChanged)}
         leaders = {e.agent for e in events if isinstance(e, NewLeader)}
-        present = set()
+        rows: dict[str, _Row] = {}
         for index, ranked in enumerate(board.agents):
             agent_id = ranked.agent.id
-            present.add(agent_id)
             row = self.rows.get(agent_id)
             if row is None:
-                row = self.rows[agent_id] = _Row(agent_id, Tween(clock, index), Tween(clock, ranked.value or 0.0))
+                row = _Row(agent_id, ranked, Tween(clock, index), Tween(clock, ranked.value or 0.0))
+            rows[agent_id] = row
+            row.ranked = ranked
             row.slot.to(index, motion.duration(SLIDE_SECONDS))
             row.value.to(ranked.value or 0.0, motion.duration(COUNT_SECONDS, essential=True), ease_out_cubic)
             move = moves.get(agent_id)
@@ -113,50 +156,75 @@ class LeaderboardScene(Scene):
                 row.move, row.moved_at = move.old - move.new, now
             if agent_id in leaders:
                 row.led_at = now
-        for gone in set(self.rows) - present:
-            del self.rows[gone]
-        self.page = min(self.page, self.pages() - 1)
+        gone = len(rows) != len(self.rows) or any(agent_id not in rows for agent_id in self.rows)
+        self.rows = rows
+        self._plan(now)
         # Moves and new values are drawn as they animate; only a new shape needs a full redraw.
-        return (self.pages(), self.subtitle(), len(self.order)) != layout_before or bool(set(self.rows) - present)
+        return (self.pages(), self.subtitle(), len(self.order)) != layout_before or gone
+
+    def _plan(self, now: float) -> None:
+        """File every row that moves, counts or glows under each page its band crosses (once a
+        poll, so that no frame has to look at every agent)."""
+        per_page = self._layout()[2]
+        glow = self._highlight_seconds()
+        glow += 0.1 if glow else 0.0  # a frame more: the last one draws the row without its halo
+        self._live, self._settle = {}, {}
+        for row in self.rows.values():
+            ends = [t.t0 + t.duration for t in (row.slot, row.value) if t.moving()]
+            if now - row.led_at < glow:
+                ends.append(row.led_at + glow)
+            if not ends:
+                continue
+            low, high = sorted((row.slot.start, row.slot.end))
+            for page in range(int(low // per_page), math.ceil((high + 1) / per_page)):
+                self._live.setdefault(page, []).append(row)
+                self._settle[page] = max(self._settle.get(page, now), *ends)
+
+    def _on_page(self) -> list[_Row]:
+        """The rows that can be seen on the page on screen: its own (and a neighbour each side,
+        for a row sliding in) and those that cross it while they move."""
+        per_page = self._layout()[2]
+        first = self.page * per_page
+        rows = {id(row): row for row in (self.rows[a.agent.id] for a in self.order[max(0, first - 1):first + per_page + 1])}
+        rows.update((id(row), row) for row in self._live.get(self.page, ()))
+        return list(rows.values())
+
+    def _stale_rows(self) -> list[_Row]:
+        """Rows on screen whose picture is out of date (a new secondary value, badge, an arrow
+        that expired) though they do not move."""
+        return [row for row in self._on_page()
+                if row.surface is not None and row.key != self._row_key(row, row.ranked, row.key[-1])]
 
     def animating(self) -> bool:
-        now = self.stage.clock.now()
-        return any(r.slot.moving() or r.value.moving() or now - r.led_at < self._highlight_seconds()
-                   for r in self.rows.values())
+        return self.stage.clock.now() < self._settle.get(self.page, -math.inf) or bool(self._stale_rows())
 
     def _highlight_seconds(self) -> float:
         return self.stage.motion.duration(HIGHLIGHT_SECONDS, essential=True)
 
     def next_change(self) -> float | None:
         now = self.stage.clock.now()
-        times = [r.moved_at + MOVE_SHOWN_SECONDS for r in self.rows.values() if r.move and r.moved_at + MOVE_SHOWN_SECONDS > now]
+        times = [r.moved_at + MOVE_SHOWN_SECONDS for r in self._on_page() if r.move and r.moved_at + MOVE_SHOWN_SECONDS > now]
         if self.pages() > 1:
-            times.append(self.page_started + PAGE_SECONDS)
+            times.append(self.entered + (self._turns()[0] + 1) * self.page_seconds())
         return min(times) if times else None
-
-    def _turn_page(self) -> None:
-        now = self.stage.clock.now()
-        if self.pages() > 1 and now - self.page_started >= PAGE_SECONDS:
-            self.page = (self.page + 1) % self.pages()
-            self.page_started = now
 
     # --- drawing ----------------------------------------------------------------------
     def draw_base(self, surface: pygame.Surface) -> None:
         self._draw_labels(surface, self._layout()[0])
 
     def draw(self, surface: pygame.Surface) -> None:
-        self._turn_page()
-        self._draw_rows(surface, self._layout()[0])
+        for row in self._drawn.values():
+            row.drawn = None  # not on this picture, so nothing of it to clean up later
+        self._drawn = {row.agent_id: row for row in self._draw_rows(surface, self._layout()[0])}
 
     def draw_partial(self, surface: pygame.Surface, base: pygame.Surface) -> list[pygame.Rect]:
         """Redraw only the band the moving rows cross (where they are and where they were)."""
         area, row_h, per_page = self._layout()
         now = self.stage.clock.now()
         bands = []
-        by_id = {a.agent.id: a for a in self.order}
-        for row in self.rows.values():
-            changed = row.key != self._row_key(row, by_id[row.agent_id], row.key[-1] if row.key else (0, 0))
-            if changed or row.slot.moving() or row.value.moving() or now - row.led_at < self._highlight_seconds() + 0.1:
+        stale = {id(row) for row in self._stale_rows()}
+        for row in self._on_page():
+            if id(row) in stale or row.slot.moving() or row.value.moving() or now - row.led_at < self._highlight_seconds() + 0.1:
                 y = area.y + round((row.slot.value() - self.page * per_page) * row_h)
                 bands.append(pygame.Rect(area.x - 4, y, area.w + 8, row_h))
                 if row.drawn is not None:
@@ -165,21 +233,24 @@ class LeaderboardScene(Scene):
             return []
         band = bands[0].unionall(bands[1:]).clip(area.inflate(8, 0))
         surface.blit(base, band, band)
-        self._draw_rows(surface, band)
+        self._drawn.update((row.agent_id, row) for row in self._draw_rows(surface, band))
         return [band]
 
-    def _draw_rows(self, surface: pygame.Surface, clip_to: pygame.Rect) -> None:
+    def _draw_rows(self, surface: pygame.Surface, clip_to: pygame.Rect) -> list[_Row]:
+        """Draw the page's rows that meet ``clip_to``; those drawn."""
         area, row_h, per_page = self._layout()
         first = self.page * per_page
         clip = surface.get_clip()
         surface.set_clip(clip_to.clip(area.inflate(8, 0)))
-        by_id = {a.agent.id: a for a in self.order}
-        for agent_id, row in sorted(self.rows.items(), key=lambda item: -item[1].slot.value()):
+        drawn = []
+        for row in sorted(self._on_page(), key=lambda row: -row.slot.value()):
             rect = pygame.Rect(area.x, area.y + round((row.slot.value() - first) * row_h), area.w, row_h)
             row.drawn = rect.inflate(8, 0) if area.colliderect(rect) else None
             if rect.colliderect(clip_to) and row.drawn is not None:
-                self._draw_row(surface, row, by_id[agent_id], rect)
+                self._draw_row(surface, row, row.ranked, rect)
+                drawn.append(row)
         surface.set_clip(clip)
+        return drawn
 
     def _columns(self, width: int, row_h: int) -> dict[str, int]:
         """Left edges (and widths) of the columns, for this row width."""
