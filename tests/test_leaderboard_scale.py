@@ -3,6 +3,7 @@ page on screen costs (not what the floor does), and the column headers never ove
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pygame
@@ -10,6 +11,7 @@ import pytest
 
 from display.clock import FakeClock
 from display.scenes.leaderboard import LeaderboardScene
+from display.scenes.near import NearScene
 from display.shot import init_offscreen, make_stage
 from display.stage import Stage
 from display.wall import Wall
@@ -178,3 +180,32 @@ def test_an_arrow_leaves_its_row_when_its_time_is_up(tmp_path: Path) -> None:
     clock.advance(0.5)
     assert wall.frame(screen)  # the arrow's time is up: its rows are drawn again, without it
     assert scene.rows["a2"].key[-2] == 0 and scene.rows["a1"].key[-2] == 0
+
+
+class CountingAgents(tuple):  # type: ignore[type-arg]
+    """The board's own agents, counting every one handed out (by iteration, index or slice)."""
+
+    touched = 0
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        for item in super().__iter__():
+            CountingAgents.touched += 1
+            yield item
+
+    def __getitem__(self, key):  # type: ignore[no-untyped-def]
+        found = super().__getitem__(key)
+        CountingAgents.touched += len(found) if isinstance(key, slice) else 1
+        return found
+
+
+def test_the_near_scene_reads_a_large_floor_once_per_picture_not_once_per_team_and_row(tmp_path: Path) -> None:
+    stage = stage_for(tmp_path, size=(1920, 1080))
+    members = [agent(f"a{i}", float(50000 - i), team=f"t{i % 20}") for i in range(5000)]
+    board = build_board(normalise(doc(*members)), BoardConfig())
+    counted = dataclasses.replace(board, agents=CountingAgents(board.agents))
+    scene = NearScene(stage)
+    scene.update(counted, [])
+    CountingAgents.touched = 0
+    assert scene.has_content()
+    scene.draw(pygame.Surface(stage.size))
+    assert 0 < CountingAgents.touched <= 3 * len(board.agents)  # twenty teams: not twenty passes, nor slices

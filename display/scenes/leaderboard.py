@@ -69,11 +69,20 @@ class LeaderboardScene(Scene):
         self._live: dict[int, list[_Row]] = {}
         self._settle: dict[int, float] = {}
         self._drawn: dict[str, _Row] = {}  # the rows drawn since the last full draw
+        self._layout_cache: tuple[tuple[object, ...], tuple[pygame.Rect, int, int]] | None = None
 
     # --- geometry ---------------------------------------------------------------------
     def _layout(self) -> tuple[pygame.Rect, int, int]:
-        """Rows area, row height and rows per page."""
+        """Rows area, row height and rows per page (asked many times a frame: worked out once per shape)."""
         area = self.stage.content()
+        key = (tuple(area), len(self.order))
+        if self._layout_cache is None or self._layout_cache[0] != key:
+            self._layout_cache = key, self._fit(area)
+        rect, row_h, per_page = self._layout_cache[1]
+        return rect.copy(), row_h, per_page
+
+    def _fit(self, area: pygame.Rect) -> tuple[pygame.Rect, int, int]:
+        """As many balanced pages as it takes for rows of a readable height within ``area``."""
         label_h = 0 if self.stage.portrait else round(self.stage.px(self.stage.theme.sizes.small) * 1.5)
         area = pygame.Rect(area.x, area.y + label_h, area.w, area.h - label_h)
         # Portrait rows hold two lines (the name alone on the first), so they are taller.

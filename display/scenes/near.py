@@ -22,12 +22,11 @@ class NearScene(Scene):
         """Each team with its members' positions on the board, best first."""
         if self.board is None:
             return []
-        out = []
-        for team in self.board.teams:
-            places = [i for i, a in enumerate(self.board.agents) if a.agent.team == team.team.id and a.value is not None]
-            if places:
-                out.append((team, places))
-        return out
+        by_team: dict[str | None, list[int]] = {}  # one pass over the floor, not one per team
+        for i, a in enumerate(self.board.agents):
+            if a.value is not None:
+                by_team.setdefault(a.agent.team, []).append(i)
+        return [(team, by_team[team.team.id]) for team in self.board.teams if team.team.id in by_team]
 
     def has_content(self) -> bool:
         return bool(self.teams()) and self.board is not None and len(self.board.agents) > 2
@@ -98,8 +97,11 @@ class NearScene(Scene):
         draw_badges(surface, text_x + name.get_width(), rect.y + pad // 2 + name.get_height() // 2, badge, worn, st)
         metric = st.board.rank_by
         parts = []
-        above = next((a for a in reversed(agents[:place]) if a.rank is not None and a.rank < (me.rank or 0)), None)
-        below = next((a for a in agents[place + 1:] if a.value is not None and a.rank != me.rank), None)
+        # Walked outwards from the row, not sliced: a slice would copy most of a large floor per row.
+        above = next((agents[i] for i in range(place - 1, -1, -1)
+                      if agents[i].rank is not None and agents[i].rank < (me.rank or 0)), None)
+        below = next((agents[i] for i in range(place + 1, len(agents))
+                      if agents[i].value is not None and agents[i].rank != me.rank), None)
         if me.rank == 1:
             parts.append("top of the board")
         elif above is not None and above.value is not None and me.value is not None:
