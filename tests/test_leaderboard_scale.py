@@ -4,6 +4,7 @@ page on screen costs (not what the floor does), and the column headers never ove
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from pathlib import Path
 
 import pygame
@@ -15,6 +16,7 @@ from display.scenes.near import NearScene
 from display.shot import init_offscreen, make_stage
 from display.stage import Stage
 from display.wall import Wall
+from display.widgets import format_value, metric_label
 from feeds.board import build_board
 from feeds.config import BoardConfig, load_config
 from feeds.coordinator import FeedState
@@ -209,3 +211,51 @@ def test_the_near_scene_reads_a_large_floor_once_per_picture_not_once_per_team_a
     assert scene.has_content()
     scene.draw(pygame.Surface(stage.size))
     assert 0 < CountingAgents.touched <= 3 * len(board.agents)  # twenty teams: not twenty passes, nor slices
+
+
+LABELS = {
+    "short": '[board.metrics.csat]\nlabel = "Csat"\n',
+    "long": '[board.metrics.csat]\nlabel = "Customer satisfaction"\n[board.metrics.tickets_solved]\nlabel = "Tickets solved today"\n',
+    "very long": '[board.metrics.csat]\nlabel = "Customer satisfaction, rolling thirty-day average"\n'
+                 '[board.metrics.tickets_solved]\nlabel = "Tickets solved across every channel since midnight"\n',
+}
+
+
+@pytest.mark.parametrize("size", [(1920, 1080), (1280, 720), (1080, 1920)], ids=lambda s: f"{s[0]}x{s[1]}")
+@pytest.mark.parametrize("labels", list(LABELS))
+def test_column_headers_never_overlap(tmp_path: Path, size: tuple[int, int], labels: str) -> None:
+    stage = stage_for(tmp_path, f'[display]\nsecondary = "csat"\n{LABELS[labels]}', size)
+    wall = Wall(stage)
+    wall.update(floor(20))
+    scene: LeaderboardScene = wall.scenes["leaderboard"]  # type: ignore[assignment]
+    wall.frame(pygame.Surface(stage.size))
+    headers = [rect for _, rect in scene.headers()]
+    assert len(headers) == (0 if stage.portrait else 3)  # portrait rows name their own numbers
+    for a, b in itertools.combinations(headers, 2):
+        assert not a.colliderect(b), f"{a} overlaps {b}"
+    for rect in headers:
+        assert stage.content().contains(rect.clip(stage.content())) and 0 <= rect.x and rect.right <= stage.w
+    if labels != "very long" and size[0] >= 1920:  # room enough: every header whole, at its size
+        texts = [metric_label(m, stage.board) for m in ("tickets_solved", "csat")] + ["Team"]
+        natural = [stage.fonts.width(t, "text", stage.px(stage.theme.sizes.small)) for t in texts]
+        assert [label.get_width() for label, _ in scene.headers()] == natural
+
+
+@pytest.mark.parametrize("labels", list(LABELS))
+def test_a_portrait_row_keeps_its_secondary_number_however_long_the_label(tmp_path: Path, labels: str) -> None:
+    stage = stage_for(tmp_path, f'[display]\nsecondary = "csat"\n{LABELS[labels]}', (1080, 1920))
+    scene = LeaderboardScene(stage)
+    names = ("Night shift", "Day shift", "Escalations", "Billing and accounts")
+    teams = [{"id": f"t{i}", "name": name} for i, name in enumerate(names)]
+    members = [agent(f"a{i}", float(100 - i), team=f"t{i % 4}", csat=4.5) for i in range(20)]
+    scene.update(build_board(normalise(doc(*members, teams=teams)), BoardConfig()), [])
+    ranked = scene.order[0]
+    px = stage.px(stage.theme.sizes.small)
+    number = format_value(4.5, "csat", stage.board)
+    for room in range(80, 1000, 40):
+        detail, size = scene._portrait_detail(ranked, "Night shift", room)
+        assert detail.endswith((f" {number}", f" {number} · Night shift")) or detail == number
+        if detail.endswith("Night shift"):  # then every team's name fits too
+            widest = f"{metric_label('csat', stage.board)} {number} · Billing and accounts"
+            assert stage.fonts.width(widest, "text", size) <= room
+        assert stage.fonts.width(detail, "text", size) <= room and size >= 0.85 * px

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import pygame
 
 from display.anim import COUNT_SECONDS, HIGHLIGHT_SECONDS, SLIDE_SECONDS, Tween, ease_out_cubic
+from display.fonts import ELLIPSIS, fit
 from display.scenes import Scene
 from display.stage import Stage, mix
 from display.widgets import Avatars, avatar_colour, draw_badges, draw_move, format_value, metric_label
@@ -25,6 +26,7 @@ from feeds.diff import BoardEvent, NewLeader, RankChanged
 MOVE_SHOWN_SECONDS = 45.0  # an arrow stays beside a row this long after it moved
 PAGE_SECONDS = 10.0  # a page's time when the scene has no slot in a playlist (a preview)
 MIN_PAGE_SECONDS = 8.0  # long enough to find one's own name on a page from across the room
+HEADER_SHARE = 0.2  # the most of a row's width a number column may take to fit its header
 _KEY = (255, 0, 254)  # the colour-keyed "transparent" of row surfaces: never a theme colour
 
 
@@ -70,6 +72,8 @@ class LeaderboardScene(Scene):
         self._settle: dict[int, float] = {}
         self._drawn: dict[str, _Row] = {}  # the rows drawn since the last full draw
         self._layout_cache: tuple[tuple[object, ...], tuple[pygame.Rect, int, int]] | None = None
+        self._columns_cache: dict[tuple[int, int], dict[str, int]] = {}
+        self._widest_cache: tuple[list[RankedAgent], tuple[int, str, str]] | None = None
 
     # --- geometry ---------------------------------------------------------------------
     def _layout(self) -> tuple[pygame.Rect, int, int]:
@@ -219,7 +223,8 @@ class LeaderboardScene(Scene):
 
     # --- drawing ----------------------------------------------------------------------
     def draw_base(self, surface: pygame.Surface) -> None:
-        self._draw_labels(surface, self._layout()[0])
+        for label, rect in self.headers():
+            surface.blit(label, rect)
 
     def draw(self, surface: pygame.Surface) -> None:
         for row in self._drawn.values():
@@ -262,37 +267,65 @@ class LeaderboardScene(Scene):
         return drawn
 
     def _columns(self, width: int, row_h: int) -> dict[str, int]:
-        """Left edges (and widths) of the columns, for this row width."""
+        """Left edges (and widths) of the columns, for this row width (worked out once per size)."""
+        cached = self._columns_cache.get((width, row_h))
+        if cached is None:
+            cached = self._columns_cache[(width, row_h)] = self._place_columns(width, row_h)
+        return cached
+
+    def _place_columns(self, width: int, row_h: int) -> dict[str, int]:
         st = self.stage
         rank_w = round(st.px(st.theme.sizes.rank) * 1.9)
         inner = row_h - round(row_h * 0.12)
         digits = st.fonts.width("88", "numbers", max(8, int(inner * 0.5)), bold=True)
         move_w = round(inner * 0.6) + digits + round(row_h * 0.2)  # an arrow, up to two digits, a gap
         avatar = round(row_h * 0.72)
+        value_right = width - round(row_h * 0.25)
         value_w = round(st.px(st.theme.sizes.value) * 3.4)
         secondary_w = round(st.px(st.theme.sizes.row) * 3.0) if st.display.secondary else 0
+        if not st.portrait:  # the number columns widen for their headers, up to a share of the row each
+            gap, cap = self._header_gap(), round(width * HEADER_SHARE)
+            value_w = max(value_w, min(cap, self._header_width(st.board.rank_by) + width - value_right + gap))
+            if secondary_w:
+                secondary_w = max(secondary_w, min(cap, self._header_width(st.display.secondary) + 8 + gap))
         team_w = 0 if st.portrait else round(width * 0.15)
         name_x = rank_w + move_w + avatar + round(row_h * 0.3)
         name_w = width - name_x - team_w - secondary_w - value_w - round(row_h * 0.4)
         return {"rank_w": rank_w, "move_x": rank_w, "avatar_x": rank_w + move_w, "avatar": avatar,
                 "name_x": name_x, "name_w": name_w, "team_x": name_x + name_w + round(row_h * 0.2),
                 "team_w": team_w, "secondary_x": width - value_w - secondary_w, "secondary_w": secondary_w,
-                "value_right": width - round(row_h * 0.25)}
+                "value_w": value_w, "value_right": value_right}
 
-    def _draw_labels(self, surface: pygame.Surface, area: pygame.Rect) -> None:
+    def _header_gap(self) -> int:
+        return round(self.stage.px(self.stage.theme.sizes.small) * 0.8)
+
+    def _header_width(self, metric: str) -> int:
+        st = self.stage
+        return st.fonts.width(metric_label(metric, st.board), "text", st.px(st.theme.sizes.small))
+
+    def headers(self) -> list[tuple[pygame.Surface, pygame.Rect]]:
+        """The column headers and where they go (landscape only: each portrait row names its
+        numbers). Each has its own column's width, less a gap to the next: a label longer than
+        that is set smaller, down to the legible minimum, and only then shortened with "…"."""
         st = self.stage
         if st.portrait:
-            return  # each portrait row says what its numbers are
-        cols = self._columns(area.w, self._layout()[1])
-        size = st.theme.sizes.small
+            return []
+        area, row_h, _ = self._layout()
+        cols = self._columns(area.w, row_h)
+        size, gap = st.theme.sizes.small, self._header_gap()
         y = area.y - round(st.px(size) * 1.4)
-        value_label = st.text(metric_label(st.board.rank_by, st.board), size, "muted")
-        surface.blit(value_label, (area.x + cols["value_right"] - value_label.get_width(), y))
+        out = []
+        value_room = cols["value_w"] - (area.w - cols["value_right"]) - gap
+        label = st.text_fitted(metric_label(st.board.rank_by, st.board), size, "muted", value_room)
+        out.append((label, label.get_rect(topright=(area.x + cols["value_right"], y))))
         if cols["secondary_w"]:
-            label = st.text(metric_label(st.display.secondary, st.board), size, "muted")
-            surface.blit(label, (area.x + cols["secondary_x"] + cols["secondary_w"] - label.get_width() - 8, y))
+            label = st.text_fitted(metric_label(st.display.secondary, st.board), size, "muted",
+                                   cols["secondary_w"] - 8 - gap)
+            out.append((label, label.get_rect(topright=(area.x + cols["secondary_x"] + cols["secondary_w"] - 8, y))))
         if cols["team_w"]:
-            surface.blit(st.text("Team", size, "muted"), (area.x + cols["team_x"], y))
+            label = st.text_fitted("Team", size, "muted", cols["team_w"] - gap)
+            out.append((label, label.get_rect(topleft=(area.x + cols["team_x"], y))))
+        return out
 
     def _row_key(self, row: _Row, ranked: RankedAgent, size: tuple[int, int]) -> tuple[object, ...]:
         """What a row's surface shows; the value is drawn live on top, so it is not part of it."""
@@ -390,15 +423,51 @@ class LeaderboardScene(Scene):
         name = st.text(ranked.agent.name, st.theme.sizes.row, "text", bold=True, max_width=max(badge, room))
         out.blit(name, name.get_rect(midleft=(text_x, inner_h // 4 + inner_h // 20)))
         draw_badges(out, text_x + name.get_width(), inner_h // 4 + inner_h // 20, badge, worn, st)
-        parts = []
-        if st.display.secondary:  # the metric first: the team also shows as the stripe's colour
-            metric = st.display.secondary
-            parts.append(f"{metric_label(metric, st.board)} {format_value(ranked.agent.metrics.get(metric), metric, st.board)}")
-        if team_name:
-            parts.append(team_name)
-        if parts:
-            value_w = st.fonts.width(format_value(ranked.value, st.board.rank_by, st.board), "numbers",
-                                     st.px(st.theme.sizes.value), bold=True) + h // 2
-            detail = st.text(" · ".join(parts), st.theme.sizes.small, "muted", max_width=w - text_x - value_w)
+        value_w, _, _ = self._widest()
+        value_left = w - round(h * 0.25) - value_w  # the value is drawn live, right-aligned there
+        text, px = self._portrait_detail(ranked, team_name, value_left - h // 8 - text_x)
+        if text:
+            detail = st.fonts.render(text, "text", px, st.colour("muted"), max_width=value_left - h // 8 - text_x)
             out.blit(detail, detail.get_rect(midleft=(text_x, inner_h * 3 // 4 - inner_h // 20)))
         return out
+
+    def _widest(self) -> tuple[int, str, str]:
+        """For portrait rows, once per board: the widest value's width, the longest secondary
+        number and the widest team name, so that every row makes the same choice of what to show."""
+        if self._widest_cache is None or self._widest_cache[0] is not self.order:
+            st = self.stage
+            board = st.board
+            values = [format_value(a.value, board.rank_by, board) for a in self.order] or [""]
+            value_px = max(st.fonts.width(v, "numbers", st.px(st.theme.sizes.value), bold=True)
+                           for v in sorted(set(values), key=len)[-3:])  # the longest few: digits differ in width
+            metric = st.display.secondary
+            numbers = [format_value(a.agent.metrics.get(metric), metric, board) for a in self.order] if metric else [""]
+            small = st.px(st.theme.sizes.small)
+            teams = [name for name, _ in self._teams.values()] or [""]
+            self._widest_cache = (self.order, (value_px, max(numbers or [""], key=len),
+                                               max(teams, key=lambda t: st.fonts.width(t, "text", small))))
+        return self._widest_cache[1]
+
+    def _portrait_detail(self, ranked: RankedAgent, team_name: str, room: int) -> tuple[str, int]:
+        """The line under a portrait row's name and its pixel size: the secondary metric and the
+        team, as much as fits. The same for every row of a board: the team shows (set up to 15 %
+        smaller if need be) only if the widest team name fits beside the widest number; else the
+        metric alone, its label shortened if it must be; its number always stays."""
+        st = self.stage
+        px = st.px(st.theme.sizes.small)
+        metric = st.display.secondary
+        if not metric:
+            return team_name, px
+        label, number = metric_label(metric, st.board), format_value(ranked.agent.metrics.get(metric), metric, st.board)
+        _, widest_number, widest_team = self._widest()
+        if team_name:
+            size = px
+            while size >= px * 0.85:
+                if st.fonts.width(f"{label} {widest_number} · {widest_team}", "text", size) <= room:
+                    return f"{label} {number} · {team_name}", size
+                size = int(size * 0.95)
+        if st.fonts.width(f"{label} {number}", "text", px) <= room:
+            return f"{label} {number}", px
+        tail = f" {number}"
+        short = fit(st.fonts.font_for(label, "text", px, False), label, room - st.fonts.width(tail, "text", px))
+        return (short + tail if short != ELLIPSIS else number), px  # "Customer sat… 4.4", or just "4.4"
