@@ -253,7 +253,7 @@ def test_a_portrait_row_keeps_its_secondary_number_however_long_the_label(tmp_pa
     px = stage.px(stage.theme.sizes.small)
     number = format_value(4.5, "csat", stage.board)
     for room in range(80, 1000, 40):
-        detail, size = scene._portrait_detail(ranked, "Night shift", room)
+        detail, size = scene.art.portrait_detail(ranked, "Night shift", room)
         assert detail.endswith((f" {number}", f" {number} · Night shift")) or detail == number
         if detail.endswith("Night shift"):  # then every team's name fits too
             widest = f"{metric_label('csat', stage.board)} {number} · Billing and accounts"
