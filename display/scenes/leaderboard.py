@@ -171,7 +171,7 @@ class LeaderboardScene(Scene):
                 ends.append(row.led_at + glow)
             if not ends:
                 continue
-            low, high = sorted((row.slot.start, row.slot.end))
+            low, high = sorted((row.slot.start, row.slot.end)) if row.slot.moving() else (row.slot.end, row.slot.end)
             for page in range(int(low // per_page), math.ceil((high + 1) / per_page)):
                 self._live.setdefault(page, []).append(row)
                 self._settle[page] = max(self._settle.get(page, now), *ends)
