@@ -259,3 +259,17 @@ def test_a_portrait_row_keeps_its_secondary_number_however_long_the_label(tmp_pa
             widest = f"{metric_label('csat', stage.board)} {number} · Billing and accounts"
             assert stage.fonts.width(widest, "text", size) <= room
         assert stage.fonts.width(detail, "text", size) <= room and size >= 0.85 * px
+
+
+def test_the_base_layer_is_redrawn_in_place_not_reallocated_when_the_scene_changes(tmp_path: Path) -> None:
+    wall = Wall(stage_for(tmp_path, PLAYLIST))
+    wall.update(floor(200))
+    screen = pygame.Surface(wall.stage.size)
+    wall.frame(screen)
+    layer = wall._base_layer
+    wall.show("teams")
+    wall.frame(screen)
+    assert wall._base_layer is layer  # a full-screen copy and convert cost ~3 ms a scene change
+    expected = pygame.Surface(wall.stage.size)
+    wall.draw(expected)  # and it is the teams scene's base now, not the leaderboard's
+    assert pygame.image.tobytes(screen, "RGB") == pygame.image.tobytes(expected, "RGB")
