@@ -97,7 +97,8 @@ def run(seconds: float = 60.0, warm_up: float = 5.0, size: str = "1920x1080", st
     return result | {"still": float(still)}
 
 
-def measure(config_text: str, seconds: float, warm_up: Callable[[Path], None], size: str = "1920x1080") -> dict[str, float]:
+def measure(config_text: str, seconds: float, warm_up: Callable[[Path], None],
+            size: str = "1920x1080") -> dict[str, float]:
     """CPU and PSS of ``chalkwall run`` with this config (a ``[state]`` section is added) over
     ``seconds`` on X, after ``warm_up(state_dir)`` returns."""
     env = dict(os.environ)

@@ -215,7 +215,8 @@ def test_the_near_scene_reads_a_large_floor_once_per_picture_not_once_per_team_a
 
 LABELS = {
     "short": '[board.metrics.csat]\nlabel = "Csat"\n',
-    "long": '[board.metrics.csat]\nlabel = "Customer satisfaction"\n[board.metrics.tickets_solved]\nlabel = "Tickets solved today"\n',
+    "long": '[board.metrics.csat]\nlabel = "Customer satisfaction"\n'
+            '[board.metrics.tickets_solved]\nlabel = "Tickets solved today"\n',
     "very long": '[board.metrics.csat]\nlabel = "Customer satisfaction, rolling thirty-day average"\n'
                  '[board.metrics.tickets_solved]\nlabel = "Tickets solved across every channel since midnight"\n',
 }

@@ -26,6 +26,8 @@ from feeds.diff import BoardEvent, NewLeader, RankChanged
 MOVE_SHOWN_SECONDS = 45.0  # an arrow stays beside a row this long after it moved
 PAGE_SECONDS = 10.0  # a page's time when the scene has no slot in a playlist (a preview)
 MIN_PAGE_SECONDS = 8.0  # long enough to find one's own name on a page from across the room
+
+
 @dataclass
 class _Row:
     agent_id: str
@@ -171,7 +173,8 @@ class LeaderboardScene(Scene):
                 ends.append(row.led_at + glow)
             if not ends:
                 continue
-            low, high = sorted((row.slot.start, row.slot.end)) if row.slot.moving() else (row.slot.end, row.slot.end)
+            slot = row.slot
+            low, high = sorted((slot.start, slot.end)) if slot.moving() else (slot.end, slot.end)
             for page in range(int(low // per_page), math.ceil((high + 1) / per_page)):
                 self._live.setdefault(page, []).append(row)
                 self._settle[page] = max(self._settle.get(page, now), *ends)
@@ -181,7 +184,8 @@ class LeaderboardScene(Scene):
         for a row sliding in) and those that cross it while they move."""
         per_page = self._layout()[2]
         first = self.page * per_page
-        rows = {id(row): row for row in (self.rows[a.agent.id] for a in self.order[max(0, first - 1):first + per_page + 1])}
+        around = self.order[max(0, first - 1):first + per_page + 1]
+        rows = {id(row): row for row in (self.rows[a.agent.id] for a in around)}
         rows.update((id(row), row) for row in self._live.get(self.page, ()))
         return list(rows.values())
 
@@ -199,7 +203,8 @@ class LeaderboardScene(Scene):
 
     def next_change(self) -> float | None:
         now = self.stage.clock.now()
-        times = [r.moved_at + MOVE_SHOWN_SECONDS for r in self._on_page() if r.move and r.moved_at + MOVE_SHOWN_SECONDS > now]
+        times = [r.moved_at + MOVE_SHOWN_SECONDS for r in self._on_page()
+                 if r.move and r.moved_at + MOVE_SHOWN_SECONDS > now]
         if self.pages() > 1:
             times.append(self.entered + (self._turns()[0] + 1) * self.page_seconds())
         return min(times) if times else None
