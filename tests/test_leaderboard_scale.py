@@ -21,7 +21,7 @@ from feeds.board import build_board
 from feeds.config import BoardConfig, load_config
 from feeds.coordinator import FeedState
 from feeds.parse import normalise
-from helpers import agent, doc, write_config
+from helpers import ROOT, agent, doc, write_config
 
 init_offscreen()
 
@@ -188,14 +188,17 @@ class CountingAgents(tuple):  # type: ignore[type-arg]
     """The board's own agents, counting every one handed out (by iteration, index or slice)."""
 
     touched = 0
+    passes = 0  # walks over the floor: iterations and slices
 
     def __iter__(self):  # type: ignore[no-untyped-def]
+        CountingAgents.passes += 1
         for item in super().__iter__():
             CountingAgents.touched += 1
             yield item
 
     def __getitem__(self, key):  # type: ignore[no-untyped-def]
         found = super().__getitem__(key)
+        CountingAgents.passes += isinstance(key, slice)
         CountingAgents.touched += len(found) if isinstance(key, slice) else 1
         return found
 
@@ -209,8 +212,25 @@ def test_the_near_scene_reads_a_large_floor_once_per_picture_not_once_per_team_a
     scene.update(counted, [])
     CountingAgents.touched = 0
     assert scene.has_content()
-    scene.draw(pygame.Surface(stage.size))
-    assert 0 < CountingAgents.touched <= 3 * len(board.agents)  # twenty teams: not twenty passes, nor slices
+    for _ in range(3):  # the rotation asks, then a picture, a new minute's picture
+        scene.draw(pygame.Surface(stage.size))
+    # One pass for the board, and the neighbours of the rows shown: not one pass per team, per
+    # picture, nor a slice of the floor per row.
+    assert 0 < CountingAgents.touched <= 1.5 * len(board.agents)
+
+
+def test_the_challenges_scene_sorts_a_large_floor_once_per_board_not_per_picture(tmp_path: Path) -> None:
+    from display.shot import build_wall
+
+    preview = build_wall(load_config(str(ROOT / "config.toml")), (1920, 1080), state=tmp_path)
+    scene = preview.wall.scenes["challenges"]
+    assert scene.game is not None and scene.board is not None and scene.game.progress
+    scene.board = dataclasses.replace(scene.board, agents=CountingAgents(scene.board.agents))
+    CountingAgents.passes = 0
+    assert scene.has_content()
+    for _ in range(3):  # the rotation asks, then a picture, a new minute's picture
+        scene.draw(pygame.Surface(preview.wall.stage.size))
+    assert CountingAgents.passes == 1  # one walk over the floor for this board, not one per picture
 
 
 LABELS = {

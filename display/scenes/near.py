@@ -18,15 +18,21 @@ class NearScene(Scene):
     def subtitle(self) -> str:
         return "Near you: the next place to take"
 
+    _teams: tuple[object, list[tuple[TeamStanding, list[int]]]] | None = None  # and the board they are of
+
     def teams(self) -> list[tuple[TeamStanding, list[int]]]:
-        """Each team with its members' positions on the board, best first."""
+        """Each team with its members' positions on the board, best first (worked out once a board)."""
         if self.board is None:
             return []
+        if self._teams is not None and self._teams[0] is self.board:
+            return self._teams[1]
         by_team: dict[str | None, list[int]] = {}  # one pass over the floor, not one per team
         for i, a in enumerate(self.board.agents):
             if a.value is not None:
                 by_team.setdefault(a.agent.team, []).append(i)
-        return [(team, by_team[team.team.id]) for team in self.board.teams if team.team.id in by_team]
+        out = [(team, by_team[team.team.id]) for team in self.board.teams if team.team.id in by_team]
+        self._teams = (self.board, out)
+        return out
 
     def has_content(self) -> bool:
         return bool(self.teams()) and self.board is not None and len(self.board.agents) > 2
