@@ -51,7 +51,7 @@ class Tween:
 
     def to(self, end: float, duration: float, ease=ease_in_out_cubic) -> None:  # type: ignore[no-untyped-def]
         """Head for ``end`` from wherever the value is now, so a change mid-flight never jumps."""
-        if end == self.end and self.moving():
+        if end == self.end:  # on its way there or there already: a value that did not change does not move
             return
         self.start = self.value()
         self.end = end

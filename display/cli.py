@@ -65,6 +65,9 @@ def _parser() -> argparse.ArgumentParser:
                        help="a simulated day (or HOURS) of the wall on an accelerated clock: memory and caches")
     bench.add_argument("--minute", action="store_true",
                        help="measure the whole 'chalkwall run' process over a scripted minute on X (Xvfb)")
+    bench.add_argument("--still", type=int, nargs="+", metavar="AGENTS",
+                       help="CPU-s per minute of 'chalkwall run' showing a still board of AGENTS agents on X (Xvfb)")
+    bench.add_argument("--seconds", type=float, default=60.0, help="how long --still measures each board (60)")
     return parser
 
 
@@ -116,7 +119,7 @@ def _main(argv: Sequence[str] | None) -> int:
         if args.command == "shot":
             return cmd_shot(loaded, args.scene, args.size, args.theme, args.out)
         if args.command == "bench":
-            regular = not (args.soak or args.minute) or args.only is not None  # --soak/--minute alone: only them
+            regular = not (args.soak or args.minute or args.still) or args.only is not None  # alone: only them
             if regular and args.only != "display":
                 from feeds import bench
 
@@ -135,6 +138,10 @@ def _main(argv: Sequence[str] | None) -> int:
 
                 print(minute.report(minute.run()))
                 print(minute.report(minute.run(still=True)))
+            for agents in args.still or ():
+                from display import still
+
+                print(still.report(still.run(agents, seconds=args.seconds)), flush=True)
             return 0
     except ConfigError as exc:  # a theme, or anything else read after the config
         print("\n".join(str(p) for p in exc.problems), file=sys.stderr)

@@ -17,6 +17,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -87,6 +88,19 @@ def pss_mib(pid: int) -> float:
 
 
 def run(seconds: float = 60.0, warm_up: float = 5.0, size: str = "1920x1080", still: bool = False) -> dict[str, float]:
+    httpd = serve(ScriptedFeed(still))
+    try:
+        feed = f'[feed]\ntype = "http"\nurl = "http://127.0.0.1:{httpd.server_address[1]}/feed"\ninterval = 1\n'
+        result = measure(feed + '[display]\ntitle = "Scripted minute"\n', seconds, lambda _: time.sleep(warm_up), size)
+    finally:
+        httpd.shutdown()
+    return result | {"still": float(still)}
+
+
+def measure(config_text: str, seconds: float, warm_up: Callable[[Path], None],
+            size: str = "1920x1080") -> dict[str, float]:
+    """CPU and PSS of ``chalkwall run`` with this config (a ``[state]`` section is added) over
+    ``seconds`` on X, after ``warm_up(state_dir)`` returns."""
     env = dict(os.environ)
     xvfb = None
     if not env.get("DISPLAY"):
@@ -98,29 +112,26 @@ def run(seconds: float = 60.0, warm_up: float = 5.0, size: str = "1920x1080", st
         env["DISPLAY"] = display
         time.sleep(1.0)
     env.pop("SDL_VIDEODRIVER", None)
-    httpd = serve(ScriptedFeed(still))
     with tempfile.TemporaryDirectory() as tmp:
         config = Path(tmp) / "config.toml"
-        config.write_text(f'[feed]\ntype = "http"\nurl = "http://127.0.0.1:{httpd.server_address[1]}/feed"\n'
-                          f'interval = 1\n[display]\ntitle = "Scripted minute"\n'
-                          f'[state]\ndir = "{Path(tmp) / "state"}"\n')  # never the real ledger
+        state = Path(tmp) / "state"
+        config.write_text(config_text + f'[state]\ndir = "{state}"\n')  # never the real ledger
         proc = subprocess.Popen([sys.executable, "-m", "display.cli", "run", "--config", str(config)], env=env,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         try:
-            time.sleep(warm_up)
+            warm_up(state)
             if proc.poll() is not None:
                 raise RuntimeError(f"chalkwall run ended early: {proc.stderr.read() if proc.stderr else ''}")
             start_cpu = cpu_seconds(proc.pid)
             time.sleep(seconds)
             result = {"seconds": seconds, "startup_cpu_s": start_cpu, "cpu_s": cpu_seconds(proc.pid) - start_cpu,
-                      "pss_mib": pss_mib(proc.pid), "still": float(still)}
+                      "pss_mib": pss_mib(proc.pid)}
         finally:
             proc.terminate()
             try:
                 proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 proc.kill()
-            httpd.shutdown()
             if xvfb is not None:
                 xvfb.terminate()
     return result

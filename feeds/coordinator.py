@@ -134,6 +134,12 @@ class FeedCoordinator:
         self.on_snapshot = on_snapshot
         self._replay = True
 
+    def _engine_pending(self) -> bool:
+        """The feed has not changed, but the engine has work that waits for a snapshot (see
+        :meth:`feeds.engine.Engine.pending`): offer it the last one again."""
+        pending = getattr(self.on_snapshot, "pending", None)
+        return self._snapshot is not None and callable(pending) and bool(pending())
+
     def continues(self, old: FeedCoordinator) -> bool:
         """Whether this feed carries on from ``old``'s: not across the switch between the demo and a
         real feed, whose boards, events and points are kept apart."""
@@ -167,7 +173,7 @@ class FeedCoordinator:
             log.exception("feed adapter crashed")
             self._failed(now, FeedError(f"internal error: {type(exc).__name__}: {exc}", "internal"))
             return False
-        if snapshot is None and self._replay:
+        if snapshot is None and (self._replay or self._engine_pending()):
             snapshot = self._snapshot
         self._replay = False
         old = self._state

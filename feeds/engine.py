@@ -72,6 +72,17 @@ class Engine:
         self.process(snapshot, datetime.fromtimestamp(self.clock(), timezone.utc))
         return EngineOutput(tuple(self.completed), self.game, tuple(self.shown))
 
+    def pending(self) -> bool:
+        """Whether the last snapshot should be offered again though the feed has not changed (a 304,
+        the same body): events wait for a ledger that failed, or the history is due a sample."""
+        if self._failing or self._unrecorded:
+            return True
+        if self.history is None or self._last is None:
+            return False
+        local = self.calendar.local(datetime.fromtimestamp(self.clock(), timezone.utc))
+        day = self.calendar.period("day", local).key
+        return self.history.sample_due(day, local.hour * 60 + local.minute)
+
     def close(self) -> None:
         self.ledger.close()
         if self.history is not None:

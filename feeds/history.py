@@ -81,16 +81,20 @@ class History:
             self._written[(period_key, kind, subject, metric)] = value
         return len(changed)
 
+    def sample_due(self, day: str, minute: int) -> bool:
+        """Whether :meth:`sample` would keep this time of day's values now."""
+        last_day, last_minute = self._sampled
+        return day != last_day or minute - last_minute >= SAMPLE_MINUTES
+
     def sample(self, day: str, minute: int, rows: Iterable[Row], force: bool = False) -> bool:
         """Keep this time of day's values, at most every SAMPLE_MINUTES (``force``: now, as at a shift's
         start, whose baseline must be exact); True when kept."""
-        last_day, last_minute = self._sampled
-        if not force and day == last_day and minute - last_minute < SAMPLE_MINUTES:
+        if not force and not self.sample_due(day, minute):
             return False
         with self._lock, self._db:
             self._db.executemany("INSERT OR REPLACE INTO samples VALUES (?, ?, ?, ?, ?, ?)",
                                  [(day, minute, *row) for row in rows])
-            if day != last_day:  # once a day: forget samples nobody will compare with any more
+            if day != self._sampled[0]:  # once a day: forget samples nobody will compare with any more
                 self._db.execute("DELETE FROM samples WHERE day < (SELECT MIN(day) FROM (SELECT DISTINCT day FROM "
                                  "samples ORDER BY day DESC LIMIT ?))", (KEEP_DAYS,))
         self._sampled = (day, minute)

@@ -185,3 +185,24 @@ def test_the_scheduler_polls_in_the_background(server: FeedServer, tmp_path: Pat
         assert RankChanged("ada", 2, 1) in c.drain_events()
     finally:
         c.stop()
+
+
+def test_the_same_body_again_from_a_feed_without_validators_is_no_new_board(tmp_path: Path, clock: FakeClock,
+                                                                            server: FeedServer) -> None:
+    body = json.dumps(doc(agent("ada", 5), agent("bo", 7))).encode()
+    server.routes["/feed"] = Reply(200, body)  # no ETag, no Last-Modified: every poll is a full 200
+    loaded = load_config(str(write_config(tmp_path, f'[feed]\ntype = "http"\nurl = "{server.url}/feed"\n')))
+    c = FeedCoordinator(make_adapter(loaded.config.feed, loaded.base_dir), loaded.config.feed, loaded.config.board,
+                        clock=clock)
+    assert c.poll_once() and c.state().generation == 1
+    clock.advance(15)
+    assert c.poll_once()  # fresh, but nothing to parse, rank or diff again
+    assert c.state().generation == 1 and c.state().last_success == clock.now
+    server.routes["/feed"] = Reply(200, json.dumps(doc(agent("ada", 9), agent("bo", 7))).encode())
+    assert c.poll_once() and c.state().generation == 2
+    assert [a.id for a in c.state().board.agents] == ["ada", "bo"]
+    server.routes["/feed"] = Reply(200, b"{not json")
+    assert not c.poll_once()
+    server.routes["/feed"] = Reply(200, json.dumps(doc(agent("ada", 9), agent("bo", 7))).encode())
+    assert c.poll_once() and c.state().generation == 2  # back to the board it shows: still no new one
+    assert len(server.requests) == 5

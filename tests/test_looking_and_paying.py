@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -68,8 +69,10 @@ def test_feed_and_feed_watch_touch_no_state_so_a_wall_started_later_still_celebr
     try:
         while not any("challenge_completed" in line for line in shown):
             shown.append(lines.get(timeout=30))
+        deadline = time.monotonic() + 30
         while len(server.requests) < 3:  # and it went on polling, a board and events seen more than once
-            shown.append(lines.get(timeout=30))
+            assert time.monotonic() < deadline, "feed --watch stopped polling"
+            time.sleep(0.1)
     finally:
         watch.send_signal(signal.SIGINT)
         watch.wait(timeout=30)

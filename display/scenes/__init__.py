@@ -20,6 +20,7 @@ from feeds.diff import BoardEvent
 
 class Scene:
     name = "scene"
+    slot_seconds = 0.0  # how long each visit lasts (its playlist entry's seconds; set by the wall; 0: unknown)
 
     def __init__(self, stage: Stage) -> None:
         self.stage = stage
@@ -40,14 +41,13 @@ class Scene:
     def enter(self) -> None:
         """Called when the scene comes on screen."""
 
+    def leave(self) -> None:
+        """Called when the rotation takes the scene off screen."""
+
     def update(self, board: Board, events: Sequence[BoardEvent]) -> bool:
         """Take a new board; True when the whole scene must be redrawn (not just what animates)."""
         self.board = board
         return True
-
-    def tick(self) -> None:
-        """Called before every frame while the scene is on screen: move on by time (turn a page).
-        Drawing never changes what is shown, so any frame equals a full redraw of the same state."""
 
     def draw_base(self, surface: pygame.Surface) -> None:
         """The scene's static parts (labels), drawn once into the cached base layer."""

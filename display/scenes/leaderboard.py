@@ -2,7 +2,9 @@
 
 Each agent's row is a pre-rendered surface (rebuilt only when its content changes) that slides to
 its new place over 0.8 s when the rank changes, while the value counts up. A new leader's row
-glows for a few seconds. With more agents than fit, the scene pages through them in balanced pages.
+glows for a few seconds. With more agents than fit, the scene pages through them in balanced pages,
+as many in each visit as its slot has room for, each visit going on where the last one stopped.
+A frame looks only at the page on screen: what moves is filed by page once per poll.
 """
 
 from __future__ import annotations
@@ -16,29 +18,20 @@ import pygame
 from display.anim import COUNT_SECONDS, HIGHLIGHT_SECONDS, SLIDE_SECONDS, Tween, ease_out_cubic
 from display.scenes import Scene
 from display.stage import Stage, mix
-from display.widgets import Avatars, avatar_colour, draw_badges, draw_move, format_value, metric_label
+from display.scenes.rows import RowArt
+from display.widgets import format_value, metric_label
 from feeds.board import Board, RankedAgent
 from feeds.diff import BoardEvent, NewLeader, RankChanged
 
 MOVE_SHOWN_SECONDS = 45.0  # an arrow stays beside a row this long after it moved
-PAGE_SECONDS = 10.0
-_KEY = (255, 0, 254)  # the colour-keyed "transparent" of row surfaces: never a theme colour
-
-
-def _keyed_surface(size: tuple[int, int]) -> pygame.Surface:
-    """An opaque surface whose _KEY pixels are skipped when blitted: rounded corners without
-    per-pixel alpha, which costs several times more to blit on every animated frame."""
-    surface = pygame.Surface(size)
-    if pygame.display.get_surface() is not None:
-        surface = surface.convert()
-    surface.fill(_KEY)
-    surface.set_colorkey(_KEY, pygame.RLEACCEL)
-    return surface
+PAGE_SECONDS = 10.0  # a page's time when the scene has no slot in a playlist (a preview)
+MIN_PAGE_SECONDS = 8.0  # long enough to find one's own name on a page from across the room
 
 
 @dataclass
 class _Row:
     agent_id: str
+    ranked: RankedAgent
     slot: Tween  # position in the ordered list, in rows (fractional while sliding)
     value: Tween
     move: int = 0
@@ -56,16 +49,29 @@ class LeaderboardScene(Scene):
         super().__init__(stage)
         self.rows: dict[str, _Row] = {}
         self.order: list[RankedAgent] = []
-        self.avatars = Avatars(stage)
-        self.page = 0
-        self.page_started = stage.clock.now()
-        self._teams: dict[str, tuple[str, str | None]] = {}
+        self.art = RowArt(stage)
+        self.entered = stage.clock.now()
+        self.first_page = 0  # the page this visit began with: where the last one stopped
+        # What animates, by the page it crosses, and until when: a frame asks only about its own
+        # page, so its cost does not grow with the agents on the other pages.
+        self._live: dict[int, list[_Row]] = {}
+        self._settle: dict[int, float] = {}
+        self._drawn: dict[str, _Row] = {}  # the rows drawn since the last full draw
+        self._layout_cache: tuple[tuple[object, ...], tuple[pygame.Rect, int, int]] | None = None
         self._active: set[str] = set()  # the rows that moved in the last partial frame
 
     # --- geometry ---------------------------------------------------------------------
     def _layout(self) -> tuple[pygame.Rect, int, int]:
-        """Rows area, row height and rows per page."""
+        """Rows area, row height and rows per page (asked many times a frame: worked out once per shape)."""
         area = self.stage.content()
+        key = (tuple(area), len(self.order))
+        if self._layout_cache is None or self._layout_cache[0] != key:
+            self._layout_cache = key, self._fit(area)
+        rect, row_h, per_page = self._layout_cache[1]
+        return rect.copy(), row_h, per_page
+
+    def _fit(self, area: pygame.Rect) -> tuple[pygame.Rect, int, int]:
+        """As many balanced pages as it takes for rows of a readable height within ``area``."""
         label_h = 0 if self.stage.portrait else round(self.stage.px(self.stage.theme.sizes.small) * 1.5)
         area = pygame.Rect(area.x, area.y + label_h, area.w, area.h - label_h)
         # Portrait rows hold two lines (the name alone on the first), so they are taller.
@@ -86,27 +92,62 @@ class LeaderboardScene(Scene):
         return f"Ranked by {metric_label(self.stage.board.rank_by, self.stage.board).lower()}" + (
             f" · page {self.page + 1} of {pages}" if pages > 1 else "")
 
+    # --- pages ------------------------------------------------------------------------
+    def page_seconds(self) -> float:
+        """How long each page stays: the slot shared by as many pages as it has room for at
+        MIN_PAGE_SECONDS or more each, so a visit shows every page when it can, and never the same
+        page twice while others wait; without a slot (a preview), PAGE_SECONDS."""
+        slot = self.slot_seconds
+        if slot <= 0:
+            return PAGE_SECONDS
+        return slot / min(self.pages(), max(1, int(slot // MIN_PAGE_SECONDS)))
+
+    def _turns(self) -> tuple[int, float]:
+        """Pages turned since this visit began, and how long the page on screen has been there."""
+        turns, into = divmod(max(0.0, self.stage.clock.now() - self.entered), self.page_seconds())
+        return int(turns), into
+
+    @property
+    def page(self) -> int:
+        """The page on screen: time decides it, so it turns on time whether or not a frame is drawn."""
+        pages = self.pages()
+        return (self.first_page + self._turns()[0]) % pages if pages > 1 else 0
+
     # --- life cycle -------------------------------------------------------------------
     def enter(self) -> None:
-        self.page = 0
-        self.page_started = self.stage.clock.now()
+        self.entered = self.stage.clock.now()
+        self.first_page %= self.pages()
+
+    def leave(self) -> None:
+        """The next visit resumes where this one stopped: with the page after the last one seen,
+        or with that page itself when it was cut short (a visit of a 25 s slot on 10 s pages)."""
+        pages = self.pages()
+        if pages > 1:
+            into = self._turns()[1]
+            self.first_page = (self.page + (into >= self.page_seconds() / 2)) % pages
+
+    def adopt(self, old: Scene) -> None:
+        if isinstance(old, LeaderboardScene):  # a reload keeps the page, not back to page 1
+            self.entered, self.first_page = old.entered, old.first_page
 
     def update(self, board: Board, events: Sequence[BoardEvent]) -> bool:
         super().update(board, events)
         layout_before = (self.pages(), self.subtitle(), len(self.order))
         clock, motion = self.stage.clock, self.stage.motion
         now = clock.now()
-        self._teams = {t.team.id: (t.team.name, t.team.color) for t in board.teams}
         self.order = list(board.agents)
+        self.art.teams = {t.team.id: (t.team.name, t.team.color) for t in board.teams}
+        self.art.order, self.art.game = self.order, self.game
         moves = {e.agent: e for e in events if isinstance(e, RankChanged)}
         leaders = {e.agent for e in events if isinstance(e, NewLeader)}
-        present = set()
+        rows: dict[str, _Row] = {}
         for index, ranked in enumerate(board.agents):
             agent_id = ranked.agent.id
-            present.add(agent_id)
             row = self.rows.get(agent_id)
             if row is None:
-                row = self.rows[agent_id] = _Row(agent_id, Tween(clock, index), Tween(clock, ranked.value or 0.0))
+                row = _Row(agent_id, ranked, Tween(clock, index), Tween(clock, ranked.value or 0.0))
+            rows[agent_id] = row
+            row.ranked = ranked
             row.slot.to(index, motion.duration(SLIDE_SECONDS))
             row.value.to(ranked.value or 0.0, motion.duration(COUNT_SECONDS, essential=True), ease_out_cubic)
             move = moves.get(agent_id)
@@ -114,50 +155,81 @@ class LeaderboardScene(Scene):
                 row.move, row.moved_at = move.old - move.new, now
             if agent_id in leaders:
                 row.led_at = now
-        for gone in set(self.rows) - present:
-            del self.rows[gone]
-        self.page = min(self.page, self.pages() - 1)
+        gone = len(rows) != len(self.rows) or any(agent_id not in rows for agent_id in self.rows)
+        self.rows = rows
+        self._plan(now)
         # Moves and new values are drawn as they animate; only a new shape needs a full redraw.
-        return (self.pages(), self.subtitle(), len(self.order)) != layout_before or bool(set(self.rows) - present)
+        return (self.pages(), self.subtitle(), len(self.order)) != layout_before or gone
+
+    def _plan(self, now: float) -> None:
+        """File every row that moves, counts or glows under each page its band crosses (once a
+        poll, so that no frame has to look at every agent)."""
+        per_page = self._layout()[2]
+        glow = self._highlight_seconds()
+        glow += 0.1 if glow else 0.0  # a frame more: the last one draws the row without its halo
+        self._live, self._settle = {}, {}
+        for row in self.rows.values():
+            ends = [t.t0 + t.duration for t in (row.slot, row.value) if t.moving()]
+            if now - row.led_at < glow:
+                ends.append(row.led_at + glow)
+            if not ends:
+                continue
+            slot = row.slot
+            low, high = sorted((slot.start, slot.end)) if slot.moving() else (slot.end, slot.end)
+            for page in range(int(low // per_page), math.ceil((high + 1) / per_page)):
+                self._live.setdefault(page, []).append(row)
+                self._settle[page] = max(self._settle.get(page, now), *ends)
+
+    def _on_page(self) -> list[_Row]:
+        """The rows that can be seen on the page on screen: its own (and a neighbour each side,
+        for a row sliding in) and those that cross it while they move."""
+        per_page = self._layout()[2]
+        first = self.page * per_page
+        around = self.order[max(0, first - 1):first + per_page + 1]
+        rows = {id(row): row for row in (self.rows[a.agent.id] for a in around)}
+        rows.update((id(row), row) for row in self._live.get(self.page, ()))
+        return list(rows.values())
+
+    def _stale_rows(self) -> list[_Row]:
+        """Rows on screen whose picture is out of date (a new secondary value, badge, an arrow
+        that expired) though they do not move."""
+        return [row for row in self._on_page()
+                if row.surface is not None and row.key != self._row_key(row, row.ranked, row.key[-1])]
 
     def animating(self) -> bool:
-        now = self.stage.clock.now()
-        return any(r.slot.moving() or r.value.moving() or now - r.led_at < self._highlight_seconds()
-                   for r in self.rows.values())
+        return self.stage.clock.now() < self._settle.get(self.page, -math.inf) or bool(self._stale_rows())
 
     def _highlight_seconds(self) -> float:
         return self.stage.motion.duration(HIGHLIGHT_SECONDS, essential=True)
 
     def next_change(self) -> float | None:
         now = self.stage.clock.now()
-        times = [r.moved_at + MOVE_SHOWN_SECONDS for r in self.rows.values() if r.move and r.moved_at + MOVE_SHOWN_SECONDS > now]
+        times = [r.moved_at + MOVE_SHOWN_SECONDS for r in self._on_page()
+                 if r.move and r.moved_at + MOVE_SHOWN_SECONDS > now]
         if self.pages() > 1:
-            times.append(self.page_started + PAGE_SECONDS)
+            times.append(self.entered + (self._turns()[0] + 1) * self.page_seconds())
         return min(times) if times else None
-
-    def tick(self) -> None:
-        now = self.stage.clock.now()
-        if self.pages() > 1 and now - self.page_started >= PAGE_SECONDS:
-            self.page = (self.page + 1) % self.pages()
-            self.page_started = now
 
     # --- drawing ----------------------------------------------------------------------
     def draw_base(self, surface: pygame.Surface) -> None:
-        self._draw_labels(surface, self._layout()[0])
+        for label, rect in self.headers():
+            surface.blit(label, rect)
 
     def draw(self, surface: pygame.Surface) -> None:
-        self._draw_rows(surface, self._layout()[0].inflate(8, 0))  # the leader's glow reaches past the rows
+        for row in self._drawn.values():
+            row.drawn = None  # not on this picture, so nothing of it to clean up later
+        # The leader's glow reaches a little past the rows, as in a partial frame.
+        self._drawn = {row.agent_id: row for row in self._draw_rows(surface, self._layout()[0].inflate(8, 0))}
 
     def draw_partial(self, surface: pygame.Surface, base: pygame.Surface) -> list[pygame.Rect]:
         """Redraw only the band the moving rows cross (where they are and where they were)."""
         area, row_h, per_page = self._layout()
         now = self.stage.clock.now()
         bands = []
-        by_id = {a.agent.id: a for a in self.order}
+        stale = {id(row) for row in self._stale_rows()}
         active = set()
-        for row in self.rows.values():
-            changed = row.key != self._row_key(row, by_id[row.agent_id], row.key[-1] if row.key else (0, 0))
-            if changed or row.slot.moving() or row.value.moving() or now - row.led_at < self._highlight_seconds():
+        for row in self._on_page():
+            if id(row) in stale or row.slot.moving() or row.value.moving() or now - row.led_at < self._highlight_seconds():
                 active.add(row.agent_id)
             # A row that moved in the last frame is drawn once more, at the place where it stopped.
             if row.agent_id in active or row.agent_id in self._active:
@@ -170,55 +242,49 @@ class LeaderboardScene(Scene):
             return []
         band = bands[0].unionall(bands[1:]).clip(area.inflate(8, 0))
         surface.blit(base, band, band)
-        self._draw_rows(surface, band)
+        self._drawn.update((row.agent_id, row) for row in self._draw_rows(surface, band))
         return [band]
 
-    def _draw_rows(self, surface: pygame.Surface, clip_to: pygame.Rect) -> None:
+    def _draw_rows(self, surface: pygame.Surface, clip_to: pygame.Rect) -> list[_Row]:
+        """Draw the page's rows that meet ``clip_to``; those drawn."""
         area, row_h, per_page = self._layout()
         first = self.page * per_page
         clip = surface.get_clip()
         surface.set_clip(clip_to.clip(area.inflate(8, 0)))
-        by_id = {a.agent.id: a for a in self.order}
+        drawn = []
         slot = (lambda row: row.slot.end) if self.still else (lambda row: row.slot.value())
-        for agent_id, row in sorted(self.rows.items(), key=lambda item: -slot(item[1])):
+        for row in sorted(self._on_page(), key=lambda row: -slot(row)):
             rect = pygame.Rect(area.x, area.y + round((slot(row) - first) * row_h), area.w, row_h)
             row.drawn = rect.inflate(8, 0) if area.colliderect(rect) else None
             if rect.colliderect(clip_to) and row.drawn is not None:
-                self._draw_row(surface, row, by_id[agent_id], rect)
+                self._draw_row(surface, row, row.ranked, rect)
+                drawn.append(row)
         surface.set_clip(clip)
+        return drawn
 
-    def _columns(self, width: int, row_h: int) -> dict[str, int]:
-        """Left edges (and widths) of the columns, for this row width."""
-        st = self.stage
-        rank_w = round(st.px(st.theme.sizes.rank) * 1.9)
-        inner = row_h - round(row_h * 0.12)
-        digits = st.fonts.width("88", "numbers", max(8, int(inner * 0.5)), bold=True)
-        move_w = round(inner * 0.6) + digits + round(row_h * 0.2)  # an arrow, up to two digits, a gap
-        avatar = round(row_h * 0.72)
-        value_w = round(st.px(st.theme.sizes.value) * 3.4)
-        secondary_w = round(st.px(st.theme.sizes.row) * 3.0) if st.display.secondary else 0
-        team_w = 0 if st.portrait else round(width * 0.15)
-        name_x = rank_w + move_w + avatar + round(row_h * 0.3)
-        name_w = width - name_x - team_w - secondary_w - value_w - round(row_h * 0.4)
-        return {"rank_w": rank_w, "move_x": rank_w, "avatar_x": rank_w + move_w, "avatar": avatar,
-                "name_x": name_x, "name_w": name_w, "team_x": name_x + name_w + round(row_h * 0.2),
-                "team_w": team_w, "secondary_x": width - value_w - secondary_w, "secondary_w": secondary_w,
-                "value_right": width - round(row_h * 0.25)}
-
-    def _draw_labels(self, surface: pygame.Surface, area: pygame.Rect) -> None:
+    def headers(self) -> list[tuple[pygame.Surface, pygame.Rect]]:
+        """The column headers and where they go (landscape only: each portrait row names its
+        numbers). Each has its own column's width, less a gap to the next: a label longer than
+        that is set smaller, down to the legible minimum, and only then shortened with "…"."""
         st = self.stage
         if st.portrait:
-            return  # each portrait row says what its numbers are
-        cols = self._columns(area.w, self._layout()[1])
-        size = st.theme.sizes.small
+            return []
+        area, row_h, _ = self._layout()
+        cols = self.art.columns(area.w, row_h)
+        size, gap = st.theme.sizes.small, self.art.header_gap()
         y = area.y - round(st.px(size) * 1.4)
-        value_label = st.text(metric_label(st.board.rank_by, st.board), size, "muted")
-        surface.blit(value_label, (area.x + cols["value_right"] - value_label.get_width(), y))
+        out = []
+        value_room = cols["value_w"] - (area.w - cols["value_right"]) - gap
+        label = st.text_fitted(metric_label(st.board.rank_by, st.board), size, "muted", value_room)
+        out.append((label, label.get_rect(topright=(area.x + cols["value_right"], y))))
         if cols["secondary_w"]:
-            label = st.text(metric_label(st.display.secondary, st.board), size, "muted")
-            surface.blit(label, (area.x + cols["secondary_x"] + cols["secondary_w"] - label.get_width() - 8, y))
+            label = st.text_fitted(metric_label(st.display.secondary, st.board), size, "muted",
+                                   cols["secondary_w"] - 8 - gap)
+            out.append((label, label.get_rect(topright=(area.x + cols["secondary_x"] + cols["secondary_w"] - 8, y))))
         if cols["team_w"]:
-            surface.blit(st.text("Team", size, "muted"), (area.x + cols["team_x"], y))
+            label = st.text_fitted("Team", size, "muted", cols["team_w"] - gap)
+            out.append((label, label.get_rect(topleft=(area.x + cols["team_x"], y))))
+        return out
 
     def _row_key(self, row: _Row, ranked: RankedAgent, size: tuple[int, int]) -> tuple[object, ...]:
         """What a row's surface shows; the value is drawn live on top, so it is not part of it."""
@@ -227,15 +293,15 @@ class LeaderboardScene(Scene):
         shown_move = row.move if st.clock.now() - row.moved_at < MOVE_SHOWN_SECONDS else 0
         secondary = agent.metrics.get(st.display.secondary) if st.display.secondary else None
         worn = self.game.badges.get(agent.id, ()) if self.game is not None else ()
-        return (ranked.rank, agent.name, agent.team, self.avatars.source(agent.avatar), secondary, worn, shown_move,
-                tuple(size))
+        return (ranked.rank, agent.name, agent.team, self.art.avatars.source(agent.avatar), secondary, worn,
+                shown_move, tuple(size))
 
     def _draw_row(self, surface: pygame.Surface, row: _Row, ranked: RankedAgent, rect: pygame.Rect) -> None:
         st = self.stage
         now = st.clock.now()
         key = self._row_key(row, ranked, rect.size)
         if row.surface is None or row.key != key:
-            row.surface, row.key = self._render_row(ranked, key[-2], rect.size), key
+            row.surface, row.key = self.art.render(ranked, key[-2], rect.size), key
         glow = 1e9 if self.still else now - row.led_at
         if glow < self._highlight_seconds():
             pulse = 0.5 + 0.5 * math.sin(glow * 6)
@@ -247,86 +313,7 @@ class LeaderboardScene(Scene):
         value = st.text(format_value(row.value.end if self.still else row.value.value(), st.board.rank_by, st.board),
                         st.theme.sizes.value,
                         "accent" if ranked.rank == 1 else "text", bold=True, numbers=True)
-        cols = self._columns(rect.w, rect.h)
+        cols = self.art.columns(rect.w, rect.h)
         inner_h = rect.h - round(rect.h * 0.12)
         cy = rect.y + (inner_h * 3 // 4 - inner_h // 20 if st.portrait else inner_h // 2)
         surface.blit(value, value.get_rect(midright=(rect.x + cols["value_right"], cy)))
-
-    def _render_row(self, ranked: RankedAgent, move: int, size: tuple[int, int]) -> pygame.Surface:
-        if self.stage.portrait:
-            return self._render_portrait_row(ranked, move, size)
-        st = self.stage
-        w, h = size
-        inner_h = h - round(h * 0.12)
-        cy = inner_h // 2
-        out = _keyed_surface((w, h))
-        leader = ranked.rank == 1
-        pygame.draw.rect(out, st.colour("highlight" if leader else "surface"), (0, 0, w, inner_h),
-                         border_radius=h // 5)
-        team_name, team_colour = self._teams.get(ranked.agent.team or "", ("", None))
-        colour = avatar_colour(team_colour, ranked.agent.id)
-        pygame.draw.rect(out, colour, (0, 0, max(6, h // 12), inner_h), border_top_left_radius=h // 5,
-                         border_bottom_left_radius=h // 5)
-        cols = self._columns(w, h)
-        rank = st.text("–" if ranked.rank is None else str(ranked.rank), st.theme.sizes.rank,
-                       "accent" if leader else "text", bold=True, numbers=True)
-        out.blit(rank, rank.get_rect(midright=(cols["rank_w"] - round(h * 0.1), cy)))
-        draw_move(out, st, cols["move_x"] + round(h * 0.08), cy, move, inner_h)
-        avatar = self.avatars.get(ranked.agent.id, ranked.agent.name, ranked.agent.avatar, colour, cols["avatar"])
-        out.blit(avatar, avatar.get_rect(midleft=(cols["avatar_x"], cy)))
-        worn = self.game.badges.get(ranked.agent.id, ()) if self.game is not None else ()
-        badge = round(st.px(st.theme.sizes.row) * 0.8)
-        room = cols["name_w"] - draw_badges(None, 0, 0, badge, worn, st)
-        name = st.text(ranked.agent.name, st.theme.sizes.row, "text", bold=True, max_width=max(badge, room))
-        out.blit(name, name.get_rect(midleft=(cols["name_x"], cy)))
-        draw_badges(out, cols["name_x"] + name.get_width(), cy, badge, worn, st)
-        if cols["team_w"] and team_name:
-            team = st.text(team_name, st.theme.sizes.small, "muted", max_width=cols["team_w"])
-            out.blit(team, team.get_rect(midleft=(cols["team_x"], cy)))
-        if cols["secondary_w"]:
-            metric = st.display.secondary
-            text = format_value(ranked.agent.metrics.get(metric), metric, st.board)
-            secondary = st.text(text, st.theme.sizes.row, "muted", numbers=True)
-            out.blit(secondary, secondary.get_rect(midright=(cols["secondary_x"] + cols["secondary_w"] - 8, cy)))
-        return out
-
-    def _render_portrait_row(self, ranked: RankedAgent, move: int, size: tuple[int, int]) -> pygame.Surface:
-        """Two lines: the name across the row; team, secondary metric and (drawn live) the value below."""
-        st = self.stage
-        w, h = size
-        inner_h = h - round(h * 0.12)
-        out = _keyed_surface((w, h))
-        leader = ranked.rank == 1
-        radius = h // 6
-        pygame.draw.rect(out, st.colour("highlight" if leader else "surface"), (0, 0, w, inner_h), border_radius=radius)
-        team_name, team_colour = self._teams.get(ranked.agent.team or "", ("", None))
-        colour = avatar_colour(team_colour, ranked.agent.id)
-        pygame.draw.rect(out, colour, (0, 0, max(6, h // 16), inner_h), border_top_left_radius=radius,
-                         border_bottom_left_radius=radius)
-        rank_w = round(st.px(st.theme.sizes.rank) * 2.0)
-        rank = st.text("–" if ranked.rank is None else str(ranked.rank), st.theme.sizes.rank,
-                       "accent" if leader else "text", bold=True, numbers=True)
-        out.blit(rank, rank.get_rect(center=(rank_w // 2 + h // 20, inner_h // 3)))
-        draw_move(out, st, rank_w // 2 - inner_h // 6, inner_h * 3 // 4, move, inner_h // 2)
-        avatar_size = round(inner_h * 0.5)
-        avatar = self.avatars.get(ranked.agent.id, ranked.agent.name, ranked.agent.avatar, colour, avatar_size)
-        out.blit(avatar, avatar.get_rect(midleft=(rank_w, inner_h // 2)))
-        text_x = rank_w + avatar_size + h // 8
-        worn = self.game.badges.get(ranked.agent.id, ()) if self.game is not None else ()
-        badge = round(st.px(st.theme.sizes.row) * 0.8)
-        room = w - text_x - h // 8 - draw_badges(None, 0, 0, badge, worn, st)
-        name = st.text(ranked.agent.name, st.theme.sizes.row, "text", bold=True, max_width=max(badge, room))
-        out.blit(name, name.get_rect(midleft=(text_x, inner_h // 4 + inner_h // 20)))
-        draw_badges(out, text_x + name.get_width(), inner_h // 4 + inner_h // 20, badge, worn, st)
-        parts = []
-        if st.display.secondary:  # the metric first: the team also shows as the stripe's colour
-            metric = st.display.secondary
-            parts.append(f"{metric_label(metric, st.board)} {format_value(ranked.agent.metrics.get(metric), metric, st.board)}")
-        if team_name:
-            parts.append(team_name)
-        if parts:
-            value_w = st.fonts.width(format_value(ranked.value, st.board.rank_by, st.board), "numbers",
-                                     st.px(st.theme.sizes.value), bold=True) + h // 2
-            detail = st.text(" · ".join(parts), st.theme.sizes.small, "muted", max_width=w - text_x - value_w)
-            out.blit(detail, detail.get_rect(midleft=(text_x, inner_h * 3 // 4 - inner_h // 20)))
-        return out

@@ -31,15 +31,20 @@ class NearScene(Scene):
     def subtitle(self) -> str:
         return "Near you: the next place to take"
 
+    _teams: tuple[object, list[tuple[TeamStanding, list[int]]]] | None = None  # and the board they are of
+
     def teams(self) -> list[tuple[TeamStanding, list[int]]]:
-        """Each team with its members' positions on the board, best first."""
+        """Each team with its members' positions on the board, best first (worked out once a board)."""
         if self.board is None:
             return []
-        out = []
-        for team in self.board.teams:
-            places = [i for i, a in enumerate(self.board.agents) if a.agent.team == team.team.id and a.value is not None]
-            if places:
-                out.append((team, places))
+        if self._teams is not None and self._teams[0] is self.board:
+            return self._teams[1]
+        by_team: dict[str | None, list[int]] = {}  # one pass over the floor, not one per team
+        for i, a in enumerate(self.board.agents):
+            if a.value is not None:
+                by_team.setdefault(a.agent.team, []).append(i)
+        out = [(team, by_team[team.team.id]) for team in self.board.teams if team.team.id in by_team]
+        self._teams = (self.board, out)
         return out
 
     def has_content(self) -> bool:
@@ -121,9 +126,7 @@ class NearScene(Scene):
                 me = agents[place]
                 row = pygame.Rect(rect.x, y, rect.w, step - step // 10)
                 pygame.draw.rect(surface, st.colour("surface"), row, border_radius=row.h // 4)
-                above = next((a for a in reversed(agents[:place]) if a.rank is not None and a.rank < (me.rank or 0)),
-                             None)
-                below = next((a for a in agents[place + 1:] if a.value is not None and a.rank != me.rank), None)
+                above, below = self._neighbours(place)
                 if me.rank == 1:
                     lead = format_value(me.value - below.value, metric, st.board) \
                         if below is not None and below.value is not None and me.value is not None else ""
@@ -174,13 +177,19 @@ class NearScene(Scene):
         if key in self._choices[1]:
             return self._choices[1][key]
         text_w = width - self._text_x(width) - self._row_height(1) // 8
-        for both in (True, False):
-            parts = {p: self._details(p, text_w, both) for p in places}
+        smallest = self._row_height(1)
+        room = max(1, (height + smallest // 12) // (smallest + smallest // 12))  # rows of one detail line
+        # Details are measured text: only for the members who can be shown, never the whole team of
+        # a large floor (the top member, and as many from the bottom as could ever fit).
+        candidates = places if len(places) <= room else places[:1] + places[len(places) - room + 1:]
+        for both in (True, False) if candidates is places else (False,):
+            parts = {p: self._details(p, text_w, both) for p in candidates}
             row_h = self._row_height(max(len(v) for v in parts.values()))
             fit = max(1, (height + row_h // 12) // (row_h + row_h // 12))
             if fit >= len(places) or not both:
                 break
         shown = places if fit >= len(places) else places[:1] + (places[len(places) - fit + 1:] if fit > 1 else [])
+        parts = {p: parts[p] for p in shown}
         self._choices[1][key] = (shown, parts, row_h)
         return shown, parts, row_h
 
@@ -197,6 +206,18 @@ class NearScene(Scene):
         pad = self._row_height(1) // 8
         return pad * 2 + st.fonts.width("#88", "numbers", st.px(st.theme.sizes.row), True)
 
+    def _neighbours(self, place: int) -> tuple[RankedAgent | None, RankedAgent | None]:
+        """The colleague to catch (the nearest better rank) and the one to hold off (the nearest
+        other rank below), walked outwards from ``place``: a slice would copy most of a large floor
+        for every row drawn."""
+        agents = self.board.agents if self.board else ()
+        me = agents[place]
+        above = next((agents[i] for i in range(place - 1, -1, -1)
+                      if agents[i].rank is not None and agents[i].rank < (me.rank or 0)), None)
+        below = next((agents[i] for i in range(place + 1, len(agents))
+                      if agents[i].value is not None and agents[i].rank != me.rank), None)
+        return above, below
+
     def _details(self, place: int, width: int, both: bool) -> list[str]:
         """Whom to catch (and, with ``both``, whom to hold off), each gap with its unit, wrapped to ``width``."""
         st = self.stage
@@ -204,8 +225,7 @@ class NearScene(Scene):
         me = agents[place]
         metric = st.board.rank_by
         parts: list[tuple[str, str]] = []
-        above = next((a for a in reversed(agents[:place]) if a.rank is not None and a.rank < (me.rank or 0)), None)
-        below = next((a for a in agents[place + 1:] if a.value is not None and a.rank != me.rank), None)
+        above, below = self._neighbours(place)
         if me.rank == 1:  # the top says by how much it leads, as the rest say the gap they have to close
             if below is not None and below.value is not None and me.value is not None:
                 parts.append((f"top, {format_gap(me.value - below.value, metric, st.board)} clear of", below.agent.name))
