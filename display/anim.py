@@ -14,6 +14,11 @@ from display.clock import Clock
 SLIDE_SECONDS = 0.8
 COUNT_SECONDS = 0.8
 HIGHLIGHT_SECONDS = 2.5
+# Frames a second that a kind of motion needs (None: as many as ``max_fps`` allows). A slide or a
+# count-up wants every frame; falling confetti reads as smooth at 30, a slow pulse at 20, and each
+# frame not drawn is CPU a Pi keeps.
+CONFETTI_FPS = 30
+PULSE_FPS = 20
 
 
 def ease_out_cubic(t: float) -> float:

@@ -204,7 +204,7 @@ class Kiosk:
             while not self.stop:
                 pause = self.step()
                 if pause is None:
-                    pacer.tick(self.loaded.config.display.max_fps)
+                    pacer.tick(self.wall.frame_rate(self.loaded.config.display.max_fps))
                 else:
                     self._sleep(pause)
         finally:

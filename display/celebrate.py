@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 import pygame
 
 from display import away
+from display.anim import CONFETTI_FPS, PULSE_FPS
 from display.stage import RGB, Stage, hex_rgb, mix
 from display.widgets import draw_heart, keyed_surface
 from feeds.board import COLLEAGUE, Board, self_thank, sender_name, who_is
@@ -181,6 +182,16 @@ class Celebrations:
 
     def animating(self) -> bool:
         return self.banner_moving() or self.toasts_moving()
+
+    def frame_rate(self) -> int | None:
+        """While ``animating``: the frames a second it needs. The card rising and a toast sliding
+        want every frame (None); then the confetti falls at CONFETTI_FPS, a glow pulses at PULSE_FPS."""
+        if self.toasts_moving() or self.current is None:
+            return None
+        t = self.stage.clock.now() - self.started
+        if t < APPEAR_SECONDS + 0.05:
+            return None
+        return CONFETTI_FPS if self.stage.theme.celebration.style == "confetti" else PULSE_FPS
 
     def toasts_moving(self) -> bool:
         """A toast is sliding in or out (the rest of its life it stands still)."""

@@ -166,6 +166,15 @@ class Wall:
         last frame and still has to be drawn where it stopped."""
         return self._motion() or self._moving
 
+    def frame_rate(self, most: int) -> int:
+        """While ``animating``: the frames a second the motion on screen needs, at most ``most``
+        (a slide wants every frame it can get; falling confetti or a pulse alone, fewer)."""
+        rates = [part.frame_rate() for part, moves in ((self.scene, self._scene_animates()),
+                                                       (self.celebrations, self.celebrations.animating())) if moves]
+        if not rates or None in rates:  # nothing moves but what just stopped, or something wants every frame
+            return most
+        return min(most, max(rate for rate in rates if rate is not None))
+
     def _motion(self) -> bool:
         return self._scene_animates() or self.celebrations.animating()
 

@@ -217,3 +217,32 @@ def test_a_toast_covers_neither_the_board_nor_a_notice(tmp_path: Path, size: tup
     assert notices and not any(toast[0].colliderect(box) for box in notices)
     assert toast[0].bottom <= content.top  # above every row: it sits in the header
     assert toast[0].right < size[0] - wall.stage.margin  # and leaves the clock alone
+
+
+def test_the_loop_asks_for_as_many_frames_as_the_motion_on_screen_needs(tmp_path: Path) -> None:
+    loaded = load_config(str(write_config(tmp_path, '[display]\nsecondary = "csat"\n')))
+    clock = FakeClock()
+    wall = Wall(make_stage(loaded, (1280, 720), clock))
+    surface = pygame.Surface((1280, 720))
+    solved = [30 - i for i in range(6)]
+    wall.update(floor(1, solved))
+    wall.frame(surface)
+    clock.advance(5)
+    wall.update(floor(1, solved))
+    wall.frame(surface)
+    assert not wall.animating()
+    solved[4] = 29.5
+    wall.update(floor(2, solved))  # a row slides: every frame the cap allows
+    assert wall.animating() and wall.frame_rate(60) == 60
+    solved[5] = 31
+    wall.update(floor(3, solved))  # a new leader: a banner rises, then its confetti falls
+    assert wall.celebrations.current is not None and wall.frame_rate(60) == 60
+    clock.advance(1.0)
+    wall.update(wall.state)
+    assert wall.celebrations.animating() and wall.frame_rate(60) == 30 and wall.frame_rate(24) == 24
+    wall.frame(surface)
+    clock.advance(2.5)  # the confetti has fallen: the banner stands still and costs no frames at all
+    wall.update(wall.state)
+    wall.frame(surface)
+    wall.frame(surface)
+    assert not wall.animating()

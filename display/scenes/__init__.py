@@ -65,6 +65,10 @@ class Scene:
     def animating(self) -> bool:
         return False
 
+    def frame_rate(self) -> int | None:
+        """While ``animating``: the frames a second its motion needs (None: as many as allowed)."""
+        return None
+
     def next_change(self) -> float | None:
         """Clock time of the next change that is not an animation (a page turn), if any."""
         return None

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import pygame
 
-from display.anim import COUNT_SECONDS, HIGHLIGHT_SECONDS, SLIDE_SECONDS, Tween, ease_out_cubic
+from display.anim import COUNT_SECONDS, HIGHLIGHT_SECONDS, PULSE_FPS, SLIDE_SECONDS, Tween, ease_out_cubic
 from display.scenes import Scene
 from display.stage import Stage, mix
 from display.scenes.rows import RowArt
@@ -198,6 +198,12 @@ class LeaderboardScene(Scene):
 
     def animating(self) -> bool:
         return self.stage.clock.now() < self._settle.get(self.page, -math.inf) or bool(self._stale_rows())
+
+    def frame_rate(self) -> int | None:
+        """Rows that slide or count up want every frame; a leader's glow alone pulses slowly."""
+        if any(row.slot.moving() or row.value.moving() for row in self._live.get(self.page, ())):
+            return None
+        return PULSE_FPS if not self._stale_rows() else None
 
     def _highlight_seconds(self) -> float:
         return self.stage.motion.duration(HIGHLIGHT_SECONDS, essential=True)
