@@ -240,9 +240,10 @@ class WallProcess:
         self._reader.join(timeout=5)
 
 
-def seed_history(directory: Path, now: float) -> None:
+def seed_history(directory: Path, now: float, until_hour: int = 11) -> None:
     """A floor that has run for a week, for pictures of the history scene mid-day: six earlier days'
-    finals, yesterday hour by hour from 07:00 (floor, teams, a few agents), and this morning's hours."""
+    finals, yesterday hour by hour from 07:00 (floor, teams, a few agents), and today's hours from
+    07:00 until ``until_hour``."""
     from datetime import datetime, timezone
 
     from feeds.history import History
@@ -265,6 +266,6 @@ def seed_history(directory: Path, now: float) -> None:
         rows += [("agent", a, "tickets_solved", round(floor * share)) for a, share in agents.items()]
         history.sample(yesterday.key, hour * 60, rows, force=True)
     history.record(cal.previous(yesterday).key, [("agent", "olga", "tickets_solved", 30.0)])
-    for hour in range(7, 11):
+    for hour in range(7, until_hour):
         history.sample(today.key, hour * 60 + 5, [("floor", "all", "tickets_solved", 100.0 * (hour - 6))], force=True)
     history.close()
