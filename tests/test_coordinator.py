@@ -206,3 +206,29 @@ def test_the_same_body_again_from_a_feed_without_validators_is_no_new_board(tmp_
     server.routes["/feed"] = Reply(200, json.dumps(doc(agent("ada", 9), agent("bo", 7))).encode())
     assert c.poll_once() and c.state().generation == 2  # back to the board it shows: still no new one
     assert len(server.requests) == 5
+
+
+def test_an_unchanged_feed_still_gives_the_history_its_sample_every_ten_minutes(tmp_path: Path, clock: FakeClock,
+                                                                               server: FeedServer) -> None:
+    from feeds.engine import Engine
+    from feeds.history import History
+    from feeds.ledger import Ledger
+
+    server.routes["/feed"] = Reply(200, json.dumps(doc(agent("ada", 5), agent("bo", 7))).encode())
+    loaded = load_config(str(write_config(tmp_path, f'[feed]\ntype = "http"\nurl = "{server.url}/feed"\n'
+                                                    '[board]\nrank_by = "tickets_solved"\n')))
+    cfg = loaded.config
+    history = History(tmp_path)
+    engine = Engine(Ledger(tmp_path), cfg, history, clock=clock)
+    c = FeedCoordinator(make_adapter(cfg.feed, loaded.base_dir), cfg.feed, cfg.board, clock=clock, on_snapshot=engine)
+    try:
+        assert c.poll_once()
+        sampled = history._sampled
+        clock.advance(60)
+        assert c.poll_once() and history._sampled == sampled  # the same body within ten minutes: no work
+        clock.advance(11 * 60)
+        assert c.poll_once()  # the same body again, but the history is due its next sample
+        assert history._sampled != sampled and history._sampled[1] - sampled[1] >= 10
+        assert c.state().generation >= 1 and [a.id for a in c.state().board.agents] == ["bo", "ada"]
+    finally:
+        engine.close()
