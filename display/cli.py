@@ -22,7 +22,7 @@ from feeds.config import SCENES, SCORE, LoadedConfig, find_config, load_config
 from feeds.diff import FeedEventReceived, SeenEvents
 from feeds.lastgood import fall_back
 from feeds.logs import LOGGER, setup_logging
-from feeds.model import FeedError
+from feeds.model import FeedError, Snapshot
 from feeds.validate import ConfigError, Problem, read_toml
 
 log = logging.getLogger(LOGGER)
@@ -196,6 +196,22 @@ def cmd_check(loaded: LoadedConfig, online: bool = False) -> int:
     return _check_online(loaded) if online else 0
 
 
+def _poll_once(loaded: LoadedConfig) -> Snapshot | None:
+    """One poll of the configured feed; None (said on stderr) when it fails."""
+    try:
+        adapter = make_adapter(loaded.config.feed, loaded.base_dir)
+        try:
+            snapshot = adapter.poll()
+        finally:
+            adapter.close()
+    except FeedError as exc:
+        print(f"chalkwall: feed failed: {exc}", file=sys.stderr)
+        return None
+    if snapshot is None:  # cannot happen on a first poll; guards a misbehaving adapter
+        print("chalkwall: feed failed: no data on the first poll", file=sys.stderr)
+    return snapshot
+
+
 def _check_online(loaded: LoadedConfig) -> int:
     """Poll the feed once: exit 1 when it fails, 2 when its data lacks a metric the config names."""
     from dataclasses import replace
@@ -203,17 +219,8 @@ def _check_online(loaded: LoadedConfig) -> int:
     from feeds.metricnames import metric_refs, missing_metrics
 
     cfg = loaded.config
-    try:
-        adapter = make_adapter(cfg.feed, loaded.base_dir)
-        try:
-            snapshot = adapter.poll()
-        finally:
-            adapter.close()
-    except FeedError as exc:
-        print(f"chalkwall: feed failed: {exc}", file=sys.stderr)
-        return 1
-    if snapshot is None:  # cannot happen on a first poll; guards a misbehaving adapter
-        print("chalkwall: feed failed: no data on the first poll", file=sys.stderr)
+    snapshot = _poll_once(loaded)
+    if snapshot is None:
         return 1
     missing = [replace(m, held=False) for m in missing_metrics(snapshot, metric_refs(cfg), cfg.board)]
     for problem in missing:
@@ -256,17 +263,8 @@ def _feed_json(loaded: LoadedConfig, board: Board, fresh: list[FeedEventReceived
 
 def cmd_feed(loaded: LoadedConfig) -> int:
     cfg = loaded.config
-    try:
-        adapter = make_adapter(cfg.feed, loaded.base_dir)
-        try:
-            snapshot = adapter.poll()
-        finally:
-            adapter.close()
-    except FeedError as exc:
-        print(f"chalkwall: feed failed: {exc}", file=sys.stderr)
-        return 1
-    if snapshot is None:  # cannot happen on a first poll; guards a misbehaving adapter
-        print("chalkwall: feed failed: no data on the first poll", file=sys.stderr)
+    snapshot = _poll_once(loaded)
+    if snapshot is None:
         return 1
     board = build_board(snapshot, cfg.board)
     fresh = [FeedEventReceived(e) for e in SeenEvents().new(snapshot.events)]

@@ -9,25 +9,11 @@ import pygame
 
 from display.fonts import ELLIPSIS, fit
 from display.stage import Stage
-from display.widgets import Avatars, avatar_colour, draw_badges, draw_move, format_value, metric_label
+from display.widgets import Avatars, avatar_colour, draw_badges, draw_move, format_value, keyed_surface, metric_label
 from feeds.board import RankedAgent
 from feeds.challenges import GameState
 
 HEADER_SHARE = 0.2  # the most of a row's width a number column may take to fit its header
-_KEY = (255, 0, 254)  # the colour-keyed "transparent" of row surfaces: never a theme colour
-
-
-def _keyed_surface(size: tuple[int, int]) -> pygame.Surface:
-    """An opaque surface whose _KEY pixels are skipped when blitted: rounded corners without
-    per-pixel alpha, which costs several times more to blit on every animated frame."""
-    surface = pygame.Surface(size)
-    if pygame.display.get_surface() is not None:
-        surface = surface.convert()
-    surface.fill(_KEY)
-    surface.set_colorkey(_KEY, pygame.RLEACCEL)
-    return surface
-
-
 class RowArt:
     """Row surfaces for one stage; the scene keeps ``teams``, ``order`` and ``game`` up to date."""
 
@@ -85,7 +71,7 @@ class RowArt:
         w, h = size
         inner_h = h - round(h * 0.12)
         cy = inner_h // 2
-        out = _keyed_surface((w, h))
+        out = keyed_surface((w, h))
         leader = ranked.rank == 1
         pygame.draw.rect(out, st.colour("highlight" if leader else "surface"), (0, 0, w, inner_h),
                          border_radius=h // 5)
@@ -121,7 +107,7 @@ class RowArt:
         st = self.stage
         w, h = size
         inner_h = h - round(h * 0.12)
-        out = _keyed_surface((w, h))
+        out = keyed_surface((w, h))
         leader = ranked.rank == 1
         radius = h // 6
         pygame.draw.rect(out, st.colour("highlight" if leader else "surface"), (0, 0, w, inner_h), border_radius=radius)
