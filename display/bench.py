@@ -16,7 +16,7 @@ from collections.abc import Callable
 import pygame
 
 from display.shot import Preview, build_wall
-from feeds.config import SCENES, LoadedConfig
+from feeds.config import SCENES, LoadedConfig, SceneConfig
 from feeds.diff import FeedEventReceived
 from feeds.model import CHALLENGE_COMPLETED
 
@@ -82,6 +82,9 @@ def run(loaded: LoadedConfig, size: tuple[int, int] = (1920, 1080), report: Call
     report(f"display, {size[0]}x{size[1]}, offscreen, ms per frame:")
     for scene in SCENES:
         preview = build_wall(loaded, size)
+        # This scene alone, for the whole run: a rotation to the next scene mid-measurement would be
+        # a scene change timed under this scene's name.
+        preview.wall.playlist = (SceneConfig(scene, seconds=3600),)  # type: ignore[arg-type]
         preview.wall.show(scene)
         preview.wall.frame(screen)
         idle = _timed(preview, screen, 120)
