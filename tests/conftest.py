@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import os
 from collections.abc import Iterator
 
 import pytest
 
+from feeds.logs import setup_logging
 from helpers import FakeClock, FeedServer
 
 os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
@@ -25,3 +27,12 @@ def server() -> Iterator[FeedServer]:
 @pytest.fixture
 def clock() -> FakeClock:
     return FakeClock()
+
+
+@pytest.fixture
+def logs() -> Iterator[io.StringIO]:
+    """The log, as JSON lines, at debug level (read with helpers.records / events_named)."""
+    stream = io.StringIO()
+    setup_logging("json", "debug", stream)
+    yield stream
+    setup_logging("plain", "warning")

@@ -269,3 +269,14 @@ def seed_history(directory: Path, now: float, until_hour: int = 11) -> None:
     for hour in range(7, until_hour):
         history.sample(today.key, hour * 60 + 5, [("floor", "all", "tickets_solved", 100.0 * (hour - 6))], force=True)
     history.close()
+
+
+def records(stream: Any) -> list[dict[str, Any]]:
+    """The JSON log lines written to ``stream`` (the ``logs`` fixture)."""
+    import json
+
+    return [json.loads(line) for line in stream.getvalue().splitlines() if line.strip()]
+
+
+def events_named(stream: Any, name: str) -> list[dict[str, Any]]:
+    return [r for r in records(stream) if r["event"] == name]

@@ -7,7 +7,6 @@ import json
 import os
 import random
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,26 +15,9 @@ from feeds.adapters import make_adapter
 from feeds.config import Config, load_config
 from feeds.coordinator import FeedCoordinator
 from feeds.diff import FeedEventReceived, NewLeader, RankChanged
-from feeds.logs import setup_logging
-from helpers import FakeClock, FeedServer, Reply, agent, doc, write_config
+from helpers import FakeClock, FeedServer, Reply, agent, doc, events_named, write_config
 
 KUDOS = {"id": "k1", "type": "kudos", "from": "bo", "to": "ada", "text": "Tack!"}
-
-
-@pytest.fixture
-def logs() -> Iterator[io.StringIO]:
-    stream = io.StringIO()
-    setup_logging("json", "debug", stream)
-    yield stream
-    setup_logging("plain", "warning")
-
-
-def records(stream: io.StringIO) -> list[dict]:
-    return [json.loads(line) for line in stream.getvalue().splitlines() if line.strip()]
-
-
-def events_named(stream: io.StringIO, name: str) -> list[dict]:
-    return [r for r in records(stream) if r["event"] == name]
 
 
 class FileFeed:

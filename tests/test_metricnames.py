@@ -4,7 +4,6 @@ loaded, and against what the feed sends on every poll; an unknown JMESPath funct
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
 from pathlib import Path
 from types import MappingProxyType
 
@@ -13,21 +12,7 @@ import pytest
 from feeds.config import BoardConfig, Config, CsvConfig, DisplayConfig, load_config
 from feeds.metricnames import MissingMetric, metric_refs, missing_metrics
 from feeds.model import Agent, Snapshot
-from feeds.logs import setup_logging
-from helpers import ROOT, agent, config_problems, doc, write_config
-
-@pytest.fixture
-def logs() -> Iterator[io.StringIO]:
-    stream = io.StringIO()
-    setup_logging("json", "debug", stream)
-    yield stream
-    setup_logging("plain", "warning")
-
-
-def events_named(stream: io.StringIO, name: str) -> list[dict]:  # type: ignore[type-arg]
-    import json
-
-    return [r for r in map(json.loads, filter(str.strip, stream.getvalue().splitlines())) if r["event"] == name]
+from helpers import ROOT, agent, config_problems, doc, events_named, write_config
 
 
 CHALLENGE = '[[challenges]]\nid = "race"\ntitle = "First to {target}"\nkind = "race"\ntarget = 40\n'
