@@ -246,3 +246,33 @@ def test_the_loop_asks_for_as_many_frames_as_the_motion_on_screen_needs(tmp_path
     wall.frame(surface)
     wall.frame(surface)
     assert not wall.animating()
+
+
+def test_a_glowing_row_is_drawn_once_more_without_its_halo_when_the_glow_ends(tmp_path: Path) -> None:
+    loaded = load_config(str(write_config(tmp_path, '[display]\nsecondary = "csat"\n')))
+    clock = FakeClock()
+    wall, twin = (Wall(make_stage(loaded, (1280, 720), clock)) for _ in range(2))
+    surface = pygame.Surface((1280, 720))
+    solved = [30 - i for i in range(6)]
+    for w in (wall, twin):
+        w.update(floor(1, solved))
+    wall.frame(surface)
+    clock.advance(3)
+    solved[3] = 40
+    for w in (wall, twin):  # a new leader glows; its banner is taken away, so the glow is on show
+        w.update(floor(2, solved))
+        w.celebrations.queue.clear()
+        w.celebrations.current = None
+    frames = 0
+    while True:  # the loop's pacing: a frame at once while anything moves or has just stopped
+        for w in (wall, twin):
+            w.update(w.state)
+        wall.frame(surface)
+        frames += 1
+        if not wall.animating():
+            break
+        clock.advance(1 / 30)
+    reference = pygame.Surface((1280, 720))
+    twin.draw(reference)
+    assert frames > 30  # the slide and the glow were drawn, frame by frame
+    assert pygame.image.tobytes(surface, "RGB") == pygame.image.tobytes(reference, "RGB")

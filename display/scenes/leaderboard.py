@@ -165,8 +165,7 @@ class LeaderboardScene(Scene):
         """File every row that moves, counts or glows under each page its band crosses (once a
         poll, so that no frame has to look at every agent)."""
         per_page = self._layout()[2]
-        glow = self._highlight_seconds()
-        glow += 0.1 if glow else 0.0  # a frame more: the last one draws the row without its halo
+        glow = self._highlight_seconds()  # the frame without the halo after it is the wall's settling frame
         self._live, self._settle = {}, {}
         for row in self.rows.values():
             ends = [t.t0 + t.duration for t in (row.slot, row.value) if t.moving()]
