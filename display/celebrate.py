@@ -285,9 +285,9 @@ class Celebrations:
 
     def draw_banner_partial(self, surface: pygame.Surface, under: pygame.Surface,
                             also: Sequence[pygame.Rect] = ()) -> list[pygame.Rect]:
-        """One frame of a standing banner over a still board (``under``): the confetti pieces' old
-        and new places, the card while it rises, and the rectangles ``also`` given (rows that moved
-        under the banner) are laid again from ``under``, with the banner's parts over them."""
+        """One frame of a standing banner over the still board (``under``): the confetti pieces' old
+        and new places, the card while it rises, and the rectangles ``also`` given (the toast's slot,
+        when it moved) are laid again from ``under``, with the banner's parts over them."""
         item = self.current
         if item is None:
             return list(also)

@@ -247,14 +247,13 @@ class Wall:
                           toast_changed: bool) -> list[pygame.Rect]:
         """The toast and the notices over a partial frame: the toast's slot is laid again from
         ``under`` when the toast moved; each is drawn again where something was drawn over it."""
+        slot = self.stage.header_slot()
         if toast_changed:
-            slot = self.stage.header_slot()
             surface.blit(under, slot, slot)
             rects = [*rects, slot]
         if not rects:
             return []
-        slot = self.stage.header_slot()
-        if any(slot.colliderect(r) for r in rects):
+        if slot.collidelist(rects) >= 0:
             self.celebrations.draw_toasts(surface)
         for notice, box in self.stage.place_notices(self._shown()):
             if box.collidelist(rects) >= 0:
@@ -283,10 +282,7 @@ class Wall:
         """A whole frame under a banner: the board drawn as it settles and shaded (kept, for the
         frames after), the banner, the toast, the notices."""
         self._lay_out()
-        frozen = self._board_layer
-        if frozen is None or frozen.get_size() != self.stage.size:  # allocated once, not per banner
-            frozen = pygame.Surface(self.stage.size)
-            self._board_layer = frozen = frozen.convert() if pygame.display.get_surface() else frozen
+        self._board_layer = frozen = self._layer(self._board_layer)
         frozen.blit(self._base(), (0, 0))
         if self.view is not None:
             self._draw_scene(frozen)
@@ -307,6 +303,14 @@ class Wall:
         rects = self.celebrations.draw_banner_partial(surface, self._frozen, slots)
         return self._overlays_partial(surface, self._frozen, rects, False)
 
+    def _layer(self, surface: pygame.Surface | None) -> pygame.Surface:
+        """``surface`` again if it is a screen-sized layer already, else a new one: allocated once
+        per size, since a copy and a convert of the whole screen cost ~7 ms at 1080p, a blit ~1."""
+        if surface is None or surface.get_size() != self.stage.size:
+            surface = pygame.Surface(self.stage.size)
+            surface = surface.convert() if pygame.display.get_surface() else surface
+        return surface
+
     def _minute(self) -> str:
         return time.strftime("%H:%M", time.localtime(self.stage.clock.wall()))
 
@@ -316,10 +320,7 @@ class Wall:
         subtitle = self.scene.subtitle() if self.view is not None else ""
         key = (self.index, subtitle, self._minute(), self.view is None)
         if self._base_layer is None or self._base_key != key:
-            base = self._base_layer
-            if base is None or base.get_size() != self.stage.size:  # allocated once: a copy and a convert
-                base = pygame.Surface(self.stage.size)  # of the whole screen cost ~7 ms at 1080p, a blit ~1
-                base = base.convert() if pygame.display.get_surface() else base
+            base = self._layer(self._base_layer)
             base.blit(self.stage.background(), (0, 0))
             self.stage.draw_header(base, subtitle)
             if self.view is not None:
