@@ -10,7 +10,6 @@ poll the state says stale. Breaking and recovering are each logged once, not eve
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import random
 import threading
@@ -154,7 +153,7 @@ class FeedCoordinator:
         if not self.continues(old):
             with self._lock:
                 generation = max(self._state.generation, old._state.generation) + 1
-                self._state = dataclasses.replace(self._state, generation=generation)
+                self._state = replace(self._state, generation=generation)
             return
         with self._lock:
             self._state = old._state

@@ -21,6 +21,7 @@ from typing import NamedTuple
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.triggers.cron import CronTrigger
 
+from feeds.board import self_thank
 from feeds.challenges import Challenges, GameState, badges
 from feeds.compare import Values, compare, measure
 from feeds.config import SCORE, Config
@@ -159,7 +160,7 @@ class Engine:
                     event = dataclasses.replace(event, data=_frozen({**event.data, "points": recorded[event.id]}))
             elif event.type == KUDOS:
                 giver, taker = event.data.get("from"), event.data.get("to")
-                if giver == taker or taker not in known:
+                if self_thank(event) or taker not in known:
                     continue
                 if giver is not None and giver not in known:
                     event = dataclasses.replace(event, data=_frozen({k: v for k, v in event.data.items() if k != "from"}))
