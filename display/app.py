@@ -4,7 +4,7 @@ The loop never waits on the network: it reads the coordinator's latest state and
 lets the wall decide whether a frame is needed, and otherwise sleeps until the next thing that can
 change the picture (a poll, a page turn, the clock's minute); the polling thread wakes it early.
 While something moves it paces itself to ``max_fps``. SIGTERM from systemd ends it cleanly.
-Edits to the config or theme are applied between frames (see :mod:`feeds.reload`): the wall is
+Edits to the config or theme are applied between frames (see :mod:`feeds.config.reload`): the wall is
 rebuilt around the same board and celebrations, and the feed restarted only when its part changed.
 """
 
@@ -32,15 +32,15 @@ from display.sound import Chime
 from display.stage import Notice
 from display.themes import Theme, load_theme, theme_path
 from display.wall import Wall
-from feeds.adapters import make_adapter
-from feeds.config import LoadedConfig
-from feeds.lastgood import remember
-from feeds.coordinator import FeedState
-from feeds.live import open_live_feed
+from feeds.connectors.registry import make_adapter
+from feeds.config.schema import LoadedConfig
+from feeds.config.lastgood import remember
+from feeds.live.coordinator import FeedState
+from feeds.live.feed import open_live_feed
 from feeds.logs import LOGGER, log_event, setup_logging
 from feeds.model import FeedError
-from feeds.reload import ConfigWatcher, Reloaded, Rejected
-from feeds.validate import ConfigError, Problem
+from feeds.config.reload import ConfigWatcher, Reloaded, Rejected
+from feeds.config.validate import ConfigError, Problem
 
 log = logging.getLogger(f"{LOGGER}.display")
 NO_DISPLAY_HINT = ("preview offscreen instead: chalkwall shot --scene leaderboard --out board.png")

@@ -16,8 +16,8 @@ from collections.abc import Callable
 import pygame
 
 from display.shot import Preview, build_wall
-from feeds.config import SCENES, LoadedConfig, SceneConfig
-from feeds.diff import FeedEventReceived
+from feeds.config.schema import SCENES, LoadedConfig, SceneConfig
+from feeds.board.diff import FeedEventReceived
 from feeds.model import CHALLENGE_COMPLETED
 
 FRAME = 1 / 60

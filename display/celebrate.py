@@ -24,7 +24,7 @@ from display import away
 from display.anim import CONFETTI_FPS, PULSE_FPS
 from display.stage import RGB, Stage, hex_rgb, mix
 from display.widgets import draw_heart, keyed_surface
-from feeds.board import COLLEAGUE, Board, self_thank, sender_name, who_is
+from feeds.board.build import COLLEAGUE, Board, self_thank, sender_name, who_is
 from feeds.model import CHALLENGE_COMPLETED, KUDOS, FeedEvent
 
 COALESCE_AT = 3

@@ -16,14 +16,14 @@ from collections.abc import Sequence
 from datetime import datetime, timezone
 from typing import Any
 
-from feeds.adapters import make_adapter
-from feeds.board import Board, build_board
-from feeds.config import SCENES, SCORE, LoadedConfig, find_config, load_config
-from feeds.diff import FeedEventReceived, SeenEvents
-from feeds.lastgood import fall_back
+from feeds.connectors.registry import adapter_for
+from feeds.board.build import Board, build_board
+from feeds.config.schema import SCENES, SCORE, LoadedConfig, find_config, load_config
+from feeds.board.diff import FeedEventReceived, SeenEvents
+from feeds.config.lastgood import fall_back
 from feeds.logs import LOGGER, setup_logging
 from feeds.model import FeedError, Snapshot
-from feeds.validate import ConfigError, Problem, read_toml
+from feeds.config.validate import ConfigError, Problem, read_toml
 
 log = logging.getLogger(LOGGER)
 
@@ -199,7 +199,7 @@ def cmd_check(loaded: LoadedConfig, online: bool = False) -> int:
 def _poll_once(loaded: LoadedConfig) -> Snapshot | None:
     """One poll of the configured feed; None (said on stderr) when it fails."""
     try:
-        adapter = make_adapter(loaded.config.feed, loaded.base_dir)
+        adapter = adapter_for(loaded)
         try:
             snapshot = adapter.poll()
         finally:
@@ -216,7 +216,7 @@ def _check_online(loaded: LoadedConfig) -> int:
     """Poll the feed once: exit 1 when it fails, 2 when its data lacks a metric the config names."""
     from dataclasses import replace
 
-    from feeds.metricnames import metric_refs, missing_metrics
+    from feeds.config.metricnames import metric_refs, missing_metrics
 
     cfg = loaded.config
     snapshot = _poll_once(loaded)
@@ -275,9 +275,9 @@ def cmd_feed(loaded: LoadedConfig) -> int:
 
 def cmd_points(loaded: LoadedConfig, action: str, out: str | None, since: str | None = None,
                until: str | None = None) -> int:
-    from feeds import payout
-    from feeds.ledger import Ledger
-    from feeds.state import DB_NAME, feed_state_dir
+    from feeds.game import payout
+    from feeds.game.ledger import Ledger
+    from feeds.db import DB_NAME, feed_state_dir
 
     cfg = loaded.config
     try:
@@ -310,7 +310,7 @@ def cmd_points(loaded: LoadedConfig, action: str, out: str | None, since: str | 
 
 def _parse_size(text: str) -> tuple[int, int] | None:
     """A "WxH" option as a size; None (after saying why) when it is not one."""
-    from feeds.config import check_size
+    from feeds.config.schema import check_size
 
     problem = check_size(text)
     if problem:
@@ -355,7 +355,7 @@ def _table(board: Board, label: str) -> str:
 def cmd_watch(loaded: LoadedConfig) -> int:
     """A terminal view of the live board: an admin's way to watch a feed."""
     cfg = loaded.config
-    from feeds.live import open_live_feed
+    from feeds.live.feed import open_live_feed
 
     try:
         live = open_live_feed(loaded, read_only=True)  # looking must not use up the wall's celebrations

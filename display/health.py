@@ -104,7 +104,7 @@ class StatusFile:
 
 def status_path(configured_state_dir: str = "") -> Path:
     """Where the status file lives: systemd's $RUNTIME_DIRECTORY when given, else the state directory."""
-    from feeds.state import state_dir
+    from feeds.db import state_dir
 
     runtime = os.environ.get("RUNTIME_DIRECTORY", "").split(":")[0]
     return (Path(runtime) if runtime else state_dir(configured_state_dir)) / STATUS_NAME

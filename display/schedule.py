@@ -13,7 +13,7 @@ import subprocess
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from feeds.config import WEEKDAYS, ScheduleConfig
+from feeds.config.schema import WEEKDAYS, ScheduleConfig
 from feeds.logs import LOGGER, log_event
 from feeds.periods import parse_clock
 

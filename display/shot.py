@@ -20,14 +20,14 @@ from display.fonts import FontBook
 from display.stage import Stage
 from display.themes import Theme, load_theme
 from display.wall import Wall
-from feeds.adapters import make_adapter
-from feeds.avatars import avatar_dir
-from feeds.config import LoadedConfig
-from feeds.coordinator import FeedCoordinator
-from feeds.engine import Engine
-from feeds.history import History
-from feeds.ledger import Ledger
-from feeds.diff import FeedEventReceived
+from feeds.connectors.registry import adapter_for
+from feeds.live.avatars import avatar_dir
+from feeds.config.schema import LoadedConfig
+from feeds.live.coordinator import FeedCoordinator
+from feeds.game.engine import Engine
+from feeds.game.history import History
+from feeds.game.ledger import Ledger
+from feeds.board.diff import FeedEventReceived
 
 DEMO_WARM_UP = 300.0
 
@@ -62,9 +62,9 @@ def build_wall(loaded: LoadedConfig, size: tuple[int, int], *, clock: FakeClock 
     init_offscreen()
     clock = clock or FakeClock()
     cfg = loaded.config
-    adapter = make_adapter(cfg.feed, loaded.base_dir, clock=clock.wall)
     scratch = None if state else tempfile.TemporaryDirectory(prefix="chalkwall-preview-")
     directory = state or Path(scratch.name)  # type: ignore[union-attr]
+    adapter = adapter_for(loaded, clock=clock.wall, state_dir=directory)
     engine = Engine(Ledger(directory), cfg, History(directory), clock=clock.wall, announce=False)
     coordinator = FeedCoordinator(adapter, cfg.feed, cfg.board, clock=clock.wall, on_snapshot=engine)
     wall = Wall(make_stage(loaded, size, clock, theme))

@@ -19,7 +19,7 @@ import pygame
 
 from display.health import rss_mib
 from display.shot import build_wall, init_offscreen
-from feeds.config import LoadedConfig
+from feeds.config.schema import LoadedConfig
 
 POLL_SECONDS = 15
 HOUR = 3600

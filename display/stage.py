@@ -18,8 +18,8 @@ from display.anim import Motion
 from display.clock import Clock
 from display.fonts import FontBook
 from display.themes import MIN_TEXT, Theme
-from feeds.config import BoardConfig, DisplayConfig
-from feeds.coordinator import FeedState
+from feeds.config.schema import BoardConfig, DisplayConfig
+from feeds.live.coordinator import FeedState
 
 RGB = tuple[int, int, int]
 PORTRAIT_SCALE = 0.7

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from feeds.validate import ConfigError, Problem, Reader, did_you_mean, read_toml
+from feeds.config.validate import ConfigError, Problem, Reader, did_you_mean, read_toml
 
 RGB = tuple[int, int, int]
 _HEX = re.compile(r"#[0-9a-fA-F]{6}")

@@ -19,10 +19,10 @@ from display.celebrate import Celebration, Celebrations
 from display.scenes import Scene, make_scenes
 from display.scenes.wins import WinsScene, event_time
 from display.stage import Notice, Stage
-from feeds.board import Board, concerns, limit_to_teams
-from feeds.config import SceneConfig
-from feeds.coordinator import FeedState
-from feeds.diff import BoardEvent, FeedEventReceived, NewLeader, diff_boards
+from feeds.board.build import Board, concerns, limit_to_teams
+from feeds.config.schema import SceneConfig
+from feeds.live.coordinator import FeedState
+from feeds.board.diff import BoardEvent, FeedEventReceived, NewLeader, diff_boards
 
 OLD_EVENT_SECONDS = 600.0  # an event this old when first seen (a restart, a long outage) is not celebrated
 

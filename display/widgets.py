@@ -12,8 +12,8 @@ import pygame
 
 from display.fonts import fit
 from display.stage import RGB, Stage, hex_rgb
-from feeds.avatars import cached_file
-from feeds.config import SCORE, BoardConfig
+from feeds.live.avatars import cached_file
+from feeds.config.schema import SCORE, BoardConfig
 
 _AVATAR_COLOURS = ((74, 144, 226), (155, 89, 182), (230, 126, 34), (26, 188, 156), (231, 76, 60), (52, 73, 94))
 

@@ -19,12 +19,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from feeds.adapters import SourceAdapter
-from feeds.adapters.formats import json_decoder
-from feeds.board import build_board
-from feeds.config import BoardConfig, FeedConfig
-from feeds.coordinator import FeedCoordinator
-from feeds.diff import diff_boards
+from feeds.connectors.sources import SourceAdapter
+from feeds.connectors.formats import json_decoder
+from feeds.board.build import build_board
+from feeds.config.schema import BoardConfig, FeedConfig
+from feeds.live.coordinator import FeedCoordinator
+from feeds.board.diff import diff_boards
 
 MAX_BYTES = 64 * 1024 * 1024
 NAMES = ("Åsa Ödegård", "Алексей Смирнов", "Priya Natarajan", "Zoë Müller", "Märta Lindqvist", "Kwame Mensah")

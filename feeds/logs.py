@@ -13,9 +13,18 @@ import sys
 from datetime import datetime, timezone
 from typing import Any, TextIO
 
-from feeds.secrets import registered_secrets
-
 LOGGER = "chalkwall"
+_SECRETS: set[str] = set()
+
+
+def registered_secrets() -> frozenset[str]:
+    """Every secret read so far (tokens, passwords): masked in every formatted record."""
+    return frozenset(_SECRETS)
+
+
+def register_secret(value: str) -> None:
+    if len(value) >= 4:  # shorter strings would blank out ordinary words in the log
+        _SECRETS.add(value)
 
 
 def log_event(logger: logging.Logger, level: int, event: str, message: str, **fields: Any) -> None:

@@ -153,8 +153,8 @@ def write_config(tmp_path: Path, text: str) -> Path:
 
 def config_problems(tmp_path: Path, text: str) -> list[str]:
     """Every problem loading ``text`` as a config reports, with its path shown as "config.toml"."""
-    from feeds.config import load_config
-    from feeds.validate import ConfigError
+    from feeds.config.schema import load_config
+    from feeds.config.validate import ConfigError
 
     path = write_config(tmp_path, text)
     try:
@@ -246,7 +246,7 @@ def seed_history(directory: Path, now: float, until_hour: int = 11) -> None:
     07:00 until ``until_hour``."""
     from datetime import datetime, timezone
 
-    from feeds.history import History
+    from feeds.game.history import History
     from feeds.periods import Calendar
 
     cal = Calendar("UTC")

@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 import trustme
 
-from feeds.adapters import make_adapter
-from feeds.adapters.formats import csv_number
-from feeds.config import LoadedConfig, load_config
+from feeds.connectors.registry import make_adapter
+from feeds.connectors.formats import csv_number
+from feeds.config.schema import LoadedConfig, load_config
 from feeds.model import FeedError
-from feeds.transport import RetryPolicy, parse_retry_after
+from feeds.connectors.transport import RetryPolicy, parse_retry_after
 from helpers import FeedServer, Reply, agent, doc, write_config
 
 DOC = doc(agent("ada", 5, team="day"), agent("bo", 7, team="day"))
@@ -292,7 +292,7 @@ WINDOWS_CSV = "id;name;team;tickets_solved;csat\r\na1;Åsa Ödegård;Dag;12;4,8\
 def test_a_windows_1252_csv_from_excel_is_read_and_said_so_in_the_log(tmp_path: Path) -> None:
     import io
 
-    from feeds.coordinator import FeedCoordinator
+    from feeds.live.coordinator import FeedCoordinator
     from feeds.logs import setup_logging
 
     (tmp_path / "board.csv").write_bytes(WINDOWS_CSV.encode("cp1252"))

@@ -13,15 +13,15 @@ import sqlite3
 from datetime import datetime, timezone
 from pathlib import Path
 
-from feeds.adapters import make_adapter
-from feeds.config import load_config
-from feeds.coordinator import FeedCoordinator
-from feeds.diff import FeedEventReceived, SeenEvents
-from feeds.engine import Engine
-from feeds.history import History
-from feeds.ledger import Ledger
+from feeds.connectors.registry import make_adapter
+from feeds.config.schema import load_config
+from feeds.live.coordinator import FeedCoordinator
+from feeds.board.diff import FeedEventReceived, SeenEvents
+from feeds.game.engine import Engine
+from feeds.game.history import History
+from feeds.game.ledger import Ledger
 from feeds.model import FeedEvent
-from feeds.parse import normalise
+from feeds.connectors.parse import normalise
 from helpers import FakeClock, agent, doc, write_config
 
 AT = "2026-11-23T09:00:00Z"
@@ -224,8 +224,8 @@ def test_a_toast_says_a_colleague_for_an_unknown_sender_and_never_shows_a_self_t
     from display.scenes.wins import WinsScene
     from display.shot import init_offscreen, make_stage
     from display.wall import Wall
-    from feeds.board import build_board
-    from feeds.coordinator import FeedState
+    from feeds.board.build import build_board
+    from feeds.live.coordinator import FeedState
 
     init_offscreen()
     loaded = load_config(str(write_config(tmp_path, "")))

@@ -15,11 +15,11 @@ import pytest
 from PIL import Image
 
 from display.shot import build_wall, init_offscreen, render
-from feeds.avatars import (MAX_BYTES, REVALIDATE_SECONDS, SIDE, AvatarCache, AvatarError, AvatarFetcher,
+from feeds.live.avatars import (MAX_BYTES, REVALIDATE_SECONDS, SIDE, AvatarCache, AvatarError, AvatarFetcher,
                            cache_dir, cached_file, decode, url_problem)
-from feeds.config import AuthConfig, FeedConfig, load_config
-from feeds.live import open_live_feed
-from feeds.transport import BearerAuth
+from feeds.config.schema import AuthConfig, FeedConfig, load_config
+from feeds.live.feed import open_live_feed
+from feeds.connectors.transport import BearerAuth
 from helpers import FakeClock, FeedServer, Reply, write_config
 
 init_offscreen()
@@ -253,7 +253,7 @@ def test_with_avatars_off_nothing_is_fetched_or_shown(tmp_path: Path, server: Fe
 
 def test_turning_avatars_off_while_the_wall_runs_goes_back_to_initials(tmp_path: Path, server: FeedServer) -> None:
     from display.app import Kiosk, build_theme
-    from feeds.reload import Reloaded
+    from feeds.config.reload import Reloaded
 
     url = f"{server.url}/ann.png"
     on = load_config(str(wall_config(tmp_path, url)))

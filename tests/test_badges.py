@@ -12,11 +12,11 @@ from display.shot import init_offscreen, make_stage
 from display.stage import Stage
 from display.wall import Wall
 from display.widgets import draw_badges
-from feeds.board import build_board
-from feeds.challenges import GameState
-from feeds.config import BoardConfig, load_config
-from feeds.coordinator import FeedState
-from feeds.parse import normalise
+from feeds.board.build import build_board
+from feeds.game.challenges import GameState
+from feeds.config.schema import BoardConfig, load_config
+from feeds.live.coordinator import FeedState
+from feeds.connectors.parse import normalise
 from helpers import agent, doc, write_config
 
 init_offscreen()

@@ -6,11 +6,11 @@ from types import MappingProxyType
 
 import pytest
 
-from feeds.board import build_board
-from feeds.config import BoardConfig, MetricConfig
-from feeds.diff import (AgentJoined, AgentLeft, NewLeader, RankChanged, SeenEvents, TeamRankChanged,
+from feeds.board.build import build_board
+from feeds.config.schema import BoardConfig, MetricConfig
+from feeds.board.diff import (AgentJoined, AgentLeft, NewLeader, RankChanged, SeenEvents, TeamRankChanged,
                         ValueChanged, diff_boards)
-from feeds.parse import normalise
+from feeds.connectors.parse import normalise
 from helpers import agent, doc
 
 

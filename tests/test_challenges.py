@@ -5,15 +5,15 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from feeds.adapters import SourceAdapter
-from feeds.adapters.formats import json_decoder
-from feeds.config import load_config
-from feeds.coordinator import FeedCoordinator
-from feeds.diff import FeedEventReceived
-from feeds.engine import Engine
-from feeds.history import History
-from feeds.ledger import Ledger
-from feeds.parse import normalise
+from feeds.connectors.sources import SourceAdapter
+from feeds.connectors.formats import json_decoder
+from feeds.config.schema import load_config
+from feeds.live.coordinator import FeedCoordinator
+from feeds.board.diff import FeedEventReceived
+from feeds.game.engine import Engine
+from feeds.game.history import History
+from feeds.game.ledger import Ledger
+from feeds.connectors.parse import normalise
 from helpers import config_problems, write_config
 
 DAY1 = datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc)  # 10:00 in Stockholm
@@ -252,8 +252,8 @@ metric = "tickets_solved"
 
 
 def test_badges_are_earned_in_the_ledger(tmp_path: Path) -> None:
-    from feeds.challenges import badges
-    from feeds.ledger import Award
+    from feeds.game.challenges import badges
+    from feeds.game.ledger import Award
 
     eng = engine(tmp_path, PERSONAL + """
 [[challenges]]
@@ -384,7 +384,7 @@ def test_levels_come_from_config_or_the_feed_and_are_checked(tmp_path: Path) -> 
 def test_the_engine_over_a_real_http_feed(server, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     import json as _json
 
-    from feeds.adapters import make_adapter
+    from feeds.connectors.registry import make_adapter
     from helpers import FeedServer
 
     assert isinstance(server, FeedServer)

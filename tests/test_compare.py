@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from feeds.config import load_config
-from feeds.engine import Engine
-from feeds.history import History
-from feeds.ledger import Ledger
-from feeds.parse import normalise
+from feeds.config.schema import load_config
+from feeds.game.engine import Engine
+from feeds.game.history import History
+from feeds.game.ledger import Ledger
+from feeds.connectors.parse import normalise
 from helpers import write_config
 
 MONDAY = datetime(2026, 11, 23, 0, 0, tzinfo=timezone.utc)

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from feeds.config import BUNDLED_LABEL, ENV_VAR, find_config, load_config
-from feeds.validate import ConfigError
+from feeds.config.schema import BUNDLED_LABEL, ENV_VAR, find_config, load_config
+from feeds.config.validate import ConfigError
 from helpers import ROOT, config_problems, write_config
 
 
@@ -179,7 +179,7 @@ def test_the_scene_names_agree_with_the_scenes_there_are() -> None:
     from display.clock import FakeClock
     from display.scenes import make_scenes
     from display.shot import init_offscreen, make_stage
-    from feeds.config import SCENES, SceneConfig
+    from feeds.config.schema import SCENES, SceneConfig
 
     assert typing.get_args(typing.get_type_hints(SceneConfig)["name"]) == SCENES
     init_offscreen()

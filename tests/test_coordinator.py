@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from feeds.adapters import make_adapter
-from feeds.config import Config, load_config
-from feeds.coordinator import FeedCoordinator
-from feeds.diff import FeedEventReceived, NewLeader, RankChanged
+from feeds.connectors.registry import make_adapter
+from feeds.config.schema import Config, load_config
+from feeds.live.coordinator import FeedCoordinator
+from feeds.board.diff import FeedEventReceived, NewLeader, RankChanged
 from helpers import FakeClock, FeedServer, Reply, agent, doc, events_named, write_config
 
 KUDOS = {"id": "k1", "type": "kudos", "from": "bo", "to": "ada", "text": "Tack!"}
@@ -192,9 +192,9 @@ def test_the_same_body_again_from_a_feed_without_validators_is_no_new_board(tmp_
 
 def test_an_unchanged_feed_still_gives_the_history_its_sample_every_ten_minutes(tmp_path: Path, clock: FakeClock,
                                                                                server: FeedServer) -> None:
-    from feeds.engine import Engine
-    from feeds.history import History
-    from feeds.ledger import Ledger
+    from feeds.game.engine import Engine
+    from feeds.game.history import History
+    from feeds.game.ledger import Ledger
 
     server.routes["/feed"] = Reply(200, json.dumps(doc(agent("ada", 5), agent("bo", 7))).encode())
     loaded = load_config(str(write_config(tmp_path, f'[feed]\ntype = "http"\nurl = "{server.url}/feed"\n'

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from feeds.adapters.demo import DemoFeed
-from feeds.board import build_board
-from feeds.config import load_config
-from feeds.diff import RankChanged, SeenEvents, diff_boards
+from feeds.connectors.demo import DemoFeed
+from feeds.board.build import build_board
+from feeds.config.schema import load_config
+from feeds.board.diff import RankChanged, SeenEvents, diff_boards
 from helpers import ROOT, FakeClock
 
 

@@ -19,12 +19,12 @@ from display.stage import Stage
 from display.themes import MIN_TEXT, Sizes, builtin_names, contrast, load_theme
 from display.wall import Wall
 from display.widgets import format_value, initials
-from feeds.board import build_board, limit_to_teams
-from feeds.config import BoardConfig, DisplayConfig, LoadedConfig, load_config
-from feeds.coordinator import FeedState
-from feeds.diff import FeedEventReceived
+from feeds.board.build import build_board, limit_to_teams
+from feeds.config.schema import BoardConfig, DisplayConfig, LoadedConfig, load_config
+from feeds.live.coordinator import FeedState
+from feeds.board.diff import FeedEventReceived
 from feeds.model import FeedEvent
-from feeds.parse import normalise
+from feeds.connectors.parse import normalise
 from helpers import ROOT, agent, doc, write_config
 
 init_offscreen()
@@ -423,8 +423,8 @@ def test_near_you_names_whom_to_catch_and_favours_the_bottom_when_space_runs_out
 
 
 def test_history_scene_needs_something_to_compare(tmp_path: Path) -> None:
-    from feeds.challenges import GameState
-    from feeds.compare import Change, Comparison
+    from feeds.game.challenges import GameState
+    from feeds.game.compare import Change, Comparison
 
     stage = stage_for(tmp_path)
     wall = Wall(stage)

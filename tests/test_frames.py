@@ -28,12 +28,12 @@ from display.shot import init_offscreen, make_stage
 from display.stage import Notice
 from display.themes import load_theme
 from display.wall import Wall
-from feeds.board import build_board
-from feeds.config import BoardConfig, LoadedConfig, load_config
-from feeds.coordinator import FeedState
-from feeds.diff import BoardEvent, FeedEventReceived
+from feeds.board.build import build_board
+from feeds.config.schema import BoardConfig, LoadedConfig, load_config
+from feeds.live.coordinator import FeedState
+from feeds.board.diff import BoardEvent, FeedEventReceived
 from feeds.model import FeedEvent
-from feeds.parse import normalise
+from feeds.connectors.parse import normalise
 from helpers import agent, doc, write_config
 
 init_offscreen()

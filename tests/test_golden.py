@@ -20,10 +20,10 @@ from PIL import Image, ImageChops
 from display.clock import FakeClock
 from display.shot import build_wall, render
 from display.themes import builtin_names, load_theme
-from feeds.config import SCENES as SCENE_NAMES
-from feeds.config import load_config
-from feeds.history import History
-from feeds.ledger import Award, Ledger
+from feeds.config.schema import SCENES as SCENE_NAMES
+from feeds.config.schema import load_config
+from feeds.game.history import History
+from feeds.game.ledger import Award, Ledger
 from feeds.periods import Calendar
 from helpers import ROOT, seed_history
 

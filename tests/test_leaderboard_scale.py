@@ -17,10 +17,10 @@ from display.shot import init_offscreen, make_stage
 from display.stage import Stage
 from display.wall import Wall
 from display.widgets import format_value, metric_label
-from feeds.board import build_board
-from feeds.config import BoardConfig, load_config
-from feeds.coordinator import FeedState
-from feeds.parse import normalise
+from feeds.board.build import build_board
+from feeds.config.schema import BoardConfig, load_config
+from feeds.live.coordinator import FeedState
+from feeds.connectors.parse import normalise
 from helpers import ROOT, agent, doc, write_config
 
 init_offscreen()

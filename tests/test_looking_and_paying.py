@@ -16,14 +16,14 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from feeds.adapters.demo import DemoFeed
-from feeds.config import load_config
-from feeds.diff import FeedEventReceived
-from feeds.engine import Engine
-from feeds.ledger import Award, Ledger
-from feeds.live import open_live_feed
-from feeds.parse import normalise
-from feeds.state import DB_NAME
+from feeds.connectors.demo import DemoFeed
+from feeds.config.schema import load_config
+from feeds.board.diff import FeedEventReceived
+from feeds.game.engine import Engine
+from feeds.game.ledger import Award, Ledger
+from feeds.live.feed import open_live_feed
+from feeds.connectors.parse import normalise
+from feeds.db import DB_NAME
 from helpers import FakeClock, FeedServer, agent, doc, write_config
 
 EVENTS = [{"id": "k1", "type": "kudos", "from": "bo", "to": "ada", "text": "Tack!"},
@@ -236,7 +236,7 @@ def test_points_and_its_export_read_as_a_payroll_sheet(tmp_path: Path) -> None:
 
 
 def test_points_names_an_award_from_before_names_were_kept_by_the_last_board(tmp_path: Path) -> None:
-    from feeds.state import StoredBoard
+    from feeds.live.state import StoredBoard
 
     state = tmp_path / "state"
     config = write_config(tmp_path, POINTS.format(state=state))

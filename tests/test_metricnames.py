@@ -9,8 +9,8 @@ from types import MappingProxyType
 
 import pytest
 
-from feeds.config import BoardConfig, Config, CsvConfig, DisplayConfig, load_config
-from feeds.metricnames import MissingMetric, metric_refs, missing_metrics
+from feeds.config.schema import BoardConfig, Config, CsvConfig, DisplayConfig, load_config
+from feeds.config.metricnames import MissingMetric, metric_refs, missing_metrics
 from feeds.model import Agent, Snapshot
 from helpers import ROOT, agent, config_problems, doc, events_named, write_config
 
@@ -136,7 +136,7 @@ rank_by = "solved"
 
 
 def test_the_bundled_config_names_only_metrics_the_demo_feed_sends() -> None:
-    from feeds.adapters.demo import METRICS, DemoFeed
+    from feeds.connectors.demo import METRICS, DemoFeed
 
     loaded = load_config(str(ROOT / "config.toml"))
     assert {r.name for r in metric_refs(loaded.config)} <= set(METRICS)
@@ -170,8 +170,8 @@ secondary = "csat"
 
 
 def test_a_metric_the_feed_names_without_a_value_yet_is_no_data_not_a_missing_metric(tmp_path: Path) -> None:
-    from feeds.adapters.formats import csv_decoder
-    from feeds.parse import normalise
+    from feeds.connectors.formats import csv_decoder
+    from feeds.connectors.parse import normalise
 
     board = BoardConfig(metrics=MappingProxyType({}))
     refs = metric_refs(Config(board=board, display=DisplayConfig(secondary="csat")))
@@ -197,8 +197,8 @@ class Floor:
     """A file feed on disk, polled by a coordinator that checks the config's metric names."""
 
     def __init__(self, tmp_path: Path, config: str) -> None:
-        from feeds.adapters import make_adapter
-        from feeds.coordinator import FeedCoordinator
+        from feeds.connectors.registry import make_adapter
+        from feeds.live.coordinator import FeedCoordinator
 
         self.path = tmp_path / "feed.json"
         self.stamp = 0
@@ -261,9 +261,9 @@ def test_the_wall_shows_the_feeds_data_problems_as_a_notice(tmp_path: Path) -> N
     from display.clock import FakeClock
     from display.shot import init_offscreen, make_stage
     from display.wall import Wall
-    from feeds.board import build_board
-    from feeds.coordinator import FeedState
-    from feeds.parse import normalise
+    from feeds.board.build import build_board
+    from feeds.live.coordinator import FeedState
+    from feeds.connectors.parse import normalise
 
     init_offscreen()
     loaded = load_config(str(write_config(tmp_path, "")))

@@ -11,9 +11,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from feeds.adapters.demo import DemoFeed
+from feeds.connectors.demo import DemoFeed
 from feeds.model import FeedError, Snapshot
-from feeds.parse import MAX_NAME, Normaliser, normalise, parse_document
+from feeds.connectors.parse import MAX_NAME, Normaliser, normalise, parse_document
 from helpers import FakeClock, agent, doc
 
 SCHEMA = json.loads((Path(__file__).parent.parent / "feeds" / "feed-v1.schema.json").read_text())

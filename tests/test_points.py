@@ -15,11 +15,11 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from feeds.config import load_config
-from feeds.engine import Engine
-from feeds.ledger import Award, Ledger
+from feeds.config.schema import load_config
+from feeds.game.engine import Engine
+from feeds.game.ledger import Award, Ledger
 from feeds.logs import setup_logging
-from feeds.parse import normalise
+from feeds.connectors.parse import normalise
 from helpers import agent, doc, write_config
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=timezone.utc)
@@ -80,7 +80,7 @@ def test_kudos_earn_points_limited_per_sender_per_day(tmp_path: Path) -> None:
 
 
 def test_export_csv_lists_every_award(tmp_path: Path) -> None:
-    from feeds.payout import Report, export_csv
+    from feeds.game.payout import Report, export_csv
 
     eng = engine(tmp_path)
     eng.process(normalise(doc(agent("ann", 1), agent("bob", 1), events=[completion(1), kudos(2, "bob", "ann")])), NOW)

@@ -16,13 +16,13 @@ from display.shot import init_offscreen, make_stage
 from display.stage import Notice
 from display.themes import Theme, theme_path
 from display.wall import Wall
-from feeds.board import build_board
-from feeds.config import BoardConfig, LoadedConfig, load_config
-from feeds.coordinator import FeedCoordinator, FeedState
-from feeds.diff import FeedEventReceived
+from feeds.board.build import build_board
+from feeds.config.schema import BoardConfig, LoadedConfig, load_config
+from feeds.live.coordinator import FeedCoordinator, FeedState
+from feeds.board.diff import FeedEventReceived
 from feeds.model import FeedEvent
-from feeds.parse import normalise
-from feeds.reload import ConfigWatcher, Reloaded, Rejected
+from feeds.connectors.parse import normalise
+from feeds.config.reload import ConfigWatcher, Reloaded, Rejected
 from helpers import agent, doc, write_config
 
 init_offscreen()
@@ -202,7 +202,7 @@ def test_a_coordinator_takes_over_the_board_and_unread_events(tmp_path: Path) ->
     feed_file.write_text(json.dumps(doc(agent("åsa", 9), events=[
         {"id": "k1", "type": "kudos", "from": "åsa", "to": "åsa", "text": "thanks"}])))
     loaded: LoadedConfig = load_config(str(write_config(tmp_path, '[feed]\ntype = "file"\npath = "feed.json"\n')))
-    from feeds.adapters import make_adapter
+    from feeds.connectors.registry import make_adapter
 
     cfg = loaded.config
     old = FeedCoordinator(make_adapter(cfg.feed, loaded.base_dir), cfg.feed, cfg.board)

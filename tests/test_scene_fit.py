@@ -22,11 +22,11 @@ from display.fonts import ELLIPSIS
 from display.shot import Preview, build_wall, init_offscreen, make_stage
 from display.themes import builtin_names, load_theme
 from display.wall import Wall
-from feeds.board import build_board
-from feeds.compare import Change, Comparison
-from feeds.config import load_config
-from feeds.coordinator import FeedState
-from feeds.parse import normalise
+from feeds.board.build import build_board
+from feeds.game.compare import Change, Comparison
+from feeds.config.schema import load_config
+from feeds.live.coordinator import FeedState
+from feeds.connectors.parse import normalise
 from helpers import ROOT, agent, doc, seed_history, write_config
 
 SIZES = ((1920, 1080), (1280, 720), (1080, 1920))
@@ -161,7 +161,7 @@ def test_near_you_shows_each_teams_top_member_and_its_bottom_when_space_runs_out
 
 
 def history_wall(tmp_path: Path, size: tuple[int, int], comparison: object) -> Wall:
-    from feeds.challenges import GameState
+    from feeds.game.challenges import GameState
 
     wall = small_wall(tmp_path, size)
     board = build_board(normalise(doc(agent("ann", 9, team="day"), agent("bob", 7, team="night"))),
@@ -222,9 +222,9 @@ def test_those_who_are_done_share_one_line_and_everyone_done_says_so(tmp_path: P
     people = [agent(n, 31 + i) for i, n in enumerate(("ann", "bob", "cy"))]
     config = '[[challenges]]\nid = "solve"\ntitle = "Solve 30 today"\nkind = "target"\nmetric = "tickets_solved"\n' \
         'target = 30\npoints = 10\n'
-    from feeds.engine import Engine
-    from feeds.history import History
-    from feeds.ledger import Ledger
+    from feeds.game.engine import Engine
+    from feeds.game.history import History
+    from feeds.game.ledger import Ledger
 
     wall = small_wall(tmp_path, (1280, 720), config)
     engine = Engine(Ledger(tmp_path / "s"), load_config(str(tmp_path / "config.toml")).config, History(tmp_path / "s"))

@@ -17,8 +17,8 @@ from display.clock import FakeClock
 from display.scenes.record import RecordScene
 from display.scenes.teams import TeamsScene
 from display.shot import build_wall, render
-from feeds.config import load_config
-from feeds.history import History
+from feeds.config.schema import load_config
+from feeds.game.history import History
 from feeds.periods import Calendar
 from helpers import ROOT, agent, doc, write_config
 

@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from display.schedule import ScreenSchedule
-from feeds.config import ScheduleConfig, load_config
+from feeds.config.schema import ScheduleConfig, load_config
 from feeds.logs import setup_logging
 from helpers import agent, config_problems, doc, write_config
 from types import MappingProxyType
@@ -144,12 +144,12 @@ def test_what_the_dark_screen_holds_is_bounded_and_survives_a_rebuild(tmp_path: 
     from display.clock import FakeClock
     from display.shot import init_offscreen, make_stage
     from display.wall import Wall
-    from feeds.board import build_board
-    from feeds.config import BoardConfig
-    from feeds.coordinator import FeedState
-    from feeds.diff import FeedEventReceived
+    from feeds.board.build import build_board
+    from feeds.config.schema import BoardConfig
+    from feeds.live.coordinator import FeedState
+    from feeds.board.diff import FeedEventReceived
     from feeds.model import FeedEvent
-    from feeds.parse import normalise
+    from feeds.connectors.parse import normalise
 
     init_offscreen()
     loaded = load_config(str(write_config(tmp_path, "")))
@@ -178,12 +178,12 @@ def test_the_morning_summary_in_partial_frames_is_the_same_picture_as_a_full_red
     from display.clock import FakeClock
     from display.shot import init_offscreen, make_stage
     from display.wall import Wall
-    from feeds.board import build_board
-    from feeds.config import BoardConfig
-    from feeds.coordinator import FeedState
-    from feeds.diff import FeedEventReceived
+    from feeds.board.build import build_board
+    from feeds.config.schema import BoardConfig
+    from feeds.live.coordinator import FeedState
+    from feeds.board.diff import FeedEventReceived
     from feeds.model import FeedEvent
-    from feeds.parse import normalise
+    from feeds.connectors.parse import normalise
 
     init_offscreen()
     for size in ((1280, 720), (720, 1280)):
@@ -216,12 +216,12 @@ def test_the_summary_lists_thanks_from_an_unknown_sender_as_from_a_colleague(tmp
     from display.clock import FakeClock
     from display.shot import init_offscreen, make_stage
     from display.wall import Wall
-    from feeds.board import build_board
-    from feeds.config import BoardConfig
-    from feeds.coordinator import FeedState
-    from feeds.diff import FeedEventReceived
+    from feeds.board.build import build_board
+    from feeds.config.schema import BoardConfig
+    from feeds.live.coordinator import FeedState
+    from feeds.board.diff import FeedEventReceived
     from feeds.model import FeedEvent
-    from feeds.parse import normalise
+    from feeds.connectors.parse import normalise
 
     init_offscreen()
     wall = Wall(make_stage(load_config(str(write_config(tmp_path, ""))), (1280, 720), FakeClock()))

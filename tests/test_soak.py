@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from display.soak import run
-from feeds.config import load_config
+from feeds.config.schema import load_config
 from helpers import ROOT
 
 

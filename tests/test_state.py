@@ -11,8 +11,9 @@ import pytest
 
 from feeds.logs import setup_logging
 from feeds.model import FeedEvent
-from feeds.parse import normalise
-from feeds.state import DB_NAME, StoredBoard, StoredSeenEvents, _Store, state_dir
+from feeds.connectors.parse import normalise
+from feeds.db import DB_NAME, state_dir
+from feeds.live.state import StoredBoard, StoredSeenEvents, _Store
 from helpers import agent, doc
 
 
@@ -105,9 +106,9 @@ def test_the_last_board_is_saved_once_a_minute_and_at_a_clean_stop(tmp_path: Pat
 
 
 def test_a_restarted_coordinator_shows_the_last_board_at_once_marked_stale(tmp_path: Path) -> None:
-    from feeds.adapters.demo import DemoFeed
-    from feeds.config import BoardConfig, FeedConfig
-    from feeds.coordinator import FeedCoordinator
+    from feeds.connectors.demo import DemoFeed
+    from feeds.config.schema import BoardConfig, FeedConfig
+    from feeds.live.coordinator import FeedCoordinator
 
     snapshot = normalise(doc(agent("åsa", 9), agent("олег", 12)))
     stored = StoredBoard(tmp_path)
@@ -127,8 +128,8 @@ def test_a_restarted_coordinator_shows_the_last_board_at_once_marked_stale(tmp_p
 
 
 def test_a_live_feed_keeps_announced_events_on_disk_from_the_very_first(tmp_path: Path) -> None:
-    from feeds.config import load_config
-    from feeds.live import open_live_feed
+    from feeds.config.schema import load_config
+    from feeds.live.feed import open_live_feed
     from helpers import write_config
 
     (tmp_path / "feed.json").write_text(json.dumps(doc(agent("åsa", 3), events=[{"id": "k1", "type": "kudos",
@@ -144,8 +145,8 @@ def test_a_live_feed_keeps_announced_events_on_disk_from_the_very_first(tmp_path
 
 
 def test_points_come_back_when_the_ledger_can_be_opened_again(tmp_path: Path) -> None:
-    from feeds.config import load_config
-    from feeds.live import open_live_feed
+    from feeds.config.schema import load_config
+    from feeds.live.feed import open_live_feed
     from helpers import write_config
 
     (tmp_path / "feed.json").write_text(json.dumps(doc(agent("åsa", 3), agent("li", 2),

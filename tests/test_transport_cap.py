@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from feeds.adapters import make_adapter
-from feeds.config import load_config
+from feeds.connectors.registry import make_adapter
+from feeds.config.schema import load_config
 from feeds.model import FeedError
 from helpers import write_config
 

@@ -13,9 +13,9 @@ from collections.abc import Sequence
 import pygame
 
 from display.stage import Stage
-from feeds.board import Board
-from feeds.challenges import GameState
-from feeds.diff import BoardEvent
+from feeds.board.build import Board
+from feeds.game.challenges import GameState
+from feeds.board.diff import BoardEvent
 
 
 class Scene:

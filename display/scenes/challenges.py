@@ -17,8 +17,8 @@ import pygame
 from display.scenes import Scene
 from display.stage import Stage, hex_rgb
 from display.widgets import draw_bar, draw_star, format_value
-from feeds.board import who_is
-from feeds.challenges import Duel, Progress
+from feeds.board.build import who_is
+from feeds.game.challenges import Duel, Progress
 
 Item = tuple[str, list[Progress]]  # "row", "won", "2nd", "3rd" (a decided race) or "done" (all who are), and whom
 

@@ -17,8 +17,8 @@ from display.scenes import Scene
 from display.stage import hex_rgb
 from display.scenes.history_curve import draw_curves
 from display.widgets import draw_star, format_value, wrap_text
-from feeds.board import who_is
-from feeds.compare import Change, Comparison
+from feeds.board.build import who_is
+from feeds.game.compare import Change, Comparison
 
 
 MIN_CURVE = 3  # points of today's curve (two whole hours and now) worth a scene of its own on the first day

@@ -20,8 +20,8 @@ from display.scenes import Scene
 from display.stage import Stage, mix
 from display.scenes.rows import RowArt
 from display.widgets import format_value, metric_label
-from feeds.board import Board, RankedAgent
-from feeds.diff import BoardEvent, NewLeader, RankChanged
+from feeds.board.build import Board, RankedAgent
+from feeds.board.diff import BoardEvent, NewLeader, RankChanged
 
 MOVE_SHOWN_SECONDS = 45.0  # an arrow stays beside a row this long after it moved
 PAGE_SECONDS = 10.0  # a page's time when the scene has no slot in a playlist (a preview)

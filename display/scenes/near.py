@@ -14,7 +14,7 @@ import pygame
 from display.scenes import Scene
 from display.stage import Stage, hex_rgb
 from display.widgets import draw_badges, format_gap, format_value, gap_unit, wrap_text
-from feeds.board import Board, RankedAgent, TeamStanding
+from feeds.board.build import Board, RankedAgent, TeamStanding
 
 
 Choice = tuple[list[int], dict[int, list[str]], int]

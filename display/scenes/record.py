@@ -14,8 +14,8 @@ import pygame
 from display.scenes import Scene
 from display.stage import RGB
 from display.widgets import format_value, metric_title
-from feeds.board import who_is
-from feeds.challenges import RecordToBeat
+from feeds.board.build import who_is
+from feeds.game.challenges import RecordToBeat
 
 SLATE = (38, 52, 46)
 CHALK = (240, 242, 236)  # the board is always slate, so what is written on it uses chalk colours

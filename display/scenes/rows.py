@@ -10,8 +10,8 @@ import pygame
 from display.fonts import ELLIPSIS, fit
 from display.stage import Stage
 from display.widgets import Avatars, avatar_colour, draw_badges, draw_move, format_value, keyed_surface, metric_label
-from feeds.board import RankedAgent
-from feeds.challenges import GameState
+from feeds.board.build import RankedAgent
+from feeds.game.challenges import GameState
 
 HEADER_SHARE = 0.2  # the most of a row's width a number column may take to fit its header
 class RowArt:

@@ -16,10 +16,10 @@ import pygame
 from display.scenes import Scene
 from display.stage import RGB, hex_rgb, mix
 from display.widgets import Avatars, draw_bar, draw_star, format_value, metric_label, metric_title
-from feeds.board import Board, RankedAgent, TeamStanding
-from feeds.challenges import Progress, plain_number
-from feeds.config import SCORE
-from feeds.scoring import team_averages
+from feeds.board.build import Board, RankedAgent, TeamStanding
+from feeds.game.challenges import Progress, plain_number
+from feeds.config.schema import SCORE
+from feeds.board.scoring import team_averages
 
 MAX_TEAMS = 8
 

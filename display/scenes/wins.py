@@ -16,8 +16,8 @@ import pygame
 from display.scenes import Scene
 from display.stage import Stage
 from display.widgets import Avatars, avatar_colour, draw_heart, draw_star, wrap_text
-from feeds.board import COLLEAGUE, Board, self_thank, sender_name, who_is
-from feeds.diff import BoardEvent
+from feeds.board.build import COLLEAGUE, Board, self_thank, sender_name, who_is
+from feeds.board.diff import BoardEvent
 from feeds.model import CHALLENGE_COMPLETED, KUDOS, FeedEvent
 
 REMEMBERED = 40

@@ -28,9 +28,9 @@ from PIL import Image  # noqa: E402
 
 from display.clock import FakeClock  # noqa: E402
 from display.shot import build_wall, render  # noqa: E402
-from feeds.config import SCENES, load_config  # noqa: E402
-from feeds.history import History  # noqa: E402
-from feeds.ledger import Award, Ledger  # noqa: E402
+from feeds.config.schema import SCENES, load_config  # noqa: E402
+from feeds.game.history import History  # noqa: E402
+from feeds.game.ledger import Award, Ledger  # noqa: E402
 from feeds.periods import Calendar  # noqa: E402
 from helpers import seed_history  # noqa: E402
 

@@ -1,0 +1,1 @@
+"""Snapshot to Board: ranking, scoring and the differences between two boards. Pure functions."""

@@ -1,0 +1,74 @@
+"""The value each agent is ranked by: one metric, or a weighted score of several.
+
+The score balances quantity and quality. For every weighted metric an agent gets a percentage of
+the floor's best value, then the percentages are averaged with the weights::
+
+    higher is better:  pct = 100 × value / best          (best = highest value on the board)
+    lower is better:   pct = 100 × best / value          (best = lowest positive value)
+    score = Σ weight × pct / Σ weight                     (0 … 100, one decimal)
+
+A metric the agent has no value for, a value of 0 or less, or one below its ``min_samples``
+(CSAT from 2 ratings is luck, not quality) earns 0 for that part. An agent with none of the
+weighted metrics has no score and is listed, unranked, at the bottom.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from feeds.config.schema import SCORE, BoardConfig
+from feeds.model import Agent
+
+
+def metric_value(agent: Agent, name: str, board: BoardConfig) -> float | None:
+    """The agent's value of a metric, or None when absent or based on too few samples."""
+    value = agent.metrics.get(name)
+    if value is None:
+        return None
+    spec = board.metric(name)
+    if spec.min_samples and agent.metrics.get(spec.samples, 0.0) < spec.min_samples:
+        return None
+    return value
+
+
+def _column(agents: Sequence[Agent], name: str, board: BoardConfig) -> list[float | None]:
+    """``metric_value`` for every agent, with the metric's config looked up once."""
+    spec = board.metric(name)
+    if not spec.min_samples:
+        return [a.metrics.get(name) for a in agents]
+    return [None if a.metrics.get(spec.samples, 0.0) < spec.min_samples else a.metrics.get(name) for a in agents]
+
+
+def lower_is_better(board: BoardConfig) -> bool:
+    """Whether the ranking value is better when lower (never for the score)."""
+    return board.rank_by != SCORE and board.metric(board.rank_by).lower_is_better
+
+
+def team_averages(board: BoardConfig, metric: str) -> bool:
+    """Whether a team's value of ``metric`` is its members' average rather than their sum: with
+    ``team_aggregate = "average"``, and always for the score (a 0-100 index: a sum of them means
+    nothing and favours big teams) and for a lower-is-better metric (a sum of handle times would
+    rank the smallest team first). The board, the history and the challenges all use this one rule."""
+    return board.team_aggregate == "average" or metric == SCORE or board.metric(metric).lower_is_better
+
+
+def rank_values(agents: Sequence[Agent], board: BoardConfig) -> list[float | None]:
+    """The ranking value of each agent, in the same order."""
+    if board.rank_by != SCORE:
+        return _column(agents, board.rank_by, board)
+    total_weight = sum(board.score.values())
+    columns: list[tuple[float, list[float]]] = []
+    present = [False] * len(agents)
+    for name, weight in board.score.items():
+        values = _column(agents, name, board)
+        present = [p or v is not None for p, v in zip(present, values)]
+        lower = board.metric(name).lower_is_better
+        positive = [v for v in values if v is not None and v > 0]
+        best = (min(positive) if lower else max(positive)) if positive else 0.0
+        pcts = [0.0 if v is None or v <= 0 or best <= 0 else 100.0 * (best / v if lower else v / best)
+                for v in values]
+        columns.append((weight, pcts))
+    totals = [0.0] * len(agents)
+    for weight, pcts in columns:  # column by column: list comprehensions, not a generator per agent
+        totals = [t + weight * p for t, p in zip(totals, pcts)]
+    return [round(t / total_weight, 1) if ok else None for t, ok in zip(totals, present)]

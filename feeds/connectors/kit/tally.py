@@ -1,0 +1,81 @@
+"""The day's tally, kept per ticket and per rating so that counting is idempotent.
+
+A connector reads changes (a ticket's current state, a rating) and records each one's
+*contribution*, replacing whatever that ticket or rating contributed before. The metrics are
+derived from the contributions, never stored apart, so a ticket seen in two overlapping pages or
+polls counts once, a reassigned ticket moves to its new owner, a reopened one leaves until it is
+solved again, and a late rating counts once. Times are epoch seconds; the day decides what counts.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Iterable
+from typing import Any
+
+
+class Tally:
+    def __init__(self, tickets: dict[str, list[Any]] | None = None, ratings: dict[str, list[Any]] | None = None) -> None:
+        # ticket id -> [owner, solved_at, first_reply_seconds | None]; only tickets solved now
+        self.tickets: dict[str, list[Any]] = tickets or {}
+        # rating id -> [agent, rated_at, satisfied (True/False)]
+        self.ratings: dict[str, list[Any]] = ratings or {}
+
+    def ticket(self, ticket_id: object, owner: object, solved_at: float | None, solved: bool,
+               first_reply_seconds: float | None = None) -> None:
+        """A ticket as it stands now: counted for ``owner`` if solved (or closed), else not at all."""
+        key = str(ticket_id)
+        if solved and solved_at is not None and owner is not None:
+            self.tickets[key] = [str(owner), float(solved_at), first_reply_seconds]
+        else:
+            self.tickets.pop(key, None)
+
+    def rating(self, rating_id: object, agent: object, rated_at: float | None, satisfied: bool | None) -> None:
+        """A rating as it stands now; ``satisfied`` None (withdrawn, or not rated after all) removes it."""
+        key = str(rating_id)
+        if satisfied is None or agent is None or rated_at is None:
+            self.ratings.pop(key, None)
+        else:
+            self.ratings[key] = [str(agent), float(rated_at), bool(satisfied)]
+
+    def prune(self, start: float) -> None:
+        """Forget what no longer counts: solves and ratings before ``start`` (the day's)."""
+        self.tickets = {k: v for k, v in self.tickets.items() if v[1] >= start}
+        self.ratings = {k: v for k, v in self.ratings.items() if v[1] >= start}
+
+    def metrics(self, agents: Iterable[str], start: float, end: float,
+                ratings: bool = True, first_reply: bool = True) -> dict[str, dict[str, float | None]]:
+        """Per agent: ``tickets_solved``, and (when asked) ``csat`` = 100 × satisfied ÷ rated (None
+        while unrated), ``csat_count``, ``first_reply_seconds`` (median over today's solved)."""
+        out: dict[str, dict[str, float | None]] = {}
+        solved: dict[str, list[float | None]] = {}
+        for owner, at, frt in self.tickets.values():
+            if start <= at < end:
+                solved.setdefault(owner, []).append(frt)
+        rated: dict[str, list[bool]] = {}
+        for agent, at, good in self.ratings.values():
+            if start <= at < end:
+                rated.setdefault(agent, []).append(good)
+        for agent in agents:
+            mine = solved.get(agent, [])
+            row: dict[str, float | None] = {"tickets_solved": float(len(mine))}
+            if ratings:
+                scores = rated.get(agent, [])
+                row["csat"] = 100.0 * sum(scores) / len(scores) if scores else None
+                row["csat_count"] = float(len(scores))
+            if first_reply:
+                frts = [f for f in mine if f is not None]
+                row["first_reply_seconds"] = float(statistics.median(frts)) if frts else None
+            out[agent] = row
+        return out
+
+    def to_json(self) -> dict[str, Any]:
+        return {"tickets": self.tickets, "ratings": self.ratings}
+
+    @classmethod
+    def from_json(cls, doc: Any) -> Tally:
+        if not isinstance(doc, dict):
+            return cls()
+        tickets = {str(k): list(v) for k, v in (doc.get("tickets") or {}).items() if isinstance(v, list) and len(v) == 3}
+        ratings = {str(k): list(v) for k, v in (doc.get("ratings") or {}).items() if isinstance(v, list) and len(v) == 3}
+        return cls(tickets, ratings)

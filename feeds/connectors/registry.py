@@ -1,0 +1,35 @@
+"""The one registry of ``[feed] type``s. A new connector is one module that defines its
+``ConnectorType`` and one line here; the config checker, ``chalkwall check``, the docs table
+(docs/connectors/README.md) and the "did you mean" all read this table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from feeds.config.schema import FeedConfig, LoadedConfig
+from feeds.connectors import demo, sources
+from feeds.connectors.base import Adapter, ConnectorType, Context
+from feeds.db import feed_state_dir
+
+CONNECTORS: dict[str, ConnectorType] = {t.name: t for t in (
+    demo.TYPE,
+    *sources.TYPES,
+)}
+
+
+def make_adapter(feed: FeedConfig, base_dir: Path, clock: Callable[[], float] | None = None, *,
+                 tz: str = "", state_dir: Path | None = None) -> Adapter:
+    """The connector for a validated feed config; FeedError when its secret cannot be read."""
+    ctx = Context(base_dir, clock or Context.clock, tz, state_dir)
+    return CONNECTORS[feed.type].make(feed, ctx)
+
+
+def adapter_for(loaded: LoadedConfig, clock: Callable[[], float] | None = None,
+                state_dir: Path | None = None) -> Adapter:
+    """The connector for a loaded config, keeping its own state (cursors, the day's tallies) in the
+    feed's state directory, or in ``state_dir`` (a preview's scratch directory)."""
+    cfg = loaded.config
+    directory = state_dir if state_dir is not None else feed_state_dir(cfg.state.dir, cfg.feed.type)
+    return make_adapter(cfg.feed, loaded.base_dir, clock, tz=cfg.periods.zone, state_dir=directory)

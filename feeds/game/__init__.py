@@ -1,0 +1,1 @@
+"""The motivation engine: challenges, the points ledger, history, comparisons and payouts."""

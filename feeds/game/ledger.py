@@ -1,0 +1,187 @@
+"""The points ledger: every award, exactly once, in SQLite, for whoever pays out the rewards.
+
+An award's key is (challenge, subject kind, subject, period): a UNIQUE constraint makes a second
+award of the same completion a no-op, whatever happens — a re-polled event, a restart, a clock
+change. Each award is its own transaction in a WAL-mode database with ``synchronous=FULL``, so
+``kill -9`` (or a power cut) at any moment leaves it either fully recorded or not at all, and the
+next poll offers it again. Kudos are awards too (challenge "kudos", one per kudos event), limited
+per sender per day.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from feeds.db import DB_NAME
+
+KUDOS = "kudos"
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS awards (
+    id INTEGER PRIMARY KEY,
+    challenge TEXT NOT NULL,
+    subject_kind TEXT NOT NULL CHECK (subject_kind IN ('agent', 'team')),
+    subject TEXT NOT NULL,
+    period TEXT NOT NULL,
+    points REAL NOT NULL,
+    awarded_at TEXT NOT NULL,
+    source TEXT NOT NULL,
+    giver TEXT,
+    event_id TEXT UNIQUE,  -- the feed event behind it, when there is one: once per event, whatever its period
+    UNIQUE (challenge, subject_kind, subject, period)
+);
+CREATE INDEX IF NOT EXISTS awards_by_subject ON awards (subject_kind, subject);
+CREATE INDEX IF NOT EXISTS kudos_by_giver ON awards (giver, period) WHERE challenge = 'kudos';
+CREATE TABLE IF NOT EXISTS names (  -- who an id was when last awarded, for payroll after they left
+    subject_kind TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    name TEXT NOT NULL,
+    PRIMARY KEY (subject_kind, subject)
+);
+"""
+
+
+@dataclass(frozen=True)
+class Award:
+    challenge: str
+    subject_kind: str  # "agent" or "team"
+    subject: str
+    period: str
+    points: float
+    source: str  # "feed", "chalkwall" (its own challenge engine) or "kudos"
+    giver: str | None = None
+    event_id: str | None = None
+
+
+class Ledger:
+    def __init__(self, directory: Path) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        self.path = directory / DB_NAME
+        self._db = sqlite3.connect(self.path, timeout=10, check_same_thread=False, isolation_level=None)
+        self._lock = threading.Lock()
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")  # an SD card in a Pi loses power too
+        self._db.executescript(SCHEMA)
+
+    def close(self) -> None:
+        self._db.close()
+
+    def award(self, award: Award, now: datetime | None = None) -> bool:
+        """Record ``award`` unless it already is; True when it is new."""
+        stamp = (now or datetime.now(timezone.utc)).isoformat(timespec="seconds")
+        with self._lock:
+            cursor = self._db.execute(
+                "INSERT OR IGNORE INTO awards (challenge, subject_kind, subject, period, points, awarded_at, source,"
+                " giver, event_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (award.challenge, award.subject_kind, award.subject, award.period, award.points, stamp,
+                 award.source, award.giver, award.event_id))
+            return cursor.rowcount == 1
+
+    def award_first(self, award: Award, now: datetime | None = None) -> bool:
+        """Record ``award`` only if nobody has won its challenge in its period yet (a race)."""
+        stamp = (now or datetime.now(timezone.utc)).isoformat(timespec="seconds")
+        with self._lock:
+            cursor = self._db.execute(
+                "INSERT INTO awards (challenge, subject_kind, subject, period, points, awarded_at, source, giver,"
+                " event_id) SELECT ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE NOT EXISTS "
+                "(SELECT 1 FROM awards WHERE challenge = ? AND period = ?)",
+                (award.challenge, award.subject_kind, award.subject, award.period, award.points, stamp,
+                 award.source, award.giver, award.event_id, award.challenge, award.period))
+            return cursor.rowcount == 1
+
+    def award_kudos(self, event_id: str, giver: str | None, taker: str, day: str, points: float,
+                    per_sender_per_day: int, now: datetime | None = None) -> bool:
+        """A kudos award to ``taker``, unless ``giver`` has used up the day's kudos or is ``taker``;
+        never without a giver (no limit could hold them). Checking the count and
+        inserting happen in one transaction, so two polls cannot both squeeze in."""
+        if giver is None or giver == taker:
+            return False
+        stamp = (now or datetime.now(timezone.utc)).isoformat(timespec="seconds")
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                exists = self._db.execute("SELECT 1 FROM awards WHERE event_id = ?", (event_id,)).fetchone()
+                used = 0
+                if per_sender_per_day:
+                    used = self._db.execute("SELECT COUNT(*) FROM awards WHERE challenge = ? AND giver = ? "
+                                            "AND substr(period, 1, ?) = ?",
+                                            (KUDOS, giver, len(day) + 1, f"{day}#")).fetchone()[0]
+                if exists or (per_sender_per_day and used >= per_sender_per_day):
+                    self._db.execute("COMMIT")
+                    return False
+                self._db.execute(
+                    "INSERT INTO awards (challenge, subject_kind, subject, period, points, awarded_at, source, giver,"
+                    " event_id) VALUES (?, 'agent', ?, ?, ?, ?, 'kudos', ?, ?)",
+                    (KUDOS, taker, f"{day}#{event_id}", points, stamp, giver, event_id))
+                self._db.execute("COMMIT")
+                return True
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+
+    def recorded(self, event_ids: list[str]) -> dict[str, float]:
+        """The points recorded for each of these feed events that the ledger holds an award for."""
+        out: dict[str, float] = {}
+        with self._lock:
+            for start in range(0, len(event_ids), 500):  # SQLite's limit on bound parameters
+                chunk = event_ids[start:start + 500]
+                out.update(self._db.execute(f"SELECT event_id, points FROM awards WHERE event_id IN "
+                                            f"({','.join('?' * len(chunk))})", chunk).fetchall())
+        return out
+
+    def subjects_won(self, challenge: str, subject_kind: str, period: str) -> list[str]:
+        with self._lock:
+            return [row[0] for row in self._db.execute(
+                "SELECT subject FROM awards WHERE challenge = ? AND subject_kind = ? AND period = ? ORDER BY id",
+                (challenge, subject_kind, period))]
+
+    def periods_won(self, challenge: str, subject_kind: str, subject: str, periods: list[str]) -> set[str]:
+        """Which of ``periods`` the subject won ``challenge`` in."""
+        marks = ",".join("?" * len(periods))
+        with self._lock:
+            return {row[0] for row in self._db.execute(
+                f"SELECT period FROM awards WHERE challenge = ? AND subject_kind = ? AND subject = ? "
+                f"AND period IN ({marks})", (challenge, subject_kind, subject, *periods))}
+
+    def completions(self) -> dict[tuple[str, str], int]:
+        """How many challenges each agent and team has completed (kudos not counted)."""
+        with self._lock:
+            return {(k, s): n for k, s, n in self._db.execute(
+                "SELECT subject_kind, subject, COUNT(*) FROM awards WHERE challenge != ? GROUP BY subject_kind, subject",
+                (KUDOS,))}
+
+    def latest_winners(self, challenges: list[str], since: str = "") -> list[tuple[str, str, str]]:
+        """(challenge, subject kind, subject) of the most recent award of each challenge, in periods ≥ ``since``."""
+        if not challenges:
+            return []
+        marks = ",".join("?" * len(challenges))
+        with self._lock:
+            return [(c, k, s) for c, k, s in self._db.execute(
+                f"SELECT challenge, subject_kind, subject FROM awards a WHERE challenge IN ({marks}) AND period >= ? "
+                f"AND id = (SELECT MAX(id) FROM awards WHERE challenge = a.challenge)", (*challenges, since))]
+
+    def balances(self) -> list[tuple[str, str, float, int]]:
+        """(subject kind, subject, total points, number of awards), highest first."""
+        with self._lock:
+            return [(k, s, p, n) for k, s, p, n in self._db.execute(
+                "SELECT subject_kind, subject, SUM(points), COUNT(*) FROM awards GROUP BY subject_kind, subject "
+                "ORDER BY SUM(points) DESC, subject")]
+
+    def remember_names(self, names: Iterable[tuple[str, str, str]]) -> None:
+        """Keep (subject kind, subject, name) for ``chalkwall points`` (the latest name wins)."""
+        with self._lock:
+            self._db.executemany("INSERT OR REPLACE INTO names VALUES (?, ?, ?)", list(names))
+
+    def names(self) -> dict[tuple[str, str], str]:
+        """(subject kind, subject) → the name it had when last awarded."""
+        with self._lock:
+            return {(k, s): n for k, s, n in self._db.execute("SELECT subject_kind, subject, name FROM names")}
+
+    def rows(self) -> Iterable[tuple[object, ...]]:
+        with self._lock:
+            return self._db.execute("SELECT id, awarded_at, subject_kind, subject, challenge, period, points, source,"
+                                    " giver FROM awards ORDER BY id").fetchall()

@@ -1,0 +1,95 @@
+"""A live feed: the configured adapter, the coordinator polling it, the points engine and the
+stored seen-events, put together and taken apart as one — for the wall, the terminal watch and
+(later) the hub that publishes the board to many screens.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from feeds.connectors.registry import adapter_for
+from feeds.live.avatars import AvatarFetcher, open_avatars
+from feeds.config.schema import Config, LoadedConfig
+from feeds.live.coordinator import FeedCoordinator
+from feeds.board.diff import SeenEvents
+from feeds.game.engine import Engine, open_engine
+from feeds.logs import LOGGER, log_event
+from feeds.config.metricnames import metric_refs
+from feeds.db import feed_state_dir
+from feeds.live.state import StoredBoard, StoredSeenEvents
+
+log = logging.getLogger(f"{LOGGER}.engine")
+ENGINE_RETRY_SECONDS = 60.0
+RETRY_JOB = "chalkwall-ledger-retry"
+
+
+@dataclass
+class LiveFeed:
+    coordinator: FeedCoordinator
+    engine: Engine | None
+    seen: SeenEvents
+    config: Config | None = None  # to open the ledger later, when it could not be opened at start
+    avatars: AvatarFetcher | None = None  # agents' pictures, fetched in the scheduler's threads
+
+    def start(self) -> None:
+        """Poll now and on the interval; note the values at every period boundary."""
+        self.coordinator.start()
+        scheduler = self.coordinator.scheduler
+        if scheduler is None:
+            return
+        if self.avatars is not None:
+            self.avatars.schedule(scheduler, self.coordinator.state)
+        if self.engine is not None:
+            self.engine.schedule(scheduler)
+        elif self.config is not None:  # a read-only or full disk at start: points come back with it
+            scheduler.add_job(self._retry_engine, "interval", seconds=ENGINE_RETRY_SECONDS, id=RETRY_JOB,
+                              replace_existing=True, coalesce=True, max_instances=1)
+
+    def _retry_engine(self) -> None:
+        assert self.config is not None
+        engine = open_engine(self.config, quiet=True)
+        scheduler = self.coordinator.scheduler
+        if engine is None or scheduler is None:
+            return
+        self.engine = engine
+        self.coordinator.attach(engine)
+        engine.schedule(scheduler)
+        scheduler.remove_job(RETRY_JOB)
+        log_event(log, logging.INFO, "ledger_recovered", "the points ledger is open again; points are recorded")
+
+    def stop(self) -> None:
+        self.coordinator.stop()
+        if self.avatars is not None:
+            self.avatars.close()
+        if isinstance(self.seen, StoredSeenEvents):
+            self.seen.close()
+        if self.engine is not None:
+            self.engine.close()
+
+
+def open_live_feed(loaded: LoadedConfig, on_update: Callable[[], None] | None = None,
+                   after: FeedCoordinator | None = None, read_only: bool = False) -> LiveFeed:
+    """The live feed for a config, carrying on from ``after`` (a reload) or else from the board the
+    last run saved; FeedError when the adapter cannot be made (a missing secret).
+
+    ``read_only`` (``chalkwall feed --watch``: looking) touches no state at all: no points, no
+    events marked as announced, no board saved, so a wall started later still celebrates them."""
+    cfg = loaded.config
+    adapter = adapter_for(loaded)
+    if read_only:
+        memory = SeenEvents()
+        coordinator = FeedCoordinator(adapter, cfg.feed, cfg.board, on_update=on_update, seen=memory,
+                                      metrics=metric_refs(cfg))
+        return LiveFeed(coordinator, None, memory)
+    directory = feed_state_dir(cfg.state.dir, cfg.feed.type)
+    seen = StoredSeenEvents(directory)
+    engine = open_engine(cfg)
+    coordinator = FeedCoordinator(adapter, cfg.feed, cfg.board, on_update=on_update, seen=seen, on_snapshot=engine,
+                                  store=StoredBoard(directory), metrics=metric_refs(cfg))
+    if after is None or not coordinator.continues(after):  # a first start, or between the demo and a real feed
+        coordinator.restore()
+    if after is not None:
+        coordinator.take_over(after)
+    return LiveFeed(coordinator, engine, seen, cfg, open_avatars(loaded))
