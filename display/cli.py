@@ -219,6 +219,18 @@ def _check_online(loaded: LoadedConfig) -> int:
     from feeds.config.metricnames import metric_refs, missing_metrics
 
     cfg = loaded.config
+    try:
+        adapter = adapter_for(loaded)
+    except FeedError as exc:
+        print(f"chalkwall: feed failed: {exc}", file=sys.stderr)
+        return 1
+    probe = getattr(adapter, "probe", None)
+    if probe is not None:  # a vendor API: one cheap call per sub-fetch, no backfill, no state written
+        try:
+            return _report_probes(cfg.feed.type, probe())
+        finally:
+            adapter.close()
+    adapter.close()
     snapshot = _poll_once(loaded)
     if snapshot is None:
         return 1
@@ -229,6 +241,23 @@ def _check_online(loaded: LoadedConfig) -> int:
         print(f"chalkwall: {len(missing)} problem(s) with the feed's data", file=sys.stderr)
         return 2
     print(f"feed: OK ({len(snapshot.agents)} agents; every metric the config names is in the data)")
+    return 0
+
+
+def _report_probes(kind: str, probes: list[Any]) -> int:
+    """What ``check --online`` found on a vendor API: exit 1 when any part of it cannot be read."""
+    for p in probes:
+        metrics = f" -> {', '.join(p.metrics)}" if p.metrics else ""
+        if p.ok:
+            print(f"{kind} {p.fetch}: OK ({p.message}){metrics}")
+        else:
+            empty = f"; the board will have no {', '.join(p.metrics)}" if p.metrics else ""
+            print(f"{kind} {p.fetch}: FAILED: {p.message}{empty}", file=sys.stderr)
+    bad = [p for p in probes if not p.ok]
+    if bad:
+        print(f"chalkwall: {len(bad)} of {len(probes)} part(s) of the {kind} feed cannot be read", file=sys.stderr)
+        return 1
+    print(f"feed: OK ({kind}: every part can be read)")
     return 0
 
 

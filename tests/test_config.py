@@ -8,7 +8,10 @@ import pytest
 
 from feeds.config.schema import BUNDLED_LABEL, ENV_VAR, find_config, load_config
 from feeds.config.validate import ConfigError
+from feeds.connectors.registry import CONNECTORS
 from helpers import ROOT, config_problems, write_config
+
+TYPES = ", ".join(f'"{name}"' for name in CONNECTORS)  # the registry's, in its order
 
 
 problems = config_problems
@@ -70,7 +73,7 @@ x = 1
     assert found == [
         'config.toml: bord: unknown key (did you mean "board"?)',
         'config.toml: feed.intervall: unknown key (did you mean "interval"?)',
-        'config.toml: feed.type: must be one of "demo", "http", "file", "csv", not string "htpp" (did you mean "http"?)',
+        f'config.toml: feed.type: must be one of {TYPES}, not string "htpp" (did you mean "http"?)',
         'config.toml: feed.timeout: must be a number, not string "ten"',
         'config.toml: board.metrics.csat.lower_is_beter: unknown key (did you mean "lower_is_better"?)',
         "config.toml: board.metrics.csat.samples: missing (required with min_samples): the metric counting the samples",

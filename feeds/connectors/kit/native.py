@@ -81,6 +81,16 @@ class PollContext:
 
 
 @dataclass(frozen=True)
+class Probe:
+    """One line of ``chalkwall check --online``."""
+
+    fetch: str
+    ok: bool
+    message: str
+    metrics: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Member:
     id: str
     name: str
@@ -119,6 +129,11 @@ class NativeConnector:
     def collect(self, ctx: PollContext) -> None:
         """Read what changed, calling ``self.fetch(name, fn)`` for each sub-fetch."""
         raise NotImplementedError
+
+    def probes(self, ctx: PollContext) -> dict[str, Callable[[], str]]:
+        """One cheap call per sub-fetch, for ``chalkwall check --online``: each returns what it saw
+        ("12 tickets changed today") or raises ApiError. Default: none beyond the roster."""
+        return {}
 
     def day_metrics(self, ctx: PollContext, agents: list[str]) -> dict[str, dict[str, float | None]]:
         """Each agent's metrics for the day so far (default: from the tally)."""
@@ -256,6 +271,27 @@ class NativeConnector:
         """Save the state (cursor and tally together), with the snapshot when there is one."""
         self.state["tally"] = self.tally.to_json()
         self.store.save(self.state, snapshot)
+
+    def probe(self) -> list[Probe]:
+        """Sign in, read the roster, and make each sub-fetch's one cheap call: what works, what
+        permission is missing, and which metrics the board will get. Writes no state."""
+        now = self.clock()
+        start, end = self.day.window(now)
+        ctx = PollContext(now, start, end, now + self.poll_seconds)
+        self.api.deadline = ctx.deadline
+        out: list[Probe] = []
+        try:
+            members, teams = self.read_roster(ctx)
+            out.append(Probe("roster", True, f"{len(members)} active agents in {len(teams)} teams", ()))
+        except ApiError as exc:
+            out.append(Probe("roster", False, str(exc), ()))
+            return out
+        for name, call in self.probes(ctx).items():
+            try:
+                out.append(Probe(name, True, call(), self.SUBS.get(name, ())))
+            except ApiError as exc:
+                out.append(Probe(name, False, str(exc), self.SUBS.get(name, ())))
+        return out
 
     # --- saying things once --------------------------------------------------------------------
     def _problem(self, name: str, exc: ApiError) -> None:
