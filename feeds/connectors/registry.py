@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from pathlib import Path
 
@@ -33,3 +34,16 @@ def adapter_for(loaded: LoadedConfig, clock: Callable[[], float] | None = None,
     cfg = loaded.config
     directory = state_dir if state_dir is not None else feed_state_dir(cfg.state.dir, cfg.feed.type)
     return make_adapter(cfg.feed, loaded.base_dir, clock, tz=cfg.periods.zone, state_dir=directory)
+
+
+def docs_table() -> str:
+    """The table of feed types in docs/connectors/README.md (a test keeps the two the same)."""
+    rows = ["| `type` | what it reads | its own keys | `[feed.auth]` | default `interval` | page |",
+            "|---|---|---|---|---|---|"]
+    for t in CONNECTORS.values():
+        own = sorted(f.name for f in dataclasses.fields(t.options)) if t.options is not None else sorted(t.keys)
+        auth = ", ".join(sorted(a.replace("secret", "token_env or token_file") for a in t.auth)) or "—"
+        page = f"[{t.doc}](../{t.doc})" if t.doc.startswith("feed") else f"[{t.name}]({t.name}.md)" if t.doc else "—"
+        rows.append(f"| `{t.name}` | {t.summary} | {', '.join(f'`{k}`' for k in own) or '—'} | {auth} | "
+                    f"{t.interval:g} s | {page} |")
+    return "\n".join(rows) + "\n"
