@@ -7,11 +7,13 @@ from __future__ import annotations
 import base64
 import statistics
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Any
 
 import httpx
 import pytest
 
+from fakes.base import parse_iso
 from fakes.scenario import Scenario, dst_scenario, make_scenario
 from fakes.zendesk import ZendeskFake
 from helpers import FakeClock
@@ -80,7 +82,7 @@ def reference_reader(client: httpx.Client, sc: Scenario, now: float) -> dict[str
     solved: dict[str, list[int | None]] = {a: [] for a in roster}
     for tid, t in latest.items():
         at = metrics[tid]["solved_at"]
-        if t["status"] in ("solved", "closed") and at and start <= httpx_epoch(at) < now \
+        if t["status"] in ("solved", "closed") and at and start <= parse_iso(at) < now \
                 and str(t["assignee_id"]) in roster:
             solved[str(t["assignee_id"])].append(metrics[tid]["reply_time_in_seconds"]["calendar"])
     ratings = list_all(client, RATINGS, "satisfaction_ratings", score="received",
@@ -98,12 +100,6 @@ def reference_reader(client: httpx.Client, sc: Scenario, now: float) -> dict[str
                       "csat_count": float(len(scores)),
                       "first_reply_seconds": statistics.median(frts) if frts else None}
     return out
-
-
-def httpx_epoch(text: str) -> float:
-    from fakes.base import parse_iso
-
-    return parse_iso(text)
 
 
 # -- the reference reader: the fake serves the scenario's numbers ------------------------------------
@@ -296,7 +292,7 @@ def test_ratings_page_by_cursor_and_received_leaves_out_the_neutral_offer(zendes
     assert {r["score"] for r in received} == {"good", "bad"}
     assert {r["ticket_id"] for r in everything} - {r["ticket_id"] for r in received} == \
         {t.id for t in SCENARIO.tickets(clock()).values() if t.rating == "neutral" and t.rating_at and t.rating_at >= start}
-    assert all(start <= httpx_epoch(r["created_at"]) <= end for r in everything)
+    assert all(start <= parse_iso(r["created_at"]) <= end for r in everything)
     good = list_all(client, RATINGS, "satisfaction_ratings", score="good", start_time=start, end_time=end)
     assert good == [r for r in received if r["score"] == "good"]
 
@@ -363,3 +359,47 @@ def test_groups_and_memberships_match_the_scenarios_teams(zendesk: Any) -> None:
     assert {(g["id"], g["name"]) for g in groups} == {(int(t.id), t.name) for t in SCENARIO.teams}
     assert {(m["user_id"], m["group_id"]) for m in members} == \
         {(int(p.id), int(p.team)) for p in SCENARIO.people if p.role != "end-user"}
+
+
+# -- search count and users/me -------------------------------------------------------------------------
+
+def local_midnight_iso(sc: Scenario) -> str:
+    return datetime.fromtimestamp(sc.day_start(), sc.zone).isoformat()
+
+
+def test_search_count_gives_an_agents_solves_since_local_midnight_to_an_agent_token(zendesk: Any) -> None:
+    fake, _, clock = zendesk()
+    agent = httpx.Client(base_url=fake.base_url, auth=(f"{fake.AGENT_EMAIL}/token", fake.AGENT_TOKEN))
+    want = SCENARIO.expected(clock(), "zendesk")
+    for person in ("1002", "1003"):
+        query = f"type:ticket status>=solved solved>={local_midnight_iso(SCENARIO)} assignee:{person}"
+        reply = agent.get("/api/v2/search/count.json", params={"query": query})
+        assert reply.json() == {"count": int(want[person]["tickets_solved"] or 0)}
+    assert agent.get("/api/v2/search/count", params={"query": "type:ticket priority:high"}).status_code == 400
+
+
+def test_search_count_lags_behind_by_the_index_lag(zendesk: Any) -> None:
+    solve = next(s for s in SCENARIO.steps if s.kind == "solve" and s.at > SCENARIO.at(13))
+    query = f"type:ticket status>=solved solved>={local_midnight_iso(SCENARIO)} assignee:{solve.agent}"
+    counts = []
+    for lag in (0, 180):
+        _, client, _ = zendesk(at=solve.at + 60, index_lag=lag)
+        counts.append(client.get("/api/v2/search/count", params={"query": query}).json()["count"])
+    assert counts[0] == counts[1] + 1
+
+
+def test_a_date_only_search_value_is_a_whole_utc_day(zendesk: Any) -> None:
+    _, client, clock = zendesk()
+    day = SCENARIO.day.isoformat()
+    on_day = client.get("/api/v2/search/count", params={"query": f"type:ticket solved:{day}"}).json()["count"]
+    tickets = SCENARIO.tickets(clock()).values()
+    start = parse_iso(day + "T00:00:00Z")
+    assert on_day == sum(1 for t in tickets if t.status != "deleted" and t.solved_at and start <= t.solved_at < start + 86400)
+
+
+def test_users_me_names_the_caller_and_is_anonymous_without_credentials(zendesk: Any) -> None:
+    fake, client, _ = zendesk(admin=False)
+    assert client.get("/api/v2/users/me.json").json()["user"]["role"] == "agent"
+    anonymous = httpx.get(fake.base_url + "/api/v2/users/me.json")
+    assert anonymous.status_code == 200 and anonymous.json()["user"]["id"] is None
+    assert httpx.get(fake.base_url + "/api/v2/users/me.json", auth=(f"{fake.EMAIL}/token", "nope")).status_code == 401

@@ -24,7 +24,12 @@ Routes (each also with a ``.json`` suffix; anything else is 404 ``InvalidEndpoin
   offset pagination (``page``, ``per_page``, ``next_page``, ``count``). Bad ``page[after]`` → 400
   ``{"errors": [{"code": "InvalidPaginationParameter", ...}]}``.
 - ``GET /api/v2/users`` (agents too): ``role=`` / ``role[]=`` filter; same pagination.
+  ``GET /api/v2/users/me``: ``{"user": {...}}`` for the caller, the anonymous user without credentials.
 - ``GET /api/v2/groups``, ``GET /api/v2/group_memberships``: same pagination.
+- ``GET /api/v2/search/count?query=type:ticket status>=solved solved>=2026-11-24T00:00:00+01:00
+  assignee:1002`` (agents too) → ``{"count": N}``; terms ``status``, ``solved``/``created``/``updated``
+  (ISO with offset, or a date), ``assignee``, ``group``; anything else → 400. The index lags by
+  ``index_lag`` seconds.
 
 Rate limits: every answer carries ``X-Rate-Limit``/``X-Rate-Limit-Remaining`` and
 ``ratelimit-limit``/``-remaining``/``-reset`` for the account's per-minute bucket (fixed clock
@@ -34,12 +39,13 @@ minute) and ``ratelimit-reset``, JSON body; with ``rate_limit_plain`` a text/pla
 
 Knobs: ``max_page`` (caps every page size, to force 3+ pages), ``admin`` (False: EMAIL/TOKEN is a
 non-admin agent), ``account_limit`` (700, Enterprise), ``incremental_limit`` (10; 30 with High
-Volume), ``rate_limit_plain``, ``too_recent_status`` (422), ``cursors_expired`` (attribute too: every
-incremental cursor → 422), ``deactivated`` ("inactive": listed with ``active: false``; "suspended":
-``active: true, suspended: true``; "absent": not listed), ``lag`` (60 s export lag). Method
-``use_incremental_budget(n)``: another integration spends n of this minute's incremental calls.
+Volume), ``rate_limit_plain``, ``too_recent_status`` (422), ``cursors_expired`` (also an attribute
+to flip mid-test: every incremental cursor → 422), ``deactivated`` ("inactive": listed with
+``active: false``; "suspended": ``active: true, suspended: true``; "absent": not listed), ``lag``
+(the export's 60 s), ``index_lag`` (search count, 0 s). ``use_incremental_budget(n)``: another
+integration on the account spends n of this minute's incremental calls.
 
-Scenario mapping: ids are ints (people, teams) ; ``requester_id`` is the scenario's end user; status
+Scenario mapping: ids are ints (people, teams); ``requester_id`` is the scenario's end user; status
 ``new`` until assigned, then open/solved/closed/deleted; a neutral rating is served as ``offered``
 (Zendesk rates good or bad only); ratings of deleted tickets are not served.
 
@@ -54,12 +60,15 @@ Unverified (picked the most likely shape; connectors should fail loudly if wrong
   ``reply_time_in_minutes.business`` equals calendar (no business hours set);
 - satisfaction ``created_at`` is the time the customer rated (not when the survey was offered), and
   ``start_time``/``end_time`` filter on it; the ``end_time`` 60-s rule (practitioner code);
-- ``ratelimit-*`` headers describe the account bucket on every route, incremental included.
+- ``ratelimit-*`` headers describe the account bucket on every route, incremental included;
+- ``/users/me`` without credentials answers 200 with an anonymous user (id null), not 401;
+- a date-only search value (``solved>=2026-11-24``) is read as a UTC day.
 """
 
 from __future__ import annotations
 
 import base64
+import bisect
 import binascii
 import json
 import math
@@ -69,7 +78,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from .base import FakeAPI, Request, Response, iso
+from .base import FakeAPI, Request, Response, iso, parse_iso
 from .scenario import Person, Scenario, TicketState
 
 SUFFIX = r"(?:\.json)?"
@@ -92,7 +101,8 @@ class ZendeskFake(FakeAPI):
     def __init__(self, scenario: Scenario, clock: Callable[[], float], *, max_page: int | None = None,
                  admin: bool = True, account_limit: int = 700, incremental_limit: int = 10,
                  rate_limit_plain: bool = False, too_recent_status: int = 422, cursors_expired: bool = False,
-                 deactivated: str = "inactive", lag: float = 60.0) -> None:
+                 deactivated: str = "inactive", lag: float = 60.0,
+                 index_lag: float = 0.0) -> None:
         super().__init__(clock)
         # serve_forever's default 0.5 s poll makes every stop() take half a second, and the base's
         # separate header and body writes meet delayed ACKs (40 ms a request) unless Nagle is off.
@@ -109,14 +119,18 @@ class ZendeskFake(FakeAPI):
         self.cursors_expired = cursors_expired
         self.deactivated = deactivated
         self.lag = lag
+        self.index_lag = index_lag
         self._tokens = {(self.EMAIL, self.TOKEN): "admin" if admin else "agent",
                         (self.AGENT_EMAIL, self.AGENT_TOKEN): "agent"}
         self._used: dict[tuple[str, int], int] = {}  # (bucket, clock minute) -> requests
         self._cache: tuple[float, dict[int, TicketState]] | None = None
+        self._sorted: tuple[float, list[TicketState]] | None = None
         routes: list[tuple[str, Callable[[Request], Response], bool, bool]] = [
             (r"/api/v2/incremental/tickets/cursor", self._incremental, True, True),
             (r"/api/v2/satisfaction_ratings", self._ratings, True, False),
+            (r"/api/v2/users/me", self._me, False, False),
             (r"/api/v2/users", self._users, False, False),
+            (r"/api/v2/search/count", self._search_count, False, False),
             (r"/api/v2/groups", self._groups, False, False),
             (r"/api/v2/group_memberships", self._memberships, False, False),
         ]
@@ -133,7 +147,8 @@ class ZendeskFake(FakeAPI):
         with self._lock:
             self._used[key] = self._used.get(key, 0) + n
 
-    def _role(self, req: Request) -> str | None:
+    def _login(self, req: Request) -> tuple[str, str] | None:
+        """(email, "admin" or "agent") for good Basic ``{email}/token:{token}`` credentials."""
         header = req.headers.get("authorization", "")
         if not header.lower().startswith("basic "):
             return None
@@ -142,7 +157,12 @@ class ZendeskFake(FakeAPI):
         except (binascii.Error, UnicodeDecodeError):
             return None
         email, _, kind = user.rpartition("/")
-        return self._tokens.get((email, secret)) if kind == "token" else None
+        role = self._tokens.get((email, secret)) if kind == "token" else None
+        return (email, role) if role else None
+
+    def _role(self, req: Request) -> str | None:
+        login = self._login(req)
+        return login[1] if login else None
 
     def _take(self, bucket: str, limit: int, now: float) -> bool:
         key = (bucket, int(now // 60))
@@ -173,7 +193,9 @@ class ZendeskFake(FakeAPI):
                 reply = self._too_many(now)
             else:
                 role = self._role(req)
-                if role is None:
+                if role is None and handler == self._me and "authorization" not in req.headers:
+                    reply = handler(req)  # Zendesk answers /users/me anonymously
+                elif role is None:
                     reply = Response.json({"error": "Couldn't authenticate you"}, 401)
                 elif admin_only and role != "admin":
                     reply = Response.json(FORBIDDEN, 403)
@@ -209,6 +231,20 @@ class ZendeskFake(FakeAPI):
         with self._lock:
             self._cache = (at, tickets)
         return tickets
+
+    def _ordered(self, at: float) -> list[TicketState]:
+        """The tickets as of ``at`` in export order, (generated_timestamp, id); cached per moment."""
+        with self._lock:
+            if self._sorted is not None and self._sorted[0] == at:
+                return self._sorted[1]
+        ordered = sorted(self._tickets(at).values(), key=self._position)
+        with self._lock:
+            self._sorted = (at, ordered)
+        return ordered
+
+    @staticmethod
+    def _position(t: TicketState) -> tuple[float, int]:
+        return (int(t.updated_at), t.id)
 
     def _url(self, path: str, query: list[tuple[str, str]] | None = None, **more: str) -> str:
         pairs = list(query or []) + list(more.items())
@@ -320,10 +356,9 @@ class ZendeskFake(FakeAPI):
             return self._invalid(400, "start_time or cursor is required")
         includes = {part.strip() for part in (req.arg("include") or "").split(",") if part.strip()}
         exclude_deleted = (req.arg("exclude_deleted") or "").lower() == "true"
-        visible = sorted((t for t in self._tickets(cutoff).values()
-                          if not (exclude_deleted and t.status == "deleted")),
-                         key=lambda t: (int(t.updated_at), t.id))
-        rest = [t for t in visible if (int(t.updated_at), t.id) > key]
+        ordered = self._ordered(cutoff)
+        rest = [t for t in ordered[bisect.bisect_right(ordered, key, key=self._position):]
+                if not (exclude_deleted and t.status == "deleted")]
         page = rest[:per_page]
         if page:
             after_cursor: str | None = self._cursor(int(page[-1].updated_at), page[-1].id)
@@ -474,3 +509,59 @@ class ZendeskFake(FakeAPI):
                  "created_at": day0, "updated_at": day0}
                 for p in sorted(self._listed(), key=lambda p: int(p.id)) if p.role in ("agent", "admin")]
         return self._page(req, "group_memberships", rows, "/api/v2/group_memberships.json")
+
+    def _me(self, req: Request) -> Response:
+        login = self._login(req)
+        if login is None:
+            return Response.json({"user": {"id": None, "url": None, "name": "Anonymous user", "email": "invalid@example.com",
+                                           "role": "end-user", "active": True, "suspended": False}})
+        uid = 1 if login[1] == "admin" else 2
+        return Response.json({"user": {"id": uid, "url": self._url(f"/api/v2/users/{uid}.json"), "name": f"API {login[1]}",
+                                       "email": login[0], "role": login[1], "active": True, "suspended": False}})
+
+    # -- search count ---------------------------------------------------------------------------
+
+    def _search_count(self, req: Request) -> Response:
+        """``type:ticket`` with ``status``, ``solved``/``created``/``updated``, ``assignee`` and
+        ``group`` terms; the index shows the world as it was ``index_lag`` seconds ago."""
+        tests: list[Callable[[TicketState], bool]] = []
+        for term in (req.arg("query") or "").split():
+            m = re.fullmatch(r"(\w+)(:|>=|<=|>|<)(.+)", term)
+            if m is None:
+                return self._invalid(400, f"Invalid search: {term!r}")
+            field, op, value = m.groups()
+            if field == "type" and value == "ticket":
+                continue
+            if field == "status" and value in STATUSES:
+                tests.append(lambda t, op=op, v=STATUSES.index(value): _compare(STATUSES.index(self._status(t)), op, v))
+            elif field in ("solved", "created", "updated"):
+                when = _search_time(value)
+                if when is None:
+                    return self._invalid(400, f"Invalid search: {value!r} is not a date")
+                attr = {"solved": "solved_at", "created": "created_at", "updated": "updated_at"}[field]
+                tests.append(lambda t, op=op, w=when, a=attr, day=len(value) == 10:
+                             getattr(t, a) is not None and _compare(getattr(t, a), op, w, day))
+            elif field in ("assignee", "group"):
+                tests.append(lambda t, a="assignee" if field == "assignee" else "team", v=value: getattr(t, a) == v)
+            else:
+                return self._invalid(400, f"fake: the search term {term!r} is not served")
+        tickets = [t for t in self._tickets(req.at - self.index_lag).values() if t.status != "deleted"]
+        return Response.json({"count": sum(1 for t in tickets if all(test(t) for test in tests))})
+
+
+STATUSES = ["new", "open", "pending", "hold", "solved", "closed"]
+
+
+def _search_time(value: str) -> float | None:
+    try:  # a date-only value is read as a UTC day here (the reference does not say which zone)
+        return parse_iso(value + "T00:00:00Z" if len(value) == 10 else value)
+    except ValueError:
+        return None
+
+
+def _compare(left: float, op: str, right: float, day: bool = False) -> bool:
+    if day and op == ":":
+        return right <= left < right + 86400
+    if day and op in (">", "<="):
+        right += 86400 - 1  # solved>2026-11-24 means after that whole day
+    return {":": left == right, ">=": left >= right, "<=": left <= right, ">": left > right, "<": left < right}[op]
