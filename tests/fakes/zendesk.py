@@ -120,6 +120,7 @@ class ZendeskFake(FakeAPI):
         self.deactivated = deactivated
         self.lag = lag
         self.index_lag = index_lag
+        self._customer = next((int(p.id) for p in scenario.people if p.role == "end-user"), None)
         self._tokens = {(self.EMAIL, self.TOKEN): "admin" if admin else "agent",
                         (self.AGENT_EMAIL, self.AGENT_TOKEN): "agent"}
         self._used: dict[tuple[str, int], int] = {}  # (bucket, clock minute) -> requests
@@ -251,7 +252,7 @@ class ZendeskFake(FakeAPI):
         return f"{self.base_url}{path}" + (f"?{urlencode(pairs, quote_via=quote)}" if pairs else "")
 
     def _requester(self) -> int | None:
-        return next((int(p.id) for p in self.scenario.people if p.role == "end-user"), None)
+        return self._customer
 
     @staticmethod
     def _status(t: TicketState) -> str:
