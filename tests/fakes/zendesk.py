@@ -211,7 +211,7 @@ class ZendeskFake(FakeAPI):
     def _too_many(self, now: float) -> Response:
         wait = str(self._reset(now))
         if self.rate_limit_plain:
-            return Response.text("Number of allowed incremental export API requests per minute exceeded", 429)
+            return Response.text("Number of allowed API requests per minute exceeded", 429)
         return Response.json({"error": "APIRateLimitExceeded",
                               "description": "Number of allowed API requests per minute exceeded"},
                              429, **{"Retry-After": wait})
