@@ -84,6 +84,7 @@ class FakeAPI:
 
         class _Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # headers and body go out as two writes: no 40 ms delayed ACK
 
             def log_message(self, *args: Any) -> None:
                 pass
@@ -124,7 +125,8 @@ class FakeAPI:
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
         self.httpd.daemon_threads = True
-        self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        # serve_forever's default 0.5 s poll would make every stop() take half a second
+        self._thread = threading.Thread(target=lambda: self.httpd.serve_forever(poll_interval=0.02), daemon=True)
 
     @property
     def base_url(self) -> str:

@@ -104,10 +104,6 @@ class ZendeskFake(FakeAPI):
                  deactivated: str = "inactive", lag: float = 60.0,
                  index_lag: float = 0.0) -> None:
         super().__init__(clock)
-        # serve_forever's default 0.5 s poll makes every stop() take half a second, and the base's
-        # separate header and body writes meet delayed ACKs (40 ms a request) unless Nagle is off.
-        self.httpd.RequestHandlerClass.disable_nagle_algorithm = True  # type: ignore[attr-defined]
-        self._thread = threading.Thread(target=lambda: self.httpd.serve_forever(poll_interval=0.02), daemon=True)
         if deactivated not in ("inactive", "suspended", "absent"):
             raise ValueError(f"deactivated must be inactive, suspended or absent, not {deactivated!r}")
         self.scenario = scenario
