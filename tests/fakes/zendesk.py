@@ -73,7 +73,6 @@ import binascii
 import json
 import math
 import re
-import threading
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote, urlencode
