@@ -28,11 +28,13 @@ close (the scenario's solve) is in the window and that are closed now, for the u
 the ratings given in the window to that user (good = Great, neutral = Okay, bad = Not Good), 0 when
 unrated. Deleted conversations count nowhere. Only users with activity in the window are listed.
 
+Budgets: the base's request log (``calls(path)``) has every request, token requests included.
+
 Auth: ``Authorization: Bearer <token from /v2/oauth2/token>`` on every other route; missing, unknown,
 revoked (:meth:`HelpScoutFake.expire_tokens`) or expired tokens get 401. Defaults: ``CLIENT_ID``,
 ``CLIENT_SECRET``. Every /v2 answer carries ``X-RateLimit-Limit-Minute`` and
 ``X-RateLimit-Remaining-Minute``; over the limit, 429 with ``X-RateLimit-Retry-After`` (seconds) and
-no ``Retry-After``. Errors (400/401/403/404) use Help Scout's envelope ``{logRef, message,
+no ``Retry-After`` (body ``{"message": "API rate limit exceeded"}``). Errors (400/401/403/404) use Help Scout's envelope ``{logRef, message,
 _embedded.errors[{path, message, rejectedValue, source, _links.about}], _links.about}``.
 
 Knobs (keyword arguments): ``client_id``/``client_secret``; ``token_lifetime`` (s, default 172800);
@@ -64,6 +66,7 @@ from __future__ import annotations
 import math
 import re
 import secrets
+import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -158,6 +161,13 @@ class HelpScoutFake(FakeAPI):
 
     def _not_found(self, req: Request) -> Response:
         raise HelpScoutError(404, "Not found", "", f"The resource was not found: '{req.path}'", None, "NotFound")
+
+    def start(self) -> HelpScoutFake:
+        # serve_forever polls for shutdown every 0.5 s by default, which made every stop() cost that.
+        self._thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.02},
+                                        daemon=True)
+        super().start()
+        return self
 
     # -- the plumbing every request goes through -------------------------------------------------
 
@@ -399,6 +409,8 @@ class HelpScoutFake(FakeAPI):
         cur = self._range(req, "start", "end", True)
         assert cur is not None
         uid = req.arg("user") or ""
+        if not uid:
+            raise HelpScoutError(400, "Bad request", "user", "may not be null", None, "NotNull")
         if req.arg("officeHours") not in (None, "true", "false"):
             raise HelpScoutError(400, "Bad request", "officeHours", "must be true or false",
                                  req.arg("officeHours"), "EnumValue")
