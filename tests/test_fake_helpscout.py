@@ -114,6 +114,15 @@ def test_users_come_in_pages_each_user_exactly_once_by_next_links(api: Any) -> N
     assert next(u for u in users if u["id"] == 1002)["photoUrl"] == "https://avatars.example/1002.png"
 
 
+def test_the_email_filter_finds_one_user_and_me_is_the_apps_owner(api: Any) -> None:
+    _, client = api
+    headers = bearer(client)
+    found = client.get("/v2/users", params={"email": "user1003@example.com"}, headers=headers).json()
+    assert [u["id"] for u in found["_embedded"]["users"]] == [1003]
+    assert "email=user1003%40example.com" in found["_links"]["self"]["href"]
+    assert client.get("/v2/users/me", headers=headers).json()["role"] == "owner"
+
+
 def test_a_page_past_the_end_has_no_embedded_list_and_a_bad_page_number_is_400(api: Any) -> None:
     _, client = api
     headers = bearer(client)

@@ -71,7 +71,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlencode
 
 from fakes.base import FakeAPI, Request, Response, iso, parse_iso
 from fakes.scenario import Person, Scenario
@@ -300,7 +300,8 @@ class HelpScoutFake(FakeAPI):
         pages = max(1, math.ceil(len(items) / size))
         chunk = items[(number - 1) * size: number * size]
         url = f"{self.base_url}{req.path}"
-        extra = "".join(f"&{k}={v[-1]}" for k, v in sorted(req.query.items()) if k != "page")
+        rest = {k: v[-1] for k, v in sorted(req.query.items()) if k != "page"}
+        extra = f"&{urlencode(rest)}" if rest else ""
         links: dict[str, Any] = {"self": {"href": f"{url}?page={number}{extra}"},
                                  "first": {"href": f"{url}?page=1{extra}"},
                                  "last": {"href": f"{url}?page={pages}{extra}"},
