@@ -34,8 +34,9 @@ Auth: ``Authorization: Bearer <token from /v2/oauth2/token>`` on every other rou
 revoked (:meth:`HelpScoutFake.expire_tokens`) or expired tokens get 401. Defaults: ``CLIENT_ID``,
 ``CLIENT_SECRET``. Every /v2 answer carries ``X-RateLimit-Limit-Minute`` and
 ``X-RateLimit-Remaining-Minute``; over the limit, 429 with ``X-RateLimit-Retry-After`` (seconds) and
-no ``Retry-After`` (body ``{"message": "API rate limit exceeded"}``). Errors (400/401/403/404) use Help Scout's envelope ``{logRef, message,
-_embedded.errors[{path, message, rejectedValue, source, _links.about}], _links.about}``.
+no ``Retry-After`` (body ``{"message": "API rate limit exceeded"}``). Errors (400/401/403/404) use
+Help Scout's envelope ``{logRef, message, _embedded.errors[{path, message, rejectedValue, source,
+_links.about}], _links.about}`` (content type application/vnd.error+json).
 
 Knobs (keyword arguments): ``client_id``/``client_secret``; ``token_lifetime`` (s, default 172800);
 ``plan`` ("standard" -> 403 on every /v2/reports route, limit 200/min; "plus" 400; "pro" 800);
@@ -59,6 +60,9 @@ Unverified (picked the likeliest shape; connectors must fail loudly if they diff
   RFC 6749 shape here); the 401/403/429 bodies and the ``source`` value for query parameters.
 - that a Standard plan's 403 on reports says "Access denied" (the errors page lists it for Reports).
 - report data lag (none by default) and the order of users[] (by id here).
+- ``happinessScore`` rounded to 2 decimals by default, as the brief and ``Scenario.expected`` want;
+  Help Scout's examples show unrounded doubles (66.66666666666666), hence ``round_happiness``.
+- 0 for an unrated user (the brief's rule): the report cannot tell "nobody rated" from Great = Not Good.
 """
 
 from __future__ import annotations
