@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 import statistics
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from typing import Any
 
 import httpx
@@ -13,11 +15,14 @@ import pytest
 
 from fakes.base import Fault, iso, parse_iso
 from fakes.freshdesk import FreshdeskFake
-from fakes.scenario import Scenario, dst_scenario, make_scenario
+from fakes.scenario import Scenario, Step, dst_scenario, make_scenario
 from helpers import FakeClock
+
+Api = tuple[FreshdeskFake, httpx.Client]
 
 DAY = make_scenario()
 NEXT = re.compile(r'<\s*([^>]+)>\s*;\s*rel="next"')
+ISO_Z = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
 
 
 @pytest.fixture
@@ -25,14 +30,14 @@ def clock() -> FakeClock:
     return FakeClock(DAY.at(16))
 
 
-def running(scenario: Scenario, clock: FakeClock, **knobs: Any) -> Iterator[tuple[FreshdeskFake, httpx.Client]]:
+def running(scenario: Scenario, clock: FakeClock, **knobs: Any) -> Iterator[Api]:
     fake = FreshdeskFake(scenario, clock, **knobs)
     with fake.running(), httpx.Client(base_url=fake.base_url, auth=(fake.API_KEY, "X"), timeout=5) as client:
         yield fake, client
 
 
 @pytest.fixture
-def api(clock: FakeClock) -> Iterator[tuple[FreshdeskFake, httpx.Client]]:
+def api(clock: FakeClock) -> Iterator[Api]:
     yield from running(DAY, clock, max_page=10, plan="enterprise")
 
 
@@ -90,7 +95,7 @@ def test_the_reference_reader_recomputes_the_expected_numbers_from_the_fake(scen
         assert sum(row["tickets_solved"] or 0 for row in got.values()) > 20
 
 
-def test_no_credentials_and_a_wrong_key_are_refused_with_freshdesks_401(api: tuple[FreshdeskFake, httpx.Client]) -> None:
+def test_no_credentials_and_a_wrong_key_are_refused_with_freshdesks_401(api: Api) -> None:
     fake, client = api
     for auth in (None, ("not-the-key", "X")):
         reply = httpx.get(fake.base_url + "/api/v2/tickets", auth=auth)
@@ -100,14 +105,14 @@ def test_no_credentials_and_a_wrong_key_are_refused_with_freshdesks_401(api: tup
     assert client.get("/api/v2/tickets").status_code == 200
 
 
-def test_a_revoked_key_is_refused_from_then_on(api: tuple[FreshdeskFake, httpx.Client]) -> None:
+def test_a_revoked_key_is_refused_from_then_on(api: Api) -> None:
     fake, client = api
     assert client.get("/api/v2/groups").status_code == 200
     fake.revoke_key()
     assert client.get("/api/v2/groups").status_code == 401
 
 
-def test_paging_returns_every_ticket_exactly_once_across_three_or_more_pages(api: tuple[FreshdeskFake, httpx.Client],
+def test_paging_returns_every_ticket_exactly_once_across_three_or_more_pages(api: Api,
                                                                               clock: FakeClock) -> None:
     _, client = api
     rows, pages = read_all(client, "/api/v2/tickets", {"updated_since": iso(DAY.day_start() - 86400),
@@ -118,7 +123,7 @@ def test_paging_returns_every_ticket_exactly_once_across_three_or_more_pages(api
     assert [r["updated_at"] for r in rows] == sorted(r["updated_at"] for r in rows)
 
 
-def test_the_link_header_keeps_the_query_and_is_absent_on_the_last_page(api: tuple[FreshdeskFake, httpx.Client]) -> None:
+def test_the_link_header_keeps_the_query_and_is_absent_on_the_last_page(api: Api) -> None:
     fake, client = api
     first = client.get("/api/v2/groups", params={"per_page": 1})
     assert first.headers["link"] == f'<{fake.base_url}/api/v2/groups?per_page=1&page=2>; rel="next"'
@@ -131,7 +136,7 @@ def test_the_docs_link_style_puts_a_space_inside_the_brackets(clock: FakeClock) 
         assert link == f'< {fake.base_url}/api/v2/groups?per_page=1&page=2>;rel="next"'
 
 
-def test_bad_paging_and_unknown_parameters_get_freshdesks_validation_error(api: tuple[FreshdeskFake, httpx.Client]) -> None:
+def test_bad_paging_and_unknown_parameters_get_freshdesks_validation_error(api: Api) -> None:
     _, client = api
     reply = client.get("/api/v2/tickets", params={"per_page": 101, "created_since": "2026-11-24T00:00:00Z"})
     assert reply.status_code == 400
@@ -150,7 +155,7 @@ def test_no_more_than_max_pages_are_served(clock: FakeClock) -> None:
         assert client.get("/api/v2/tickets", params={"page": 4}).status_code == 400
 
 
-def test_nothing_at_or_after_the_clock_is_visible_and_updated_since_filters(api: tuple[FreshdeskFake, httpx.Client],
+def test_nothing_at_or_after_the_clock_is_visible_and_updated_since_filters(api: Api,
                                                                             clock: FakeClock) -> None:
     _, client = api
     noon = DAY.at(12)
@@ -166,7 +171,7 @@ def test_nothing_at_or_after_the_clock_is_visible_and_updated_since_filters(api:
 
 
 def test_without_updated_since_only_tickets_created_in_the_last_30_days_are_listed(
-        api: tuple[FreshdeskFake, httpx.Client], clock: FakeClock) -> None:
+        api: Api, clock: FakeClock) -> None:
     _, client = api
     assert client.get("/api/v2/tickets").json()
     clock.advance(31 * 86400)
@@ -174,7 +179,7 @@ def test_without_updated_since_only_tickets_created_in_the_last_30_days_are_list
     assert client.get("/api/v2/tickets", params={"updated_since": iso(DAY.day_start() - 86400)}).json()
 
 
-def test_statuses_and_stats_follow_the_ticket_history(api: tuple[FreshdeskFake, httpx.Client]) -> None:
+def test_statuses_and_stats_follow_the_ticket_history(api: Api) -> None:
     _, client = api
     get = lambda tid: client.get(f"/api/v2/tickets/{tid}", params={"include": "stats"}).json()  # noqa: E731
     reopened, closed, resolved_twice = get(90004), get(90012), get(90003)
@@ -186,7 +191,7 @@ def test_statuses_and_stats_follow_the_ticket_history(api: tuple[FreshdeskFake, 
     assert "stats" not in client.get("/api/v2/tickets/90012").json()
 
 
-def test_deleted_tickets_leave_the_list_but_filter_deleted_shows_them(api: tuple[FreshdeskFake, httpx.Client]) -> None:
+def test_deleted_tickets_leave_the_list_but_filter_deleted_shows_them(api: Api) -> None:
     _, client = api
     since = {"updated_since": iso(DAY.day_start() - 86400)}
     assert 90010 not in {t["id"] for t in read_all(client, "/api/v2/tickets", since)[0]}
@@ -202,7 +207,7 @@ def test_the_deleted_flag_knob_keeps_deleted_tickets_in_the_list_marked(clock: F
         assert flags[90010] is True and not any(v for k, v in flags.items() if k != 90010)
 
 
-def test_ratings_use_freshdesks_scale_and_name_the_agent_at_rating_time(api: tuple[FreshdeskFake, httpx.Client]) -> None:
+def test_ratings_use_freshdesks_scale_and_name_the_agent_at_rating_time(api: Api) -> None:
     _, client = api
     rows, _ = read_all(client, "/api/v2/surveys/satisfaction_ratings", {"created_since": iso(DAY.day_start() - 86400)})
     by_ticket = {r["ticket_id"]: r for r in rows}
@@ -213,7 +218,7 @@ def test_ratings_use_freshdesks_scale_and_name_the_agent_at_rating_time(api: tup
     assert by_ticket[90006]["agent_id"] == int(DAY.people[3].id)
 
 
-def test_deactivated_agents_are_flagged_by_default_and_absent_with_the_knob(api: tuple[FreshdeskFake, httpx.Client],
+def test_deactivated_agents_are_flagged_by_default_and_absent_with_the_knob(api: Api,
                                                                             clock: FakeClock) -> None:
     _, client = api
     flagged = {a["id"]: a["deactivated"] for a in read_all(client, "/api/v2/agents", {})[0]}
@@ -224,7 +229,7 @@ def test_deactivated_agents_are_flagged_by_default_and_absent_with_the_knob(api:
         assert other.get("/api/v2/agents/1900").status_code == 404
 
 
-def test_groups_list_their_active_agents(api: tuple[FreshdeskFake, httpx.Client]) -> None:
+def test_groups_list_their_active_agents(api: Api) -> None:
     _, client = api
     groups = {g["id"]: set(g["agent_ids"]) for g in client.get("/api/v2/groups").json()}
     want: dict[int, set[int]] = {}
@@ -233,7 +238,7 @@ def test_groups_list_their_active_agents(api: tuple[FreshdeskFake, httpx.Client]
     assert groups == want
 
 
-def test_every_response_carries_the_rate_headers_and_include_costs_three(api: tuple[FreshdeskFake, httpx.Client]) -> None:
+def test_every_response_carries_the_rate_headers_and_include_costs_three(api: Api) -> None:
     _, client = api
     plain = client.get("/api/v2/groups")
     assert plain.headers["x-ratelimit-total"] == "700" and plain.headers["x-ratelimit-used-currentrequest"] == "1"
@@ -314,9 +319,51 @@ def test_search_counts_with_utc_dates_and_sees_changes_only_after_the_index_lag(
         assert client.get("/api/v2/search/tickets", params={"query": '"status:4"', "page": 11}).status_code == 400
 
 
-def test_injected_faults_reach_the_client_and_are_logged(api: tuple[FreshdeskFake, httpx.Client]) -> None:
+def test_injected_faults_reach_the_client_and_are_logged(api: Api) -> None:
     fake, client = api
     fake.inject(Fault(503, {"Retry-After": "5"}, "{}"), path="/api/v2/tickets", times=1)
     assert client.get("/api/v2/tickets").status_code == 503
     assert client.get("/api/v2/tickets").status_code == 200
     assert len(fake.calls("/api/v2/tickets")) == 2
+
+
+def test_a_rating_names_the_agent_at_rating_time_even_after_a_reassignment(clock: FakeClock) -> None:
+    rated, later = DAY.people[3].id, DAY.people[5].id
+    moved = Step(DAY.at(12), 90006, "assign", later, DAY.teams[0].id)
+    day = replace(DAY, steps=tuple(sorted(DAY.steps + (moved,), key=lambda s: (s.at, s.ticket))))
+    for _, client in running(day, clock, plan="enterprise"):
+        ratings, _ = read_all(client, "/api/v2/surveys/satisfaction_ratings", {"created_since": iso(day.day_start())})
+        assert next(r for r in ratings if r["ticket_id"] == 90006)["agent_id"] == int(rated)
+        assert client.get("/api/v2/tickets/90006").json()["responder_id"] == int(later)
+        want = day.expected(clock(), "freshdesk")
+        got = reference_numbers(client, day, clock())
+        assert got[rated]["csat_count"] == want[rated]["csat_count"] and got[later] == pytest.approx(want[later])
+
+
+def test_records_carry_freshdesks_types_integer_ids_and_iso_utc_times(api: Api) -> None:
+    _, client = api
+    tickets, _ = read_all(client, "/api/v2/tickets", {"updated_since": iso(DAY.day_start()), "include": "stats"})
+    for t in tickets:
+        assert isinstance(t["id"], int) and t["status"] in (2, 3, 4, 5, 6, 7)
+        assert t["responder_id"] is None or isinstance(t["responder_id"], int)
+        assert ISO_Z.fullmatch(t["created_at"]) and ISO_Z.fullmatch(t["updated_at"])
+        assert all(v is None or ISO_Z.fullmatch(v) for v in t["stats"].values())
+    agent = client.get("/api/v2/agents/me").json()
+    assert isinstance(agent["id"], int) and all(isinstance(g, int) for g in agent["group_ids"])
+
+
+def test_updated_since_includes_a_ticket_updated_at_exactly_that_second(api: Api,
+                                                                        clock: FakeClock) -> None:
+    _, client = api
+    t = DAY.tickets(clock())[90012]
+    rows, _ = read_all(client, "/api/v2/tickets", {"updated_since": iso(t.updated_at)})
+    assert 90012 in {r["id"] for r in rows}
+    assert all(r["updated_at"] >= iso(t.updated_at) for r in rows)
+
+
+def test_concurrent_requests_share_one_budget_exactly(clock: FakeClock) -> None:
+    for fake, client in running(DAY, clock, rate_limit=10, list_limit=None):
+        with ThreadPoolExecutor(8) as pool:
+            codes = list(pool.map(lambda _: client.get("/api/v2/groups").status_code, range(16)))
+        assert sorted(codes) == [200] * 10 + [429] * 6
+        assert len(fake.calls("/api/v2/groups")) == 16

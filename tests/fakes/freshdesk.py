@@ -48,7 +48,8 @@ Knobs (keyword arguments):
 - ``decimal_headers``: write the rate headers as "700.0" (one team saw this).
 - ``max_page``: cap every page at this many records (tests get 3+ pages), ``max_pages`` (300).
 - ``link_style``: "rfc" (``<url>; rel="next"``) or "docs" (``< url>;rel="next"``, the docs' example).
-- ``deleted``: "absent" (default: gone from the list and search, shown by ``filter=deleted``) or
+- ``deleted``: "absent" (default, as documented: gone from the list and search, shown by
+  ``filter=deleted``, which combines with ``updated_since`` as singer-io/tap-freshdesk uses it) or
   "flag" (still listed, with ``"deleted": true``).
 - ``deactivated``: "flag" (default: listed with ``"deactivated": true``) or "absent".
 - ``ticket_scope``: 1 global, 2 group (only the token agent's groups' tickets), 3 restricted (only
@@ -127,6 +128,7 @@ class FreshdeskFake(FakeAPI):
         self.TOKEN_AGENT = int(admin.id)
         self._spent: list[tuple[float, int]] = []  # (at, credits) in the account bucket
         self._listed: list[float] = []  # Tickets-List calls
+        self._budget_lock = threading.Lock()
         api = r"/api/v2"
         self.route("GET", api + r"/tickets", self._tickets)
         self.route("GET", api + r"/tickets/(\d+)", self._ticket)
@@ -144,9 +146,14 @@ class FreshdeskFake(FakeAPI):
 
     def spend(self, credits: int) -> None:
         """Another integration on the same account uses ``credits`` now."""
-        self._spent.append((self.clock(), credits))
+        with self._budget_lock:
+            self._spent.append((self.clock(), credits))
 
     def dispatch(self, req: Request) -> Response:
+        with self._budget_lock:  # the server is threaded; one account, one budget
+            return self._dispatch(req)
+
+    def _dispatch(self, req: Request) -> Response:
         now = req.at
         self._spent = [(t, c) for t, c in self._spent if t > now - 60]
         self._listed = [t for t in self._listed if t > now - 60]
