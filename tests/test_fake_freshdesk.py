@@ -69,6 +69,8 @@ def reference_numbers(client: httpx.Client, scenario: Scenario, now: float) -> d
     for t in {t["id"]: t for t in tickets}.values():
         resolved = t["stats"]["resolved_at"]
         owner = str(t["responder_id"])
+        if t.get("deleted"):
+            continue
         if t["status"] in (4, 5) and resolved and start <= parse_iso(resolved) < now and owner in roster:
             counted[owner] += 1
             if t["stats"]["first_responded_at"]:
@@ -83,10 +85,12 @@ def reference_numbers(client: httpx.Client, scenario: Scenario, now: float) -> d
                 "first_reply_seconds": statistics.median(solved[a]) if solved[a] else None} for a in roster}
 
 
-@pytest.mark.parametrize("scenario, hour", [(DAY, 12), (DAY, 23), (dst_scenario(), 16)])
-def test_the_reference_reader_recomputes_the_expected_numbers_from_the_fake(scenario: Scenario, hour: int) -> None:
+@pytest.mark.parametrize("scenario, hour, deleted", [(DAY, 12, "absent"), (DAY, 23, "absent"),
+                                                     (DAY, 23, "flag"), (dst_scenario(), 16, "absent")])
+def test_the_reference_reader_recomputes_the_expected_numbers_from_the_fake(scenario: Scenario, hour: int,
+                                                                            deleted: str) -> None:
     clock = FakeClock(scenario.at(hour, 59))
-    for _, client in running(scenario, clock, max_page=7, plan="enterprise"):
+    for _, client in running(scenario, clock, max_page=7, plan="enterprise", deleted=deleted):
         got = reference_numbers(client, scenario, clock())
         want = scenario.expected(clock(), "freshdesk")
         assert set(got) == set(want)
@@ -196,7 +200,7 @@ def test_deleted_tickets_leave_the_list_but_filter_deleted_shows_them(api: Api) 
     since = {"updated_since": iso(DAY.day_start() - 86400)}
     assert 90010 not in {t["id"] for t in read_all(client, "/api/v2/tickets", since)[0]}
     gone = client.get("/api/v2/tickets", params={**since, "filter": "deleted"}).json()
-    assert [(t["id"], t["deleted"]) for t in gone] == [(90010, True)]
+    assert [(t["id"], t["deleted"], t["status"]) for t in gone] == [(90010, True, 4)]
     assert client.get("/api/v2/tickets/90010").json()["deleted"] is True
 
 
@@ -367,3 +371,14 @@ def test_concurrent_requests_share_one_budget_exactly(clock: FakeClock) -> None:
             codes = list(pool.map(lambda _: client.get("/api/v2/groups").status_code, range(16)))
         assert sorted(codes) == [200] * 10 + [429] * 6
         assert len(fake.calls("/api/v2/groups")) == 16
+
+
+def test_search_dates_are_utc_so_a_solve_just_after_local_midnight_falls_on_the_previous_day(api: Api) -> None:
+    _, client = api
+    local_day = DAY.day.isoformat()  # 00:00:01 in Stockholm is 23:00:01Z the day before
+    query = f"\"agent_id:{DAY.people[1].id} AND updated_at:>'{local_day}'\""
+    reply = client.get("/api/v2/search/tickets", params={"query": query}).json()
+    assert 0 < reply["total"] <= 30  # all on one page
+    found = {t["id"] for t in reply["results"]}
+    listed, _ = read_all(client, "/api/v2/tickets", {"updated_since": iso(DAY.day_start())})
+    assert 90002 not in found and 90002 in {t["id"] for t in listed}

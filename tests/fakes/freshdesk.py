@@ -15,7 +15,7 @@ and put ``Link: <absolute URL with page=N+1>; rel="next"`` on every page but the
 - ``/api/v2/tickets``: ``updated_since`` (ISO UTC or a date), ``order_by`` (created_at, due_by,
   updated_at, status; default created_at), ``order_type`` (asc/desc, default desc), ``include``
   (stats, requester, description, company: 2 extra credits each), ``filter`` (deleted, spam,
-  new_and_my_open, watching), ``requester_id``, ``email``, ``company_id``. Without
+  new_and_my_open, watching), ``requester_id``, ``email``, ``company_id`` (accepted). Without
   ``updated_since`` only tickets created in the last 30 days. At most 300 pages (400 beyond).
   ``stats`` = ``first_responded_at``, ``agent_responded_at``, ``requester_responded_at``,
   ``status_updated_at``, ``reopened_at``, ``resolved_at``, ``closed_at``, ``pending_since``.
@@ -44,13 +44,14 @@ enough credits expire). ``spend(n)`` lets "another integration" use up the share
 Knobs (keyword arguments):
 
 - ``plan``: "growth" (200/min, tickets list 20/min), "pro" (400, 100), "enterprise" (700, 200),
-  "trial" (50, 50); ``rate_limit`` / ``list_limit`` override either number (None = unlimited).
+  "trial" (50, and an unverified 50); ``rate_limit`` / ``list_limit`` override either number (None = unlimited).
 - ``decimal_headers``: write the rate headers as "700.0" (one team saw this).
 - ``max_page``: cap every page at this many records (tests get 3+ pages), ``max_pages`` (300).
 - ``link_style``: "rfc" (``<url>; rel="next"``) or "docs" (``< url>;rel="next"``, the docs' example).
 - ``deleted``: "absent" (default, as documented: gone from the list and search, shown by
   ``filter=deleted``, which combines with ``updated_since`` as singer-io/tap-freshdesk uses it) or
-  "flag" (still listed, with ``"deleted": true``).
+  "flag" (still listed, with ``"deleted": true``). So with the default, a ticket solved and then
+  deleted today simply stops appearing: only ``filter=deleted`` tells a reader to take it back.
 - ``deactivated``: "flag" (default: listed with ``"deactivated": true``) or "absent".
 - ``ticket_scope``: 1 global, 2 group (only the token agent's groups' tickets), 3 restricted (only
   tickets assigned to the token agent), as a non-global agent's key would see.
@@ -235,9 +236,13 @@ class FreshdeskFake(FakeAPI):
                 and (p.active or self.deactivated == "flag")]
 
     def _status(self, t: TicketState, now: float) -> int:
-        if t.status == "closed" or self._auto_closed_at(t, now) is not None:
+        status = t.status
+        if status == "deleted":  # a deleted ticket keeps the status it had
+            last = [s.kind for s in t.history if s.kind in ("solve", "close", "reopen")][-1:]
+            status = {"solve": "solved", "close": "closed"}.get(last[0] if last else "", "open")
+        if status == "closed" or self._auto_closed_at(t, now) is not None:
             return 5
-        if t.status == "solved":
+        if status == "solved":
             return 4
         if t.first_reply_at is None:
             return 2
