@@ -94,7 +94,8 @@ def test_a_token_is_given_only_for_the_right_client_credentials_and_grant(make: 
     assert client.post("/oauth/token", data={"grant_type": "client_credentials"}).status_code == 401
     grant = client.post("/oauth/token", auth=(fake.client_id, fake.client_secret), data={"grant_type": "password"})
     assert grant.status_code == 400 and grant.json()["error"] == "unsupported_grant_type"
-    good = client.post("/oauth/token", auth=(fake.client_id, fake.client_secret), data={"grant_type": "client_credentials"})
+    good = client.post("/oauth/token", auth=(fake.client_id, fake.client_secret),
+                       data={"grant_type": "client_credentials"})
     assert good.json()["token_type"] == "bearer" and good.json()["expires_in"] == 86400
 
 
@@ -174,9 +175,13 @@ def test_teams_and_members_page_with_cursors_and_an_old_cursor_is_refused(make: 
     assert client.get(first["nextUri"], headers=auth).status_code == 400
 
 
-@pytest.mark.parametrize("hour", [11, 16, 23])
-def test_the_reference_reader_reproduces_the_scenario_numbers(make: Any, clock: FakeClock, hour: int) -> None:
-    clock.now = SCENARIO.at(hour, 59 if hour == 23 else 0)
+MID_CALL = next(c for c in SCENARIO.calls if SCENARIO.at(10) < c.start < SCENARIO.at(15))
+
+
+@pytest.mark.parametrize("now", [SCENARIO.at(11), SCENARIO.at(16), SCENARIO.at(23, 59), MID_CALL.end - 1,
+                                 MID_CALL.end + 0.001], ids=["11:00", "16:00", "23:59", "mid-call", "call-ended"])
+def test_the_reference_reader_reproduces_the_scenario_numbers(make: Any, clock: FakeClock, now: float) -> None:
+    clock.now = now
     fake, client = make(max_page=3)
     assert_same(read_board(client, fake, SCENARIO, clock.now), SCENARIO.expected(clock.now, "genesys"))
 
@@ -188,7 +193,8 @@ def test_the_reference_reader_reproduces_the_numbers_of_the_25_hour_day(make: An
     assert_same(read_board(client, fake, dst, clock.now), dst.expected(clock.now, "genesys"))
 
 
-def test_a_call_counts_once_its_handling_ends_though_it_is_connected_from_the_start(make: Any, clock: FakeClock) -> None:
+def test_a_call_counts_once_its_handling_ends_though_it_is_connected_from_the_start(make: Any,
+                                                                                    clock: FakeClock) -> None:
     call = next(c for c in SCENARIO.calls if SCENARIO.at(9) < c.start < SCENARIO.at(16))
     uid, mine = vendor_id(call.agent, "genesys"), [c for c in SCENARIO.calls if c.agent == call.agent]
     fake, client = make()
@@ -227,7 +233,7 @@ def test_granularity_splits_the_interval_into_buckets_that_add_up(make: Any, clo
     {"interval": "2026-11-24T00:00:00Z"}, {"interval": "yesterday/today"},
     {"interval": "2026-11-24T10:00:00Z/2026-11-24T09:00:00Z"}, {"metrics": []}, {"metrics": ["tMagic"]},
     {"groupBy": ["agentName"]}, {"granularity": "hourly"}, {"timeZone": "Mars/Olympus"},
-    {"filter": {"type": "xor", "predicates": []}}, {"filter": {"type": "and", "predicates": [{"dimension": "x"}]}},
+    {"filter": {"type": "xor", "predicates": []}}, {"filter": {"type": "and", "predicates": 3}}, {"filter": {"type": "and", "predicates": [{"dimension": "x"}]}},
 ])
 def test_a_bad_query_body_gets_a_genesys_400(make: Any, change: dict[str, Any]) -> None:
     fake, client = make()
@@ -302,7 +308,8 @@ def test_an_analytics_query_beyond_the_concurrency_limit_gets_429(make: Any, clo
     fake, client = make(max_concurrent_queries=1, query_delay=0.5)
     auth = login(client, fake)
     replies: list[int] = []
-    slow = threading.Thread(target=lambda: replies.append(query(client, auth, SCENARIO.day_start(), clock.now).status_code))
+    slow = threading.Thread(target=lambda: replies.append(
+        query(client, auth, SCENARIO.day_start(), clock.now).status_code))
     slow.start()
     while fake.in_flight == 0 and slow.is_alive():
         threading.Event().wait(0.005)

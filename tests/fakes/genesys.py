@@ -38,20 +38,23 @@ errors}``: 400 ``bad.request``/``invalid.value``/``invalid.date``, 401 ``authent
 ``Retry-After`` (the 2021 "normalized 429" announcement).
 
 Knobs: ``client_id``/``client_secret`` (default :attr:`CLIENT_ID`/:attr:`CLIENT_SECRET`),
-``token_lifetime`` (s, 86400), ``permissions`` (default all of :attr:`PERMISSIONS`), ``rate_limit``
-(requests per token per 60-s window of the fake clock, 300), ``retry_after`` (False: 429s carry only
-the inin-ratelimit-* headers), ``max_page`` (caps every page size), ``data_lag`` (s before a metric
-is visible), ``max_concurrent_queries`` and ``query_delay`` (real s an analytics query takes, to
-make concurrency observable), ``cursor_ttl`` (s before a teams cursor is refused with 400),
-``deleted`` (person ids shown as ``state: "deleted"``), ``queue_rows`` (False: no userId-less rows).
+``token_lifetime`` (s, 86400; Genesys lets an admin pick 300-172800), ``permissions`` (default all
+of :attr:`PERMISSIONS`), ``rate_limit`` (requests per token per 60-s window of the fake clock, 300),
+``retry_after`` (False: 429s carry only the inin-ratelimit-* headers), ``max_page`` (caps every
+page size), ``data_lag`` (s before a metric is visible), ``max_concurrent_queries`` and
+``query_delay`` (real s an analytics query takes, to make concurrency observable), ``cursor_ttl``
+(s before a teams cursor is refused with 400), ``deleted`` (person ids shown as ``state:
+"deleted"``), ``queue_rows`` (False: no userId-less rows). :meth:`expire_tokens` ends every token.
 
 Unverified (picked the most likely shape; a connector should fail loudly if wrong): the analytics
-concurrency limit (none by default); the exact 400 codes and messages for a bad interval, metric
-or dimension; ``{}`` for an empty aggregate answer; the users sort order; the 500/100 page caps;
-expired tokens answering ``bad.credentials`` (not ``credentials.expired``); the oauth error body;
-the teams cursor format and expiry; per-token (not per-client) rate windows; tTalk posting with
-tTalkComplete. Intervals with a duration (``start/PT1H``) are refused here though Genesys may
-accept them; only groupBy userId, mediaType, teamId, direction and purpose are simulated.
+concurrency limit (none by default); the default token lifetime (one secondary source says 3600);
+the exact 400 codes and messages for a bad interval, metric or dimension; ``{}`` for an empty
+aggregate answer; userId-less rows in a userId grouping; the users sort order (by name); the
+500/100 page caps (larger sizes are capped, not refused); expired tokens answering
+``bad.credentials`` (not ``credentials.expired``); the oauth error body; the teams cursor format and
+expiry; per-token (not per-client) rate windows; tTalk posting with tTalkComplete. Intervals with a
+duration (``start/PT1H``) are refused here though Genesys may accept them; only groupBy userId,
+mediaType, teamId, direction and purpose are simulated.
 """
 
 from __future__ import annotations
@@ -232,7 +235,8 @@ class GenesysFake(FakeAPI):
                               {"resolution": "x200", "imageUri": p.avatar}]
         if "team" in expand and p.team:
             team = next(t for t in self.scenario.teams if t.id == p.team)
-            user["team"] = {"id": team_uuid(team.id), "name": team.name, "selfUri": f"/api/v2/teams/{team_uuid(team.id)}"}
+            tid = team_uuid(team.id)
+            user["team"] = {"id": tid, "name": team.name, "selfUri": f"/api/v2/teams/{tid}"}
         return user
 
     def _users(self, req: Request) -> dict[str, Any]:
@@ -448,7 +452,8 @@ def split(start: float, end: float, granularity: object, zone: ZoneInfo) -> list
 
 
 def check_filter(node: object) -> None:
-    if not isinstance(node, dict) or node.get("type", "and") not in ("and", "or"):
+    if not isinstance(node, dict) or node.get("type", "and") not in ("and", "or") \
+            or not all(isinstance(node.get(k) or [], list) for k in ("clauses", "predicates")):
         raise GenesysError(400, "bad.request", "A filter needs a type of and/or with clauses or predicates.")
     for clause in node.get("clauses") or []:
         check_filter(clause)
