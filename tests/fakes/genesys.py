@@ -11,10 +11,11 @@ Routes (one server plays both the login host and the API host; point ``login_url
 - ``POST /api/v2/analytics/conversations/aggregates/query`` (permission
   ``analytics:conversationAggregate:view``): body ``{interval: "start/end", metrics, groupBy?,
   filter?, granularity?, timeZone?}`` → ``{results: [{group: {dim: value}, data: [{interval,
-  metrics: [{metric, stats: {max, min, count, sum}}]}]}]}``, ``{}`` when there is no data. Times
-  are ms. Each metric posts at the moment it completes (Genesys: "tHandle emits when the handling
-  is done", n-metrics in real time): tHandle/tAcw at the call's end, tTalk/tTalkComplete/tHeld/
-  tHeldComplete when the talk (talk + hold) ends, nConnected when it starts. Queue rows (nOffered,
+  metrics: [{metric, stats: {max, min, count, sum}}]}]}]}`` (n-metrics: ``{count}``), ``{}`` when
+  there is no data. Times are ms (ints). Each metric posts at the moment it completes (Genesys:
+  "tHandle emits when the handling is done", n-metrics in real time): tHandle/tAcw at the call's
+  end, tTalk/tTalkComplete/tHeld/tHeldComplete when the talk (talk + hold) ends, nConnected when it
+  starts. Queue rows (nOffered,
   tAcd) have no userId, so a ``groupBy: ["userId"]`` answer holds a group without one. Results
   come in no fixed order.
 - ``GET /api/v2/users`` (no permission): ``pageSize`` (25, capped at 500), ``pageNumber`` (1),
@@ -29,10 +30,10 @@ Routes (one server plays both the login host and the API host; point ``login_url
   be in many groups (directory/permissions) and many queues (routing). Ids are UUIDs; see
   :func:`team_uuid`.
 
-Every answer carries ``ININ-Correlation-Id``; authenticated ones carry ``inin-ratelimit-allowed``,
+Every /api/v2 answer carries ``ININ-Correlation-Id``; authenticated ones carry ``inin-ratelimit-allowed``,
 ``inin-ratelimit-count`` and ``inin-ratelimit-reset`` (seconds to the window's end). Errors use the
 Genesys body ``{message, code, status, messageWithParams, messageParams, contextId, details,
-errors}``: 400 ``bad.request``/``invalid.value``/``invalid.date``, 401 ``authentication.required``
+errors}``: 400 ``bad.request``/``invalid.value``, 401 ``authentication.required``
 (no bearer) or ``bad.credentials`` (unknown or expired token), 403 ``missing.any.permissions``, 404
 ``not.found``, 415 ``unsupported.media.type``, 429 ``too.many.requests.retry.after`` with
 ``Retry-After`` (the 2021 "normalized 429" announcement).
