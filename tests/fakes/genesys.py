@@ -127,10 +127,6 @@ class GenesysFake(FakeAPI):
         self.windows: dict[str, list[float]] = {}  # token -> [window start, count]
         self.in_flight = self.max_in_flight = 0
         self._state_lock = threading.Lock()
-        # The base's thread polls for shutdown every 0.5 s, and its handler writes headers and body
-        # apart, so Nagle + delayed ACK cost ~40 ms a request: a short poll and TCP_NODELAY here.
-        self._thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
-        self.httpd.RequestHandlerClass.disable_nagle_algorithm = True  # type: ignore[attr-defined]
         self.route("POST", r"/oauth/token", self._token)
         self.route("POST", AGG, self._api(self._aggregates, "analytics:conversationAggregate:view"))
         self.route("GET", r"/api/v2/users", self._api(self._users, None))
