@@ -91,7 +91,7 @@ def feed_fields(state: FeedState) -> dict[str, object]:
     board = state.board
     leader = board.agents[0].agent.name if board is not None and board.agents else None
     return {"last_success": state.last_success, "stale": state.stale, "last_error": state.last_error,
-            "data_problems": [str(problem) for problem in state.problems],
+            "data_problems": [str(problem) for problem in state.problems], "source_notes": list(state.notes),
             "board": None if board is None else {"agents": len(board.agents), "leader": leader,
                                                   "generation": state.generation}}
 

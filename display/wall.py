@@ -126,7 +126,7 @@ class Wall:
             if self.view is None:
                 self._force = True
             self.view = view
-        if state.stale != self.state.stale or state.problems != self.state.problems:
+        if (state.stale, state.problems, state.notes) != (self.state.stale, self.state.problems, self.state.notes):
             self._force = True
         self.state = state
         now_wall = self.stage.clock.wall()
@@ -275,7 +275,8 @@ class Wall:
         more = (f"{len(problems) - 1} more: see chalkwall status",) if len(problems) > 1 else ()
         data = [Notice(("Feed data does not fit the config", *problems[0].lines(), *more),
                        colour="down")] if problems else []
-        return ([Notice((stale,))] if stale else []) + data + ([notice] if notice is not None else [])
+        source = [Notice(self.state.notes[:3])] if self.state.notes else []  # e.g. "Catching up with Zendesk"
+        return ([Notice((stale,))] if stale else []) + data + source + ([notice] if notice is not None else [])
 
     # --- under a banner -----------------------------------------------------------------
     def _compose_banner(self, surface: pygame.Surface) -> list[pygame.Rect]:

@@ -110,6 +110,9 @@ class Snapshot:
     generated_at: str | None = None
     warnings: tuple[str, ...] = ()
     empty_metrics: frozenset[str] = frozenset()  # named by some agent, with no value yet
+    # Short lines about the source itself, for a notice on the wall ("Catching up with Zendesk"):
+    # set by native connectors, not part of the canonical document.
+    notes: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """The snapshot as a canonical version-1 feed document."""

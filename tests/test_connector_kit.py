@@ -128,6 +128,7 @@ def test_a_metric_is_null_until_its_first_good_read_and_never_a_made_up_zero(toy
     assert metrics(snap) == {"a1": {"tickets_solved": 1.0}, "a2": {"tickets_solved": 0.0}}
     assert {"csat", "csat_count"} <= snap.empty_metrics
     assert any("Toy ratings" in w and "no good reading today" in w for w in snap.warnings)
+    assert snap.notes == ("Toy ratings unreadable: csat and csat_count not yet read today",)
 
 
 def test_a_failed_sub_fetch_keeps_its_last_good_values_and_says_since_when(toy: Toy, clock: FakeClock) -> None:
@@ -210,6 +211,7 @@ def test_a_spent_budget_returns_partial_numbers_marked_catching_up_and_goes_on_n
     snap = c.poll()
     assert metrics(snap)["a1"]["tickets_solved"] < 10
     assert any("catching up" in w for w in snap.warnings)
+    assert snap.notes == ("Catching up with Toy: today's numbers are partial",)
     for _ in range(5):
         clock.advance(60)
         snap = c.poll()

@@ -143,6 +143,20 @@ def test_stale_shows_a_notice_and_keeps_the_board(tmp_path: Path) -> None:
     assert stage.colour("stale") in pixels and screen.get_at(corner) != before
 
 
+def test_what_a_connector_says_about_its_source_is_a_notice_that_leaves_with_it(tmp_path: Path) -> None:
+    stage = stage_for(tmp_path)
+    wall = Wall(stage)
+    screen = pygame.Surface(stage.size)
+    wall.update(state(agent("ann", 9), generation=1))
+    wall.frame(screen)
+    note = "Catching up with Zendesk: today's numbers are partial"
+    wall.update(dataclasses.replace(state(agent("ann", 9), generation=2), notes=(note,)))
+    assert wall.frame(screen) == [screen.get_rect()]
+    assert wall.notices() == [note]
+    wall.update(state(agent("ann", 9), generation=3))
+    assert wall.frame(screen) == [screen.get_rect()] and wall.notices() == []
+
+
 def test_waiting_screen_before_the_first_data(tmp_path: Path) -> None:
     stage = stage_for(tmp_path)
     wall = Wall(stage)

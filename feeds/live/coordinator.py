@@ -52,6 +52,7 @@ class FeedState:
     generation: int  # grows by one with every new board, so readers can skip unchanged states
     game: GameState | None = None  # chalkwall's own challenges, when it runs any
     problems: tuple[MissingMetric, ...] = ()  # where the feed's data does not fit the config
+    notes: tuple[str, ...] = ()  # what the source says about itself (a connector catching up, a part kept)
 
 
 def unpaid(events: tuple[FeedEvent, ...]) -> tuple[FeedEvent, ...]:
@@ -112,8 +113,7 @@ class FeedCoordinator:
         last = state.last_success
         stale = state.board is not None and (last is None or self.clock() - last > self.feed.stale_seconds)
         if stale != state.stale:
-            state = FeedState(state.board, last, state.last_error, state.failures, stale, state.generation, state.game,
-                              state.problems)
+            state = replace(state, stale=stale)
         return state
 
     def sizes(self) -> dict[str, int]:
@@ -179,10 +179,12 @@ class FeedCoordinator:
         board = old.board
         game = old.game
         problems = old.problems
+        notes = old.notes
         events: list[BoardEvent] = []
         fresh = snapshot is not None
         if snapshot is not None:
             self._snapshot = snapshot
+            notes = snapshot.notes
             own, game, shown = self.on_snapshot(snapshot) if self.on_snapshot is not None else ((), old.game, None)
             if shown is None:  # no ledger said what it recorded: nothing is paid, so no points are promised
                 shown = unpaid(snapshot.events)
@@ -210,7 +212,7 @@ class FeedCoordinator:
         generation = old.generation + fresh
         with self._lock:
             self._events.extend(events)
-            self._state = FeedState(board, now, None, 0, False, generation, game, problems)
+            self._state = FeedState(board, now, None, 0, False, generation, game, problems, notes)
         if self.on_update is not None and (snapshot is not None or old.failures):
             self.on_update()
         return True
@@ -226,8 +228,7 @@ class FeedCoordinator:
                       error=str(exc), error_kind=exc.kind, retry_in=round(delay, 1))
         else:
             log.debug("feed still failing (%d in a row): %s; next try in %.1f s", failures, exc, delay)
-        self._state = FeedState(old.board, old.last_success, str(exc), failures, old.stale, old.generation, old.game,
-                                old.problems)
+        self._state = replace(old, last_error=str(exc), failures=failures)
         if self.on_update is not None:
             self.on_update()
 

@@ -15,9 +15,11 @@ nothing at all could be read does the poll raise, so the coordinator backs off.
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import logging
 import time
+from datetime import datetime
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -249,11 +251,8 @@ class NativeConnector:
         teams = [{"id": tid, "name": name} for tid, name in (self.state.get("teams") or {}).items()]
         doc = {"version": FEED_VERSION, "generated_at": utc_iso(ctx.now), "agents": agents, "teams": teams}
         snapshot = normalise(doc)
-        notes = list(self.warnings(ctx))
-        if notes:
-            snapshot = Snapshot(snapshot.agents, snapshot.teams, snapshot.events, snapshot.generated_at,
-                                (*snapshot.warnings, *notes), snapshot.empty_metrics)
-        return snapshot
+        said = tuple(self.warnings(ctx))
+        return dataclasses.replace(snapshot, warnings=(*snapshot.warnings, *said), notes=tuple(self.notes(ctx)))
 
     @property
     def catching_up(self) -> bool:
@@ -264,8 +263,20 @@ class NativeConnector:
             yield f"{self.vendor}: catching up — today's numbers so far are partial"
         for sub, (message, good_at) in self.errors.items():
             names = ", ".join(self.SUBS.get(sub, ())) or sub
-            since = time.strftime("%H:%M", time.localtime(good_at)) if good_at else "no good reading today"
+            since = self._clock_time(good_at) if good_at else "no good reading today"
             yield f"{self.vendor} {sub}: {message}; {names} kept from {since}"
+
+    def notes(self, ctx: PollContext) -> Iterable[str]:
+        """The same, in a few words each, for a notice on the wall."""
+        if self.behind:
+            yield f"Catching up with {self.vendor}: today's numbers are partial"
+        for sub, (_, good_at) in self.errors.items():
+            since = self._clock_time(good_at) if good_at else "not yet read today"
+            names = " and ".join(self.SUBS.get(sub, ())) or sub
+            yield f"{self.vendor} {sub} unreadable: {names} {'from ' + since if good_at else since}"
+
+    def _clock_time(self, epoch: float) -> str:
+        return datetime.fromtimestamp(epoch, self.day.zone).strftime("%H:%M")  # the floor's zone, as the header
 
     def checkpoint(self, snapshot: Snapshot | None = None) -> None:
         """Save the state (cursor and tally together), with the snapshot when there is one."""
