@@ -8,6 +8,7 @@ import base64
 import json
 import statistics
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from typing import Any
 
 import httpx
@@ -15,11 +16,11 @@ import pytest
 
 from fakes.base import Fault
 from fakes.intercom import IntercomFake
-from fakes.scenario import Scenario, dst_scenario, make_scenario
+from fakes.scenario import Scenario, Step, dst_scenario, make_scenario
 from helpers import FakeClock
 
 SCENARIO = make_scenario()
-HEADERS = {"Authorization": f"Bearer {IntercomFake.TOKEN}", "Intercom-Version": "2.14", "Accept": "application/json"}
+HEADERS = {"Authorization": f"Bearer {IntercomFake.TOKEN}", "Intercom-Version": IntercomFake.VERSION, "Accept": "application/json"}
 Make = Callable[..., tuple[IntercomFake, httpx.Client, FakeClock]]
 
 
@@ -108,11 +109,30 @@ def test_a_reader_that_trusts_last_close_at_alone_counts_a_reopened_conversation
     assert reopened["statistics"]["last_close_at"] is not None and reopened["statistics"]["count_reopens"] == 1
 
 
+def test_a_conversation_reclosed_by_another_admin_counts_once_for_the_second(make: Make) -> None:
+    base = make_scenario(agents=3, tickets=0, calls=0)
+    a, b = base.roster()[0].id, base.roster()[1].id
+    t0, team = base.at(9), base.teams[0].id
+    steps = (Step(t0, 1, "create", team=team), Step(t0 + 60, 1, "assign", a, team), Step(t0 + 120, 1, "reply", a),
+             Step(t0 + 600, 1, "solve", a), Step(t0 + 900, 1, "reopen"), Step(t0 + 960, 1, "assign", b, team),
+             Step(t0 + 1500, 1, "solve", b))
+    scenario = replace(base, steps=steps)
+    _, client, _ = make(scenario, base.at(12))
+    stats = client.get("/conversations/1").json()["statistics"]
+    assert (stats["last_closed_by_id"], stats["count_reopens"], stats["first_close_at"]) == (b, 1, int(t0 + 600))
+    board = reference_board(client, scenario)
+    assert board == scenario.expected(base.at(12), "intercom")
+    assert (board[a]["tickets_solved"], board[b]["tickets_solved"]) == (0.0, 1.0)
+
+
 def test_a_reassigned_conversation_stays_with_the_admin_who_closed_it(make: Make) -> None:
     _, client, _ = make()
     conv = client.get("/conversations/90005").json()
     assert conv["statistics"]["last_closed_by_id"] == "1002" and conv["admin_assignee_id"] == 1004
     assert isinstance(conv["team_assignee_id"], int) and isinstance(conv["statistics"]["last_closed_by_id"], str)
+    _, stringly, _ = make(team_ids_as_strings=True)
+    assert stringly.get("/conversations/90005").json()["team_assignee_id"] == "3000"
+    assert "90005" in found(stringly, {"field": "team_assignee_id", "operator": "=", "value": 3000})
 
 
 def test_the_statistics_of_every_conversation_agree_with_its_history(make: Make) -> None:

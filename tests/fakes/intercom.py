@@ -44,7 +44,8 @@ order); ``index_lag`` (seconds the search index trails the clock); ``cursor_ttl`
 ``starting_after`` is refused with 400); ``rating_bumps_updated_at`` (default True); ``rating_created_at``
 ("requested", default, or "given": created_at is when the customer rated); ``avatar`` ("object", default,
 ``{"type":"avatar","image_url":..}``, or "string": the bare URL of the admin schema); ``inclusive_range``
-(default True: ``>``/``<`` include the bound); ``region`` ("US", "EU", "AU").
+(default True: ``>``/``<`` include the bound); ``team_ids_as_strings`` (``team_assignee_id`` as "7", as
+some client libraries type it, instead of the OpenAPI's int); ``region`` ("US", "EU", "AU").
 
 Unverified (no stored source; the most likely shape was picked, and a wrong guess should fail loudly):
 the error codes for query limits, bad cursors, per_page > 150 and bad JSON (400 ``parameter_invalid``),
@@ -54,7 +55,8 @@ refused on conversations (they are here: the conversation operator table lacks t
 bumps ``updated_at``; the scope names ``read_admins`` for admins and teams; whether the header is truly
 required (the docs say it defaults to the app's version: ``require_version``); that removed teammates
 vanish from ``/admins``; the ``avatar`` shape (the schema says a URI string, ``/me`` and
-``display_avatar`` say an object); the int type of ``team_assignee_id`` (older versions used strings).
+``display_avatar`` say an object); the int type of ``team_assignee_id`` (``team_ids_as_strings``); that
+conversation search compares timestamps to the second (the docs say contact search truncates to days).
 """
 
 from __future__ import annotations
@@ -106,7 +108,7 @@ Pred = Callable[[dict[str, Any]], bool]
 
 class IntercomFake(FakeAPI):
     TOKEN = "dG9rOmNoYWxrd2FsbC1mYWtlLWludGVyY29tOjE6MA=="
-    VERSION = "2.14"
+    VERSION = "2.14"  # the version the tests send: the first whose ratings carry updated_at
     SCOPES = frozenset({"read_conversations", "read_admins"})
 
     def __init__(self, scenario: Scenario, clock: Callable[[], float], *, token: str = TOKEN,
@@ -116,7 +118,7 @@ class IntercomFake(FakeAPI):
                  rate_limit: int = 10_000, rating_bumps_updated_at: bool = True,
                  rating_created_at: Literal["requested", "given"] = "requested",
                  avatar: Literal["object", "string"] = "object", inclusive_range: bool = True,
-                 region: str = "US") -> None:
+                 team_ids_as_strings: bool = False, region: str = "US") -> None:
         super().__init__(clock)
         # base's serve_forever polls for shutdown every 0.5 s; a tenth of that keeps stop() quick
         self._thread = threading.Thread(target=lambda: self.httpd.serve_forever(0.05), daemon=True)
@@ -128,8 +130,8 @@ class IntercomFake(FakeAPI):
         self.max_page, self.seed, self.index_lag, self.cursor_ttl = max_page, seed, index_lag, cursor_ttl
         self.rate_limit, self.rating_bumps_updated_at = rate_limit, rating_bumps_updated_at
         self.rating_created_at, self.avatar, self.inclusive_range, self.region = rating_created_at, avatar, inclusive_range, region
+        self.team_ids_as_strings = team_ids_as_strings
         self._window, self._used, self._request_no = 0, 0, 0
-        self._people = {p.id: p for p in scenario.people}
         guarded = [("GET", r"/me", None, self._me), ("GET", r"/admins", "read_admins", self._admins),
                    ("GET", r"/admins/(\d+)", "read_admins", self._admin),
                    ("GET", r"/teams", "read_admins", self._teams), ("GET", r"/teams/(\w+)", "read_admins", self._team),
@@ -299,7 +301,7 @@ class IntercomFake(FakeAPI):
             "contacts": {"type": "contact.list", "contacts": [{"type": "contact", "id": contact, "external_id": None}]},
             "first_contact_reply": {"created_at": int(t.created_at), "type": "conversation", "url": None},
             "admin_assignee_id": int(t.assignee) if t.assignee else None,
-            "team_assignee_id": int(t.team) if t.team else None,
+            "team_assignee_id": (t.team if self.team_ids_as_strings else int(t.team)) if t.team else None,
             "open": not closed, "state": "closed" if closed else "open", "read": True,
             "tags": {"type": "tag.list", "tags": []}, "priority": "not_priority", "sla_applied": None,
             "statistics": stats, "conversation_rating": rating,
@@ -399,6 +401,8 @@ class IntercomFake(FakeAPI):
         vals: dict[str, Any] = {k: doc[k] for k in ("id", "created_at", "updated_at", "waiting_since", "snoozed_until",
                                                     "admin_assignee_id", "team_assignee_id", "open", "read", "state",
                                                     "priority", "ai_agent_participated")}
+        team = doc["team_assignee_id"]
+        vals["team_assignee_id"] = int(team) if team is not None else None  # an integer field, however served
         vals |= {f"statistics.{k}": v for k, v in doc["statistics"].items()}
         vals |= {f"source.{k}": src.get(k) for k in ("type", "id", "delivered_as", "subject", "body", "url")}
         vals |= {f"source.author.{k}": v for k, v in src["author"].items()}
