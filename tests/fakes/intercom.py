@@ -132,6 +132,7 @@ class IntercomFake(FakeAPI):
         self.rating_created_at, self.avatar, self.inclusive_range, self.region = rating_created_at, avatar, inclusive_range, region
         self.team_ids_as_strings = team_ids_as_strings
         self._window, self._used, self._request_no = 0, 0, 0
+        self._cached: tuple[float, list[tuple[int, str, dict[str, Any], dict[str, Any]]]] | None = None
         guarded = [("GET", r"/me", None, self._me), ("GET", r"/admins", "read_admins", self._admins),
                    ("GET", r"/admins/(\d+)", "read_admins", self._admin),
                    ("GET", r"/teams", "read_admins", self._teams), ("GET", r"/teams/(\w+)", "read_admins", self._team),
@@ -253,8 +254,17 @@ class IntercomFake(FakeAPI):
 
     # --- conversations -------------------------------------------------------------------------
 
-    def _docs(self, at: float) -> dict[int, dict[str, Any]]:
-        return {t.id: self._conversation_doc(t) for t in self.scenario.tickets(at).values() if t.status != "deleted"}
+    def _index(self, at: float) -> list[tuple[int, str, dict[str, Any], dict[str, Any]]]:
+        """Every conversation as of ``at``, in the search order: (sort key, id, doc, search values).
+        The last answer is kept, as the clock stands still between the pages of most tests."""
+        with self._lock:
+            if self._cached is not None and self._cached[0] == at:
+                return self._cached[1]
+        docs = [self._conversation_doc(t) for t in self.scenario.tickets(at).values() if t.status != "deleted"]
+        rows = sorted(((self._key(d["id"]), d["id"], d, self._values(d)) for d in docs), key=lambda r: (r[0], r[1]))
+        with self._lock:
+            self._cached = (at, rows)
+        return rows
 
     def _conversation_doc(self, t: TicketState) -> dict[str, Any]:
         h = t.history
@@ -317,7 +327,8 @@ class IntercomFake(FakeAPI):
         return doc
 
     def _conversation(self, req: Request) -> Response:
-        doc = self._docs(req.at).get(int(req.path.rsplit("/", 1)[1]))
+        wanted = str(int(req.path.rsplit("/", 1)[1]))
+        doc = next((row[2] for row in self._index(req.at) if row[1] == wanted), None)
         return Response.json(self._served(doc, req)) if doc else self._error(404, "not_found", "Resource Not Found")
 
     def _deleted(self, req: Request) -> Response:
@@ -362,8 +373,7 @@ class IntercomFake(FakeAPI):
         except QueryError as exc:
             return self._error(400, exc.code, str(exc))
         size = min(per_page, self.max_page)
-        hits = sorted((self._key(d["id"]), d["id"], d) for d in self._docs(req.at - self.index_lag).values()
-                      if pred(self._values(d)))
+        hits = [row for row in self._index(req.at - self.index_lag) if pred(row[3])]
         rest = [h for h in hits if after is None or (h[0], h[1]) > (after[0], after[1])]
         page_no = after[2] + 1 if after else 1
         chunk = rest[:size]
