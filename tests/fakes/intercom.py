@@ -48,9 +48,10 @@ order); ``index_lag`` (seconds the search index trails the clock); ``cursor_ttl`
 some client libraries type it, instead of the OpenAPI's int); ``region`` ("US", "EU", "AU").
 
 Unverified (no stored source; the most likely shape was picked, and a wrong guess should fail loudly):
-the error codes for query limits, bad cursors, per_page > 150 and bad JSON (400 ``parameter_invalid``),
-unknown fields (``invalid_field``), value types (``type_mismatch``) and a missing Accept (406
-``not_acceptable``); whether cursors expire; whether ``>`` is really inclusive; whether ``<=``/``>=`` are
+the error codes for query limits, bad cursors and per_page > 150 (400 ``parameter_invalid``; the docs
+give it for a body that is not JSON), unknown fields (``invalid_field``, seen on tickets search), value
+types (``type_mismatch``) and the body of the documented 406 for an Accept without JSON (``not_acceptable``);
+that a rating's survey was requested at the close before it; whether cursors expire; whether ``>`` is really inclusive; whether ``<=``/``>=`` are
 refused on conversations (they are here: the conversation operator table lacks them); whether a rating
 bumps ``updated_at``; the scope names ``read_admins`` for admins and teams; whether the header is truly
 required (the docs say it defaults to the app's version: ``require_version``); that removed teammates
