@@ -64,6 +64,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import itertools
 import json
 import math
 import threading
@@ -132,7 +133,7 @@ class IntercomFake(FakeAPI):
         self.rate_limit, self.rating_bumps_updated_at = rate_limit, rating_bumps_updated_at
         self.rating_created_at, self.avatar, self.inclusive_range, self.region = rating_created_at, avatar, inclusive_range, region
         self.team_ids_as_strings = team_ids_as_strings
-        self._window, self._used, self._request_no = 0, 0, 0
+        self._window, self._used, self._request_ids = 0, 0, itertools.count(1)
         self._cached: tuple[float, list[tuple[int, str, dict[str, Any], dict[str, Any]]]] | None = None
         guarded = [("GET", r"/me", None, self._me), ("GET", r"/admins", "read_admins", self._admins),
                    ("GET", r"/admins/(\d+)", "read_admins", self._admin),
@@ -159,8 +160,7 @@ class IntercomFake(FakeAPI):
             self._window, self._used = window, 0
 
     def _error(self, status: int, code: str, message: str, **headers: str) -> Response:
-        self._request_no += 1
-        rid = str(uuid.uuid5(uuid.NAMESPACE_URL, f"intercom-fake/{self._request_no}"))
+        rid = str(uuid.uuid5(uuid.NAMESPACE_URL, f"intercom-fake/{next(self._request_ids)}"))
         return Response.json({"type": "error.list", "request_id": rid,
                               "errors": [{"code": code, "message": message}]}, status, **headers)
 
