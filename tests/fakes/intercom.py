@@ -67,7 +67,6 @@ import hashlib
 import itertools
 import json
 import math
-import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import replace
@@ -122,10 +121,6 @@ class IntercomFake(FakeAPI):
                  avatar: Literal["object", "string"] = "object", inclusive_range: bool = True,
                  team_ids_as_strings: bool = False, region: str = "US") -> None:
         super().__init__(clock)
-        # base's serve_forever polls for shutdown every 0.5 s; a tenth of that keeps stop() quick
-        self._thread = threading.Thread(target=lambda: self.httpd.serve_forever(0.05), daemon=True)
-        # headers and body go out as two writes: without TCP_NODELAY each answer waits ~40 ms for an ACK
-        self.httpd.RequestHandlerClass.disable_nagle_algorithm = True  # type: ignore[attr-defined]
         self.scenario = scenario
         self.token, self.token_valid_until, self.scopes = token, token_valid_until, scopes
         self.plan_restricted, self.require_version, self.default_version = plan_restricted, require_version, default_version
