@@ -49,7 +49,7 @@ def metric_refs(config: Config) -> tuple[MetricRef, ...]:
 def _sent(config: Config) -> tuple[tuple[str, ...], str] | None:
     """The metrics the feed can send and what says so, when the config knows them all."""
     feed = config.feed
-    from feeds.config.schema import connector_types  # the registry, read at parse time
+    from feeds.config.feed import connector_types  # the registry, read at parse time
 
     spec = connector_types().get(feed.type)
     if spec is not None and spec.metrics is not None:

@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 
 from feeds.config.schema import AuthConfig
-from feeds.logs import register_secret, registered_secrets  # noqa: F401 - where they used to be
+from feeds.logs import register_secret
 from feeds.model import FeedError
 
 

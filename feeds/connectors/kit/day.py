@@ -11,16 +11,16 @@ class BusinessDay:
     def __init__(self, tz: str = "") -> None:
         self.zone = ZoneInfo(tz) if tz else datetime.now().astimezone().tzinfo or timezone.utc
 
-    def date(self, now: float) -> date:
+    def day_of(self, now: float) -> date:
         return datetime.fromtimestamp(now, self.zone).date()
 
     def key(self, now: float) -> str:
         """The day's name, e.g. "2026-11-24": a tally belongs to one day."""
-        return self.date(now).isoformat()
+        return self.day_of(now).isoformat()
 
     def window(self, now: float) -> tuple[float, float]:
         """[local midnight, next local midnight) of the day ``now`` falls in, in epoch seconds."""
-        day = self.date(now)
+        day = self.day_of(now)
         start = datetime.combine(day, time(0), self.zone).timestamp()
         end = datetime.combine(day + timedelta(days=1), time(0), self.zone).timestamp()
         return start, end

@@ -18,7 +18,6 @@ from __future__ import annotations
 import dataclasses
 import ipaddress
 import logging
-import time
 from datetime import datetime
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
