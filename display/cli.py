@@ -68,6 +68,9 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("--still", type=int, nargs="+", metavar="AGENTS",
                        help="CPU-s per minute of 'chalkwall run' showing a still board of AGENTS agents on X (Xvfb)")
     bench.add_argument("--seconds", type=float, default=60.0, help="how long --still measures each board (60)")
+    bench.add_argument("--connector", metavar="TYPE",
+                       help="a native connector on its fake vendor API: a big floor's cold backfill and steady poll")
+    bench.add_argument("--tickets", type=int, default=12_500, help="tickets in the --connector day (12500)")
     return parser
 
 
@@ -119,6 +122,12 @@ def _main(argv: Sequence[str] | None) -> int:
         if args.command == "shot":
             return cmd_shot(loaded, args.scene, args.size, args.theme, args.out)
         if args.command == "bench":
+            if args.connector:
+                from feeds import connector_bench
+
+                connector_bench.run(args.connector, agents=args.agents if args.agents != 5000 else 500,
+                                    tickets=args.tickets)
+                return 0
             regular = not (args.soak or args.minute or args.still) or args.only is not None  # alone: only them
             if regular and args.only != "display":
                 from feeds import bench

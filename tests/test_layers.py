@@ -14,7 +14,7 @@ LAYERS = [
     {"feeds.connectors", "feeds.board"},
     {"feeds.game"},
     {"feeds.live"},
-    {"feeds.bench"},
+    {"feeds.bench", "feeds.connector_bench"},
 ]
 
 
