@@ -418,3 +418,27 @@ def test_chalkwall_feed_prints_the_board_keeps_the_connectors_state_and_no_secre
         doc = json.loads(saved)
         at = datetime.fromisoformat(doc["generated_at"].replace("Z", "+00:00")).timestamp()
         assert {a["id"]: a["metrics"] for a in doc["agents"]} == day.expected(at, "helpscout")
+
+
+@pytest.mark.slow
+def test_chalkwall_run_end_to_end_publishes_the_fakes_numbers(tmp_path: Path, secret: str) -> None:
+    from helpers import WallProcess
+
+    day = today_scenario()
+    for fake in serve(day, time.time):
+        config = write_config(tmp_path, f'[feed]\ntype = "helpscout"\nbase_url = "{fake.base_url}"\n'
+                                        f'[feed.auth]\nclient_id = "{HelpScoutFake.CLIENT_ID}"\n'
+                                        f'token_env = "{SECRET_ENV}"\n[periods]\ntimezone = "{day.tz}"\n')
+        wall = WallProcess(config, tmp_path / "state")
+        try:
+            status = wall.wait_status(lambda s: (s.get("board") or {}).get("agents") == len(day.roster()), timeout=30)
+            (saved,) = sqlite3.connect(tmp_path / "state" / "chalkwall" / "chalkwall.sqlite3").execute(
+                "SELECT snapshot FROM connector_state").fetchone()
+        finally:
+            code = wall.stop()
+        doc = json.loads(saved)
+        at = datetime.fromisoformat(doc["generated_at"].replace("Z", "+00:00")).timestamp()
+        assert {a["id"]: a["metrics"] for a in doc["agents"]} == day.expected(at, "helpscout")
+        assert code == 0 and "Traceback" not in "".join(wall.lines)
+        assert secret not in "".join(wall.lines) + json.dumps(status)
+        assert not any(t in "".join(wall.lines) for t in fake.tokens)
