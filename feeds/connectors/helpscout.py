@@ -127,7 +127,7 @@ class HelpScoutConnector(NativeConnector):
             # a user in several teams is shown in the one with the lowest id: the same every hour
             team = min(membership[uid], key=_sort_key) if uid in membership else None
             photo = user.get("photoUrl")
-            members.append(Member(uid, name or str(user.get("email") or f"User {uid}"), team,
+            members.append(Member(uid, name or f"User {uid}", team,  # never the e-mail address on a wall
                                   photo if isinstance(photo, str) and photo else None))
         roster = {m.id for m in members}
         # users who are in reports but not in /v2/users (deleted): asked about once, then let be
