@@ -104,6 +104,26 @@ def test_agents_are_the_listed_users_named_first_last_in_their_team_with_their_p
     assert {t.id: t.name for t in snap.teams} == {t.id: t.name for t in SCENARIO.teams}
 
 
+def test_a_user_in_several_teams_is_shown_in_the_team_with_the_lowest_id(
+        fake: HelpScoutFake, clock: FakeClock, secret: str) -> None:
+    both = [{"id": 1001, "firstName": "Åsa", "lastName": "Ödegård", "type": "user"},
+            {"id": 1002, "firstName": "Björn", "lastName": "O'Brien", "type": "user"}]  # 1002 is also in 3001
+    page = {"_embedded": {"users": both}, "_links": {"self": {"href": "x"}},
+            "page": {"size": 50, "totalElements": 2, "totalPages": 1, "number": 1}}
+    fake.inject(Fault(200, body=json.dumps(page)), path="/v2/teams/3000/members", times=1)
+    teams = {a.id: a.team for a in connector(fake, clock).poll().agents}
+    assert (teams["1001"], teams["1002"], teams["1004"]) == ("3000", "3000", "3001")
+
+
+def test_a_roster_help_scout_refuses_is_one_clear_error_naming_the_role_needed(
+        fake: HelpScoutFake, clock: FakeClock, secret: str) -> None:
+    fake.inject(Fault(403, body='{"message": "Access denied"}'), path="/v2/teams", times=1)
+    with pytest.raises(FeedError) as caught:
+        connector(fake, clock).poll()
+    assert "does not allow team list (HTTP 403): it needs the app's user to be an Account Owner or Administrator" \
+        in str(caught.value)
+
+
 def test_a_deleted_user_in_the_report_is_not_shown_and_asks_for_the_roster_once_not_every_poll(
         fake: HelpScoutFake, clock: FakeClock, secret: str) -> None:
     c = connector(fake, clock)
