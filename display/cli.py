@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from datetime import datetime, timezone
 from typing import Any
 
-from feeds.connectors.registry import adapter_for
+from feeds.connectors.registry import adapter_for, make_adapter
 from feeds.board.build import Board, build_board
 from feeds.config.schema import SCENES, SCORE, LoadedConfig, find_config, load_config
 from feeds.board.diff import FeedEventReceived, SeenEvents
@@ -228,8 +228,8 @@ def _check_online(loaded: LoadedConfig) -> int:
     from feeds.config.metricnames import metric_refs, missing_metrics
 
     cfg = loaded.config
-    try:
-        adapter = adapter_for(loaded)
+    try:  # no state directory: checking writes nothing, not even an empty state file
+        adapter = make_adapter(cfg.feed, loaded.base_dir, tz=cfg.periods.zone)
     except FeedError as exc:
         print(f"chalkwall: feed failed: {exc}", file=sys.stderr)
         return 1
