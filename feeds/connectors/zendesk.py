@@ -186,9 +186,9 @@ class ZendeskConnector(NativeConnector):
             if after:
                 self.state["cursor"] = after
             self.state["tickets_at"] = ctx.now
-            self.checkpoint()
             if doc.get("end_of_stream") is not False or not after:
-                return
+                return  # the poll saves the cursor with its snapshot
+            self.checkpoint()  # mid-backfill: what is read so far survives a kill
 
     def _fold(self, doc: Any, today: float) -> None:
         tickets = doc.get("tickets") if isinstance(doc, dict) else None
