@@ -9,6 +9,7 @@ import io
 import json
 from collections.abc import Iterator
 from contextlib import redirect_stderr, redirect_stdout
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -112,9 +113,10 @@ def test_the_numbers_equal_the_scenarios_in_the_morning_mid_afternoon_and_at_the
     assert {a for a in shown(c.poll())} == {p.id for p in SC.roster()}
 
 
-def test_a_dst_day_of_25_hours_counts_from_local_midnight(rig: Any) -> None:
-    sc = dst_scenario()
-    assert sc.day_end() - sc.day_start() == 25 * 3600
+@pytest.mark.parametrize("sc, hours", [(dst_scenario(), 25),
+                                       (make_scenario(5, day=date(2026, 3, 29), agents=6, tickets=60), 23)])
+def test_a_dst_day_of_23_or_25_hours_counts_from_local_midnight(rig: Any, sc: Scenario, hours: int) -> None:
+    assert sc.day_end() - sc.day_start() == hours * 3600
     r = rig(sc, at=quiet_moment(sc, sc.at(18)))
     assert shown(settle(r.connector(), r)) == expected(sc, r.clock.now)
 
@@ -263,15 +265,17 @@ def test_503_and_timeouts_keep_the_last_good_numbers_marked_stale_never_a_zero(r
     assert shown(c.poll()) == expected(SC, r.clock.now)
 
 
-def test_a_truncated_answer_keeps_the_last_good_numbers_and_says_so(rig: Any) -> None:
+@pytest.mark.parametrize("fault, said", [(Fault(truncate=True), "network error"),
+                                         (Fault(200, body='{"tickets": [{"id": 1, "sta'), "truncated or invalid JSON")])
+def test_a_truncated_answer_keeps_the_last_good_numbers_and_says_so(rig: Any, fault: Fault, said: str) -> None:
     r = rig(at=quiet_moment(SC, SC.at(11)))
     c = r.connector()
     good = shown(c.poll())
-    r.fake.inject(Fault(truncate=True), path=EXPORT)
+    r.fake.inject(fault, path=EXPORT)
     r.at(quiet_moment(SC, SC.at(15)))
     snap = c.poll()
     assert {a: m["tickets_solved"] for a, m in shown(snap).items()} == {a: m["tickets_solved"] for a, m in good.items()}
-    assert any(w.startswith("Zendesk tickets: ") for w in snap.warnings)
+    assert any(w.startswith("Zendesk tickets: ") and said in w for w in snap.warnings)
 
 
 def test_a_ticket_export_answer_without_metric_sets_fails_loudly_naming_the_field(rig: Any) -> None:

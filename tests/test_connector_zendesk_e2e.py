@@ -64,13 +64,14 @@ def test_chalkwall_run_publishes_the_scenarios_numbers_and_chalkwall_feed_prints
     config = write_config(tmp_path, f'[feed]\ntype = "zendesk"\nbase_url = "{fake.base_url}"\n[feed.auth]\n'
                                     f'email = "{ZendeskFake.EMAIL}"\ntoken_file = "zd.token"\n'
                                     f'[periods]\ntimezone = "{zone}"\n[state]\ndir = "{state}"\n')
-    wall = WallProcess(config, tmp_path / "xdg")
+    wall = WallProcess(config, tmp_path / "xdg", runtime=tmp_path / "run")
     try:
         deadline = time.monotonic() + 40
         while (found := board(state)) != expected(sc, time.time()) and time.monotonic() < deadline:
             assert wall.proc.poll() is None, "chalkwall exited:\n" + "".join(wall.lines)
             time.sleep(0.2)
         assert found == expected(sc, time.time()), "".join(wall.lines[-20:])
+        assert ZendeskFake.TOKEN not in json.dumps(wall.wait_status(lambda s: bool(s)))
     finally:
         assert wall.stop() == 0
     assert ZendeskFake.TOKEN not in "".join(wall.lines)
