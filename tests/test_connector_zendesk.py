@@ -200,6 +200,18 @@ def test_a_too_recent_start_time_is_nothing_yet_not_an_error_whether_400_or_422(
     assert not c.errors and shown(snap)[SC.roster()[0].id]["tickets_solved"] == 0
 
 
+@pytest.mark.parametrize("body, error", [('{"error": "InvalidValue", "description": "Too recent end_time"}', False),
+                                         ('{"error": "InvalidValue", "description": "score is not valid"}', True)])
+def test_a_too_recent_ratings_end_time_waits_for_the_next_poll_but_another_refusal_is_an_error(
+        rig: Any, body: str, error: bool) -> None:
+    r = rig()
+    r.fake.inject(Fault(422, body=body), path=RATINGS)
+    c = r.connector()
+    snap = c.poll()
+    assert ("ratings" in c.errors) == error
+    assert error == any("HTTP 422 (score is not valid)" in w for w in snap.warnings)
+
+
 def test_an_expired_cursor_starts_again_from_midnight_and_the_numbers_stay(rig: Any, logs: io.StringIO) -> None:
     r = rig(at=quiet_moment(SC, SC.at(12)))
     c = r.connector()
