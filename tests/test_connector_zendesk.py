@@ -9,7 +9,7 @@ import io
 import json
 from collections.abc import Iterator
 from contextlib import redirect_stderr, redirect_stdout
-from datetime import date
+from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -297,6 +297,23 @@ def test_a_ticket_export_answer_without_metric_sets_fails_loudly_naming_the_fiel
     snap = r.connector().poll()
     assert any("no metric_sets" in w and "tickets_solved" in w for w in snap.warnings)
     assert "tickets_solved" in snap.empty_metrics
+
+
+def test_a_per_ticket_metric_set_and_a_first_reply_in_whole_minutes_are_read_too(rig: Any) -> None:
+    r = rig(at=SC.at(6, 30))  # before the day's first ticket
+    agent = SC.roster()[1].id
+    solved = time_iso(SC.at(6))
+    doc = {"tickets": [{"id": 1, "status": "solved", "assignee_id": int(agent),
+                        "metric_set": {"ticket_id": 1, "solved_at": solved, "reply_time_in_seconds": {"calendar": None},
+                                       "reply_time_in_minutes": {"calendar": 16, "business": 16}}}],
+           "end_of_stream": True, "after_cursor": "MTc5NTUwMDAwMC4wfHwxfA=="}
+    r.fake.inject(Fault(200, body=json.dumps(doc)), path=EXPORT)
+    row = shown(r.connector().poll())[agent]
+    assert row["tickets_solved"] == 1 and row["first_reply_seconds"] == 960.0
+
+
+def time_iso(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def test_401_is_one_clear_error_naming_the_secret_to_fix_and_never_showing_it(rig: Any, logs: io.StringIO) -> None:
