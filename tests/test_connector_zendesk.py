@@ -10,6 +10,7 @@ import json
 from collections.abc import Iterator
 from contextlib import redirect_stderr, redirect_stdout
 from datetime import date, datetime, timezone
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -169,6 +170,19 @@ def test_reassignment_reopen_a_late_rating_and_a_deactivated_agent_follow_the_ru
 def test_a_deactivated_or_suspended_agent_is_never_on_the_board(rig: Any, how: str) -> None:
     r = rig(deactivated=how)
     assert "1900" not in shown(r.connector().poll())
+
+
+def test_an_agent_deactivated_during_the_day_leaves_at_the_next_hourly_roster_refresh(rig: Any) -> None:
+    r = rig(at=quiet_moment(SC, SC.at(12)))
+    c = r.connector()
+    leaver = SC.roster()[2].id
+    assert leaver in shown(c.poll())
+    r.fake.scenario = replace(SC, people=tuple(replace(p, active=False) if p.id == leaver else p for p in SC.people))
+    r.clock.advance(30 * 60)
+    assert leaver in shown(c.poll())  # the roster is read hourly, not every poll
+    r.clock.advance(31 * 60)
+    assert leaver not in shown(c.poll())
+    assert len(r.fake.calls("/api/v2/users")) == 2
 
 
 def test_local_midnight_starts_a_new_day_and_yesterdays_last_second_solve_does_not_count(rig: Any) -> None:
