@@ -21,7 +21,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -96,7 +95,7 @@ class HelpScoutConnector(NativeConnector):
     vendor = "Help Scout"
     SUBS = {"tickets": ("tickets_solved",), "happiness": ("csat",)}
 
-    def __init__(self, feed: FeedConfig, ctx: Context, *, sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(self, feed: FeedConfig, ctx: Context, *, sleep: Callable[[float], None] | None = None) -> None:
         base = feed.options.base_url.rstrip("/") or API
         host = urlsplit(base).netloc
         super().__init__(feed, ctx, f"helpscout:{feed.auth.client_id}" + ("" if base == API else f"@{host}"))
@@ -107,7 +106,7 @@ class HelpScoutConnector(NativeConnector):
         self.api = ApiClient(base, credentials, vendor=self.vendor, secret_hint=hint,
                              budget=Budget({"account": PLUS_PER_MINUTE}, feed.options.rate_share, ctx.clock),
                              timeout=feed.timeout, max_bytes=feed.max_bytes, verify_tls=feed.verify_tls,
-                             ca_file=feed.ca_file, clock=ctx.clock, sleep=sleep,
+                             ca_file=feed.ca_file, clock=ctx.clock, sleep=sleep or ctx.sleep,
                              waits=[seconds_header("X-RateLimit-Retry-After")], learn=learn, forbidden=forbidden)
         self._report: dict[str, Any] | ApiError | None = None  # this poll's company report, read once
 

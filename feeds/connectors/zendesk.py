@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import logging
 import re
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -101,7 +100,7 @@ class ZendeskConnector(NativeConnector):
     vendor = "Zendesk"
     SUBS = {"tickets": ("tickets_solved", "first_reply_seconds"), "ratings": ("csat", "csat_count")}
 
-    def __init__(self, feed: FeedConfig, ctx: Context, *, sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(self, feed: FeedConfig, ctx: Context, *, sleep: Callable[[float], None] | None = None) -> None:
         options: ZendeskOptions = feed.options
         origin = options.base_url.rstrip("/") or f"https://{options.subdomain}.zendesk.com"
         super().__init__(feed, ctx, f"zendesk:{options.subdomain or urlsplit(origin).netloc}")
@@ -111,7 +110,7 @@ class ZendeskConnector(NativeConnector):
             secret_hint=_secret_hint(feed), budget=Budget({"account": ACCOUNT_LIMIT, "incremental": INCREMENTAL_LIMIT},
                                                           options.rate_share, ctx.clock),
             timeout=feed.timeout, max_bytes=max(feed.max_bytes, 32 * 1024 * 1024), verify_tls=feed.verify_tls,
-            ca_file=feed.ca_file, headers={"Accept": "application/json"}, clock=ctx.clock, sleep=sleep,
+            ca_file=feed.ca_file, headers={"Accept": "application/json"}, clock=ctx.clock, sleep=sleep or ctx.sleep,
             waits=[seconds_header("ratelimit-reset")], learn=_learn, forbidden=_forbidden)
 
     # --- the roster -------------------------------------------------------------------------------

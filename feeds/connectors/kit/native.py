@@ -29,7 +29,7 @@ from feeds.connectors.kit.api import ApiClient, ApiError, BudgetSpent
 from feeds.connectors.kit.day import BusinessDay, utc_iso
 from feeds.connectors.kit.store import StateStore
 from feeds.connectors.kit.tally import Tally
-from feeds.connectors.parse import normalise
+from feeds.connectors.parse import Normaliser
 from feeds.logs import LOGGER, log_event
 from feeds.model import FEED_VERSION, FeedError, Snapshot
 
@@ -112,8 +112,9 @@ class NativeConnector:
         self.clock = ctx.clock
         self.day = BusinessDay(ctx.tz)
         self.store = StateStore(ctx.state_dir, account)
-        self.state: dict[str, Any] = self.store.load() or {}
-        self.tally = Tally.from_json(self.state.get("tally"))
+        state, tables = self.store.load() or ({}, {})
+        self.state: dict[str, Any] = state
+        self.tally = Tally(tables.get("tickets"), tables.get("ratings"))
         self.errors: dict[str, tuple[str, float | None]] = {}  # sub -> (message, last good at)
         self.disabled: set[str] = set()  # refused with a 403: not asked again until a reload
         self.unknown: set[str] = set()  # agent ids seen on records but not in the roster
@@ -121,6 +122,7 @@ class NativeConnector:
         self._said: dict[str, str] = {}  # sub -> the problem last logged for it
         self._poll: dict[str, bool] = {}  # this poll's sub-fetches: name -> completed (or partial)
         self.api: ApiClient  # set by the subclass
+        self._normalise = Normaliser()
 
     # --- what a vendor module implements -----------------------------------------------------
     def read_roster(self, ctx: PollContext) -> tuple[list[Member], dict[str, str]]:
@@ -249,7 +251,7 @@ class NativeConnector:
             agents.append(record)
         teams = [{"id": tid, "name": name} for tid, name in (self.state.get("teams") or {}).items()]
         doc = {"version": FEED_VERSION, "generated_at": utc_iso(ctx.now), "agents": agents, "teams": teams}
-        snapshot = normalise(doc)
+        snapshot = self._normalise(doc)  # an agent record equal to last poll's is not cleaned again
         said = tuple(self.warnings(ctx))
         return dataclasses.replace(snapshot, warnings=(*snapshot.warnings, *said), notes=tuple(self.notes(ctx)))
 
@@ -279,8 +281,7 @@ class NativeConnector:
 
     def checkpoint(self, snapshot: Snapshot | None = None) -> None:
         """Save the state (cursor and tally together), with the snapshot when there is one."""
-        self.state["tally"] = self.tally.to_json()
-        self.store.save(self.state, snapshot)
+        self.store.save(self.state, snapshot, {"tickets": self.tally.tickets, "ratings": self.tally.ratings})
 
     def probe(self) -> list[Probe]:
         """Sign in, read the roster, and make each sub-fetch's one cheap call: what works, what

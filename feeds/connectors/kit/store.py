@@ -23,6 +23,11 @@ from feeds.model import Snapshot
 log = logging.getLogger(f"{LOGGER}.connector")
 SCHEMA = ("CREATE TABLE IF NOT EXISTS connector_state (account TEXT PRIMARY KEY, saved_at REAL NOT NULL, "
           "state TEXT NOT NULL, snapshot TEXT)")
+# The day's tally, one row per ticket or rating: a poll writes only the rows that changed, so a
+# steady poll on a 12,500-ticket day costs a few rows, not the whole tally again.
+ROWS = ("CREATE TABLE IF NOT EXISTS connector_rows (account TEXT NOT NULL, kind TEXT NOT NULL, key TEXT NOT NULL, "
+        "value TEXT NOT NULL, PRIMARY KEY (account, kind, key))")
+Tables = dict[str, dict[str, Any]]
 
 
 class StateStore:
@@ -32,6 +37,7 @@ class StateStore:
         self._db: sqlite3.Connection | None = None
         self._broken = False
         self.saves = 0
+        self._on_disk: Tables = {}  # kind -> key -> value, as last committed (to write only what changed)
 
     def _connect(self) -> sqlite3.Connection | None:
         if self.path is None:
@@ -42,33 +48,58 @@ class StateStore:
                 db = sqlite3.connect(self.path, timeout=5, check_same_thread=False)
                 db.execute("PRAGMA journal_mode=WAL")
                 db.execute(SCHEMA)
+                db.execute(ROWS)
                 self._db = db
             except (OSError, sqlite3.Error) as exc:
                 self._failed(exc)
         return self._db
 
-    def load(self) -> dict[str, Any] | None:
+    def load(self) -> tuple[dict[str, Any], Tables] | None:
+        """The state and the tables saved with it; None when there is none (or it cannot be read)."""
         db = self._connect()
         if db is None:
             return None
         try:
             row = db.execute("SELECT state FROM connector_state WHERE account = ?", (self.account,)).fetchone()
             doc = json.loads(row[0]) if row else None
-            return doc if isinstance(doc, dict) else None
+            if not isinstance(doc, dict):
+                return None
+            tables: Tables = {}
+            for kind, key, value in db.execute("SELECT kind, key, value FROM connector_rows WHERE account = ?",
+                                               (self.account,)):
+                tables.setdefault(kind, {})[key] = json.loads(value)
+            self._on_disk = {kind: dict(rows) for kind, rows in tables.items()}
+            return doc, tables
         except (sqlite3.Error, ValueError) as exc:
             log.warning("cannot read the connector's state back (%s); starting from midnight", exc)
             return None
 
-    def save(self, state: dict[str, Any], snapshot: Snapshot | None) -> None:
+    def save(self, state: dict[str, Any], snapshot: Snapshot | None, tables: Tables | None = None) -> None:
+        """Save ``state`` (small: cursors, the roster), the rows of ``tables`` that changed since the
+        last save, and the snapshot they make, in one transaction."""
         db = self._connect()
         if db is None:
             return
         body = json.dumps(snapshot.to_dict(), ensure_ascii=False) if snapshot is not None else None
+        upserts: list[tuple[str, str, str, str]] = []
+        deletes: list[tuple[str, str, str]] = []
+        for kind, rows in (tables or {}).items():
+            before = self._on_disk.get(kind, {})
+            upserts += [(self.account, kind, key, json.dumps(value)) for key, value in rows.items()
+                        if before.get(key) != value]
+            deletes += [(self.account, kind, key) for key in before.keys() - rows.keys()]
         try:
             with db:  # one transaction: the cursor, the tally it read, and the board they make
+                db.executemany("INSERT OR REPLACE INTO connector_rows VALUES (?, ?, ?, ?)", upserts)
+                db.executemany("DELETE FROM connector_rows WHERE account = ? AND kind = ? AND key = ?", deletes)
                 db.execute("INSERT OR REPLACE INTO connector_state VALUES (?, ?, ?, ?)",
                            (self.account, time.time(), json.dumps(state, separators=(",", ":")), body))
             self.saves += 1
+            for _, kind, key, _ in upserts:  # a copy: the caller's lists may change in place
+                value = (tables or {})[kind][key]
+                self._on_disk.setdefault(kind, {})[key] = list(value) if isinstance(value, list) else value
+            for _, kind, key in deletes:
+                self._on_disk[kind].pop(key, None)
             if self._broken:
                 log_event(log, logging.INFO, "state_recovered", f"the connector's state is kept in {self.path} again")
                 self._broken = False
