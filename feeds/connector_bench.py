@@ -42,6 +42,10 @@ VENDORS: dict[str, Vendor] = {
                       lambda url, fake: f'[feed]\ntype = "zendesk"\nsubdomain = "bench"\nbase_url = "{url}"\n'
                                         f'[feed.auth]\nemail = "{fake.EMAIL}"\ntoken_env = "{TOKEN_ENV}"\n',
                       lambda fake: fake.TOKEN),
+    "helpscout": Vendor("fakes.helpscout:HelpScoutFake",
+                        lambda url, fake: f'[feed]\ntype = "helpscout"\nbase_url = "{url}"\n'
+                                          f'[feed.auth]\nclient_id = "{fake.CLIENT_ID}"\ntoken_env = "{TOKEN_ENV}"\n',
+                        lambda fake: fake.CLIENT_SECRET),
 }
 
 
@@ -130,7 +134,7 @@ def run(name: str, agents: int = 500, tickets: int = 12_500) -> dict[str, float]
            "steady_beyond_http_ms": 1000 * statistics.median(steady_beyond),
            "steady_requests": statistics.median(steady_requests)}
     print(f"connector {name}: {agents} agents, {tickets:,} tickets in the day, interval {interval:g} s")
-    print(f"  cold backfill to 15:00: {cold['polls']} polls ({cold['clock_minutes']:.0f} min of clock), "
+    print(f"  cold backfill to 15:00: {cold['polls']} poll{'s' if cold['polls'] != 1 else ''} ({cold['clock_minutes']:.0f} min of clock), "
           f"{cold['requests']} requests, {cold['cpu_s']:.2f} CPU-s in the connector's thread; "
           f"{solved:.0f} tickets solved on the board")
     print(f"  steady poll: {out['steady_requests']:.0f} requests, {out['steady_cpu_ms']:.1f} ms CPU, "
