@@ -409,7 +409,7 @@ def test_chalkwall_run_and_feed_publish_the_scenarios_numbers_from_a_real_clock(
     day = make_scenario(day=datetime.now(ZoneInfo(zone)).date(), tz=zone)
     with serving(day, time.time) as fake:
         config = _config(tmp_path, fake, zone)
-        wall = WallProcess(config, tmp_path / "xdg")
+        wall = WallProcess(config, tmp_path / "xdg", runtime=tmp_path / "run")
         try:
             db = tmp_path / "state" / "chalkwall.sqlite3"
             deadline = time.monotonic() + 60
@@ -423,6 +423,7 @@ def test_chalkwall_run_and_feed_publish_the_scenarios_numbers_from_a_real_clock(
                 except sqlite3.Error:
                     pass
             assert snapshot is not None, "".join(wall.lines[-30:])
+            status = json.dumps(wall.wait_status(lambda found: bool(found)))
         finally:
             assert wall.stop() == 0
         got = {a["id"]: {m: a["metrics"].get(m) for m in ("tickets_solved", "csat", "csat_count", "first_reply_seconds")}
@@ -432,7 +433,7 @@ def test_chalkwall_run_and_feed_publish_the_scenarios_numbers_from_a_real_clock(
         feed = subprocess.run([sys.executable, "-m", "display.cli", "feed", "--config", str(config)], env=env,
                               capture_output=True, text=True, timeout=60, cwd=ROOT)
     assert feed.returncode == 0, feed.stderr
-    assert FreshdeskFake.API_KEY not in feed.stdout + feed.stderr + "".join(wall.lines)
+    assert FreshdeskFake.API_KEY not in feed.stdout + feed.stderr + "".join(wall.lines) + status
     board = json.loads(feed.stdout)
     assert board["feed"] == "freshdesk"
 
