@@ -102,8 +102,8 @@ class FreshdeskConnector(NativeConnector):
     def __init__(self, feed: FeedConfig, ctx: Context, *, sleep: Callable[[float], None] | None = None) -> None:
         options: FreshdeskOptions = feed.options
         host = options.base_url or f"https://{options.subdomain}.freshdesk.com"
+        key = read_secret(feed.auth, ctx.base_dir)  # first: a missing secret leaves nothing open
         super().__init__(feed, ctx, f"freshdesk:{options.subdomain or host.split('//', 1)[-1].rstrip('/')}")
-        key = read_secret(feed.auth, ctx.base_dir)
         where = f"feed.auth.token_env ({feed.auth.token_env})" if feed.auth.token_env else "feed.auth.token_file"
         self.notes: dict[str, str] = {}  # loud warnings about what Freshdesk sent: key -> text
         self._hourly_said = False
