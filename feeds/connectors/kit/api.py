@@ -134,19 +134,20 @@ class ApiClient:
 
     def request(self, method: str, path: str, *, params: Any = None, json_body: Any = None,
                 data: Mapping[str, str] | None = None, buckets: Iterable[str] = ("account",), cost: float = 1.0,
-                what: str = "") -> Reply:
-        """One call, as the module docstring says; ``what`` names it in messages ("ticket export")."""
+                what: str = "", costs: Mapping[str, float] | None = None) -> Reply:
+        """One call, as the module docstring says; ``what`` names it in messages ("ticket export");
+        ``costs`` gives some buckets a cost of their own (the rest are charged ``cost``)."""
         what = what or f"{method} {path.split('?')[0]}"
         names = tuple(buckets)
         refreshed = False
         attempt = 0
         while True:
-            wait = self.budget.wait(names, cost)
+            wait = self.budget.wait(names, cost, costs)
             if wait > 0:
                 if self.clock() + wait > self.deadline:
                     raise BudgetSpent(wait)
                 self.sleep(wait)
-            self.budget.spend(names, cost)
+            self.budget.spend(names, cost, costs)
             response = self._send(method, path, params, json_body, data, what)
             if self.learn is not None:
                 self.learn(response.headers, self.budget)

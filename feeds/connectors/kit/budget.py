@@ -11,7 +11,7 @@ from a response's headers replaces the documented default.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 
 
 class Bucket:
@@ -20,6 +20,7 @@ class Bucket:
         self.clock = clock
         self.per_minute = per_minute
         self.tokens = self.capacity
+        self.last = 0.0  # what the latest request was charged (see correct)
         self._at = clock()
 
     @property
@@ -47,6 +48,14 @@ class Bucket:
     def spend(self, cost: float = 1.0) -> None:
         self._refill()
         self.tokens -= cost
+        self.last = cost
+
+    def correct(self, actual: float) -> None:
+        """The vendor said what the latest request really cost (Freshdesk's
+        X-RateLimit-Used-CurrentRequest): give back, or take, the difference."""
+        self._refill()
+        self.tokens = min(self.capacity, self.tokens + self.last - actual)
+        self.last = actual
 
 
 class Budget:
@@ -55,12 +64,18 @@ class Budget:
     def __init__(self, limits: dict[str, float], share: float = 0.25, clock: Callable[[], float] = time.time) -> None:
         self.buckets = {name: Bucket(limit, share, clock) for name, limit in limits.items()}
 
-    def wait(self, names: Iterable[str], cost: float = 1.0) -> float:
-        return max((self.buckets[n].wait(cost) for n in names), default=0.0)
+    def wait(self, names: Iterable[str], cost: float = 1.0, each: Mapping[str, float] | None = None) -> float:
+        """Seconds until every named bucket has the request's cost; ``each`` gives a bucket its own
+        (Freshdesk: 3 credits of the account's, 1 call of the Tickets-List sub-limit's)."""
+        return max((self.buckets[n].wait((each or {}).get(n, cost)) for n in names), default=0.0)
 
-    def spend(self, names: Iterable[str], cost: float = 1.0) -> None:
+    def spend(self, names: Iterable[str], cost: float = 1.0, each: Mapping[str, float] | None = None) -> None:
         for n in names:
-            self.buckets[n].spend(cost)
+            self.buckets[n].spend((each or {}).get(n, cost))
+
+    def correct(self, name: str, actual: float | None) -> None:
+        if name in self.buckets and actual is not None and actual >= 0:
+            self.buckets[name].correct(actual)
 
     def learn(self, name: str, per_minute: float | None) -> None:
         if name in self.buckets:

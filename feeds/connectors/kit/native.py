@@ -253,7 +253,7 @@ class NativeConnector:
         doc = {"version": FEED_VERSION, "generated_at": utc_iso(ctx.now), "agents": agents, "teams": teams}
         snapshot = self._normalise(doc)  # an agent record equal to last poll's is not cleaned again
         said = tuple(self.warnings(ctx))
-        return dataclasses.replace(snapshot, warnings=(*snapshot.warnings, *said), notes=tuple(self.notes(ctx)))
+        return dataclasses.replace(snapshot, warnings=(*snapshot.warnings, *said), notes=tuple(self.screen_notes(ctx)))
 
     @property
     def catching_up(self) -> bool:
@@ -267,7 +267,7 @@ class NativeConnector:
             since = self._clock_time(good_at) if good_at else "no good reading today"
             yield f"{self.vendor} {sub}: {message}; {names} kept from {since}"
 
-    def notes(self, ctx: PollContext) -> Iterable[str]:
+    def screen_notes(self, ctx: PollContext) -> Iterable[str]:
         """The same, in a few words each, for a notice on the wall."""
         if self.behind:
             yield f"Catching up with {self.vendor}: today's numbers are partial"
