@@ -8,7 +8,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+from feeds.connectors.registry import CONNECTORS
 from helpers import FeedServer, Reply, agent, doc, write_config
+
+TYPES = ", ".join(f'"{name}"' for name in CONNECTORS)  # every registered feed type, in registry order
 
 
 def chalkwall(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
@@ -55,7 +58,7 @@ def test_check_lists_every_problem_without_a_traceback(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert result.stderr.splitlines() == [
         f'{config}: bord: unknown key (did you mean "board"?)',
-        f'{config}: feed.type: must be one of "demo", "http", "file", "csv", not string "htp" (did you mean "http"?)',
+        f'{config}: feed.type: must be one of {TYPES}, not string "htp" (did you mean "http"?)',
         "chalkwall: 2 problem(s) in the config",
     ]
     assert "Traceback" not in result.stderr
