@@ -154,7 +154,29 @@ def test_rows_no_user_is_attributed_to_are_left_out(fake: GenesysFake, clock: Fa
                        data={"grant_type": "client_credentials"}).json()["access_token"]
     answer = httpx.post(fake.base_url + AGG, headers={"Authorization": f"Bearer {token}"}, json=queries_body()).json()
     assert any("userId" not in r["group"] for r in answer["results"])  # the queue's share, in a userId grouping
-    assert same(board(connector(fake, clock).poll()), SCENARIO.expected(clock.now, "genesys"))
+    c = connector(fake, clock)
+    assert same(board(c.poll()), SCENARIO.expected(clock.now, "genesys"))
+    assert set(c.state["calls"]) <= {a.id for a in c.poll().agents}
+    clock.advance(360)
+    c.poll()
+    assert len([r for r in fake.calls("/api/v2/users") if r.arg("pageNumber") == "1"]) == 1  # no unknown id seen
+
+
+def test_a_users_handle_time_split_over_several_buckets_or_rows_is_added_up_and_a_userless_row_left_out(
+        fake: GenesysFake, clock: FakeClock, secret: str) -> None:
+    uid = vendor_id(SCENARIO.roster()[1].id, "genesys")
+
+    def t_handle(count: int, total: int) -> dict[str, Any]:
+        return {"metric": "tHandle", "stats": {"max": total, "min": 1, "count": count, "sum": total}}
+
+    body = {"results": [{"group": {"userId": uid}, "data": [{"interval": "a", "metrics": [t_handle(2, 300_000)]},
+                                                            {"interval": "b", "metrics": [t_handle(1, 60_000)]}]},
+                        {"group": {"userId": uid, "mediaType": "voice"}, "data": [{"metrics": [t_handle(1, 40_000)]}]},
+                        {"group": {"mediaType": "voice"}, "data": [{"metrics": [t_handle(9, 900_000)]}]}]}  # no user
+    fake.inject(Fault(200, body=json.dumps(body)), path=AGG, times=1)
+    c = connector(fake, clock)
+    assert board(c.poll())[uid] == {"calls_handled": 4.0, "aht_seconds": 100.0}
+    assert set(c.state["calls"]) == {uid}
 
 
 def queries_body() -> dict[str, Any]:
@@ -543,7 +565,8 @@ def test_chalkwall_feed_prints_the_board_keeps_the_connectors_state_and_no_secre
             "SELECT snapshot FROM connector_state").fetchone()
         doc = json.loads(saved)
         at = datetime.fromisoformat(doc["generated_at"].replace("Z", "+00:00")).timestamp()
-        assert same({a["id"]: {"aht_seconds": None, **a["metrics"]} for a in doc["agents"]}, day.expected(at, "genesys"))
+        published = {a["id"]: {"aht_seconds": None, **a["metrics"]} for a in doc["agents"]}
+        assert same(published, day.expected(at, "genesys"))
 
 
 @pytest.mark.slow
@@ -563,7 +586,8 @@ def test_chalkwall_run_end_to_end_publishes_the_fakes_numbers(tmp_path: Path, se
             code = wall.stop()
         doc = json.loads(saved)
         at = datetime.fromisoformat(doc["generated_at"].replace("Z", "+00:00")).timestamp()
-        assert same({a["id"]: {"aht_seconds": None, **a["metrics"]} for a in doc["agents"]}, day.expected(at, "genesys"))
+        published = {a["id"]: {"aht_seconds": None, **a["metrics"]} for a in doc["agents"]}
+        assert same(published, day.expected(at, "genesys"))
         assert code == 0 and "Traceback" not in "".join(wall.lines)
         assert secret not in "".join(wall.lines) + json.dumps(status)
         assert not any(t in "".join(wall.lines) for t in fake.tokens)

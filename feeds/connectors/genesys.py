@@ -123,8 +123,9 @@ class GenesysConnector(NativeConnector):
         login = options.login_url.rstrip("/") or f"https://login.{options.region}"
         super().__init__(feed, ctx, f"genesys:{feed.auth.client_id}@{urlsplit(api).netloc}")
         hint = secret_hint(feed)
-        credentials = ClientCredentials(login + "/oauth/token", feed.auth.client_id, read_secret(feed.auth, ctx.base_dir),
-                                        vendor=self.vendor, secret_hint=hint, style="basic", clock=ctx.clock)
+        secret = read_secret(feed.auth, ctx.base_dir)
+        credentials = ClientCredentials(login + "/oauth/token", feed.auth.client_id, secret, vendor=self.vendor,
+                                        secret_hint=hint, style="basic", clock=ctx.clock)
         self.api = ApiClient(api, credentials, vendor=self.vendor, secret_hint=hint,
                              budget=Budget({"account": TOKEN_PER_MINUTE}, options.rate_share, ctx.clock),
                              timeout=feed.timeout, max_bytes=feed.max_bytes, verify_tls=feed.verify_tls,
