@@ -243,6 +243,18 @@ def test_an_agent_deactivated_during_the_day_leaves_at_the_next_hourly_roster_re
     assert uid not in board(snap) and len(snap.agents) == len(SCENARIO.roster()) - 1
 
 
+def test_a_listed_user_who_is_not_active_is_not_shown_even_if_genesys_sends_one(
+        fake: GenesysFake, clock: FakeClock, secret: str) -> None:
+    page = {"entities": [{"id": "u-active", "name": "Åsa Ödegård", "state": "active"},
+                         {"id": "u-gone", "name": "Former Agent", "state": "inactive"},
+                         {"id": "u-deleted", "name": "Deleted Agent", "state": "deleted"}],
+            "pageSize": 100, "pageNumber": 1, "total": 3, "pageCount": 1}
+    fake.inject(Fault(200, body=json.dumps(page)), path="/api/v2/users", times=1)
+    snap = connector(fake, clock).poll()
+    assert [(a.id, a.name) for a in snap.agents] == [("u-active", "Åsa Ödegård")]
+    assert fake.calls("/api/v2/users")[0].arg("state") == "active"
+
+
 def test_an_expired_teams_cursor_reads_the_team_list_again_from_its_start(
         fake: GenesysFake, clock: FakeClock, secret: str) -> None:
     real, refused = fake._cursor_page, []

@@ -146,6 +146,8 @@ class GenesysConnector(NativeConnector):
         members = []
         for user in users:
             uid = _id(user, "users entities[].id")
+            if user.get("state", "active") != "active":  # asked for active users only; never show another
+                continue
             name = user.get("name")
             members.append(Member(uid, str(name).strip() if isinstance(name, str) and name.strip() else
                                   str(user.get("email") or f"User {uid}"), team_of.get(uid), _avatar(user)))
