@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import logging
 import re
-import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -111,7 +110,7 @@ class FreshdeskConnector(NativeConnector):
         self.api = ApiClient(host, StaticCredentials.basic(key, "X"), vendor=self.vendor,
                              secret_hint=f"the Freshdesk API key in {where}", budget=budget, timeout=feed.timeout,
                              max_bytes=feed.max_bytes, verify_tls=feed.verify_tls, ca_file=feed.ca_file,
-                             clock=ctx.clock, sleep=sleep or time.sleep, learn=self.learn, forbidden=forbidden)
+                             clock=ctx.clock, sleep=sleep or ctx.sleep, learn=self.learn, forbidden=forbidden)
 
     # --- rate limits ----------------------------------------------------------------------------
     def learn(self, headers: httpx.Headers, budget: Budget) -> None:

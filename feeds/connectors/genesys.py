@@ -22,7 +22,6 @@
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -117,7 +116,7 @@ class GenesysConnector(NativeConnector):
     vendor = "Genesys Cloud"
     SUBS = {"calls": ("calls_handled", "aht_seconds")}
 
-    def __init__(self, feed: FeedConfig, ctx: Context, *, sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(self, feed: FeedConfig, ctx: Context, *, sleep: Callable[[float], None] | None = None) -> None:
         options: GenesysOptions = feed.options
         api = options.base_url.rstrip("/") or f"https://api.{options.region}"
         login = options.login_url.rstrip("/") or f"https://login.{options.region}"
@@ -129,7 +128,7 @@ class GenesysConnector(NativeConnector):
         self.api = ApiClient(api, credentials, vendor=self.vendor, secret_hint=hint,
                              budget=Budget({"account": TOKEN_PER_MINUTE}, options.rate_share, ctx.clock),
                              timeout=feed.timeout, max_bytes=feed.max_bytes, verify_tls=feed.verify_tls,
-                             ca_file=feed.ca_file, headers={"Accept": "application/json"}, clock=ctx.clock, sleep=sleep,
+                             ca_file=feed.ca_file, headers={"Accept": "application/json"}, clock=ctx.clock, sleep=sleep or ctx.sleep,
                              waits=[seconds_header("inin-ratelimit-reset")], learn=learn, forbidden=forbidden)
         self.teams_problem: str | None = None  # why the last roster read has no fresh teams
 
