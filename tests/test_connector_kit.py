@@ -255,3 +255,19 @@ def test_an_unknown_agent_on_a_ticket_refreshes_the_roster_at_once_but_not_every
                                      ("https://user:pw@acme.zendesk.com", False)])
 def test_base_url_is_a_bare_origin_and_https_except_on_loopback(url: str, ok: bool) -> None:
     assert (check_base_url(url) is None) == ok
+
+
+def test_a_budget_never_lets_more_than_its_share_through_in_any_60_seconds(clock: FakeClock) -> None:
+    from feeds.connectors.kit.budget import Bucket
+
+    bucket = Bucket(10.0, 0.25, clock)  # Zendesk's incremental export: 10 a minute, 25 % of it
+    spent: list[float] = []
+    for _ in range(400):  # a caller that waits exactly as long as it is told, then spends
+        wait = bucket.wait()
+        clock.advance(wait if wait > 0 else 0.7)
+        if bucket.wait() == 0:
+            bucket.spend()
+            spent.append(clock.now)
+    worst = max(sum(1 for t in spent if s <= t < s + 60) for s in spent)
+    assert worst == 2  # 2.5 allowed: never 3 in a minute, and the share is used
+    assert len(spent) >= (spent[-1] - spent[0]) / 60 * 2 - 2

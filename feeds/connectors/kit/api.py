@@ -32,7 +32,7 @@ from feeds.connectors.transport import make_client, parse_retry_after
 from feeds.model import FeedError
 
 MAX_WAIT = 60.0  # the longest one 429 may hold a poll, whatever the vendor asks
-RETRIES = 3  # 429/503/timeouts per request, within the deadline
+RETRIES = 3  # retries of a 429 or 5xx per request, within the deadline (a timeout is not retried: the next poll is)
 
 
 class ApiError(FeedError):
@@ -141,11 +141,12 @@ class ApiClient:
         names = tuple(buckets)
         refreshed = False
         attempt = 0
+        failed: ApiError | None = None  # the answer being retried: what to report if retrying cannot go on
         while True:
             wait = self.budget.wait(names, cost, costs)
             if wait > 0:
                 if self.clock() + wait > self.deadline:
-                    raise BudgetSpent(wait)
+                    raise failed if failed is not None else BudgetSpent(wait)
                 self.sleep(wait)
             self.budget.spend(names, cost, costs)
             response = self._send(method, path, params, json_body, data, what)
@@ -169,10 +170,11 @@ class ApiClient:
                 attempt += 1
                 wait = self._wait(response.headers, attempt)
                 kind = "rate" if status == 429 else "busy"
+                failed = ApiError(f"{self.vendor} is {'rate-limiting' if status == 429 else 'not answering'} "
+                                  f"{what} (HTTP {status}); asked to wait {wait:.0f} s", kind, status,
+                                  retry_after=wait, body=body)
                 if attempt > RETRIES or self.clock() + wait > self.deadline:
-                    raise ApiError(f"{self.vendor} is {'rate-limiting' if status == 429 else 'not answering'} "
-                                   f"{what} (HTTP {status}); asked to wait {wait:.0f} s", kind, status,
-                                   retry_after=wait, body=body)
+                    raise failed
                 self.sleep(wait)
                 continue
             raise ApiError(f"{self.vendor} answered {what} with HTTP {status} {_detail(body)}".rstrip(), "http",

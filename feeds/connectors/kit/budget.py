@@ -1,8 +1,8 @@
 """Rate budgets: chalkwall's share of a vendor account's request limit.
 
 A vendor's limit is per account and shared with the customer's other integrations, so chalkwall
-takes a share of it (``rate_share``, 25 % by default). Each :class:`Bucket` is a token bucket
-refilled continuously at ``share × limit`` per minute; a request names the buckets it counts
+takes a share of it (``rate_share``, 25 % by default). Each :class:`Bucket` lets at most
+``share × limit`` through in any 60 seconds; a request names the buckets it counts
 against (Zendesk's incremental exports count against the account's limit *and* their own 10 a
 minute) and its cost (Freshdesk charges 3 credits for a ticket list with stats). The limit learnt
 from a response's headers replaces the documented default.
@@ -11,50 +11,72 @@ from a response's headers replaces the documented default.
 from __future__ import annotations
 
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 
 
 class Bucket:
+    """At most ``share × limit`` of cost in any 60 seconds: a sliding window over what was spent
+    (a token bucket that starts full would let twice that through in the first minute)."""
+
+    WINDOW = 60.0
+
     def __init__(self, per_minute: float, share: float, clock: Callable[[], float] = time.time) -> None:
         self.share = share
         self.clock = clock
         self.per_minute = per_minute
-        self.tokens = self.capacity
         self.last = 0.0  # what the latest request was charged (see correct)
-        self._at = clock()
+        self._log: deque[list[float]] = deque()  # [time, cost], oldest first
 
     @property
     def capacity(self) -> float:
         return max(1.0, self.per_minute * self.share)
 
+    def _spent(self) -> float:
+        horizon = self.clock() - self.WINDOW
+        while self._log and self._log[0][0] <= horizon:
+            self._log.popleft()
+        return sum(cost for _, cost in self._log)
+
+    @property
+    def tokens(self) -> float:
+        """What may still be spent now."""
+        return self.capacity - self._spent()
+
+    @tokens.setter
+    def tokens(self, value: float) -> None:
+        """Others spent from the same account (the vendor's remaining-count says so): count it."""
+        taken = self.tokens - value
+        if taken > 0:
+            self._log.append([self.clock(), taken])
+
     def learn(self, per_minute: float | None) -> None:
         """The vendor said what the limit is (a header): use it from now on."""
-        if per_minute and per_minute > 0 and per_minute != self.per_minute:
-            self._refill()
+        if per_minute and per_minute > 0:
             self.per_minute = per_minute
-            self.tokens = min(self.tokens, self.capacity)
-
-    def _refill(self) -> None:
-        now = self.clock()
-        self.tokens = min(self.capacity, self.tokens + (now - self._at) * self.capacity / 60.0)
-        self._at = now
 
     def wait(self, cost: float = 1.0) -> float:
-        """Seconds until ``cost`` tokens are there (0 when they are now)."""
-        self._refill()
-        missing = min(cost, self.capacity) - self.tokens
-        return 0.0 if missing <= 0 else missing * 60.0 / self.capacity
+        """Seconds until ``cost`` may be spent (0 when it may be now)."""
+        need = min(cost, self.capacity) - self.tokens
+        if need <= 0:
+            return 0.0
+        now = self.clock()
+        for at, spent in self._log:
+            need -= spent
+            if need <= 0:
+                return max(0.0, at + self.WINDOW - now)
+        return self.WINDOW
 
     def spend(self, cost: float = 1.0) -> None:
-        self._refill()
-        self.tokens -= cost
+        self._spent()
+        self._log.append([self.clock(), cost])
         self.last = cost
 
     def correct(self, actual: float) -> None:
         """The vendor said what the latest request really cost (Freshdesk's
-        X-RateLimit-Used-CurrentRequest): give back, or take, the difference."""
-        self._refill()
-        self.tokens = min(self.capacity, self.tokens + self.last - actual)
+        X-RateLimit-Used-CurrentRequest): count that instead."""
+        if self._log:
+            self._log[-1][1] = max(0.0, self._log[-1][1] + actual - self.last)
         self.last = actual
 
 
