@@ -35,6 +35,7 @@ class Context:
     clock: Callable[[], float] = time.time  # epoch seconds; tests inject their own
     tz: str = ""  # the [periods] time zone: the business day is its local day ("" = the machine's)
     state_dir: Path | None = None  # where it keeps its own state (None: memory only)
+    sleep: Callable[[float], None] = time.sleep  # how it waits (for Retry-After, a budget): tests advance a fake clock
 
 
 @dataclass(frozen=True)

@@ -21,19 +21,19 @@ CONNECTORS: dict[str, ConnectorType] = {t.name: t for t in (
 
 
 def make_adapter(feed: FeedConfig, base_dir: Path, clock: Callable[[], float] | None = None, *,
-                 tz: str = "", state_dir: Path | None = None) -> Adapter:
+                 tz: str = "", state_dir: Path | None = None, sleep: Callable[[float], None] | None = None) -> Adapter:
     """The connector for a validated feed config; FeedError when its secret cannot be read."""
-    ctx = Context(base_dir, clock or Context.clock, tz, state_dir)
+    ctx = Context(base_dir, clock or Context.clock, tz, state_dir, sleep or Context.sleep)
     return CONNECTORS[feed.type].make(feed, ctx)
 
 
 def adapter_for(loaded: LoadedConfig, clock: Callable[[], float] | None = None,
-                state_dir: Path | None = None) -> Adapter:
+                state_dir: Path | None = None, sleep: Callable[[float], None] | None = None) -> Adapter:
     """The connector for a loaded config, keeping its own state (cursors, the day's tallies) in the
     feed's state directory, or in ``state_dir`` (a preview's scratch directory)."""
     cfg = loaded.config
     directory = state_dir if state_dir is not None else feed_state_dir(cfg.state.dir, cfg.feed.type)
-    return make_adapter(cfg.feed, loaded.base_dir, clock, tz=cfg.periods.zone, state_dir=directory)
+    return make_adapter(cfg.feed, loaded.base_dir, clock, tz=cfg.periods.zone, state_dir=directory, sleep=sleep)
 
 
 def docs_table() -> str:
