@@ -10,13 +10,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 from feeds.config.schema import FeedConfig, LoadedConfig
-from feeds.connectors import demo, sources
+from feeds.connectors import demo, intercom, sources
 from feeds.connectors.base import Adapter, ConnectorType, Context
 from feeds.db import feed_state_dir
 
 CONNECTORS: dict[str, ConnectorType] = {t.name: t for t in (
     demo.TYPE,
     *sources.TYPES,
+    intercom.TYPE,
 )}
 
 
