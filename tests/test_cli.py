@@ -50,12 +50,15 @@ def test_the_demo_is_the_default_without_any_config(tmp_path: Path) -> None:
 
 
 def test_check_lists_every_problem_without_a_traceback(tmp_path: Path) -> None:
+    from feeds.connectors.registry import CONNECTORS
+
+    TYPES = ", ".join(f'"{name}"' for name in CONNECTORS)  # noqa: N806 - every registered type, in order
     config = write_config(tmp_path, '[feed]\ntype = "htp"\n[bord]\n')
     result = chalkwall("check", "--config", str(config))
     assert result.returncode == 2
     assert result.stderr.splitlines() == [
         f'{config}: bord: unknown key (did you mean "board"?)',
-        f'{config}: feed.type: must be one of "demo", "http", "file", "csv", not string "htp" (did you mean "http"?)',
+        f'{config}: feed.type: must be one of {TYPES}, not string "htp" (did you mean "http"?)',
         "chalkwall: 2 problem(s) in the config",
     ]
     assert "Traceback" not in result.stderr

@@ -54,6 +54,7 @@ PER_MINUTE = 10_000.0  # per app; private apps also share 25,000 a minute per wo
 WINDOW = 10.0  # Intercom counts the minute's limit in 10-second windows
 PER_PAGE = 150  # the most a search page holds
 OVERLAP = 300.0  # seconds of changes a watermark re-reads
+BACKFILL = 900.0  # a pass reaching further back than this saves its cursor after every page
 SATISFIED = 4  # of 5
 DELETED_PER_PAGE = 60
 DELETED_PAGES = 5  # at most, per poll
@@ -195,7 +196,8 @@ class IntercomConnector(NativeConnector):
             if after and rows and after != run["after"]:
                 run["after"] = after
                 self.state[key] = run
-                self.checkpoint()
+                if ctx.now - run["since"] > BACKFILL:  # a backfill: kill -9 must not cost its pages
+                    self.checkpoint()
                 continue
             marks = [m for m in (run["high"], run["mark"]) if m is not None]
             self.state[key] = {"mark": max(marks) if marks else run["since"]}
