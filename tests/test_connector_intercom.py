@@ -170,6 +170,37 @@ def test_the_state_survives_a_restart_and_the_numbers_stay_the_same(make: Make, 
         again.close()
 
 
+def test_a_wall_killed_mid_backfill_resumes_from_the_saved_cursor_and_ends_with_a_clean_runs_numbers(
+        make: Make, tmp_path: Path) -> None:
+    fake, c, clock = make(SCENARIO, SCENARIO.at(16), max_page=10, rate_limit=60)  # the backfill spans polls
+    c.poll()
+    cursor = c.state["changed"]["after"]
+    assert cursor  # mid-pass, and saved with the tally it read (kill -9 now: no close, no last save)
+    asked = len(fake.calls("/conversations/search"))
+    clock.advance(30)
+    again = connector(fake, clock, state=tmp_path)
+    try:
+        snap = again.poll()
+        assert search_pages(fake, asked)[0]["pagination"].get("starting_after") == cursor
+        for _ in range(40):
+            if not again.catching_up:
+                break
+            clock.advance(30)
+            snap = again.poll()
+        assert board(snap) == expected(SCENARIO, clock.now)
+    finally:
+        again.close()
+
+
+def test_local_midnight_starts_a_day_of_zeros_and_no_ratings(make: Make) -> None:
+    _, c, clock = make(SCENARIO, SCENARIO.at(23, 50))
+    assert board(c.poll()) == expected(SCENARIO, clock.now)
+    clock.now = SCENARIO.day_end() + 300
+    snap = c.poll()
+    assert {row["tickets_solved"] for row in board(snap).values()} == {0.0}
+    assert all("csat" not in row and row["csat_count"] == 0.0 for row in board(snap).values())
+
+
 # --- failures ------------------------------------------------------------------------------------
 
 def test_429_waits_for_x_ratelimit_reset_when_there_is_no_retry_after(make: Make) -> None:
