@@ -166,6 +166,7 @@ class IntercomConnector(NativeConnector):
             mark = run.get("mark")
             since = ctx.start if mark is None else max(ctx.start, float(mark) - OVERLAP)
             run = {"mark": mark, "since": since, "after": None, "high": None}
+        run = {"mark": None, "after": None, "high": None} | run  # whatever a damaged state lacks
         reseeded = False
         while True:
             paging: dict[str, Any] = {"per_page": PER_PAGE}
