@@ -160,7 +160,8 @@ class IntercomConnector(NativeConnector):
     def _search(self, key: str, field: str, ctx: PollContext, take: Callable[[dict[str, Any]], float | None],
                 what: str) -> None:
         """One pass over everything whose ``field`` is past the watermark in ``state[key]``, a page
-        at a time; the cursor is saved after each page, the watermark once the pass is complete."""
+        at a time; the cursor is kept after each page (and saved at once while backfilling), the
+        watermark moves once the pass is complete."""
         run = dict(self.state.get(key) or {})
         if run.get("since") is None:
             mark = run.get("mark")
