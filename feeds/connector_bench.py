@@ -51,6 +51,10 @@ VENDORS: dict[str, Vendor] = {
                                         f'[feed.auth]\nclient_id = "{fake.CLIENT_ID}"\ntoken_env = "{TOKEN_ENV}"\n'
                                         '[board]\nrank_by = "calls_handled"\n',
                       lambda fake: fake.CLIENT_SECRET),
+    "intercom": Vendor("fakes.intercom:IntercomFake",
+                       lambda url, fake: f'[feed]\ntype = "intercom"\nbase_url = "{url}"\n'
+                                         f'[feed.auth]\ntoken_env = "{TOKEN_ENV}"\n',
+                       lambda fake: fake.TOKEN),
     "helpscout": Vendor("fakes.helpscout:HelpScoutFake",
                         lambda url, fake: f'[feed]\ntype = "helpscout"\nbase_url = "{url}"\n'
                                           f'[feed.auth]\nclient_id = "{fake.CLIENT_ID}"\ntoken_env = "{TOKEN_ENV}"\n',

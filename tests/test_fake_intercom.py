@@ -360,12 +360,14 @@ def test_a_cursor_older_than_its_ttl_is_refused(make: Make) -> None:
     assert client.post("/conversations/search", json=body).status_code == 400
 
 
-def test_deleted_conversations_leave_search_and_are_listed_under_unstable(make: Make) -> None:
+@pytest.mark.parametrize("version", ["2.16", "Unstable"])
+def test_deleted_conversations_leave_search_and_are_listed_from_version_2_16(make: Make, version: str) -> None:
     _, client, _ = make()
     assert "90010" not in found(client, since("created_at", 0))
     assert error_code(client.get("/conversations/90010")) == "not_found"
     assert error_code(client.get("/conversations/deleted")) == "intercom_version_invalid"
-    gone = client.get("/conversations/deleted", headers={"Intercom-Version": "Unstable"}).json()
+    assert error_code(client.get("/conversations/deleted", headers={"Intercom-Version": "2.15"})) == "intercom_version_invalid"
+    gone = client.get("/conversations/deleted", headers={"Intercom-Version": version}).json()
     assert gone["type"] == "conversations.list" and [c["id"] for c in gone["conversations"]] == ["90010"]
     assert gone["conversations"][0]["deleted_at"] == int(SCENARIO.at(11))
 

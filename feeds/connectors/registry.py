@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from feeds.config.schema import FeedConfig, LoadedConfig
-from feeds.connectors import demo, freshdesk, genesys, helpscout, sources, zendesk
+from feeds.connectors import demo, freshdesk, genesys, helpscout, intercom, sources, zendesk
 from feeds.connectors.base import Adapter, ConnectorType, Context
 from feeds.db import feed_state_dir
 
@@ -20,6 +20,7 @@ CONNECTORS: dict[str, ConnectorType] = {t.name: t for t in (
     zendesk.TYPE,
     freshdesk.TYPE,
     helpscout.TYPE,
+    intercom.TYPE,
     genesys.TYPE,
 )}
 

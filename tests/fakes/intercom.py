@@ -19,7 +19,8 @@ admits JSON; answers are JSON, errors are ``{"type":"error.list","request_id":..
   page). The order is a seeded shuffle, the same on every page: sort yourself or read every page.
 - ``GET /conversations/{id}``: one conversation, live (no index lag). 404 ``not_found`` once deleted.
 - ``GET /conversations/deleted?page=&per_page=(≤60)&order=desc``: deleted ids with ``deleted_at``; only
-  with ``Intercom-Version: Unstable`` (else 400 ``intercom_version_invalid``, as documented).
+  with ``Intercom-Version`` 2.16 or later, or Unstable (the OpenAPI lists it from 2.16; else 400
+  ``intercom_version_invalid``, as documented).
 - Anything else: 404 ``not_found`` (Intercom also answers 404 for a method a path does not support).
 
 Conversations: ``id`` string, ``state`` open/closed, ``open``, epoch ``created_at``/``updated_at``,
@@ -328,7 +329,7 @@ class IntercomFake(FakeAPI):
         return Response.json(self._served(doc, req)) if doc else self._error(404, "not_found", "Resource Not Found")
 
     def _deleted(self, req: Request) -> Response:
-        if req.headers["intercom-version"] != "Unstable":
+        if not self._version_at_least(req, 16):  # in the reference from 2.16 (and Unstable) on
             return self._error(400, "intercom_version_invalid", "Requested resource is not available in current API version.")
         gone = [(s.at, s.ticket) for s in self.scenario.steps if s.kind == "delete" and s.at < req.at]
         gone.sort(reverse=(req.arg("order") or "desc") != "asc")

@@ -5,7 +5,9 @@ takes a share of it (``rate_share``, 25 % by default). Each :class:`Bucket` lets
 ``share × limit`` through in any 60 seconds; a request names the buckets it counts
 against (Zendesk's incremental exports count against the account's limit *and* their own 10 a
 minute) and its cost (Freshdesk charges 3 credits for a ticket list with stats). The limit learnt
-from a response's headers replaces the documented default.
+from a response's headers replaces the documented default. A vendor that counts in shorter
+windows (Intercom: a minute's limit spread over 10-second windows) gives its bucket a ``window``:
+the bucket then lets through only that window's share in any such window.
 """
 
 from __future__ import annotations
@@ -16,13 +18,14 @@ from collections.abc import Callable, Iterable, Mapping
 
 
 class Bucket:
-    """At most ``share × limit`` of cost in any 60 seconds: a sliding window over what was spent
-    (a token bucket that starts full would let twice that through in the first minute)."""
+    """At most ``share × limit`` of cost in any minute (or the vendor's shorter ``window``): a
+    sliding window over what was spent (a token bucket that starts full would let twice that
+    through in the first minute)."""
 
-    WINDOW = 60.0
-
-    def __init__(self, per_minute: float, share: float, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, per_minute: float, share: float, clock: Callable[[], float] = time.time,
+                 window: float = 60.0) -> None:
         self.share = share
+        self.window = window  # seconds the vendor counts over (60: a plain per-minute limit)
         self.clock = clock
         self.per_minute = per_minute
         self.last = 0.0  # what the latest request was charged (see correct)
@@ -30,10 +33,10 @@ class Bucket:
 
     @property
     def capacity(self) -> float:
-        return max(1.0, self.per_minute * self.share)
+        return max(1.0, self.per_minute * self.share * self.window / 60.0)
 
     def _spent(self) -> float:
-        horizon = self.clock() - self.WINDOW
+        horizon = self.clock() - self.window
         while self._log and self._log[0][0] <= horizon:
             self._log.popleft()
         return sum(cost for _, cost in self._log)
@@ -64,8 +67,8 @@ class Bucket:
         for at, spent in self._log:
             need -= spent
             if need <= 0:
-                return max(0.0, at + self.WINDOW - now)
-        return self.WINDOW
+                return max(0.0, at + self.window - now)
+        return self.window
 
     def spend(self, cost: float = 1.0) -> None:
         self._spent()
@@ -83,8 +86,10 @@ class Bucket:
 class Budget:
     """The named buckets of one vendor account."""
 
-    def __init__(self, limits: dict[str, float], share: float = 0.25, clock: Callable[[], float] = time.time) -> None:
-        self.buckets = {name: Bucket(limit, share, clock) for name, limit in limits.items()}
+    def __init__(self, limits: dict[str, float], share: float = 0.25, clock: Callable[[], float] = time.time,
+                 windows: dict[str, float] | None = None) -> None:
+        self.buckets = {name: Bucket(limit, share, clock, (windows or {}).get(name, 60.0))
+                        for name, limit in limits.items()}
 
     def wait(self, names: Iterable[str], cost: float = 1.0, each: Mapping[str, float] | None = None) -> float:
         """Seconds until every named bucket has the request's cost; ``each`` gives a bucket its own
