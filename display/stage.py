@@ -59,6 +59,7 @@ class Stage:
         self._background: pygame.Surface | None = None
         self._header: tuple[str, pygame.Surface] | None = None
         self.reserved_bottom = 0  # kept clear below the content for notices (set by the wall)
+        self._px: dict[tuple[float, tuple[int, int]], int] = {}  # asked hundreds of times a frame
 
     # --- geometry ---------------------------------------------------------------------
     @property
@@ -76,8 +77,15 @@ class Stage:
     def px(self, fraction: float) -> int:
         """A theme size (fraction of the screen height) in pixels. A portrait screen is narrow for
         its height, so sizes shrink there, but never below 1/36 of the height (legible at 5 m)."""
-        scale = PORTRAIT_SCALE if self.portrait else 1.0
-        return max(8, math.ceil(self.h * MIN_TEXT), round(self.h * fraction * scale))
+        key = (fraction, self.size)
+        px = self._px.get(key)
+        if px is None:
+            w, h = self.size
+            scale = PORTRAIT_SCALE if h > w else 1.0
+            px = self._px[key] = max(8, math.ceil(h * MIN_TEXT), round(h * fraction * scale))
+            if len(self._px) > 4096:  # fractions come from the theme and a few scales of them
+                self._px.clear()
+        return px
 
     @property
     def margin(self) -> int:

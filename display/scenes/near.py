@@ -183,6 +183,8 @@ class NearScene(Scene):
         # a large floor (the top member, and as many from the bottom as could ever fit).
         candidates = places if len(places) <= room else places[:1] + places[len(places) - room + 1:]
         for both in (True, False) if candidates is places else (False,):
+            if both and not self._may_fit_both(places, height):
+                continue
             parts = {p: self._details(p, text_w, both) for p in candidates}
             row_h = self._row_height(max(len(v) for v in parts.values()))
             fit = max(1, (height + row_h // 12) // (row_h + row_h // 12))
@@ -192,6 +194,21 @@ class NearScene(Scene):
         parts = {p: parts[p] for p in shown}
         self._choices[1][key] = (shown, parts, row_h)
         return shown, parts, row_h
+
+    def _may_fit_both(self, places: list[int], height: int) -> bool:
+        """Whether rows with both neighbours could fit at all: each part takes a line at least, so a
+        member with two rules out rows shorter than two lines before any text is measured."""
+        agents = self.board.agents if self.board else ()
+        most = 0
+        for place in places:
+            if agents[place].rank != 1 and agents[place].value is not None:
+                above, below = self._neighbours(place)
+                most = max(most, (above is not None and above.value is not None)
+                           + (below is not None and below.value is not None))
+            if most == 2:
+                break
+        row_h = self._row_height(most)
+        return (height + row_h // 12) // (row_h + row_h // 12) >= len(places)
 
     def _row_height(self, lines: int = 2) -> int:
         """Measured, not guessed: the name's line, the detail lines and a margin."""
