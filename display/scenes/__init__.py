@@ -13,6 +13,7 @@ from collections.abc import Sequence
 import pygame
 
 from display.stage import Stage
+from display.widgets import Shape
 from feeds.board import Board
 from feeds.challenges import GameState
 from feeds.diff import BoardEvent
@@ -27,6 +28,7 @@ class Scene:
         self.board: Board | None = None
         self.game: GameState | None = None  # chalkwall's own challenges, set by the wall
         self.still = False  # draw as it will settle, nothing in motion (set by the wall under a banner)
+        self._backdrop: tuple[Board | None, GameState | None, pygame.Rect, tuple[Shape, ...]] | None = None
 
     def subtitle(self) -> str:
         return ""
@@ -52,7 +54,22 @@ class Scene:
     def draw_base(self, surface: pygame.Surface) -> None:
         """The scene's static parts (labels), drawn once into the cached base layer."""
 
+    def backdrop(self) -> tuple[Shape, ...]:
+        """The shapes under the scene's text that stay while its numbers change (the cards and row
+        backgrounds): the wall draws them into its base layer, below all that :meth:`draw` draws,
+        and builds that layer again when they change. Worked out once per board, game and layout."""
+        area = self.stage.content()
+        cached = self._backdrop
+        if cached is None or cached[0] is not self.board or cached[1] is not self.game or cached[2] != area:
+            cached = self._backdrop = (self.board, self.game, area, tuple(self.shapes()))
+        return cached[3]
+
+    def shapes(self) -> list[Shape]:
+        """The backdrop (see :meth:`backdrop`), which :meth:`draw` then leaves out; none by default."""
+        return []
+
     def draw(self, surface: pygame.Surface) -> None:
+        """Everything but the backdrop, over it."""
         raise NotImplementedError
 
     def draw_partial(self, surface: pygame.Surface, base: pygame.Surface) -> list[pygame.Rect]:
