@@ -64,7 +64,7 @@ class Celebrations:
         self.waiting: deque[Celebration] = deque(maxlen=MAX_TOASTS)
         self._confetti: tuple[str, list[tuple[float, float, float, float, RGB]]] = ("", [])
         self._card_cache: tuple[str, pygame.Surface] = ("", pygame.Surface((1, 1)))
-        self._pieces: dict[int, tuple[pygame.Rect, RGB]] = {}  # the confetti drawn last, by particle
+        self._pieces: list[tuple[pygame.Rect, RGB]] = []
         self.dark = False  # the screen is off: what comes is held for the "while you were away" summary
         self.held: deque[tuple[float, Celebration]] = deque(maxlen=MAX_HELD)  # (clock time, celebration)
 
@@ -276,8 +276,8 @@ class Celebrations:
         st = self.stage
         card = self._card_rect(t, item)
         if st.theme.celebration.style == "confetti" and st.motion.mode != "none":
-            self._pieces = self._confetti_rects(item, t)
-            for rect, colour in self._pieces.values():  # behind the card: it never crosses the words
+            self._pieces = self._confetti_rects(item, t, card)
+            for rect, colour in self._pieces:  # behind the card: it never crosses the words
                 pygame.draw.rect(surface, colour, rect)
         surface.blit(self._card(item), card)
         if st.theme.celebration.style == "glow" and t < BURST_SECONDS:
@@ -295,19 +295,15 @@ class Celebrations:
         t = st.clock.now() - self.started
         card = self._card_rect(t, item)
         old = self._pieces
-        pieces = self._confetti_rects(item, t) if st.theme.celebration.style == "confetti" and st.motion.mode != "none" \
-            else {}
-        # A piece's old and new places as one rectangle: half the rectangles to lay again, and half
-        # the ones the display is handed (each is a request to the X server). Whatever else lies in
-        # one is drawn again below: every piece, and the card where they meet it.
-        dirty = [*also, *(old[i][0].union(rect) if i in old else rect for i, (rect, _) in pieces.items()),
-                 *(rect for i, (rect, _) in old.items() if i not in pieces)]
+        pieces = self._confetti_rects(item, t, card) if st.theme.celebration.style == "confetti" and st.motion.mode != "none" \
+            else []
+        dirty = [*also, *(rect for rect, _ in old), *(rect for rect, _ in pieces)]
         if t < APPEAR_SECONDS + 0.05 or st.theme.celebration.style == "glow":
             dirty.append(card.inflate(card.h // 4, card.h // 2))
         for rect in dirty:
             surface.blit(under, rect, rect)
         self._pieces = pieces
-        for rect, colour in pieces.values():
+        for rect, colour in pieces:
             pygame.draw.rect(surface, colour, rect)
         card_surface = self._card(item)
         for rect in dirty:
@@ -335,20 +331,26 @@ class Celebrations:
                                          for _ in range(CONFETTI * (2 if item.big else 1))])
         return self._confetti[1]
 
-    def _confetti_rects(self, item: Celebration, t: float) -> dict[int, tuple[pygame.Rect, RGB]]:
-        """Where each piece still on screen is at ``t`` seconds, by particle: a pure function of
-        time, the same in every run. (Up to 280 pieces, 30 times a second: hence the plain locals.)"""
+    def _confetti_rects(self, item: Celebration, t: float, card: pygame.Rect) -> list[tuple[pygame.Rect, RGB]]:
+        """Where each piece that can be seen is at ``t`` seconds: a pure function of
+        time, the same in every run. A piece off the screen, or wholly behind the ``card`` (opaque
+        but for its rounded corners), is left out: drawing it would change no pixel. (Up to 280
+        pieces, 30 times a second: hence the plain locals.)"""
         w, h = self.stage.size
+        corner = min(card.w, card.h) // 10 + 1  # the cards' radius is at most a tenth of their shorter side
+        wide, tall = card.inflate(-2 * corner, 0).contains, card.inflate(0, -2 * corner).contains
         start, fall = h * 0.75, h * 0.9 * t * t / 2  # the same for every piece (and summed as ever: the same pixels)
         size = max(6, h // 70)
         cos = math.cos
-        out = {}
-        for i, (x0, vx, vy, spin, colour) in enumerate(self._particles(item)):
+        out = []
+        for x0, vx, vy, spin, colour in self._particles(item):
             x = x0 + vx * t
             y = start + vy * t + fall
             if y > h + size or x < -size or x > w + size:
                 continue
-            out[i] = (pygame.Rect(round(x), round(y), max(2, round(size * abs(cos(spin * t)))), size), colour)
+            rect = pygame.Rect(round(x), round(y), max(2, round(size * abs(cos(spin * t)))), size)
+            if not (wide(rect) or tall(rect)):
+                out.append((rect, colour))
         return out
 
     def toast_key(self) -> tuple[str, int] | None:
