@@ -19,7 +19,6 @@ from display.celebrate import Celebration, Celebrations
 from display.scenes import Scene, make_scenes
 from display.scenes.wins import WinsScene, event_time
 from display.stage import Notice, Stage
-from display.widgets import paint
 from feeds.board import Board, concerns, limit_to_teams
 from feeds.config import SceneConfig
 from feeds.coordinator import FeedState
@@ -328,7 +327,7 @@ class Wall:
             self.stage.draw_header(base, subtitle)
             if self.view is not None:
                 self.scene.draw_base(base)
-                paint(base, shapes)
+                self.scene.draw_backdrop(base)
             self._base_layer = base
             self._base_key = key
         return self._base_layer

@@ -7,8 +7,6 @@ green from red). Arrows are drawn as shapes, so they do not depend on a font hav
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
-from typing import NamedTuple
 
 import pygame
 
@@ -147,39 +145,6 @@ def metric_label(metric: str, board: BoardConfig) -> str:
     if metric == SCORE:
         return "Score"
     return board.metric(metric).label or metric.replace("_", " ").capitalize()
-
-
-class Box(NamedTuple):
-    """A filled rectangle of a scene's backdrop, rounded by ``radius`` (only its top corners with ``top``)."""
-
-    colour: RGB
-    rect: tuple[int, int, int, int]
-    radius: int = 0
-    top: bool = False
-
-
-class Line(NamedTuple):
-    """A straight line of a scene's backdrop."""
-
-    colour: RGB
-    start: tuple[int, int]
-    end: tuple[int, int]
-    width: int = 1
-
-
-Shape = Box | Line
-
-
-def paint(surface: pygame.Surface, shapes: Iterable[Shape]) -> None:
-    """Draw a backdrop's shapes, in order."""
-    for shape in shapes:
-        if isinstance(shape, Line):
-            pygame.draw.line(surface, shape.colour, shape.start, shape.end, shape.width)
-        elif shape.top:
-            pygame.draw.rect(surface, shape.colour, shape.rect, border_top_left_radius=shape.radius,
-                             border_top_right_radius=shape.radius)
-        else:
-            pygame.draw.rect(surface, shape.colour, shape.rect, border_radius=shape.radius)
 
 
 def draw_bar(surface: pygame.Surface, rect: pygame.Rect, fraction: float, colour: RGB, track: RGB) -> None:

@@ -8,15 +8,48 @@ scene is animating the loop sleeps.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from typing import NamedTuple
 
 import pygame
 
 from display.stage import Stage
-from display.widgets import Shape
 from feeds.board import Board
 from feeds.challenges import GameState
 from feeds.diff import BoardEvent
+
+
+class Box(NamedTuple):
+    """A filled rectangle of a scene's backdrop, rounded by ``radius`` (only its top corners with ``top``)."""
+
+    colour: tuple[int, int, int]
+    rect: tuple[int, int, int, int]
+    radius: int = 0
+    top: bool = False
+
+
+class Line(NamedTuple):
+    """A straight line of a scene's backdrop."""
+
+    colour: tuple[int, int, int]
+    start: tuple[int, int]
+    end: tuple[int, int]
+    width: int = 1
+
+
+Shape = Box | Line
+
+
+def paint(surface: pygame.Surface, shapes: Iterable[Shape]) -> None:
+    """Draw a backdrop's shapes, in order."""
+    for shape in shapes:
+        if isinstance(shape, Line):
+            pygame.draw.line(surface, shape.colour, shape.start, shape.end, shape.width)
+        elif shape.top:
+            pygame.draw.rect(surface, shape.colour, shape.rect, border_top_left_radius=shape.radius,
+                             border_top_right_radius=shape.radius)
+        else:
+            pygame.draw.rect(surface, shape.colour, shape.rect, border_radius=shape.radius)
 
 
 class Scene:
@@ -63,6 +96,10 @@ class Scene:
         if cached is None or cached[0] is not self.board or cached[1] is not self.game or cached[2] != area:
             cached = self._backdrop = (self.board, self.game, area, tuple(self.shapes()))
         return cached[3]
+
+    def draw_backdrop(self, surface: pygame.Surface) -> None:
+        """The backdrop's shapes, in order (into the wall's base layer)."""
+        paint(surface, self.backdrop())
 
     def shapes(self) -> list[Shape]:
         """The backdrop (see :meth:`backdrop`), which :meth:`draw` then leaves out; none by default."""

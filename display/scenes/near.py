@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import pygame
 
-from display.scenes import Scene
+from display.scenes import Box, Scene, Shape
 from display.stage import Stage, hex_rgb
-from display.widgets import Box, Shape, draw_badges, format_gap, format_value, gap_unit, wrap_text
+from display.widgets import draw_badges, format_gap, format_value, gap_unit, wrap_text
 from feeds.board import Board, RankedAgent, TeamStanding
 
 

@@ -11,9 +11,9 @@ from typing import NamedTuple
 
 import pygame
 
-from display.scenes import Scene
+from display.scenes import Box, Line, Scene, Shape
 from display.stage import RGB
-from display.widgets import Box, Line, Shape, format_value, metric_title
+from display.widgets import format_value, metric_title
 from feeds.board import who_is
 from feeds.challenges import RecordToBeat
 

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 
 import pygame
 
-from display.scenes import Scene
+from display.scenes import Box, Scene, Shape
 from display.stage import RGB, hex_rgb, mix
-from display.widgets import Avatars, Box, Shape, draw_bar, draw_star, format_value, metric_label, metric_title
+from display.widgets import Avatars, draw_bar, draw_star, format_value, metric_label, metric_title
 from feeds.board import Board, RankedAgent, TeamStanding
 from feeds.challenges import Progress, plain_number
 from feeds.config import SCORE
