@@ -23,6 +23,7 @@ from feeds.logs import LOGGER
 log = logging.getLogger(f"{LOGGER}.fonts")
 RGB = tuple[int, int, int]
 ELLIPSIS = "…"
+MEASURED_TEXTS = 8192  # texts whose font and width are remembered (a few hundred per board)
 
 
 @lru_cache(maxsize=64)
@@ -80,6 +81,9 @@ class FontBook:
         self._cache_bytes = cache_bytes
         self._bytes = 0
         self._warned = False
+        # Which font draws a text, and how wide it is: asked many times a frame while scenes lay
+        # out (every gap line of a new board is measured before it is drawn). First in, first out.
+        self._measured: dict[tuple[str, str, int, bool], tuple[pygame.font.Font, int | None]] = {}
 
     def chain(self, role: str, px: int, bold: bool) -> list[tuple[pygame.font.Font, tuple[tuple[int, int], ...]]]:
         key = (role, px, bold)
@@ -102,11 +106,25 @@ class FontBook:
         return self._fonts[key]
 
     def font_for(self, text: str, role: str, px: int, bold: bool = False) -> pygame.font.Font:
+        key = (text, role, px, bold)
+        known = self._measured.get(key)
+        if known is not None:
+            return known[0]
+        font = self._choose(text, role, px, bold)
+        self._remember(key, (font, None))
+        return font
+
+    def _choose(self, text: str, role: str, px: int, bold: bool) -> pygame.font.Font:
         chain = self.chain(role, px, bold)
         for font, ranges in chain:
             if not ranges or covers(ranges, text):
                 return font
         return chain[0][0]
+
+    def _remember(self, key: tuple[str, str, int, bool], value: tuple[pygame.font.Font, int | None]) -> None:
+        if len(self._measured) >= MEASURED_TEXTS and key not in self._measured:
+            del self._measured[next(iter(self._measured))]
+        self._measured[key] = value
 
     def render(self, text: str, role: str, px: int, colour: RGB, *, bold: bool = False,
                max_width: int | None = None) -> pygame.Surface:
@@ -126,7 +144,14 @@ class FontBook:
         return surface
 
     def width(self, text: str, role: str, px: int, bold: bool = False) -> int:
-        return self.font_for(text, role, px, bold).size(text)[0]
+        key = (text, role, px, bold)
+        known = self._measured.get(key)
+        if known is not None and known[1] is not None:
+            return known[1]
+        font = known[0] if known is not None else self._choose(text, role, px, bold)
+        width = font.size(text)[0]
+        self._remember(key, (font, width))
+        return width
 
     def cache_len(self) -> int:
         return len(self._cache)

@@ -59,6 +59,11 @@ class Stage:
         self._background: pygame.Surface | None = None
         self._header: tuple[str, pygame.Surface] | None = None
         self.reserved_bottom = 0  # kept clear below the content for notices (set by the wall)
+        self._px: dict[tuple[float, tuple[int, int]], int] = {}  # asked hundreds of times a frame
+        self._colours: dict[str, RGB] = {}
+        self._colours_of: Theme | None = None
+        # Asked many times a frame by every scene: worked out again only when what it depends on changes.
+        self._content: tuple[tuple[tuple[int, int], int, Theme], pygame.Rect] | None = None
 
     # --- geometry ---------------------------------------------------------------------
     @property
@@ -76,8 +81,15 @@ class Stage:
     def px(self, fraction: float) -> int:
         """A theme size (fraction of the screen height) in pixels. A portrait screen is narrow for
         its height, so sizes shrink there, but never below 1/36 of the height (legible at 5 m)."""
-        scale = PORTRAIT_SCALE if self.portrait else 1.0
-        return max(8, math.ceil(self.h * MIN_TEXT), round(self.h * fraction * scale))
+        key = (fraction, self.size)
+        px = self._px.get(key)
+        if px is None:
+            w, h = self.size
+            scale = PORTRAIT_SCALE if h > w else 1.0
+            px = self._px[key] = max(8, math.ceil(h * MIN_TEXT), round(h * fraction * scale))
+            if len(self._px) > 4096:  # fractions come from the theme and a few scales of them
+                self._px.clear()
+        return px
 
     @property
     def margin(self) -> int:
@@ -88,13 +100,22 @@ class Stage:
         return round(self.px(self.theme.sizes.header) * 1.9)
 
     def content(self) -> pygame.Rect:
-        """The area below the header, inside the margins."""
-        top = self.header_height + self.margin // 2
-        bottom = max(self.margin, self.reserved_bottom)
-        return pygame.Rect(self.margin, top, self.w - 2 * self.margin, self.h - top - bottom)
+        """The area below the header, inside the margins (a new rectangle each time: callers move it)."""
+        key = (self.size, self.reserved_bottom, self.theme)
+        cached = self._content
+        if cached is None or cached[0][0] != key[0] or cached[0][1] != key[1] or cached[0][2] is not key[2]:
+            top = self.header_height + self.margin // 2
+            bottom = max(self.margin, self.reserved_bottom)
+            cached = self._content = (key, pygame.Rect(self.margin, top, self.w - 2 * self.margin, self.h - top - bottom))
+        return cached[1].copy()
 
     def colour(self, name: str) -> RGB:
-        return self.theme.colour(name)
+        if self._colours_of is not self.theme:  # parsed once per theme, not on every text drawn
+            self._colours, self._colours_of = {}, self.theme
+        rgb = self._colours.get(name)
+        if rgb is None:
+            rgb = self._colours[name] = self.theme.colour(name)
+        return rgb
 
     def text(self, text: str, size: float, colour: str | RGB = "text", *, bold: bool = False,
              numbers: bool = False, max_width: int | None = None) -> pygame.Surface:

@@ -316,16 +316,19 @@ class Wall:
         return time.strftime("%H:%M", time.localtime(self.stage.clock.wall()))
 
     def _base(self) -> pygame.Surface:
-        """Background, header and the scene's static labels: one opaque layer, rebuilt only when
-        one of them changes (a minute, a page, a scene)."""
+        """Background, header, the scene's static labels and its backdrop (cards, row backgrounds):
+        one opaque layer, rebuilt only when one of them changes (a minute, a page, a scene, the
+        shape of the board)."""
         subtitle = self.scene.subtitle() if self.view is not None else ""
-        key = (self.index, subtitle, self._minute(), self.view is None)
+        shapes = self.scene.backdrop() if self.view is not None else ()
+        key = (self.index, subtitle, self._minute(), self.view is None, shapes)
         if self._base_layer is None or self._base_key != key:
             base = self._layer(self._base_layer)
             base.blit(self.stage.background(), (0, 0))
             self.stage.draw_header(base, subtitle)
             if self.view is not None:
                 self.scene.draw_base(base)
+                self.scene.draw_backdrop(base)
             self._base_layer = base
             self._base_key = key
         return self._base_layer

@@ -257,6 +257,24 @@ def test_fonts_cover_swedish_cyrillic_and_fall_back_for_other_scripts() -> None:
     assert georgian is not noto
 
 
+def test_remembered_measures_are_the_fonts_own_and_stay_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    import display.fonts as fonts
+
+    monkeypatch.setattr(fonts, "MEASURED_TEXTS", 50)
+    book = FontBook({"text": ("Noto Sans", "DejaVu Sans")})
+    noto = book.chain("text", 40, True)[0][0]
+    for text in ("Åsa Ödegård", "ნინო", "Åsa Ödegård"):  # asked twice: the same answer from memory
+        font = book.font_for(text, "text", 40, True)
+        assert (font is noto) == (text != "ნინო")
+        assert book.width(text, "text", 40, True) == font.size(text)[0]
+    regular = book.chain("text", 40, False)[1][0]  # DejaVu Sans: Noto Sans has no Georgian
+    assert book.width("ნინო", "text", 40, False) == regular.size("ნინო")[0] != book.width("ნინო", "text", 40, True)
+    for n in range(200):
+        book.width(f"agent {n}", "text", 40)
+    remembered = {text for text, *_ in book._measured}
+    assert len(remembered) == 50 and "agent 199" in remembered and "agent 0" not in remembered  # oldest out first
+
+
 def test_long_names_are_ellipsised_to_fit() -> None:
     book = FontBook({"text": ("Noto Sans",)})
     font = book.chain("text", 40, True)[0][0]

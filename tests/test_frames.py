@@ -276,3 +276,26 @@ def test_a_glowing_row_is_drawn_once_more_without_its_halo_when_the_glow_ends(tm
     twin.draw(reference)
     assert frames > 30  # the slide and the glow were drawn, frame by frame
     assert pygame.image.tobytes(surface, "RGB") == pygame.image.tobytes(reference, "RGB")
+
+
+@pytest.mark.parametrize("scene", ["teams", "near"])
+def test_a_board_of_another_shape_is_drawn_as_a_fresh_wall_draws_it(tmp_path: Path, scene: str) -> None:
+    """The cards and row backgrounds are kept in the base layer: a new leader, or fewer members,
+    must lay them again, not leave the last board's there."""
+    init_offscreen()
+    loaded = load_config(str(write_config(tmp_path, f'[[display.scenes]]\nname = "{scene}"\nseconds = 600\n')))
+    clock = FakeClock()
+    size = (968, 548)
+    wall, shown = Wall(make_stage(loaded, size, clock)), pygame.Surface(size)
+    solved = [30 - 2 * i for i in range(12)]
+    wall.update(floor(1, solved))
+    wall.frame(shown)
+    solved[1] = 80  # the day shift takes the lead (its card is the leader's now), and four agents leave
+    wall.update(floor(2, solved[:8]))
+    wall.celebrations.queue.clear()  # no banner for the new leader: the board itself is compared
+    wall.celebrations.current = None
+    assert wall.frame(shown) == [shown.get_rect()]
+    fresh, expected = Wall(make_stage(loaded, size, clock)), pygame.Surface(size)
+    fresh.update(floor(2, solved[:8]))
+    fresh.frame(expected)
+    assert pygame.image.tobytes(shown, "RGB") == pygame.image.tobytes(expected, "RGB")

@@ -8,7 +8,8 @@ scene is animating the loop sleeps.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from typing import NamedTuple
 
 import pygame
 
@@ -16,6 +17,39 @@ from display.stage import Stage
 from feeds.board.build import Board
 from feeds.game.challenges import GameState
 from feeds.board.diff import BoardEvent
+
+
+class Box(NamedTuple):
+    """A filled rectangle of a scene's backdrop, rounded by ``radius`` (only its top corners with ``top``)."""
+
+    colour: tuple[int, int, int]
+    rect: tuple[int, int, int, int]
+    radius: int = 0
+    top: bool = False
+
+
+class Line(NamedTuple):
+    """A straight line of a scene's backdrop."""
+
+    colour: tuple[int, int, int]
+    start: tuple[int, int]
+    end: tuple[int, int]
+    width: int = 1
+
+
+Shape = Box | Line
+
+
+def paint(surface: pygame.Surface, shapes: Iterable[Shape]) -> None:
+    """Draw a backdrop's shapes, in order."""
+    for shape in shapes:
+        if isinstance(shape, Line):
+            pygame.draw.line(surface, shape.colour, shape.start, shape.end, shape.width)
+        elif shape.top:
+            pygame.draw.rect(surface, shape.colour, shape.rect, border_top_left_radius=shape.radius,
+                             border_top_right_radius=shape.radius)
+        else:
+            pygame.draw.rect(surface, shape.colour, shape.rect, border_radius=shape.radius)
 
 
 class Scene:
@@ -27,6 +61,7 @@ class Scene:
         self.board: Board | None = None
         self.game: GameState | None = None  # chalkwall's own challenges, set by the wall
         self.still = False  # draw as it will settle, nothing in motion (set by the wall under a banner)
+        self._backdrop: tuple[Board | None, GameState | None, pygame.Rect, tuple[Shape, ...]] | None = None
 
     def subtitle(self) -> str:
         return ""
@@ -52,7 +87,26 @@ class Scene:
     def draw_base(self, surface: pygame.Surface) -> None:
         """The scene's static parts (labels), drawn once into the cached base layer."""
 
+    def backdrop(self) -> tuple[Shape, ...]:
+        """The shapes under the scene's text that stay while its numbers change (the cards and row
+        backgrounds): the wall draws them into its base layer, below all that :meth:`draw` draws,
+        and builds that layer again when they change. Worked out once per board, game and layout."""
+        area = self.stage.content()
+        cached = self._backdrop
+        if cached is None or cached[0] is not self.board or cached[1] is not self.game or cached[2] != area:
+            cached = self._backdrop = (self.board, self.game, area, tuple(self.shapes()))
+        return cached[3]
+
+    def draw_backdrop(self, surface: pygame.Surface) -> None:
+        """The backdrop's shapes, in order (into the wall's base layer)."""
+        paint(surface, self.backdrop())
+
+    def shapes(self) -> list[Shape]:
+        """The backdrop (see :meth:`backdrop`), which :meth:`draw` then leaves out; none by default."""
+        return []
+
     def draw(self, surface: pygame.Surface) -> None:
+        """Everything but the backdrop, over it."""
         raise NotImplementedError
 
     def draw_partial(self, surface: pygame.Surface, base: pygame.Surface) -> list[pygame.Rect]:

@@ -40,6 +40,7 @@ class _Row:
     surface: pygame.Surface | None = None
     key: tuple[object, ...] = ()
     drawn: pygame.Rect | None = None  # where it was last drawn, to clean up after it moves
+    shown: str | None = None  # the value it was last drawn with (a count-up changes it only now and then)
 
 
 class LeaderboardScene(Scene):
@@ -234,7 +235,10 @@ class LeaderboardScene(Scene):
         stale = {id(row) for row in self._stale_rows()}
         active = set()
         for row in self._on_page():
-            if id(row) in stale or row.slot.moving() or row.value.moving() or now - row.led_at < self._highlight_seconds():
+            # A value counting up is drawn again only when the number it shows changes (at 60
+            # frames a second most frames of a count-up show the same digits), and only on screen.
+            if id(row) in stale or row.slot.moving() or now - row.led_at < self._highlight_seconds() \
+                    or (row.drawn is not None and self._value_text(row) != row.shown):
                 active.add(row.agent_id)
             # A row that moved in the last frame is drawn once more, at the place where it stopped.
             if row.agent_id in active or row.agent_id in self._active:
@@ -301,6 +305,11 @@ class LeaderboardScene(Scene):
         return (ranked.rank, agent.name, agent.team, self.art.avatars.source(agent.avatar), secondary, worn,
                 shown_move, tuple(size))
 
+    def _value_text(self, row: _Row) -> str:
+        """The value as a row shows it now: counting up, or (under a banner) where it settles."""
+        board = self.stage.board
+        return format_value(row.value.end if self.still else row.value.value(), board.rank_by, board)
+
     def _draw_row(self, surface: pygame.Surface, row: _Row, ranked: RankedAgent, rect: pygame.Rect) -> None:
         st = self.stage
         now = st.clock.now()
@@ -315,9 +324,8 @@ class LeaderboardScene(Scene):
             pygame.draw.rect(surface, mix(st.colour("highlight"), st.colour("accent"), pulse), halo,
                              border_radius=rect.h // 5)
         surface.blit(row.surface, rect.topleft)
-        value = st.text(format_value(row.value.end if self.still else row.value.value(), st.board.rank_by, st.board),
-                        st.theme.sizes.value,
-                        "accent" if ranked.rank == 1 else "text", bold=True, numbers=True)
+        row.shown = self._value_text(row)
+        value = st.text(row.shown, st.theme.sizes.value, "accent" if ranked.rank == 1 else "text", bold=True, numbers=True)
         cols = self.art.columns(rect.w, rect.h)
         inner_h = rect.h - round(rect.h * 0.12)
         cy = rect.y + (inner_h * 3 // 4 - inner_h // 20 if st.portrait else inner_h // 2)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pygame
 
-from display.scenes import Scene
+from display.scenes import Box, Scene, Shape
 from display.stage import Stage, hex_rgb
 from display.widgets import draw_badges, format_gap, format_value, gap_unit, wrap_text
 from feeds.board.build import Board, RankedAgent, TeamStanding
@@ -51,26 +51,51 @@ class NearScene(Scene):
         return bool(self.teams()) and self.board is not None and len(self.board.agents) > 2
 
     def draw(self, surface: pygame.Surface) -> None:
-        st = self.stage
         teams = self.teams()
         if not teams:
             return
+        columns = self._columns(teams)
+        if columns is None:
+            self._ladders(surface, teams, self.stage.content())
+            return
+        for team, places, rect in columns:
+            self._column(surface, team, places, rect)
+
+    def shapes(self) -> list[Shape]:
+        """Each column's stripe and its rows' backgrounds (the ladders draw their own)."""
+        teams = self.teams()
+        columns = self._columns(teams) if teams else None
+        out: list[Shape] = []
+        for team, places, rect in columns or ():
+            head, _, shown, _, row_h, y = self._column_parts(team, places, rect)
+            out.append(Box(hex_rgb(team.team.color, self.stage.colour("accent")),
+                           (rect.x, rect.y, rect.w, max(6, head.get_height() // 8))))
+            for _ in shown:
+                out.append(Box(self.stage.colour("surface"), (rect.x, y, rect.w, row_h), row_h // 6))
+                y += row_h + row_h // 12
+        return out
+
+    def _columns(self, teams: list[tuple[TeamStanding, list[int]]]) -> list[tuple[TeamStanding, list[int], pygame.Rect]] | None:
+        """Each team's column: side by side, or stacked on a portrait screen; None where a portrait
+        screen has no room for cards and shows ladders instead."""
+        st = self.stage
         area = st.content()
         gap = round(area.w * 0.02)
         if st.portrait and not self._cards_fit(teams, area):
-            self._ladders(surface, teams, area)
-        elif st.portrait:
+            return None
+        out = []
+        if st.portrait:
             heights = [len(places) + 1 for _, places in teams]
             unit = (area.h - gap * (len(teams) - 1)) / sum(heights)
             y = area.y
             for (team, places), units in zip(teams, heights):
-                rect = pygame.Rect(area.x, round(y), area.w, round(unit * units))
-                self._column(surface, team, places, rect)
+                out.append((team, places, pygame.Rect(area.x, round(y), area.w, round(unit * units))))
                 y += unit * units + gap
         else:
             w = (area.w - gap * (len(teams) - 1)) // len(teams)
             for i, (team, places) in enumerate(teams):
-                self._column(surface, team, places, pygame.Rect(area.x + i * (w + gap), area.y, w, area.h))
+                out.append((team, places, pygame.Rect(area.x + i * (w + gap), area.y, w, area.h)))
+        return out
 
     def _portrait_rects(self, teams: list[tuple[TeamStanding, list[int]]], area: pygame.Rect,
                         units: list[int]) -> list[pygame.Rect]:
@@ -147,9 +172,21 @@ class NearScene(Scene):
                 y += step
 
     def _column(self, surface: pygame.Surface, team: TeamStanding, places: list[int], rect: pygame.Rect) -> None:
+        """A team's column over its backdrop: the name, how many are shown, the rows."""
+        head, count, shown, parts, row_h, y = self._column_parts(team, places, rect)
+        surface.blit(head, (rect.x, rect.y + head.get_height() // 4))
+        if count is not None:
+            surface.blit(count, count.get_rect(midright=(rect.right, rect.y + head.get_height() * 3 // 4)))
+        for place in shown:
+            self._row(surface, place, parts[place], pygame.Rect(rect.x, y, rect.w, row_h))
+            y += row_h + row_h // 12
+
+    def _column_parts(self, team: TeamStanding, places: list[int], rect: pygame.Rect
+                      ) -> tuple[pygame.Surface, pygame.Surface | None, list[int], dict[int, list[str]], int, int]:
+        """A column's heading, its count (when not all are shown), the members shown, their detail
+        lines, the row height and the first row's top."""
         st = self.stage
         sizes = st.theme.sizes
-        colour = hex_rgb(team.team.color, st.colour("accent"))
         line_h = st.text("Åg", sizes.row, "text", bold=True).get_height()
         y = rect.y + line_h * 3 // 2
         shown, parts, row_h = self.choose(places, rect.w, rect.bottom - y)
@@ -158,13 +195,7 @@ class NearScene(Scene):
             else None
         room = rect.w - (count.get_width() + line_h // 2 if count else 0)
         head = st.text_fitted(team.team.name, sizes.row, "text", room, bold=True)
-        pygame.draw.rect(surface, colour, (rect.x, rect.y, rect.w, max(6, head.get_height() // 8)))
-        surface.blit(head, (rect.x, rect.y + head.get_height() // 4))
-        if count is not None:
-            surface.blit(count, count.get_rect(midright=(rect.right, rect.y + head.get_height() * 3 // 4)))
-        for place in shown:
-            self._row(surface, place, parts[place], pygame.Rect(rect.x, y, rect.w, row_h))
-            y += row_h + row_h // 12
+        return head, count, shown, parts, row_h, y
 
     def choose(self, places: list[int], width: int, height: int) -> Choice:
         """Which members a column of ``width`` x ``height`` shows, each one's detail lines, and the row height.
@@ -183,6 +214,8 @@ class NearScene(Scene):
         # a large floor (the top member, and as many from the bottom as could ever fit).
         candidates = places if len(places) <= room else places[:1] + places[len(places) - room + 1:]
         for both in (True, False) if candidates is places else (False,):
+            if both and not self._may_fit_both(places, height):
+                continue
             parts = {p: self._details(p, text_w, both) for p in candidates}
             row_h = self._row_height(max(len(v) for v in parts.values()))
             fit = max(1, (height + row_h // 12) // (row_h + row_h // 12))
@@ -192,6 +225,21 @@ class NearScene(Scene):
         parts = {p: parts[p] for p in shown}
         self._choices[1][key] = (shown, parts, row_h)
         return shown, parts, row_h
+
+    def _may_fit_both(self, places: list[int], height: int) -> bool:
+        """Whether rows with both neighbours could fit at all: each part takes a line at least, so a
+        member with two rules out rows shorter than two lines before any text is measured."""
+        agents = self.board.agents if self.board else ()
+        most = 0
+        for place in places:
+            if agents[place].rank != 1 and agents[place].value is not None:
+                above, below = self._neighbours(place)
+                most = max(most, (above is not None and above.value is not None)
+                           + (below is not None and below.value is not None))
+            if most == 2:
+                break
+        row_h = self._row_height(most)
+        return (height + row_h // 12) // (row_h + row_h // 12) >= len(places)
 
     def _row_height(self, lines: int = 2) -> int:
         """Measured, not guessed: the name's line, the detail lines and a margin."""
@@ -257,8 +305,7 @@ class NearScene(Scene):
         st = self.stage
         sizes = st.theme.sizes
         agents = self.board.agents if self.board else ()
-        me: RankedAgent = agents[place]
-        pygame.draw.rect(surface, st.colour("surface"), rect, border_radius=rect.h // 6)
+        me: RankedAgent = agents[place]  # on its background, in the backdrop
         pad = self._row_height(1) // 8
         rank = st.text("–" if me.rank is None else f"#{me.rank}", sizes.row, "accent" if me.rank == 1 else "text",
                        bold=True, numbers=True)

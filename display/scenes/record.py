@@ -11,7 +11,7 @@ from typing import NamedTuple
 
 import pygame
 
-from display.scenes import Scene
+from display.scenes import Box, Line, Scene, Shape
 from display.stage import RGB
 from display.widgets import format_value, metric_title
 from feeds.board.build import who_is
@@ -119,26 +119,40 @@ class RecordScene(Scene):
         self.boxes = []
         if record is None:
             return
+        above, value, below, heading, rows = self.lines(record)
+        _, hero, race, _ = self._layout(len(rows))
+        self._hero(surface, hero, above, value, below, record)
+        self._race(surface, race, heading, rows)
+
+    def shapes(self) -> list[Shape]:
+        """The slate in its wooden frame, and the chalk line between the number and the race."""
+        record = self.record()
+        if record is None:
+            return []
+        board, _, _, line = self._layout(len(self.lines(record)[4]))
+        frame = board.inflate(board.h // 25, board.h // 25)
+        return [Box((96, 72, 48), (frame.x, frame.y, frame.w, frame.h), board.h // 30),
+                Box(SLATE, (board.x, board.y, board.w, board.h), board.h // 40), line]
+
+    def _layout(self, rows: int) -> tuple[pygame.Rect, pygame.Rect, pygame.Rect, Line]:
+        """The slate, the number's part of it, the race's part and the line between them."""
         st = self.stage
         area = st.content()
         board = area.inflate(-area.w // 24, -area.h // 24)
-        pygame.draw.rect(surface, (96, 72, 48), board.inflate(board.h // 25, board.h // 25), border_radius=board.h // 30)
-        pygame.draw.rect(surface, SLATE, board, border_radius=board.h // 40)
-        above, value, below, heading, rows = self.lines(record)
         inner = board.inflate(-board.w // 16, -board.h // 12)
+        thick = max(2, board.h // 400)
         if st.portrait:
-            race_h = min(inner.h * 9 // 20, self._race_height(len(rows), inner.w))
+            race_h = min(inner.h * 9 // 20, self._race_height(rows, inner.w))
             hero = pygame.Rect(inner.x, inner.y, inner.w, inner.h - race_h)
             race = pygame.Rect(inner.x, hero.bottom, inner.w, race_h)
-            pygame.draw.line(surface, CHALK_DIM, (race.x, race.y), (race.right, race.y), max(2, board.h // 400))
+            line = Line(CHALK_DIM, (race.x, race.y), (race.right, race.y), thick)
             race = race.inflate(0, -inner.h // 30).move(0, inner.h // 60)
         else:
             hero = pygame.Rect(inner.x, inner.y, inner.w * 11 // 20, inner.h)
             race = pygame.Rect(hero.right + inner.w // 20, inner.y, inner.right - hero.right - inner.w // 20, inner.h)
             x = hero.right + inner.w // 40
-            pygame.draw.line(surface, CHALK_DIM, (x, inner.y), (x, inner.bottom), max(2, board.h // 400))
-        self._hero(surface, hero, above, value, below, record)
-        self._race(surface, race, heading, rows)
+            line = Line(CHALK_DIM, (x, inner.y), (x, inner.bottom), thick)
+        return board, hero, race, line
 
     def _race_height(self, rows: int, width: int) -> int:
         sizes = self.stage.theme.sizes

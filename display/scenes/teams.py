@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import pygame
 
-from display.scenes import Scene
+from display.scenes import Box, Scene, Shape
 from display.stage import RGB, hex_rgb, mix
 from display.widgets import Avatars, draw_bar, draw_star, format_value, metric_label, metric_title
 from feeds.board.build import Board, RankedAgent, TeamStanding
@@ -93,25 +93,53 @@ class TeamsScene(Scene):
         self.boxes = []
         if not teams:
             return
+        scale = self.scale(teams)
+        what, cards, wide = self._layout(teams, scale)
+        if what is not None:
+            area = self.stage.content()
+            self.boxes.append((area.copy(), []))
+            self._put(surface, what, "ranked by", topleft=area.topleft)
+        for team, rect in cards:
+            self._card(surface, teams, team, rect, scale, wide)
+
+    def shapes(self) -> list[Shape]:
+        """Each card's background and its team's stripe along the top."""
+        teams = self.standings()
+        out: list[Shape] = []
+        for team, rect in self._layout(teams, self.scale(teams))[1] if teams else ():
+            radius, stripe = self._corner(rect), self._stripe(rect)
+            out.append(Box(self.stage.colour("highlight" if team.rank == 1 else "surface"), (rect.x, rect.y, rect.w, rect.h),
+                           radius))
+            out.append(Box(hex_rgb(team.team.color, self.stage.colour("accent")), (rect.x, rect.y, rect.w, stripe),
+                           radius, top=True))
+        return out
+
+    def _layout(self, teams: list[TeamStanding], scale: Scale
+                ) -> tuple[pygame.Surface | None, list[tuple[TeamStanding, pygame.Rect]], bool]:
+        """The line saying once what the cards show (on stacked cards, else None), each team's
+        card, and whether the cards are wide (stacked) ones."""
         st = self.stage
         area = st.content()
-        scale = self.scale(teams)
         n = len(teams)
+        what = None
         if st.portrait or n > 4:  # rows have no room to say it each: say once what the cards show
-            self.boxes.append((area.copy(), []))
             what = st.text_fitted(self.ranked_by(out_of=scale.out_of), st.theme.sizes.small, "muted", area.w)
-            top = self._put(surface, what, "ranked by", topleft=area.topleft).bottom
+            top = area.y + what.get_height()
             area = pygame.Rect(area.x, top + area.h // 80, area.w, area.bottom - top - area.h // 80)
-        if st.portrait or n > 4:
             gap = round(area.h * 0.02)
             h = (area.h - gap * (n - 1)) // n
-            for i, team in enumerate(teams):
-                self._card(surface, teams, team, pygame.Rect(area.x, area.y + i * (h + gap), area.w, h), scale, True)
-        else:
-            gap = round(area.w * 0.02)
-            w = (area.w - gap * (n - 1)) // n
-            for i, team in enumerate(teams):
-                self._card(surface, teams, team, pygame.Rect(area.x + i * (w + gap), area.y, w, area.h), scale, False)
+            return what, [(team, pygame.Rect(area.x, area.y + i * (h + gap), area.w, h)) for i, team in enumerate(teams)], True
+        gap = round(area.w * 0.02)
+        w = (area.w - gap * (n - 1)) // n
+        return what, [(team, pygame.Rect(area.x + i * (w + gap), area.y, w, area.h)) for i, team in enumerate(teams)], False
+
+    @staticmethod
+    def _corner(card: pygame.Rect) -> int:
+        return min(card.w, card.h) // 30 + 8
+
+    @staticmethod
+    def _stripe(card: pygame.Rect) -> int:
+        return max(8, min(card.w, card.h) // 40)
 
     # --- one card -----------------------------------------------------------------------
     def _put(self, surface: pygame.Surface, text: pygame.Surface, label: str, **where: tuple[int, int]) -> pygame.Rect:
@@ -143,12 +171,8 @@ class TeamsScene(Scene):
         st = self.stage
         leader = team.rank == 1
         colour = hex_rgb(team.team.color, st.colour("accent"))
-        self.boxes.append((rect, []))
-        radius = min(rect.w, rect.h) // 30 + 8
-        pygame.draw.rect(surface, st.colour("highlight" if leader else "surface"), rect, border_radius=radius)
-        stripe = max(8, min(rect.w, rect.h) // 40)
-        pygame.draw.rect(surface, colour, (rect.x, rect.y, rect.w, stripe),
-                         border_top_left_radius=radius, border_top_right_radius=radius)
+        self.boxes.append((rect, []))  # its background and stripe are in the backdrop
+        stripe = self._stripe(rect)
         pad = max(stripe * 2, round(min(rect.w, rect.h) * 0.07))
         inner = pygame.Rect(rect.x + pad, rect.y + stripe + pad * 2 // 3, rect.w - 2 * pad, rect.h - stripe - pad * 4 // 3)
         if wide:
