@@ -9,7 +9,7 @@ solved again, and a late rating counts once. Times are epoch seconds; the day de
 
 from __future__ import annotations
 
-import statistics
+from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
@@ -48,24 +48,25 @@ class Tally:
         """Per agent: ``tickets_solved``, and (when asked) ``csat`` = 100 × satisfied ÷ rated (None
         while unrated), ``csat_count``, ``first_reply_seconds`` (median over today's solved)."""
         out: dict[str, dict[str, float | None]] = {}
-        solved: dict[str, list[float | None]] = {}
+        solved: defaultdict[str, list[float | None]] = defaultdict(list)
         for owner, at, frt in self.tickets.values():
             if start <= at < end:
-                solved.setdefault(owner, []).append(frt)
-        rated: dict[str, list[bool]] = {}
-        for agent, at, good in self.ratings.values():
-            if start <= at < end:
-                rated.setdefault(agent, []).append(good)
+                solved[owner].append(frt)
+        rated: defaultdict[str, list[bool]] = defaultdict(list)
+        if ratings:
+            for agent, at, good in self.ratings.values():
+                if start <= at < end:
+                    rated[agent].append(good)
+        empty: list[Any] = []
         for agent in agents:
-            mine = solved.get(agent, [])
+            mine = solved.get(agent, empty)
             row: dict[str, float | None] = {"tickets_solved": float(len(mine))}
             if ratings:
-                scores = rated.get(agent, [])
+                scores = rated.get(agent, empty)
                 row["csat"] = 100.0 * sum(scores) / len(scores) if scores else None
                 row["csat_count"] = float(len(scores))
             if first_reply:
-                frts = [f for f in mine if f is not None]
-                row["first_reply_seconds"] = float(statistics.median(frts)) if frts else None
+                row["first_reply_seconds"] = _median([f for f in mine if f is not None])
             out[agent] = row
         return out
 
@@ -79,3 +80,12 @@ class Tally:
         tickets = {str(k): list(v) for k, v in (doc.get("tickets") or {}).items() if isinstance(v, list) and len(v) == 3}
         ratings = {str(k): list(v) for k, v in (doc.get("ratings") or {}).items() if isinstance(v, list) and len(v) == 3}
         return cls(tickets, ratings)
+
+
+def _median(values: list[float]) -> float | None:
+    """statistics.median, without its overhead (called for every agent on every poll)."""
+    if not values:
+        return None
+    values.sort()
+    middle = len(values) // 2
+    return float(values[middle]) if len(values) % 2 else (values[middle - 1] + values[middle]) / 2.0
