@@ -271,3 +271,28 @@ def test_a_budget_never_lets_more_than_its_share_through_in_any_60_seconds(clock
     worst = max(sum(1 for t in spent if s <= t < s + 60) for s in spent)
     assert worst == 2  # 2.5 allowed: never 3 in a minute, and the share is used
     assert len(spent) >= (spent[-1] - spent[0]) / 60 * 2 - 2
+
+
+def test_the_state_file_holds_exactly_the_tally_after_changes_deletions_and_a_new_day(tmp_path: Path) -> None:
+    import sqlite3
+
+    from feeds.connectors.kit.store import StateStore
+    from feeds.connectors.kit.tally import Tally
+
+    store = StateStore(tmp_path, "toy:rows")
+    tally = Tally()
+    for n in range(50):
+        tally.ticket(n, "a1", 1000.0 + n, True)
+    tally.rating("r1", "a1", 1000.0, True)
+    store.save({"cursor": 1}, None, {"tickets": tally.tickets, "ratings": tally.ratings})
+    tally.ticket(3, "a2", 2000.0, True)  # reassigned
+    tally.ticket(4, "a1", None, False)  # reopened
+    del tally.ratings["r1"]  # taken away directly, as a connector may
+    tally.prune(1010.0)  # a new day: the early solves go
+    store.save({"cursor": 2}, None, {"tickets": tally.tickets, "ratings": tally.ratings})
+    store.close()
+    state, tables = StateStore(tmp_path, "toy:rows").load() or ({}, {})
+    assert state == {"cursor": 2}
+    assert tables.get("tickets", {}) == dict(tally.tickets) and tables.get("ratings", {}) == {}
+    rows = sqlite3.connect(tmp_path / "chalkwall.sqlite3").execute("SELECT count(*) FROM connector_rows").fetchone()
+    assert rows == (len(tally.tickets),) and "3" in tally.tickets and "4" not in tally.tickets

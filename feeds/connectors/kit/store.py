@@ -89,9 +89,11 @@ class StateStore:
         deletes: list[tuple[str, str, str]] = []
         for kind, rows in (tables or {}).items():
             before = self._on_disk.get(kind, {})
-            upserts += [(self.account, kind, key, json.dumps(value)) for key, value in rows.items()
-                        if before.get(key) != value]
-            deletes += [(self.account, kind, key) for key in before.keys() - rows.keys()]
+            # A table that tracks its changes names the keys to look at; any other is compared whole.
+            keys = rows.changed if isinstance(getattr(rows, "changed", None), set) else rows.keys() | before.keys()
+            upserts += [(self.account, kind, key, json.dumps(rows[key])) for key in keys
+                        if key in rows and before.get(key) != rows[key]]
+            deletes += [(self.account, kind, key) for key in keys if key not in rows and key in before]
         try:
             with db:  # one transaction: the cursor, the tally it read, and the board they make
                 db.executemany("INSERT OR REPLACE INTO connector_rows VALUES (?, ?, ?, ?)", upserts)
@@ -99,6 +101,9 @@ class StateStore:
                 db.execute("INSERT OR REPLACE INTO connector_state VALUES (?, ?, ?, ?)",
                            (self.account, time.time(), json.dumps(state, separators=(",", ":")), body))
             self.saves += 1
+            for rows in (tables or {}).values():
+                if isinstance(getattr(rows, "changed", None), set):
+                    rows.changed.clear()  # type: ignore[attr-defined]
             for _, kind, key, _ in upserts:  # a copy: the caller's lists may change in place
                 value = (tables or {})[kind][key]
                 self._on_disk.setdefault(kind, {})[key] = list(value) if isinstance(value, list) else value

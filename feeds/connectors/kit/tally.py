@@ -14,12 +14,38 @@ from collections.abc import Iterable
 from typing import Any
 
 
+class Tracked(dict[str, Any]):
+    """A dict that remembers which keys were set or removed since ``take_changed`` (so that a save
+    writes those rows only, not the whole day's tally again)."""
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self.changed: set[str] = set()
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        super().__setitem__(key, value)
+        self.changed.add(key)
+
+    def __delitem__(self, key: str) -> None:
+        super().__delitem__(key)
+        self.changed.add(key)
+
+    def pop(self, key: str, *default: Any) -> Any:
+        if key in self:
+            self.changed.add(key)
+        return super().pop(key, *default)
+
+    def take_changed(self) -> set[str]:
+        changed, self.changed = self.changed, set()
+        return changed
+
+
 class Tally:
     def __init__(self, tickets: dict[str, list[Any]] | None = None, ratings: dict[str, list[Any]] | None = None) -> None:
         # ticket id -> [owner, solved_at, first_reply_seconds | None]; only tickets solved now
-        self.tickets: dict[str, list[Any]] = tickets or {}
+        self.tickets = Tracked(tickets or {})
         # rating id -> [agent, rated_at, satisfied (True/False)]
-        self.ratings: dict[str, list[Any]] = ratings or {}
+        self.ratings = Tracked(ratings or {})
 
     def ticket(self, ticket_id: object, owner: object, solved_at: float | None, solved: bool,
                first_reply_seconds: float | None = None) -> None:
@@ -40,8 +66,9 @@ class Tally:
 
     def prune(self, start: float) -> None:
         """Forget what no longer counts: solves and ratings before ``start`` (the day's)."""
-        self.tickets = {k: v for k, v in self.tickets.items() if v[1] >= start}
-        self.ratings = {k: v for k, v in self.ratings.items() if v[1] >= start}
+        for table in (self.tickets, self.ratings):
+            for key in [k for k, v in table.items() if v[1] < start]:
+                del table[key]
 
     def metrics(self, agents: Iterable[str], start: float, end: float,
                 ratings: bool = True, first_reply: bool = True) -> dict[str, dict[str, float | None]]:
