@@ -32,10 +32,11 @@ import httpx
 from feeds.config.secrets import read_secret
 from feeds.config.validate import did_you_mean
 from feeds.connectors.base import Context
-from feeds.connectors.kit.api import ApiClient, ApiError, BudgetSpent, number_header, seconds_header
+from feeds.connectors.kit.api import ApiClient, ApiError, BudgetSpent, ShapeError, number_header, seconds_header
 from feeds.connectors.kit.budget import Budget
 from feeds.connectors.kit.day import utc_iso
-from feeds.connectors.kit.native import Member, NativeConnector, NativeOptions, PollContext, check_base_url, native_type
+from feeds.connectors.kit.native import (Member, NativeConnector, NativeOptions, PollContext, check_base_url,
+                                         native_type, secret_place)
 from feeds.connectors.kit.oauth import ClientCredentials
 
 if TYPE_CHECKING:
@@ -86,16 +87,8 @@ class GenesysOptions(NativeOptions):
                                             'login_url are given): the region\'s domain, e.g. "mypurecloud.de"')
 
 
-class ShapeError(ApiError):
-    """Genesys answered, but not in the shape its documentation (or our reading of it) gives."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message, "shape")
-
-
 def secret_hint(feed: FeedConfig) -> str:
-    where = f"token_env ({feed.auth.token_env})" if feed.auth.token_env else f"token_file ({feed.auth.token_file})"
-    return f"the OAuth client secret in feed.auth.{where}"
+    return f"the OAuth client secret in {secret_place(feed)}"
 
 
 def forbidden(path: str, body: Any) -> str:

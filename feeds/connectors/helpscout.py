@@ -30,10 +30,10 @@ import httpx
 
 from feeds.config.secrets import read_secret
 from feeds.connectors.base import Context
-from feeds.connectors.kit.api import ApiClient, ApiError, BudgetSpent, number_header, seconds_header
+from feeds.connectors.kit.api import ApiClient, ApiError, BudgetSpent, ShapeError, number_header, seconds_header
 from feeds.connectors.kit.budget import Budget
 from feeds.connectors.kit.day import utc_iso
-from feeds.connectors.kit.native import Member, NativeConnector, NativeOptions, PollContext, native_type
+from feeds.connectors.kit.native import Member, NativeConnector, NativeOptions, PollContext, native_type, secret_place
 from feeds.connectors.kit.oauth import ClientCredentials
 
 if TYPE_CHECKING:
@@ -52,16 +52,8 @@ class HelpScoutOptions(NativeOptions):
     ``rate_share`` come from the kit, the app id and secret from ``[feed.auth]``."""
 
 
-class ShapeError(ApiError):
-    """Help Scout answered, but not in the shape its documentation (or our reading of it) gives."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message, "shape")
-
-
 def secret_hint(feed: FeedConfig) -> str:
-    where = f"token_env ({feed.auth.token_env})" if feed.auth.token_env else f"token_file ({feed.auth.token_file})"
-    return f"the app secret in feed.auth.{where}"
+    return f"the app secret in {secret_place(feed)}"
 
 
 def forbidden(path: str, body: Any) -> str:

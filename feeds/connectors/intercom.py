@@ -38,7 +38,7 @@ from feeds.connectors.base import Context
 from feeds.connectors.kit.api import ApiClient, ApiError, StaticCredentials, epoch_header, number_header
 from feeds.connectors.kit.budget import Budget
 from feeds.connectors.kit.day import parse_time
-from feeds.connectors.kit.native import Member, NativeConnector, NativeOptions, PollContext, native_type
+from feeds.connectors.kit.native import Member, NativeConnector, NativeOptions, PollContext, native_type, secret_place
 from feeds.logs import LOGGER, log_event
 
 if TYPE_CHECKING:
@@ -103,9 +103,7 @@ def _avatar(value: Any) -> str | None:
 
 
 def secret_hint(feed: FeedConfig) -> str:
-    where = (f"feed.auth.token_env ({feed.auth.token_env})" if feed.auth.token_env
-             else f"feed.auth.token_file ({feed.auth.token_file})")
-    return f"the Intercom access token in {where}"
+    return f"the Intercom access token in {secret_place(feed)}"
 
 
 class IntercomConnector(NativeConnector):

@@ -46,6 +46,14 @@ class ApiError(FeedError):
         self.body = body  # the vendor's error document, for the connector to read (e.g. "cursor expired")
 
 
+class ShapeError(ApiError):
+    """The vendor answered, but not in the shape its documentation (or our reading of it) gives:
+    said loudly, naming the field, never read as zeros."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, "shape")
+
+
 class BudgetSpent(ApiError):
     """chalkwall's share of the rate limit is used up until after the poll's deadline."""
 

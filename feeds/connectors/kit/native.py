@@ -41,6 +41,12 @@ ROSTER_EVERY = 3600.0
 UNKNOWN_ROSTER_EVERY = 300.0
 
 
+def secret_place(feed: FeedConfig) -> str:
+    """Where the config keeps the secret, for messages: "feed.auth.token_env (ZENDESK_TOKEN)"."""
+    auth = feed.auth
+    return f"feed.auth.token_env ({auth.token_env})" if auth.token_env else f"feed.auth.token_file ({auth.token_file})"
+
+
 def check_base_url(value: str) -> str | None:
     """``base_url``: scheme, host and port only; https except on a loopback address."""
     if not value:
