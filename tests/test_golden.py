@@ -77,8 +77,13 @@ def test_scene_matches_its_golden_image(scene: str, theme_name: str, size_name: 
         seed_history(tmp_path, clock.wall())
     preview = build_wall(loaded, SIZES[size_name], theme=load_theme(theme_name, ROOT), clock=clock, state=tmp_path)
     surface = render(preview, scene)
+    check_golden(surface, f"{scene}-{theme_name}-{size_name}.png")
+
+
+def check_golden(surface: pygame.Surface, name: str) -> None:
+    """Fail unless ``surface`` matches tests/golden/``name`` (writing it when there is none yet, or
+    when CHALKWALL_UPDATE_GOLDEN=1); a mismatch leaves the picture and a difference image in _failed."""
     actual = Image.frombytes("RGB", surface.get_size(), pygame.image.tobytes(surface, "RGB"))
-    name = f"{scene}-{theme_name}-{size_name}.png"
     path = GOLDEN / name
     if UPDATE or not path.exists():
         GOLDEN.mkdir(exist_ok=True)

@@ -10,9 +10,7 @@ import time
 from datetime import date
 from pathlib import Path
 
-import pygame
 import pytest
-from PIL import Image, ImageChops
 
 from display.clock import FakeClock
 from display.shot import build_wall, render
@@ -21,7 +19,7 @@ from fakes.scenario import make_scenario
 from fakes.zendesk import ZendeskFake
 from feeds.config.schema import load_config
 from helpers import ROOT, write_config
-from test_golden import FAILED, GOLDEN, MAX_CHANGED, MAX_MEAN_DIFF, SIZES, compare
+from test_golden import SIZES, check_golden
 
 SECRET_ENV = "CHALKWALL_GOLDEN_ZENDESK_TOKEN"
 
@@ -68,17 +66,4 @@ name = "{scene}"
     expected = day.expected(clock.wall(), "zendesk")
     assert {a.agent.id: a.agent.metrics.get("tickets_solved") for a in board.agents} == \
         {k: v["tickets_solved"] for k, v in expected.items()}
-    actual = Image.frombytes("RGB", surface.get_size(), pygame.image.tobytes(surface, "RGB"))
-    name = f"zendesk-{scene}-dark-{size_name}.png"
-    path = GOLDEN / name
-    if os.environ.get("CHALKWALL_UPDATE_GOLDEN") == "1" or not path.exists():
-        actual.save(path, optimize=True)
-        if os.environ.get("CHALKWALL_UPDATE_GOLDEN") != "1":
-            pytest.fail(f"no golden image yet: wrote {path}; look at it, then commit it")
-        return
-    mean, changed = compare(actual, Image.open(path))
-    if mean > MAX_MEAN_DIFF or changed > MAX_CHANGED:
-        FAILED.mkdir(exist_ok=True)
-        actual.save(FAILED / name)
-        ImageChops.difference(actual, Image.open(path).convert("RGB")).save(FAILED / f"diff-{name}")
-        pytest.fail(f"{name} differs from its golden image (mean {mean:.2f}, {changed:.2%} changed); see {FAILED}")
+    check_golden(surface, f"zendesk-{scene}-dark-{size_name}.png")
