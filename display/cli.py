@@ -57,7 +57,7 @@ def _parser() -> argparse.ArgumentParser:
     shot.add_argument("--theme", help="a built-in theme or a theme file (default: the config's)")
     shot.add_argument("--out", required=True, metavar="FILE.png")
     bench = sub.add_parser("bench", parents=[common], help="measure parse/rank/diff speed and memory over many polls")
-    bench.add_argument("--agents", type=int, default=5000, help="agents in the large document (5000)")
+    bench.add_argument("--agents", type=int, help="agents in the large document (5000; --connector: 500)")
     bench.add_argument("--rounds", type=int, default=40, help="polls of the large document to time (40)")
     bench.add_argument("--polls", type=int, default=10_000, help="polls for the memory run (10000)")
     bench.add_argument("--only", choices=("feed", "display"), help="run one half only")
@@ -125,14 +125,13 @@ def _main(argv: Sequence[str] | None) -> int:
             if args.connector:
                 from feeds import connector_bench
 
-                connector_bench.run(args.connector, agents=args.agents if args.agents != 5000 else 500,
-                                    tickets=args.tickets)
+                connector_bench.run(args.connector, agents=args.agents or 500, tickets=args.tickets)
                 return 0
             regular = not (args.soak or args.minute or args.still) or args.only is not None  # alone: only them
             if regular and args.only != "display":
                 from feeds import bench
 
-                bench.run(agents=args.agents, rounds=args.rounds, polls=args.polls, board=cfg.board)
+                bench.run(agents=args.agents or 5000, rounds=args.rounds, polls=args.polls, board=cfg.board)
             if regular and args.only != "feed":
                 from display import bench as display_bench
 

@@ -296,3 +296,20 @@ def test_the_state_file_holds_exactly_the_tally_after_changes_deletions_and_a_ne
     assert tables.get("tickets", {}) == dict(tally.tickets) and tables.get("ratings", {}) == {}
     rows = sqlite3.connect(tmp_path / "chalkwall.sqlite3").execute("SELECT count(*) FROM connector_rows").fetchone()
     assert rows == (len(tally.tickets),) and "3" in tally.tickets and "4" not in tally.tickets
+
+
+def test_an_answer_in_an_undocumented_shape_is_a_shape_problem_of_that_part_alone(toy: Toy, clock: FakeClock) -> None:
+    toy.tickets = [{"id": 1, "owner": "a1", "solved_at": clock.now - 60}]
+    toy.route("GET", "/ratings", lambda r: Response.json({"ratings": "not a list"}))  # an object, not the list
+    toy._routes.reverse()  # the new route first
+    snap = connector(toy, clock, None).poll()
+    assert metrics(snap)["a1"]["tickets_solved"] == 1.0  # the tickets part still ran
+    assert any("ratings: an answer for ratings is not in the documented shape" in w for w in snap.warnings)
+
+
+def test_a_budget_spent_before_anything_was_read_leaves_the_metric_empty_not_zero(toy: Toy, clock: FakeClock) -> None:
+    toy.tickets = [{"id": 1, "owner": "a1", "solved_at": clock.now - 60}]
+    c = connector(toy, clock, None, limits={"account": 2.0})  # the roster and one page: no ratings call
+    snap = c.poll()
+    assert metrics(snap)["a1"]["tickets_solved"] == 1.0
+    assert "csat" in snap.empty_metrics and "csat_count" in snap.empty_metrics  # null, never a made-up 0

@@ -236,7 +236,6 @@ class FeedConfig:
             need("path", 'for feed type "file"')
         if self.type == "csv" and bool(self.url) == bool(self.path):
             reader.problem(key, 'feed type "csv" needs exactly one of url or path')
-        check_auth = getattr(self.options, "check_auth", None)
         if spec.native and self.auth.type != "none":
             reader.problem(f"{key}.auth.type", f'feed type "{self.type}" picks its own scheme: remove [feed.auth] type')
         if spec.auth:
@@ -249,5 +248,3 @@ class FeedConfig:
         for name in ("email", "client_id"):
             if getattr(self.auth, name) and name not in spec.auth:
                 reader.problem(f"{key}.auth.{name}", f'does not apply to feed type "{self.type}"')
-        if check_auth is not None:
-            check_auth(self, reader, key)

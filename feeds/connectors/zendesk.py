@@ -217,9 +217,10 @@ class ZendeskConnector(NativeConnector):
             self.tally.ticket(t["id"], owner, solved_at, status in SOLVED, _first_reply(metric))
             if status in SOLVED and solved_at is not None and solved_at >= today:
                 self.saw_agent(owner)
-            known = self.tally.ratings.get(str(rating.get("id")))
-            if known is not None and rating.get("score") in ("good", "bad"):
-                known[2] = rating["score"] == "good"  # the customer changed their mind: the latest score counts
+            key = str(rating.get("id"))
+            known = self.tally.ratings.get(key)
+            if known is not None and rating.get("score") in ("good", "bad"):  # the customer changed their mind
+                self.tally.ratings[key] = [known[0], known[1], rating["score"] == "good"]  # (a new list: saved)
         if missing:
             log_event(log, logging.WARNING, "zendesk_no_solved_at", f"Zendesk sent {len(missing)} solved ticket(s) "
                       f"without metric_set.solved_at (e.g. #{missing[0]}): they are not counted in tickets_solved",

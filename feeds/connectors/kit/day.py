@@ -3,13 +3,16 @@ seconds (a DST day is 23 or 25 hours long), and the UTC forms vendors want on th
 
 from __future__ import annotations
 
+import math
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 
 class BusinessDay:
     def __init__(self, tz: str = "") -> None:
-        self.zone = ZoneInfo(tz) if tz else datetime.now().astimezone().tzinfo or timezone.utc
+        from feeds.config.game import local_zone_name  # the machine's zone by name: its DST rules too
+
+        self.zone = ZoneInfo(tz or local_zone_name())
 
     def day_of(self, now: float) -> date:
         return datetime.fromtimestamp(now, self.zone).date()
@@ -37,7 +40,7 @@ def parse_time(value: object) -> float | None:
     if value is None or value == "" or isinstance(value, bool):
         return None
     if isinstance(value, (int, float)):
-        return float(value)
+        return float(value) if math.isfinite(value) else None
     if isinstance(value, str):
         try:
             parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))

@@ -21,11 +21,11 @@ import logging
 from datetime import datetime
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
 from feeds.connectors.base import ConnectorType, Context
-from feeds.connectors.kit.api import ApiClient, ApiError, BudgetSpent
+from feeds.connectors.kit.api import ApiClient, ApiError, BudgetSpent, ShapeError
 from feeds.connectors.kit.day import BusinessDay, utc_iso
 from feeds.connectors.kit.store import StateStore
 from feeds.connectors.kit.tally import Tally
@@ -39,6 +39,20 @@ if TYPE_CHECKING:
 log = logging.getLogger(f"{LOGGER}.connector")
 ROSTER_EVERY = 3600.0
 UNKNOWN_ROSTER_EVERY = 300.0
+
+
+T = TypeVar("T")
+
+
+def guarded(name: str, fn: Callable[[], T]) -> T:
+    """``fn()``, with what a vendor's odd answer can make Python raise turned into a ShapeError for
+    the part ``name`` (a list where an object was documented, a string where a number): that part is
+    kept at its last good values and said so, the other parts of the poll still run."""
+    try:
+        return fn()
+    except (KeyError, IndexError, TypeError, AttributeError, ValueError) as exc:
+        raise ShapeError(f"an answer for {name} is not in the documented shape ({type(exc).__name__}: "
+                         f"{str(exc)[:80]})") from None
 
 
 def secret_place(feed: FeedConfig) -> str:
@@ -183,7 +197,7 @@ class NativeConnector:
         """True when this poll read something: a sub-fetch completed (or read part of a backfill)."""
         self._poll = {}
         try:
-            self.collect(ctx)
+            guarded("collect", lambda: self.collect(ctx))
         except ApiError as exc:  # a vendor module that let one escape: that whole poll failed
             self._problem("collect", exc)
             return False
@@ -194,12 +208,14 @@ class NativeConnector:
         if name in self.disabled:
             self._poll[name] = False
             return False
+        asked = self.api.requests
         try:
-            fn()
+            guarded(name, fn)
         except BudgetSpent:
-            self.behind.add(name)  # the rest next poll: what is read so far is kept and shown
             self._poll[name] = True
-            self._ok(name)
+            if self.api.requests > asked:  # part of it was read: shown, marked as catching up
+                self.behind.add(name)  # the rest next poll
+                self._ok(name)
             self.checkpoint()
             return False
         except ApiError as exc:
@@ -218,7 +234,7 @@ class NativeConnector:
         if not due:
             return True
         try:
-            members, teams = self.read_roster(ctx)
+            members, teams = guarded("roster", lambda: self.read_roster(ctx))
         except ApiError as exc:
             self._problem("roster", exc)
             return False
@@ -298,14 +314,14 @@ class NativeConnector:
         self.api.deadline = ctx.deadline
         out: list[Probe] = []
         try:
-            members, teams = self.read_roster(ctx)
+            members, teams = guarded("roster", lambda: self.read_roster(ctx))
             out.append(Probe("roster", True, f"{len(members)} active agents in {len(teams)} teams", ()))
         except ApiError as exc:
             out.append(Probe("roster", False, str(exc), ()))
             return out
         for name, call in self.probes(ctx).items():
             try:
-                out.append(Probe(name, True, call(), self.SUBS.get(name, ())))
+                out.append(Probe(name, True, guarded(name, call), self.SUBS.get(name, ())))
             except ApiError as exc:
                 out.append(Probe(name, False, str(exc), self.SUBS.get(name, ())))
         return out

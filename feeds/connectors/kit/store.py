@@ -98,7 +98,10 @@ class StateStore:
             with db:  # one transaction: the cursor, the tally it read, and the board they make
                 db.executemany("INSERT OR REPLACE INTO connector_rows VALUES (?, ?, ?, ?)", upserts)
                 db.executemany("DELETE FROM connector_rows WHERE account = ? AND kind = ? AND key = ?", deletes)
-                db.execute("INSERT OR REPLACE INTO connector_state VALUES (?, ?, ?, ?)",
+                # A checkpoint mid-poll (no snapshot yet) keeps the board the last whole poll made.
+                db.execute("INSERT INTO connector_state VALUES (?, ?, ?, ?) ON CONFLICT (account) DO UPDATE SET "
+                           "saved_at = excluded.saved_at, state = excluded.state, "
+                           "snapshot = COALESCE(excluded.snapshot, connector_state.snapshot)",
                            (self.account, time.time(), json.dumps(state, separators=(",", ":")), body))
             self.saves += 1
             for rows in (tables or {}).values():

@@ -15,8 +15,9 @@ from typing import Any
 
 
 class Tracked(dict[str, Any]):
-    """A dict that remembers which keys were set or removed since ``take_changed`` (so that a save
-    writes those rows only, not the whole day's tally again)."""
+    """A dict that remembers which keys were set or removed since the store last saved it (so that
+    a save writes those rows only, not the whole day's tally again). A value changed in place is
+    not seen: set a new one."""
 
     def __init__(self, *args: Any) -> None:
         super().__init__(*args)
@@ -35,9 +36,6 @@ class Tracked(dict[str, Any]):
             self.changed.add(key)
         return super().pop(key, *default)
 
-    def take_changed(self) -> set[str]:
-        changed, self.changed = self.changed, set()
-        return changed
 
 
 class Tally:
@@ -97,16 +95,6 @@ class Tally:
             out[agent] = row
         return out
 
-    def to_json(self) -> dict[str, Any]:
-        return {"tickets": self.tickets, "ratings": self.ratings}
-
-    @classmethod
-    def from_json(cls, doc: Any) -> Tally:
-        if not isinstance(doc, dict):
-            return cls()
-        tickets = {str(k): list(v) for k, v in (doc.get("tickets") or {}).items() if isinstance(v, list) and len(v) == 3}
-        ratings = {str(k): list(v) for k, v in (doc.get("ratings") or {}).items() if isinstance(v, list) and len(v) == 3}
-        return cls(tickets, ratings)
 
 
 def _median(values: list[float]) -> float | None:
