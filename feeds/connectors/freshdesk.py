@@ -253,9 +253,11 @@ class FreshdeskConnector(NativeConnector):
             gone |= {str(t["id"]) for t in rows(reply, "deleted-ticket list") if isinstance(t, dict) and "id" in t}
             if not has_next(reply.headers):
                 break
-        for tid in gone:
-            self.tally.ticket(tid, None, None, False)
-            for key in [k for k in self.tally.ratings if k.split(":", 1)[0] == tid]:
+        fresh = gone - set(self.state.get("deleted") or ())  # the ones already taken out stay out
+        if fresh:
+            for tid in fresh:
+                self.tally.ticket(tid, None, None, False)
+            for key in [k for k in self.tally.ratings if k.split(":", 1)[0] in fresh]:
                 del self.tally.ratings[key]
         self.state["deleted"] = sorted(gone)
 

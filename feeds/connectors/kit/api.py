@@ -132,7 +132,12 @@ class ApiClient:
         self.client.close()
 
     def url(self, path: str) -> str:
-        return path if path.startswith(("http://", "https://")) else self.base_url + path
+        """``base_url`` + ``path``; a whole URL (a vendor's next link) is taken on ``base_url`` too,
+        so the credentials never go to a host the config did not name."""
+        if path.startswith(("http://", "https://")):
+            parts = urlsplit(path)
+            path = parts.path + (f"?{parts.query}" if parts.query else "")
+        return self.base_url + path
 
     def get(self, path: str, params: Any = None, **kw: Any) -> Reply:
         return self.request("GET", path, params=params, **kw)
