@@ -132,6 +132,11 @@ class IntercomConnector(NativeConnector):
         self.no_deleted = ""  # why deleted conversations cannot be listed, once known
 
     # --- the roster ----------------------------------------------------------------------------
+    def new_day(self, ctx: PollContext) -> None:
+        super().new_day(ctx)
+        self.unattributed.clear()  # yesterday's odd answers are not today's warnings
+        self.shape.clear()
+
     def read_roster(self, ctx: PollContext) -> tuple[list[Member], dict[str, str]]:
         admins = _list(self.api.get("/admins", {"display_avatar": "true"}, what="admin list").data, "admins", "admin list")
         teams = _list(self.api.get("/teams", what="team list").data, "teams", "team list")
