@@ -122,3 +122,49 @@ def test_the_simulation_sees_a_red_green_pair_merge_for_a_deuteranope() -> None:
 def test_a_dash_marks_no_move_and_is_neither_arrow(tmp_path: Path) -> None:
     still, up = silhouette("colour-blind", 0), silhouette("colour-blind", 1)
     assert 0 < sum(map(sum, still)) < sum(map(sum, up)) // 2
+
+
+def banner_frames(tmp_path: Path, animation: str, at: tuple[float, ...]) -> list[bytes]:
+    """The whole picture at each of ``at`` seconds into a challenge's banner."""
+    from display.shot import make_stage
+    from display.wall import Wall
+    from feeds.board.build import build_board
+    from feeds.board.diff import FeedEventReceived
+    from feeds.config.schema import load_config
+    from feeds.connectors.parse import normalise
+    from feeds.live.coordinator import FeedState
+    from feeds.model import FeedEvent
+    from helpers import agent, doc, write_config
+
+    loaded = load_config(str(write_config(tmp_path, f'[display]\nanimation = "{animation}"\n')))
+    clock = FakeClock()
+    wall = Wall(make_stage(loaded, (640, 360), clock, load_theme("dark", ROOT)))
+    board = build_board(normalise(doc(*(agent(f"a{i}", 20 - i) for i in range(6)))), BoardConfig())
+    wall.update(FeedState(board, 1.0, None, 0, False, 1))
+    done = FeedEvent("c1", "challenge_completed", None, {"agent": "a2", "challenge": "Solve 10", "points": 5})
+    wall.update(FeedState(board, 1.0, None, 0, False, 1), [FeedEventReceived(done)])
+    start, out = clock.now(), []
+    for t in at:
+        clock.advance(start + t - clock.now())
+        surface = pygame.Surface((640, 360))
+        wall.draw(surface)
+        out.append(pygame.image.tobytes(surface, "RGB"))
+    return out
+
+
+def test_calm_fades_the_banner_in_and_then_nothing_moves(tmp_path: Path) -> None:
+    early, settled, later = banner_frames(tmp_path, "calm", (0.05, 0.6, 1.8))
+    assert early != settled  # the card is still fading in
+    assert settled == later  # no confetti, no glow: a still picture until the banner ends
+
+
+def test_full_motion_throws_confetti_where_calm_has_none(tmp_path: Path) -> None:
+    settled, later = banner_frames(tmp_path, "full", (0.6, 1.8))
+    assert settled != later
+
+
+def test_calm_drops_slides_and_bursts_but_keeps_short_count_ups() -> None:
+    calm = Motion("calm")
+    assert calm.duration(0.8) == 0.0 and calm.duration(0.8, essential=True) == 0.4
+    assert not calm.bursts and calm.fades
+    assert Motion("full").bursts and not Motion("full").fades and Motion("reduced").bursts

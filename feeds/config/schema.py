@@ -103,7 +103,7 @@ class DisplayConfig:
     title: str = "Leaderboard"
     period: str = "Today"  # what the numbers cover, shown in the header beside the date
     theme: str = "dark"
-    animation: Literal["full", "reduced", "none"] = "full"
+    animation: Literal["full", "reduced", "calm", "none"] = "full"
     secondary: str = ""
     teams: tuple[str, ...] = ()
     scenes: tuple[SceneConfig, ...] = field(default_factory=_default_scenes)
