@@ -2,7 +2,8 @@
 
 Every tween reads the shared clock, so a test that moves a FakeClock to t=0, mid and end sees
 exact positions. ``Motion`` carries the configured animation mode: "full" animates, "reduced"
-keeps only short fades and count-ups, "none" jumps to the end state at once.
+keeps only short fades and count-ups, "calm" is reduced without bursts, glows or pulses (for people
+who find flicker hard: a banner fades in, a halo fades out), "none" jumps to the end state at once.
 """
 
 from __future__ import annotations
@@ -31,15 +32,25 @@ def ease_in_out_cubic(t: float) -> float:
 
 @dataclass(frozen=True)
 class Motion:
-    """How much things move: "full", "reduced" or "none"."""
+    """How much things move: "full", "reduced", "calm" or "none"."""
 
     mode: str = "full"
 
     def duration(self, seconds: float, essential: bool = False) -> float:
-        """The length of an animation; ``essential`` ones (count-ups) survive "reduced"."""
-        if self.mode == "none" or (self.mode == "reduced" and not essential):
+        """The length of an animation; ``essential`` ones (count-ups) survive "reduced" and "calm"."""
+        if self.mode == "none" or (self.mode in ("reduced", "calm") and not essential):
             return 0.0
-        return seconds * (0.5 if self.mode == "reduced" else 1.0)
+        return seconds * (0.5 if self.mode in ("reduced", "calm") else 1.0)
+
+    @property
+    def bursts(self) -> bool:
+        """Confetti, a pulsing glow: off in "calm" (and "none")."""
+        return self.mode in ("full", "reduced")
+
+    @property
+    def fades(self) -> bool:
+        """Things appear and go by fading, never by sliding, rising or pulsing ("calm")."""
+        return self.mode == "calm"
 
 
 class Tween:

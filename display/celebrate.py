@@ -7,7 +7,8 @@ queue and are shown one at a time; a burst (three or more waiting) is coalesced 
 ("3 challenges completed!") so the board is never blocked for minutes. While the screen is dark
 they are held, and shown as one "while you were away" banner when it comes on (:mod:`display.away`).
 Confetti is a pure function of the time since the burst began, so a frame at t = 1.2 s is the same
-in every run.
+in every run. With ``animation = "calm"`` there is no confetti or glow: the card fades in where it
+stands, and toasts appear in place.
 """
 
 from __future__ import annotations
@@ -191,11 +192,15 @@ class Celebrations:
         t = self.stage.clock.now() - self.started
         if t < APPEAR_SECONDS + 0.05:
             return None
-        return CONFETTI_FPS if self.stage.theme.celebration.style == "confetti" else PULSE_FPS
+        return CONFETTI_FPS if self._style() == "confetti" else PULSE_FPS
+
+    def _style(self) -> str:
+        """The theme's celebration style, or "none" where the motion setting allows no bursts ("calm")."""
+        return "none" if self.stage.motion.fades else self.stage.theme.celebration.style
 
     def toasts_moving(self) -> bool:
         """A toast is sliding in or out (the rest of its life it stands still)."""
-        if self.stage.motion.mode == "none":
+        if self.stage.motion.mode == "none" or self.stage.motion.fades:
             return False
         now = self.stage.clock.now()
         return any(now - t < TOAST_SLIDE or now - t > TOAST_SECONDS - TOAST_SLIDE for t, _ in self.toasts)
@@ -226,7 +231,7 @@ class Celebrations:
 
     def _card_rect(self, t: float, item: Celebration | None = None) -> pygame.Rect:
         st = self.stage
-        appear = 1.0 if st.motion.mode == "none" else min(1.0, t / APPEAR_SECONDS)
+        appear = 1.0 if st.motion.mode == "none" or st.motion.fades else min(1.0, t / APPEAR_SECONDS)
         card = pygame.Rect((0, 0), self._card_size())
         if item is not None and item.rows:  # the summary: as tall as its list needs
             card.h = self._card(item).get_height()
@@ -270,17 +275,17 @@ class Celebrations:
         if self.current is None or self.stage.motion.mode == "none":
             return False
         t = self.stage.clock.now() - self.started
-        return t < (APPEAR_SECONDS if self.stage.theme.celebration.style == "none" else BURST_SECONDS)
+        return t < (APPEAR_SECONDS if self._style() == "none" else BURST_SECONDS)
 
     def _draw_banner(self, surface: pygame.Surface, item: Celebration, t: float) -> None:
         st = self.stage
         card = self._card_rect(t, item)
-        if st.theme.celebration.style == "confetti" and st.motion.mode != "none":
+        if self._style() == "confetti" and st.motion.mode != "none":
             self._pieces = self._confetti_rects(item, t, card)
             for rect, colour in self._pieces:  # behind the card: it never crosses the words
                 pygame.draw.rect(surface, colour, rect)
-        surface.blit(self._card(item), card)
-        if st.theme.celebration.style == "glow" and t < BURST_SECONDS:
+        surface.blit(self._faded(self._card(item), t), card)
+        if self._style() == "glow" and t < BURST_SECONDS:
             self._glow(surface, item, card, t)
 
     def draw_banner_partial(self, surface: pygame.Surface, under: pygame.Surface,
@@ -295,24 +300,30 @@ class Celebrations:
         t = st.clock.now() - self.started
         card = self._card_rect(t, item)
         old = self._pieces
-        pieces = self._confetti_rects(item, t, card) if st.theme.celebration.style == "confetti" and st.motion.mode != "none" \
+        pieces = self._confetti_rects(item, t, card) if self._style() == "confetti" and st.motion.mode != "none" \
             else []
         dirty = [*also, *(rect for rect, _ in old), *(rect for rect, _ in pieces)]
-        if t < APPEAR_SECONDS + 0.05 or st.theme.celebration.style == "glow":
+        if t < APPEAR_SECONDS + 0.05 or self._style() == "glow":
             dirty.append(card.inflate(card.h // 4, card.h // 2))
         for rect in dirty:
             surface.blit(under, rect, rect)
         self._pieces = pieces
         for rect, colour in pieces:
             pygame.draw.rect(surface, colour, rect)
-        card_surface = self._card(item)
+        card_surface = self._faded(self._card(item), t)
         for rect in dirty:
             overlap = rect.clip(card)
             if overlap:
                 surface.blit(card_surface, overlap, overlap.move(-card.x, -card.y))
-        if st.theme.celebration.style == "glow" and t < BURST_SECONDS:
+        if self._style() == "glow" and t < BURST_SECONDS:
             self._glow(surface, item, card, t)
         return dirty
+
+    def _faded(self, card: pygame.Surface, t: float) -> pygame.Surface:
+        """The card as it shows ``t`` seconds in: fading in over APPEAR_SECONDS when motion is
+        "calm" (where it does not rise), else opaque."""
+        card.set_alpha(round(255 * min(1.0, t / APPEAR_SECONDS)) if self.stage.motion.fades else None)
+        return card
 
     def _glow(self, surface: pygame.Surface, item: Celebration, card: pygame.Rect, t: float) -> None:
         grow = round(card.h * 0.06 * (1 + math.sin(t * 5)))
@@ -362,7 +373,7 @@ class Celebrations:
 
     def _slide(self, age: float) -> float:
         """How far in the toast is: 0 above the screen, 1 in place."""
-        if self.stage.motion.mode == "none":
+        if self.stage.motion.mode == "none" or self.stage.motion.fades:
             return 1.0
         return max(0.0, min(1.0, age / TOAST_SLIDE, (TOAST_SECONDS - age) / TOAST_SLIDE))
 

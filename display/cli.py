@@ -201,6 +201,16 @@ def cmd_check(loaded: LoadedConfig, online: bool = False) -> int:
           f"theme: {theme.name})")
     for warning in contrast_warnings(theme, f"theme {cfg.display.theme}"):
         print(f"warning: {warning}")
+    if cfg.display.viewing_distance > 0:
+        import pygame
+
+        from display.fonts import FontBook
+        from display.legibility import distance_warnings, x_ratio
+
+        pygame.font.init()  # to measure the theme's own x-height
+        ratio = x_ratio(FontBook({"text": theme.fonts.text, "numbers": theme.fonts.numbers}))
+        for warning in distance_warnings(theme, cfg.display, ratio, f"theme {cfg.display.theme}"):
+            print(f"warning: {warning}")
     return _check_online(loaded) if online else 0
 
 

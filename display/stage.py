@@ -61,6 +61,7 @@ class Stage:
         self.reserved_bottom = 0  # kept clear below the content for notices (set by the wall)
         self._px: dict[tuple[float, tuple[int, int]], int] = {}  # asked hundreds of times a frame
         self._colours: dict[str, RGB] = {}
+        self._x_ratio: float | None = None  # the text font's x-height per pixel, once viewing_distance asks
         self._colours_of: Theme | None = None
         # Asked many times a frame by every scene: worked out again only when what it depends on changes.
         self._content: tuple[tuple[tuple[int, int], int, Theme], pygame.Rect] | None = None
@@ -80,16 +81,27 @@ class Stage:
 
     def px(self, fraction: float) -> int:
         """A theme size (fraction of the screen height) in pixels. A portrait screen is narrow for
-        its height, so sizes shrink there, but never below 1/36 of the height (legible at 5 m)."""
+        its height, so sizes shrink there, but never below 1/36 of the height (legible at 5 m) nor
+        below what ``viewing_distance`` asks."""
         key = (fraction, self.size)
         px = self._px.get(key)
         if px is None:
             w, h = self.size
             scale = PORTRAIT_SCALE if h > w else 1.0
-            px = self._px[key] = max(8, math.ceil(h * MIN_TEXT), round(h * fraction * scale))
+            px = self._px[key] = max(8, math.ceil(h * MIN_TEXT), self._distance_px(), round(h * fraction * scale))
             if len(self._px) > 4096:  # fractions come from the theme and a few scales of them
                 self._px.clear()
         return px
+
+    def _distance_px(self) -> int:
+        """The smallest font size the viewing distance allows on this screen (display/legibility.py)."""
+        if self.display.viewing_distance <= 0:
+            return 0
+        from display.legibility import min_text_px, x_ratio
+
+        if self._x_ratio is None:
+            self._x_ratio = x_ratio(self.fonts)
+        return min_text_px(self.display, self.size, self._x_ratio)
 
     @property
     def margin(self) -> int:

@@ -76,7 +76,7 @@ def test_check_reports_a_theme_typo_a_missing_url_and_metric_typos_in_one_pass(t
         f'{config}: feed.url: missing (required for feed type "http")',
         f'{config}: board.score.cstat: "cstat" is not a metric [board.metrics] declares (did you mean "csat"?); '
         "if the feed does send it, declare [board.metrics.cstat]",
-        f'{config}: display.theme: no built-in theme "drak" (did you mean "dark"?); built-in: dark, high-contrast, light',
+        f'{config}: display.theme: no built-in theme "drak" (did you mean "dark"?); built-in: colour-blind, dark, high-contrast, light',
         "chalkwall: 3 problem(s) in the config",
     ]
 

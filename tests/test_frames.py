@@ -99,9 +99,9 @@ def drift_step_after(seconds: float) -> float:
 class Run:
     """A wall and its twin, fed the same states and events on one clock, and the presenter."""
 
-    def __init__(self, tmp_path: Path, screen: Screen, clock: FakeClock) -> None:
+    def __init__(self, tmp_path: Path, screen: Screen, clock: FakeClock, animation: str = "full") -> None:
         self.loaded: LoadedConfig = load_config(str(write_config(
-            tmp_path, '[display]\nsecondary = "csat"\ncelebration_seconds = 4\n'
+            tmp_path, f'[display]\nsecondary = "csat"\ncelebration_seconds = 4\nanimation = "{animation}"\n'
                       '[[display.scenes]]\nname = "leaderboard"\nseconds = 600\n')))
         self.clock, self.screen = clock, screen
         size = (screen.surface.get_width() - 2 * burnin.MAX, screen.surface.get_height() - 2 * burnin.MAX)
@@ -163,10 +163,11 @@ class Run:
             self.clock.advance(max(0.001, min(step, until - self.clock.now())))
 
 
+@pytest.mark.parametrize("animation", ["full", "calm"])
 @pytest.mark.parametrize("screen", [(968, 548), (548, 968)], indirect=True, ids=["landscape", "portrait"])
-def test_every_frame_on_screen_equals_a_full_redraw(tmp_path: Path, screen: Screen) -> None:
+def test_every_frame_on_screen_equals_a_full_redraw(tmp_path: Path, screen: Screen, animation: str) -> None:
     clock = FakeClock(wall=drift_step_after(20))
-    run = Run(tmp_path, screen, clock)
+    run = Run(tmp_path, screen, clock, animation)
     t0 = clock.now()
     solved = [30 - 2 * i for i in range(12)]
     run.feed(floor(1, solved))
@@ -194,7 +195,8 @@ def test_every_frame_on_screen_equals_a_full_redraw(tmp_path: Path, screen: Scre
     run.feed(floor(4, solved, stale=False))
     run.run_until(t0 + 40, "quiet, past every banner and toast and the drift step", tmp_path)
     assert not run.wall.celebrations.current and not run.wall.celebrations.toasts
-    assert run.partial > 50, "the run must exercise partial frames, not only full ones"
+    # "calm" has no slides, confetti or pulses, so fewer frames move; its fades are partial frames still
+    assert run.partial > (50 if animation == "full" else 20), "the run must exercise partial frames, not only full ones"
     assert burnin.drift(clock.wall()) != burnin.drift(t0 - clock.now() + clock.wall())
 
 

@@ -81,7 +81,7 @@ animation = "fulll"
 """)
     assert found == [
         'config.toml: board.team_aggregate: must be one of "sum", "average", not string "mean"',
-        'config.toml: display.animation: must be one of "full", "reduced", "none", not string "fulll" '
+        'config.toml: display.animation: must be one of "full", "reduced", "calm", "none", not string "fulll" '
         '(did you mean "full"?)',
         'config.toml: board.rank_by: "tickets_slved" is not a metric the demo feed sends (did you mean "tickets_solved"?)',
         'config.toml: display.secondary: "cstat" is not a metric the demo feed sends (did you mean "csat"?)',

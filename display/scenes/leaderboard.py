@@ -318,7 +318,8 @@ class LeaderboardScene(Scene):
             row.surface, row.key = self.art.render(ranked, key[-2], rect.size), key
         glow = 1e9 if self.still else now - row.led_at
         if glow < self._highlight_seconds():
-            pulse = 0.5 + 0.5 * math.sin(glow * 6)
+            # "calm" fades the halo out instead of pulsing it
+            pulse = 1 - glow / self._highlight_seconds() if st.motion.fades else 0.5 + 0.5 * math.sin(glow * 6)
             halo = rect.inflate(6, 0).move(0, 0)
             halo.h -= round(rect.h * 0.12) - 6
             pygame.draw.rect(surface, mix(st.colour("highlight"), st.colour("accent"), pulse), halo,

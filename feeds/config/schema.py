@@ -103,13 +103,15 @@ class DisplayConfig:
     title: str = "Leaderboard"
     period: str = "Today"  # what the numbers cover, shown in the header beside the date
     theme: str = "dark"
-    animation: Literal["full", "reduced", "none"] = "full"
+    animation: Literal["full", "reduced", "calm", "none"] = "full"
     secondary: str = ""
     teams: tuple[str, ...] = ()
     scenes: tuple[SceneConfig, ...] = field(default_factory=_default_scenes)
     size: str = field(default="", metadata={"check": check_size})
     celebration_seconds: float = field(default=6.0, metadata={"min": 2, "max": 60})
     max_fps: int = field(default=60, metadata={"min": 10, "max": 120})
+    viewing_distance: float = field(default=0.0, metadata={"min": 0, "max": 100})  # metres; 0: the 1/36 floor only
+    screen_inches: float = field(default=55.0, metadata={"min": 10, "max": 300})  # the diagonal, for viewing_distance
 
     def check(self, reader: Reader, key: str) -> None:
         if not self.scenes:
