@@ -48,7 +48,7 @@ def _parser() -> argparse.ArgumentParser:
     points.add_argument("--since", metavar="YYYY-MM-DD", help="only awards from this day on ([periods] zone)")
     points.add_argument("--until", metavar="YYYY-MM-DD", help="only awards up to and including this day")
     sub.add_parser("web", parents=[common], help="serve the team page ([web] in the config; /health is open)")
-    people = sub.add_parser("people", parents=[common], help="who may sign in to the team page")
+    people = sub.add_parser("people", help="who may sign in to the team page")  # options after the action
     people_sub = people.add_subparsers(dest="people_action", required=True, metavar="ACTION")
     invite = people_sub.add_parser("invite", parents=[common],
                                    help="print 'ID URL' sign-in links (new ones replace old) and write a QR PNG each")

@@ -226,6 +226,10 @@ def test_a_forged_form_without_a_token_or_with_another_sessions_token_is_refused
     attacker = signed_in(web, "eve")
     other = csrf_of(attacker)
     assert other != csrf_of(victim, "/admin")
+    login = web.client()
+    csrf_of(login, "/admin/sign-in")
+    assert login.post("/admin/sign-in", data={"password": PASSWORD}).status_code == 403
+    assert login.get("/admin").status_code == 303  # the right password without the form's token: not in
     for path, data in (("/admin/revoke", {"id": "eve"}), ("/admin/invite", {"id": "mallory", "role": "admin"}),
                        ("/sign-out", {})):
         for forged in (data, {**data, "csrf": other}, {**data, "csrf": ""}):
@@ -273,6 +277,21 @@ def test_fifty_wrong_admin_passwords_are_rate_limited_and_never_sign_in(tmp_path
         stop_web(web)
 
 
+def test_the_rate_limit_counts_failures_per_address_and_forgets_them_after_its_window() -> None:
+    from feeds.web.auth import RateLimit
+    from helpers import FakeClock
+
+    clock = FakeClock()
+    limit = RateLimit(tries=5, window=60, clock=clock)
+    assert [limit.allow("10.0.0.1") for _ in range(6)] == [True] * 5 + [False]
+    assert limit.allow("10.0.0.2")  # another address has its own count
+    assert limit.retry_after("10.0.0.1") == 61
+    clock.advance(60)
+    assert limit.allow("10.0.0.1")
+    limit.forgive("10.0.0.1")  # a success does not use up the limit
+    assert [limit.allow("10.0.0.1") for _ in range(5)] == [True] * 5
+
+
 def test_with_a_certificate_the_page_is_https_and_the_cookie_secure(tmp_path: Path) -> None:
     trustme = pytest.importorskip("trustme")
     ca = trustme.CA()
@@ -289,6 +308,14 @@ def test_with_a_certificate_the_page_is_https_and_the_cookie_secure(tmp_path: Pa
         assert reply.status_code == 303 and "; secure" in reply.headers["set-cookie"].lower()
     finally:
         stop_web(web)
+
+
+def test_a_missing_certificate_is_one_clear_line_and_no_server(tmp_path: Path) -> None:
+    config = write_config(tmp_path, f'[state]\ndir = "{tmp_path / "state"}"\n'
+                                    f'[web]\nlisten = "127.0.0.1:{free_port()}"\ntls_cert = "no.pem"\ntls_key = "no.key"\n')
+    result = chalkwall("web", "--config", str(config))
+    assert result.returncode == 1
+    assert result.stderr.strip() == f"chalkwall: cannot read {tmp_path / 'no.pem'} ([web] tls_cert)"
 
 
 def test_people_invite_prints_one_line_per_agent_and_a_qr_png_each(tmp_path: Path) -> None:

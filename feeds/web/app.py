@@ -210,6 +210,7 @@ def build_app(site: Site) -> Starlette:
             return page(request, "admin_sign_in.html", 401, configured=stored is not None,
                         error="That is not the admin password.")
         assert stored is not None
+        site.limit.forgive(client)
         start_session(request, admin=admin_mark(stored))
         return RedirectResponse("/admin", 303)
 

@@ -87,6 +87,13 @@ class RateLimit:
             stamps.append(now)
             return True
 
+    def forgive(self, key: str) -> None:
+        """Take back ``key``'s last attempt (it succeeded): only failures use up the limit."""
+        with self._lock:
+            stamps = self._seen.get(key)
+            if stamps:
+                stamps.pop()
+
     def retry_after(self, key: str) -> int:
         with self._lock:
             stamps = self._seen.get(key)
