@@ -250,8 +250,9 @@ def test_signing_out_ends_the_session(web: Web) -> None:
     assert client.get("/").status_code == 303
 
 
-def test_no_token_or_password_reaches_the_log(web: Web) -> None:
-    signed_in(web, "gus")
+def test_no_token_password_or_session_reaches_the_log(web: Web) -> None:
+    gus = signed_in(web, "gus")
+    web.secrets += [gus.cookies["chalkwall_session"], (web.state / "web-session.key").read_text().strip()]
     admin(web).post("/admin/sign-in", data={"password": "a wrong one, logged?"})
     web.secrets.append("a wrong one, logged?")
     time.sleep(0.2)  # the server writes its last access lines after the replies

@@ -271,6 +271,9 @@ def build_app(site: Site) -> Starlette:
 
 
 def session_secret(site: Site) -> str:
+    from feeds.logs import register_secret
     from feeds.web.auth import session_key
 
-    return session_key(site.people.path.parent)
+    key = session_key(site.people.path.parent)
+    register_secret(key)
+    return key
