@@ -1,4 +1,4 @@
-"""The ``chalkwall`` command: check, feed (and, with the display, run and shot).
+"""The ``chalkwall`` command: check, feed, points, web, people (and, with the display, run and shot).
 
 Every error a user can cause ends as a clear message and an exit code, never a traceback:
 0 success, 1 the feed gave no data, 2 an invalid config or command line, 130 interrupted.
@@ -47,6 +47,21 @@ def _parser() -> argparse.ArgumentParser:
     points.add_argument("--out", metavar="FILE", help="with export: write to FILE instead of stdout")
     points.add_argument("--since", metavar="YYYY-MM-DD", help="only awards from this day on ([periods] zone)")
     points.add_argument("--until", metavar="YYYY-MM-DD", help="only awards up to and including this day")
+    sub.add_parser("web", parents=[common], help="serve the team page ([web] in the config; /health is open)")
+    people = sub.add_parser("people", help="who may sign in to the team page")  # options after the action
+    people_sub = people.add_subparsers(dest="people_action", required=True, metavar="ACTION")
+    invite = people_sub.add_parser("invite", parents=[common],
+                                   help="print 'ID URL' sign-in links (new ones replace old) and write a QR PNG each")
+    invite.add_argument("ids", nargs="*", metavar="AGENT",
+                        help="agent ids on the board, or names (default: everyone on the board not yet invited)")
+    invite.add_argument("--qr-dir", metavar="DIR", help="where the QR PNGs go (default: the state dir's invites/)")
+    invite.add_argument("--role", choices=("agent", "role_model", "watcher", "admin"),
+                        help="the role to give (default: agent for someone new; unchanged otherwise)")
+    invite.add_argument("--name", help="the name to show (one person only; default: the board's)")
+    revoke = people_sub.add_parser("revoke", parents=[common], help="end a person's link and sessions")
+    revoke.add_argument("ids", nargs="+", metavar="AGENT")
+    people_sub.add_parser("admin-password", parents=[common],
+                          help="set the admin password (read from stdin) as an argon2 hash in admin_password_file")
     sub.add_parser("status", parents=[common], help="how the running wall is doing (from its status file)")
     run = sub.add_parser("run", parents=[common], help="show the wall (fullscreen; --windowed for a laptop)")
     run.add_argument("--windowed", action="store_true", help="a window instead of the whole screen; Esc or q quits")
@@ -106,6 +121,18 @@ def _main(argv: Sequence[str] | None) -> int:
             return cmd_watch(loaded) if args.watch else cmd_feed(loaded)
         if args.command == "points":
             return cmd_points(loaded, args.action, args.out, args.since, args.until)
+        if args.command == "web":
+            from feeds.web.serve import cmd_web
+
+            return cmd_web(loaded)
+        if args.command == "people":
+            from feeds.web import serve
+
+            if args.people_action == "invite":
+                return serve.cmd_invite(loaded, args.ids, args.qr_dir, args.role, args.name)
+            if args.people_action == "revoke":
+                return serve.cmd_revoke(loaded, args.ids)
+            return serve.cmd_admin_password(loaded)
         if args.command == "status":
             from display.health import describe, read_status, status_path
 

@@ -13,7 +13,7 @@ LAYERS = [
     {"feeds.config"},
     {"feeds.connectors", "feeds.board"},
     {"feeds.game"},
-    {"feeds.live"},
+    {"feeds.live", "feeds.web"},
     {"feeds.bench", "feeds.connector_bench"},
 ]
 

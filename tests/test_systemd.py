@@ -36,7 +36,7 @@ def test_units_verify(analyze: str, tmp_path: Path) -> None:
     executable = tmp_path / "chalkwall"
     executable.write_text("#!/bin/sh\n")
     executable.chmod(0o755)
-    for name in ("chalkwall.service", "chalkwall-desktop.service"):
+    for name in ("chalkwall.service", "chalkwall-desktop.service", "chalkwall-web.service"):
         result = subprocess.run([analyze, "verify", str(unit_copy(tmp_path, name, executable))],
                                 capture_output=True, text=True, timeout=60)
         problems = [line for line in result.stderr.splitlines() if name in line or "chalkwall" in line]
@@ -56,6 +56,23 @@ def test_the_kiosk_unit_is_confined(analyze: str, tmp_path: Path) -> None:
     for must in ("Type=notify", "WatchdogSec=", "NoNewPrivileges=yes", "ProtectSystem=strict", "ProtectHome=yes",
                  "PrivateTmp=yes", "StateDirectory=chalkwall", "LoadCredential=", "DevicePolicy=closed",
                  "DeviceAllow=char-drm rw"):
+        assert must in unit
+
+
+def test_the_team_page_unit_is_confined_at_least_as_tightly_as_the_kiosk(analyze: str, tmp_path: Path) -> None:
+    executable = tmp_path / "chalkwall"
+    executable.write_text("#!/bin/sh\n")
+    executable.chmod(0o755)
+    result = subprocess.run([analyze, "security", "--offline=true",
+                             str(unit_copy(tmp_path, "chalkwall-web.service", executable))],
+                            capture_output=True, text=True, timeout=60)
+    score = float(re.search(r"Overall exposure level for \S+: ([\d.]+)", result.stdout).group(1))  # type: ignore[union-attr]
+    assert score <= 2.0, result.stdout
+    unit = (ROOT / "systemd" / "chalkwall-web.service").read_text()
+    for must in ("ExecStart=/opt/chalkwall/venv/bin/chalkwall web ", "User=chalkwall", "NoNewPrivileges=yes",
+                 "ProtectSystem=strict", "ProtectHome=yes", "PrivateTmp=yes", "PrivateDevices=yes",
+                 "StateDirectory=chalkwall", "LoadCredential=admin-password:", "DevicePolicy=closed",
+                 "CapabilityBoundingSet=\n"):
         assert must in unit
 
 
