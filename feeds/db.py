@@ -8,6 +8,7 @@ history, announced events, the last board and the connectors' own state share on
 from __future__ import annotations
 
 import os
+import sqlite3
 from pathlib import Path
 
 DB_NAME = "chalkwall.sqlite3"
@@ -28,3 +29,17 @@ def feed_state_dir(configured: str, feed_type: str) -> Path:
     directory of its own, so that its invented awards never reach the ledger a real feed pays from."""
     base = state_dir(configured)
     return base / DEMO_DIR if feed_type == "demo" else base
+
+
+def connect(directory: Path, *, timeout: float = 10.0, autocommit: bool = False,
+            synchronous: str | None = None) -> sqlite3.Connection:
+    """A connection to the state file in ``directory`` (made if need be), shared between threads,
+    in WAL mode; ``synchronous`` ("FULL", "NORMAL") when the store wants other than SQLite's
+    default. Raises OSError or sqlite3.Error as they come."""
+    directory.mkdir(parents=True, exist_ok=True)
+    db = sqlite3.connect(directory / DB_NAME, timeout=timeout, check_same_thread=False,
+                         **({"isolation_level": None} if autocommit else {}))
+    db.execute("PRAGMA journal_mode=WAL")
+    if synchronous is not None:
+        db.execute(f"PRAGMA synchronous={synchronous}")
+    return db

@@ -10,14 +10,13 @@ per sender per day.
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from feeds.db import DB_NAME
+from feeds.db import DB_NAME, connect
 
 KUDOS = "kudos"
 SCHEMA = """
@@ -59,12 +58,9 @@ class Award:
 
 class Ledger:
     def __init__(self, directory: Path) -> None:
-        directory.mkdir(parents=True, exist_ok=True)
         self.path = directory / DB_NAME
-        self._db = sqlite3.connect(self.path, timeout=10, check_same_thread=False, isolation_level=None)
+        self._db = connect(directory, autocommit=True, synchronous="FULL")  # an SD card in a Pi loses power too
         self._lock = threading.Lock()
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")  # an SD card in a Pi loses power too
         self._db.executescript(SCHEMA)
 
     def close(self) -> None:

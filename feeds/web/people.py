@@ -12,14 +12,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-import sqlite3
 import threading
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Literal
 
-from feeds.db import DB_NAME
+from feeds.db import DB_NAME, connect
 
 Role = Literal["agent", "role_model", "watcher", "admin"]
 ROLES: tuple[Role, ...] = ("agent", "role_model", "watcher", "admin")
@@ -63,11 +62,9 @@ class People:
     """The people table; safe to share between threads (one connection, one lock)."""
 
     def __init__(self, directory: Path) -> None:
-        directory.mkdir(parents=True, exist_ok=True)
         self.path = directory / DB_NAME
-        self._db = sqlite3.connect(self.path, timeout=10, check_same_thread=False, isolation_level=None)
+        self._db = connect(directory, autocommit=True)
         self._lock = threading.Lock()
-        self._db.execute("PRAGMA journal_mode=WAL")
         self._db.executescript(SCHEMA)
 
     def close(self) -> None:

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from feeds.db import DB_NAME
+from feeds.db import DB_NAME, connect
 from feeds.logs import LOGGER, log_event
 from feeds.model import Snapshot
 
@@ -44,13 +44,10 @@ class StateStore:
             return None
         if self._db is None:
             try:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-                db = sqlite3.connect(self.path, timeout=5, check_same_thread=False)
-                db.execute("PRAGMA journal_mode=WAL")
                 # A commit survives the process being killed at once; only a power cut can lose the
                 # latest ones, and then the cursor and the tally it read are lost together (a poll
                 # reads them again), so an fsync on every page of a backfill buys nothing.
-                db.execute("PRAGMA synchronous=NORMAL")
+                db = connect(self.path.parent, timeout=5, synchronous="NORMAL")
                 db.execute(SCHEMA)
                 db.execute(ROWS)
                 self._db = db
