@@ -45,7 +45,12 @@ _COLUMNS = "id, giver, taker, text, public, given_at, undone_at"
 
 
 class Refused(Exception):
-    """A thank-you (or an undo) that cannot be: the message is a sentence for the person."""
+    """A thank-you (or an undo) that cannot be: the message is a sentence for the person, the
+    status the HTTP status a page answers it with."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 @dataclass(frozen=True)
@@ -64,6 +69,19 @@ class Thank:
 
     def undoable(self, now: datetime) -> bool:
         return self.undone_at is None and now - datetime.fromisoformat(self.given_at) < timedelta(seconds=UNDO_SECONDS)
+
+
+@dataclass(frozen=True)
+class LedgerRow:
+    """One of a person's ledger rows, for the Me page."""
+
+    awarded_at: str
+    challenge: str
+    period: str
+    points: float
+    source: str
+    giver: str | None
+    text: str | None  # a team-page thank-you's words
 
 
 def visible_length(text: str) -> int:
@@ -142,7 +160,7 @@ class ThanksStore:
                 if outcome != "awarded":  # "limit" ("duplicate" cannot be: the id is new)
                     self._db.execute("ROLLBACK")
                     raise Refused(f"You have given your {per_sender_per_day} thanks for today (thanks on the "
-                                  "wall count too). Tomorrow brings new ones.")
+                                  "wall count too). Tomorrow brings new ones.", 429)
                 self._db.execute("COMMIT")
                 return thank, True
             except Refused:
@@ -161,13 +179,13 @@ class ThanksStore:
             try:
                 row = self._db.execute(f"SELECT {_COLUMNS} FROM thanks WHERE id = ?", (thank_id,)).fetchone()
                 thank = _thank(row) if row else None
-                problem = ("There is no such thank-you of yours." if thank is None or thank.giver != by
-                           else "That thank-you was already undone." if thank.undone_at is not None
-                           else f"Thanks can be undone for {UNDO_SECONDS // 60} minutes; this one stands."
+                problem = (("There is no such thank-you of yours.", 404) if thank is None or thank.giver != by
+                           else ("That thank-you was already undone.", 409) if thank.undone_at is not None
+                           else (f"Thanks can be undone for {UNDO_SECONDS // 60} minutes; this one stands.", 409)
                            if not thank.undoable(moment) else None)
                 if problem is not None:
                     self._db.execute("COMMIT")
-                    raise Refused(problem)
+                    raise Refused(*problem)
                 assert thank is not None
                 self._db.execute("UPDATE thanks SET undone_at = ? WHERE id = ?", (stamp, thank_id))
                 undo_kudos_in(self._db, thank.event_id, stamp)
@@ -190,6 +208,15 @@ class ThanksStore:
     def received_by(self, taker: str, limit: int = 100) -> list[Thank]:
         """What ``taker`` was thanked for, public and quiet, newest first; undone ones left out."""
         return self._select("WHERE taker = ? AND undone_at IS NULL ORDER BY id DESC LIMIT ?", (taker, limit))
+
+    def ledger_of(self, agent: str) -> list[LedgerRow]:
+        """Every ledger row of ``agent``'s, newest first, with the words of the team page's thanks."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT a.awarded_at, a.challenge, a.period, a.points, a.source, a.giver, t.text FROM awards a "
+                "LEFT JOIN thanks t ON a.event_id LIKE 'web:%' AND t.id = CAST(substr(a.event_id, 5) AS INTEGER) "
+                "WHERE a.subject_kind = 'agent' AND a.subject = ? ORDER BY a.id DESC", (agent,)).fetchall()
+        return [LedgerRow(str(r[0]), str(r[1]), str(r[2]), float(r[3]), str(r[4]), r[5], r[6]) for r in rows]
 
     def get(self, thank_id: int) -> Thank | None:
         found = self._select("WHERE id = ?", (thank_id,))

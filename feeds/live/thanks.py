@@ -1,0 +1,112 @@
+"""The wall's ear for the team page: public thank-yous from the state file, to the display as toasts.
+
+The team page (``chalkwall web``, another process) writes thank-yous into the ``thanks`` table of
+the state file. Every ``EVERY_SECONDS`` a scheduler job asks SQLite whether anyone else wrote the
+file (``PRAGMA data_version``, no read at all when nobody did); only then does it read the rows
+after the last one it saw, and hands the public ones that stand to the coordinator as kudos feed
+events (``web:<id>``). The coordinator's announced-events store keeps them from showing twice,
+across restarts too. A thank-you taken back while its toast may still be coming or showing is
+handed on as :class:`~feeds.board.diff.ThanksWithdrawn`, so the toast goes, or never comes.
+The display only drains events; it never reads the database.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+
+from apscheduler.schedulers.base import BaseScheduler
+
+from feeds.board.diff import BoardEvent, ThanksWithdrawn
+from feeds.db import connect
+from feeds.game.thanks import EVENT_PREFIX, SCHEMA, UNDO_SECONDS
+from feeds.logs import LOGGER
+from feeds.model import KUDOS, FeedEvent, _frozen
+
+log = logging.getLogger(f"{LOGGER}.thanks")
+EVERY_SECONDS = 0.5  # the wall shows a new thank-you within 2 s: this, plus a frame
+STARTUP_WINDOW = 3600.0  # at start, thanks this recent may still be news (the wall skips older ones anyway)
+JOB_ID = "chalkwall-thanks"
+Publish = Callable[[Sequence[FeedEvent], Sequence[BoardEvent]], object]
+
+
+class ThanksReader:
+    """Reads new public thank-yous and undos; ``check`` is cheap enough for twice a second."""
+
+    def __init__(self, directory: Path, publish: Publish, clock: Callable[[], float] = time.time) -> None:
+        self.publish = publish
+        self.clock = clock
+        self._db = connect(directory, timeout=2.0)
+        self._db.executescript(SCHEMA)  # a wall may start before the team page ever ran
+        self._lock = threading.Lock()
+        self._version: int | None = None
+        self._broken = False
+        since = _stamp(clock() - STARTUP_WINDOW)
+        row = self._db.execute("SELECT COALESCE(MAX(id), 0) FROM thanks WHERE given_at < ?", (since,)).fetchone()
+        self._last = int(row[0])
+        self._watching: OrderedDict[int, float] = OrderedDict()  # handed on, could still be undone: id -> when
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def check(self) -> int:
+        """Hand on what changed since the last check; how many events. A database error is logged
+        once (until it works again) and costs nothing but this check."""
+        with self._lock:
+            try:
+                events, withdrawn = self._read()
+            except sqlite3.Error as exc:
+                if not self._broken:
+                    log.warning("cannot read the team page's thanks: %s; trying again", exc)
+                self._broken = True
+                return 0
+            if self._broken:
+                log.info("reading the team page's thanks again")
+                self._broken = False
+        if not events and not withdrawn:
+            return 0
+        self.publish(events, withdrawn)
+        return len(events) + len(withdrawn)
+
+    def _read(self) -> tuple[list[FeedEvent], list[BoardEvent]]:
+        version = int(self._db.execute("PRAGMA data_version").fetchone()[0])
+        if version == self._version:
+            return [], []
+        self._version = version
+        now = self.clock()
+        rows = self._db.execute("SELECT id, giver, taker, text, public, given_at, undone_at FROM thanks "
+                                "WHERE id > ? ORDER BY id", (self._last,)).fetchall()
+        events: list[FeedEvent] = []
+        for thank_id, giver, taker, text, public, given_at, undone_at in rows:
+            self._last = max(self._last, int(thank_id))
+            if public and undone_at is None:
+                events.append(FeedEvent(f"{EVENT_PREFIX}{thank_id}", KUDOS, given_at,
+                                        _frozen({"from": giver, "to": taker, "text": text, "source": "web"})))
+                self._watching[int(thank_id)] = now
+        while self._watching and now - next(iter(self._watching.values())) > UNDO_SECONDS + 60:
+            self._watching.popitem(last=False)
+        withdrawn: list[BoardEvent] = []
+        if self._watching:
+            ids = list(self._watching)
+            for (thank_id,) in self._db.execute(f"SELECT id FROM thanks WHERE undone_at IS NOT NULL AND id IN "
+                                                f"({','.join('?' * len(ids))})", ids).fetchall():
+                del self._watching[int(thank_id)]
+                withdrawn.append(ThanksWithdrawn(f"{EVENT_PREFIX}{thank_id}"))
+        return events, withdrawn
+
+
+def _stamp(seconds: float) -> str:
+    return datetime.fromtimestamp(seconds, timezone.utc).isoformat(timespec="seconds")
+
+
+def schedule(reader: ThanksReader, scheduler: BaseScheduler) -> None:
+    """``reader.check`` every ``EVERY_SECONDS`` on the feed's scheduler (its own job, not the poll's)."""
+    scheduler.add_job(reader.check, "interval", seconds=EVERY_SECONDS, id=JOB_ID, replace_existing=True,
+                      coalesce=True, max_instances=1, next_run_time=datetime.now(timezone.utc))
