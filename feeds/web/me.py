@@ -19,7 +19,8 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from feeds.config.schema import ChallengeConfig
-from feeds.game.challenges import Progress, _Blank, badges
+from feeds.game.challenges import Challenges, Progress, _Blank, badges
+from feeds.game.history import History
 from feeds.game.ledger import KUDOS, KUDOS_UNDONE, Ledger
 from feeds.game.thanks import LedgerRow, ThanksStore
 from feeds.model import plain_number
@@ -32,7 +33,7 @@ BADGE_LABELS = {"record": "Record holder", "streak": "On a streak"}
 RANKING_LABELS = {"ranked": "Rank me as usual",
                   "celebrate_only": "Celebrate me, but keep me out of the rankings",
                   "hidden": "Hide me: out of the rankings and never named on the wall"}
-TARGET_KINDS = ("target", "race")
+TARGET_KINDS = ("target", "race", "personal_best")
 STREAK_LOOKBACK = 60  # periods looked back for a streak's length
 
 
@@ -43,6 +44,13 @@ class Line:
     when: str
     what: str
     points: float
+
+
+@dataclass(frozen=True)
+class Target:
+    progress: Progress
+    period: str  # "day", "week", "month" or "shift"
+    lower_is_better: bool
 
 
 @dataclass(frozen=True)
@@ -59,22 +67,40 @@ def badge_label(badge: str) -> str:
     return BADGE_LABELS.get(badge, badge)
 
 
-def title_of(challenge: ChallengeConfig, target: float | None = None) -> str:
-    shown = {"target": plain_number(target)} if target is not None else (
-        {"target": plain_number(challenge.target)} if isinstance(challenge.target, (int, float)) else {})
-    return challenge.title.format_map(_Blank(shown))
+class _Elided(dict):  # type: ignore[type-arg]
+    """For a title in the history: a number the row does not keep ({best}, {value}) shows as "…"."""
+
+    def __missing__(self, key: str) -> str:
+        return "…"
+
+
+def title_of(challenge: ChallengeConfig, target: float | None = None, past: bool = False) -> str:
+    """A challenge's title with its numbers: ``target`` (the one for my level), a streak's length;
+    in a history row (``past``) the numbers it does not keep as "…"."""
+    if challenge.kind == "streak":
+        target = challenge.length
+    elif target is None and isinstance(challenge.target, (int, float)) and challenge.target:
+        target = challenge.target
+    shown = {"target": plain_number(target)} if target is not None else {}
+    return challenge.title.format_map(_Elided(shown) if past else _Blank(shown))
 
 
 class MePage:
     """What the page shows of one person; each method reads the state file afresh."""
 
-    def __init__(self, site: Site, store: ThanksStore, floor: Floor, ledger: Ledger) -> None:
-        self.site, self.store, self.floor, self.ledger = site, store, floor, ledger
+    def __init__(self, site: Site, store: ThanksStore, floor: Floor, ledger: Ledger, history: History) -> None:
+        self.site, self.store, self.floor, self.ledger, self.history = site, store, floor, ledger, history
         self.config = site.config
         self.calendar = floor.calendar
+        # The wall's own challenge code, for personal-best targets (it only reads the history for them).
+        self.challenges = Challenges(self.config.challenges, self.config.board, self.calendar, ledger, history,
+                                     self.config.levels.agents)
 
     def lines(self, me: str, names: dict[str, str]) -> list[Line]:
-        titles = {c.id: title_of(c) for c in self.config.challenges}
+        agent = self.floor.agent(me)
+        level = self.config.levels.agents.get(me) or (agent.level if agent else None)
+        titles = {c.id: title_of(c, c.target_for(level) if c.kind in ("target", "race") else None, past=True)
+                  for c in self.config.challenges}
         return [Line(r.awarded_at[:16].replace("T", " "), self.what(r, titles, names), r.points)
                 for r in self.store.ledger_of(me)]
 
@@ -93,8 +119,10 @@ class MePage:
         yesterday = self.calendar.previous(self.calendar.period("day", now)).key
         return [badge_label(b) for b in badges(self.ledger, self.config.challenges, yesterday).get(me, ())]
 
-    def targets(self, me: str, now: datetime) -> list[Progress]:
-        """Today's target and race challenges for me: my value on the last board against my level's target."""
+    def targets(self, me: str, now: datetime) -> list[Target]:
+        """My target, race and personal-best challenges of the period under way: the value the wall
+        last kept for the period (the board's today's value before it kept any) against the target
+        for my level (or my own, from my history), done once reached or in the ledger."""
         agent = self.floor.agent(me)
         level = self.config.levels.agents.get(me) or (agent.level if agent else None)
         out = []
@@ -102,14 +130,20 @@ class MePage:
             if c.scope != "agent" or c.kind not in TARGET_KINDS:
                 continue
             period = self.calendar.shift(now) if c.period == "shift" else self.calendar.period(c.period, now)
-            target = c.target_for(level)
-            if period is None or target is None:
+            if period is None:
+                continue  # a shift challenge while no shift is on
+            target = self.challenges.own_targets(c, period).get(me, c.floor or None) if c.kind == "personal_best" \
+                else c.target_for(level)
+            if target is None:
                 continue
             won = bool(self.ledger.periods_won(c.id, "agent", me, [period.key]))
-            value = float(agent.metrics.get(c.metric, 0.0)) if agent else 0.0
+            kept = self.history.values(period.key, "agent", c.metric).get(me)
+            value = kept if kept is not None else float(agent.metrics.get(c.metric, 0.0)) if agent else None
             lower = self.config.board.metric(c.metric).lower_is_better
-            done = won or (agent is not None and (value <= target if lower else value >= target))
-            out.append(Progress(c.id, title_of(c, target), c.kind, c.period, me, value, target, done, won))
+            reached = value is not None and (value <= target if lower else value >= target)
+            done = won if c.kind == "race" else won or reached  # a race is won once, by whoever got there first
+            out.append(Target(Progress(c.id, title_of(c, target), c.kind, c.scope, me, value or 0.0, target, done,
+                                       won and c.kind == "race"), c.period, lower))
         return out
 
     def streaks(self, me: str, now: datetime) -> list[Streak]:
@@ -138,7 +172,7 @@ def own_routes(site: Site) -> list[Route]:
     directory = site.people.path.parent
     store, ledger, choices = ThanksStore(directory), Ledger(directory), Choices(directory)
     floor = Floor(directory, site.config, site.people)
-    me_page = MePage(site, store, floor, ledger)
+    me_page = MePage(site, store, floor, ledger, History(directory))
 
     def view(request: Request, who: Who, status: int = 200, **extra: Any) -> HTMLResponse:
         now = now_of(site)
