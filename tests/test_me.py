@@ -86,6 +86,7 @@ def me(tmp_path: Path) -> Iterator[tuple[TestClient, Path]]:
         for n in (1, 2, *range(4, 12)):  # "ten" met yesterday and the day before, and 8 days before that
             ledger.award(Award("ten", "agent", "asa", days[n].key, 20, "chalkwall"), START - timedelta(days=n))
         ledger.award(Award("roll", "agent", "asa", days[1].key, 60, "chalkwall"))
+        ledger.award_first(Award("first", "agent", "petr", today.key, 50, "chalkwall"))  # Пётр won today's race
         ledger.award(Award("chalk", "agent", "asa", days[1].key, 150, "chalkwall"))
         ledger.award(Award("Ticket hero", "agent", "asa", days[1].key, 15, "feed", event_id="zd-hero"))
         assert ledger.award_kudos("zd-k1", "bo", "asa", today.key, 5, 3, START)  # the feed's kudos: no words kept
@@ -126,6 +127,7 @@ def test_my_points_and_what_earned_each_row(me: tuple[TestClient, Path]) -> None
     assert total == 10 * 20 + 60 + 150 + 15 + 5 + 5 + 5 + 5 - 5
     shown = text_of(page.text)
     assert f"{total:g} points" in shown
+    assert "2 Dec 11:01 thanks from Bo taken back" in shown  # in the floor's time zone
     for line in ("thanks from Bo +5", "thanks from Пётр Иванов: Спасибо за помощь! +5",
                  "thanks from Пётр Иванов: Tyst tack för igår +5", "thanks from Bo taken back: Oops, wrong person -5",
                  "Solve 5 today +20", "3 days in a row +60", "Beat yesterday's … +150", "Ticket hero +15"):
@@ -138,7 +140,7 @@ def test_my_badges_targets_and_streaks(me: tuple[TestClient, Path]) -> None:
     for badge in ("Record holder", "On a streak", "10 challenges completed"):
         assert badge in shown, badge
     assert "Solve 5 today 7 of 5 ✓ reached" in shown  # a rookie's target, from the level on the board
-    assert "First to 6 7 of 6 · a race: the first there wins" in shown and "First to 6 7 of 6 · a race: the first there wins ✓" not in shown
+    assert "First to 6 7 of 6 · a race: the first there wins won by Пётр Иванов" in shown
     assert "Beat your usual: 4 7 of 4 ✓ reached" in shown  # no history yet: the floor
     assert "3 days in a row 2 days in a row · the streak is 3" in shown
 
@@ -148,7 +150,7 @@ def test_the_thanks_i_received_public_and_quiet_but_not_undone(me: tuple[TestCli
     shown = text_of(client.get("/me").text)
     received = shown[shown.index("Thanks I received"):shown.index("My points")]
     assert "“Спасибо за помощь!” — Пётр Иванов" in received
-    assert "“Tyst tack för igår” — Пётр Иванов · 2026-12-02 · quiet" in received
+    assert "“Tyst tack för igår” — Пётр Иванов · 2 Dec 11:00 · quiet" in received
     assert "Oops" not in received
 
 

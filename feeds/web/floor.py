@@ -83,6 +83,14 @@ class Floor:
         names.pop(me, None)
         return sorted((Colleague(i, n) for i, n in names.items()), key=lambda c: (c.name.casefold(), c.id))
 
+    def when(self, stamp: str) -> str:
+        """A stored UTC time as the floor reads it: "2 Dec 11:05", in its time zone."""
+        try:
+            local = self.calendar.local(datetime.fromisoformat(stamp))
+        except ValueError:
+            return stamp
+        return f"{local.day} {local:%b %H:%M}"
+
     def day(self, now: datetime) -> str:
         """The floor's day key (its time zone), as the engine counts kudos per sender per day."""
         return self.calendar.period("day", now).key

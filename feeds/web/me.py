@@ -51,6 +51,7 @@ class Target:
     progress: Progress
     period: str  # "day", "week", "month" or "shift"
     lower_is_better: bool
+    winner: str | None = None  # a race someone has won
 
 
 @dataclass(frozen=True)
@@ -101,7 +102,7 @@ class MePage:
         level = self.config.levels.agents.get(me) or (agent.level if agent else None)
         titles = {c.id: title_of(c, c.target_for(level) if c.kind in ("target", "race") else None, past=True)
                   for c in self.config.challenges}
-        return [Line(r.awarded_at[:16].replace("T", " "), self.what(r, titles, names), r.points)
+        return [Line(self.floor.when(r.awarded_at), self.what(r, titles, names), r.points)
                 for r in self.store.ledger_of(me)]
 
     @staticmethod
@@ -137,13 +138,14 @@ class MePage:
             if target is None:
                 continue
             won = bool(self.ledger.periods_won(c.id, "agent", me, [period.key]))
+            winner = next(iter(self.ledger.subjects_won(c.id, "agent", period.key)), None) if c.kind == "race" else None
             kept = self.history.values(period.key, "agent", c.metric).get(me)
             value = kept if kept is not None else float(agent.metrics.get(c.metric, 0.0)) if agent else None
             lower = self.config.board.metric(c.metric).lower_is_better
             reached = value is not None and (value <= target if lower else value >= target)
             done = won if c.kind == "race" else won or reached  # a race is won once, by whoever got there first
             out.append(Target(Progress(c.id, title_of(c, target), c.kind, c.scope, me, value or 0.0, target, done,
-                                       won and c.kind == "race"), c.period, lower))
+                                       won and c.kind == "race"), c.period, lower, winner))
         return out
 
     def streaks(self, me: str, now: datetime) -> list[Streak]:
@@ -184,7 +186,7 @@ def own_routes(site: Site) -> list[Route]:
                     targets=me_page.targets(who.id, now), streaks=me_page.streaks(who.id, now),
                     received=store.received_by(who.id), names=names, choice=choice, rankings=RANKINGS,
                     ranking_labels=RANKING_LABELS, alias_max=ALIAS_MAX, ranked_role=who.role != "watcher",
-                    on_board=floor.agent(who.id) is not None, **extra)
+                    on_board=floor.agent(who.id) is not None, when=floor.when, **extra)
 
     def not_a_person(request: Request) -> HTMLResponse:
         return page(request, "message.html", 403, title="Sign in as yourself",

@@ -44,7 +44,7 @@ def thanks_routes(site: Site, store: ThanksStore, floor: Floor) -> list[Route]:
         return page(request, "thanks.html", status, colleagues=floor.colleagues(who.id), names=names,
                     given=given, undoable={t.id for t in given if t.undoable(now)}, used=used, limit=limit,
                     left=None if not limit else max(0, limit - used), points=points.kudos, text_max=TEXT_MAX,
-                    undo_minutes=UNDO_SECONDS // 60, form_key=secrets.token_urlsafe(16), **extra)
+                    undo_minutes=UNDO_SECONDS // 60, form_key=secrets.token_urlsafe(16), when=floor.when, **extra)
 
     def person(request: Request) -> Who | None:
         who: Who = request.state.who
