@@ -336,3 +336,31 @@ def test_the_wall_shows_a_public_thank_you_within_2_s_and_an_undo_takes_the_toas
     finally:
         again.stop()
         store.close()
+
+
+def test_the_reader_wakes_the_wall_only_for_news(tmp_path: Path) -> None:
+    from feeds.live.thanks import ThanksReader
+    from feeds.privacy.choices import Choices
+
+    state = tmp_path / "state"
+    calls: list[tuple[list[str], list[str]]] = []
+    reader = ThanksReader(state, lambda events, others: calls.append(([e.id for e in events],
+                                                                       [o.event_id for o in others])))  # type: ignore[attr-defined]
+    store, choices = ThanksStore(state), Choices(state)
+    try:
+        assert reader.check() == 0 and reader.check() == 0
+        choices.set("asa", "hidden")  # another write to the same file: looked at, nothing to say
+        assert reader.check() == 0
+        store.give("q", "asa", "bo", "Quiet one", False, day="day:x", points=5, per_sender_per_day=3)
+        assert reader.check() == 0
+        store.give("p", "asa", "bo", "Public one", True, day="day:x", points=5, per_sender_per_day=3)
+        assert reader.check() == 1 and reader.check() == 0
+        store.undo(2, "asa")
+        assert reader.check() == 1
+        store.undo(1, "asa")  # a quiet one was never on the wall: nothing to take back there
+        assert reader.check() == 0
+        assert calls == [(["web:2"], []), ([], ["web:2"])]
+    finally:
+        store.close()
+        choices.close()
+        reader.close()

@@ -22,7 +22,6 @@ from feeds.config.metricnames import metric_refs
 from feeds.db import feed_state_dir
 from feeds.live.state import StoredBoard, StoredSeenEvents
 from feeds.live.thanks import ThanksReader
-from feeds.live.thanks import schedule as schedule_thanks
 
 log = logging.getLogger(f"{LOGGER}.engine")
 ENGINE_RETRY_SECONDS = 60.0
@@ -41,13 +40,13 @@ class LiveFeed:
     def start(self) -> None:
         """Poll now and on the interval; note the values at every period boundary."""
         self.coordinator.start()
+        if self.thanks is not None:
+            self.thanks.start()
         scheduler = self.coordinator.scheduler
         if scheduler is None:
             return
         if self.avatars is not None:
             self.avatars.schedule(scheduler, self.coordinator.state)
-        if self.thanks is not None:
-            schedule_thanks(self.thanks, scheduler)
         if self.engine is not None:
             self.engine.schedule(scheduler)
         elif self.config is not None:  # a read-only or full disk at start: points come back with it

@@ -1,7 +1,7 @@
 """The wall's ear for the team page: public thank-yous from the state file, to the display as toasts.
 
 The team page (``chalkwall web``, another process) writes thank-yous into the ``thanks`` table of
-the state file. Every ``EVERY_SECONDS`` a scheduler job asks SQLite whether anyone else wrote the
+the state file. Every ``EVERY_SECONDS`` a thread of the reader's own asks SQLite whether anyone else wrote the
 file (``PRAGMA data_version``, no read at all when nobody did); only then does it read the rows
 after the last one it saw, and hands the public ones that stand to the coordinator as kudos feed
 events (``web:<id>``). The coordinator's announced-events store keeps them from showing twice,
@@ -21,8 +21,6 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 
-from apscheduler.schedulers.base import BaseScheduler
-
 from feeds.board.diff import BoardEvent, ThanksWithdrawn
 from feeds.db import connect
 from feeds.game.thanks import EVENT_PREFIX, SCHEMA, UNDO_SECONDS
@@ -32,7 +30,6 @@ from feeds.model import KUDOS, FeedEvent, _frozen
 log = logging.getLogger(f"{LOGGER}.thanks")
 EVERY_SECONDS = 0.5  # the wall shows a new thank-you within 2 s: this, plus a frame
 STARTUP_WINDOW = 3600.0  # at start, thanks this recent may still be news (the wall skips older ones anyway)
-JOB_ID = "chalkwall-thanks"
 Publish = Callable[[Sequence[FeedEvent], Sequence[BoardEvent]], object]
 
 
@@ -51,8 +48,27 @@ class ThanksReader:
         row = self._db.execute("SELECT COALESCE(MAX(id), 0) FROM thanks WHERE given_at < ?", (since,)).fetchone()
         self._last = int(row[0])
         self._watching: OrderedDict[int, float] = OrderedDict()  # handed on, could still be undone: id -> when
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        """Check every ``EVERY_SECONDS`` in a thread of its own (cheaper than a scheduler job: a
+        sleeping thread's wake-up and one PRAGMA, about 20 µs, when nothing changed)."""
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="chalkwall-thanks", daemon=True)
+            self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(EVERY_SECONDS):
+            try:
+                self.check()
+            except Exception:  # a bug here must not end the wall's thanks for good
+                log.exception("reading the team page's thanks failed")
 
     def close(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
         with self._lock:
             self._db.close()
 
@@ -104,9 +120,3 @@ class ThanksReader:
 
 def _stamp(seconds: float) -> str:
     return datetime.fromtimestamp(seconds, timezone.utc).isoformat(timespec="seconds")
-
-
-def schedule(reader: ThanksReader, scheduler: BaseScheduler) -> None:
-    """``reader.check`` every ``EVERY_SECONDS`` on the feed's scheduler (its own job, not the poll's)."""
-    scheduler.add_job(reader.check, "interval", seconds=EVERY_SECONDS, id=JOB_ID, replace_existing=True,
-                      coalesce=True, max_instances=1, next_run_time=datetime.now(timezone.utc))
