@@ -71,7 +71,8 @@ FLOOR = ({"id": "asa", "name": "Åsa Ödegård", "level": "rookie", "metrics": {
 
 @pytest.fixture
 def me(tmp_path: Path) -> Iterator[tuple[TestClient, Path]]:
-    loaded = load_config(str(write_config(tmp_path, '[feed]\ntype = "http"\nurl = "http://127.0.0.1:9/f"\n' + CHALLENGES)))
+    feed = '[feed]\ntype = "http"\nurl = "http://127.0.0.1:9/f"\n'
+    loaded = load_config(str(write_config(tmp_path, feed + CHALLENGES)))
     state = tmp_path / "state"
     board = StoredBoard(state, every=0)
     board.save(normalise(doc(*FLOOR)), START.timestamp())
@@ -94,9 +95,10 @@ def me(tmp_path: Path) -> Iterator[tuple[TestClient, Path]]:
         ledger.close()
     store = ThanksStore(state)
     try:
-        store.give("f1", "petr", "asa", "Спасибо за помощь!", True, day=today.key, points=5, per_sender_per_day=3, now=START)
-        store.give("f2", "petr", "asa", "Tyst tack för igår", False, day=today.key, points=5, per_sender_per_day=3, now=START)
-        store.give("f3", "bo", "asa", "Oops, wrong person", True, day=today.key, points=5, per_sender_per_day=3, now=START)
+        paid = {"day": today.key, "points": 5, "per_sender_per_day": 3, "now": START}
+        store.give("f1", "petr", "asa", "Спасибо за помощь!", True, **paid)  # type: ignore[arg-type]
+        store.give("f2", "petr", "asa", "Tyst tack för igår", False, **paid)  # type: ignore[arg-type]
+        store.give("f3", "bo", "asa", "Oops, wrong person", True, **paid)  # type: ignore[arg-type]
         store.undo(3, "bo", START + timedelta(minutes=1))
     finally:
         store.close()
@@ -129,7 +131,8 @@ def test_my_points_and_what_earned_each_row(me: tuple[TestClient, Path]) -> None
     assert f"{total:g} points" in shown
     assert "2 Dec 11:01 thanks from Bo taken back" in shown  # in the floor's time zone
     for line in ("thanks from Bo +5", "thanks from Пётр Иванов: Спасибо за помощь! +5",
-                 "thanks from Пётр Иванов: Tyst tack för igår +5", "thanks from Bo taken back: Oops, wrong person -5",
+                 "thanks from Пётр Иванов: Tyst tack för igår +5",
+                 "thanks from Bo taken back: Oops, wrong person -5",
                  "Solve 5 today +20", "3 days in a row +60", "Beat yesterday's … +150", "Ticket hero +15"):
         assert line in shown, line
 

@@ -1,7 +1,7 @@
 """The Thanks page over the real app and a real SQLite state file (Starlette's TestClient for the
 page logic, an injected clock for undo), one real ``chalkwall web`` subprocess for thanks → ledger,
-and the wall's side: a real coordinator, its scheduler and a real pygame wall under SDL's dummy
-driver noticing a thank-you written by another connection within 2 s."""
+and the wall's side: a real live feed (coordinator, polling, the thanks reader's thread) and a real
+pygame wall under SDL's dummy driver noticing a thank-you written by another connection within 2 s."""
 
 from __future__ import annotations
 
@@ -223,21 +223,20 @@ def test_a_watcher_may_give_thanks_and_an_admin_by_password_may_not(team: Team, 
     watcher = team.person("wendy", role="watcher")
     assert give(watcher, "asa", "Great demo").status_code == 303
     assert balances(team) == [("agent", "asa", 5.0, 1)]
-    from feeds.web.app import admin_mark
     from feeds.web.auth import write_password_hash
 
     write_password_hash(tmp_path / "pw", "correct horse battery staple")
     admin = TestClient(team.app, follow_redirects=False)  # type: ignore[arg-type]
     team.clients.append(admin)
     csrf = form_of(admin, "/admin/sign-in")["csrf"]
-    assert admin.post("/admin/sign-in", data={"csrf": csrf, "password": "correct horse battery staple"}).status_code == 303
+    signed = admin.post("/admin/sign-in", data={"csrf": csrf, "password": "correct horse battery staple"})
+    assert signed.status_code == 303
     assert admin.get("/thanks").status_code == 403
     csrf = form_of(admin, "/admin")["csrf"]
     refused = admin.post("/thanks", data={"csrf": csrf, "key": "k", "to": "asa", "text": "From the admin"})
     assert refused.status_code == 403 and "not a person" in refused.text
     assert admin.get("/me").status_code == 403
     assert balances(team) == [("agent", "asa", 5.0, 1)]
-    assert admin_mark  # imported: the admin session is the real one, not a stand-in
 
 
 @pytest.mark.slow
@@ -344,8 +343,8 @@ def test_the_reader_wakes_the_wall_only_for_news(tmp_path: Path) -> None:
 
     state = tmp_path / "state"
     calls: list[tuple[list[str], list[str]]] = []
-    reader = ThanksReader(state, lambda events, others: calls.append(([e.id for e in events],
-                                                                       [o.event_id for o in others])))  # type: ignore[attr-defined]
+    reader = ThanksReader(state, lambda events, others: calls.append(
+        ([e.id for e in events], [o.event_id for o in others])))  # type: ignore[attr-defined]
     store, choices = ThanksStore(state), Choices(state)
     try:
         assert reader.check() == 0 and reader.check() == 0

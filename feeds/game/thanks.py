@@ -227,6 +227,6 @@ class ThanksStore:
             return [_thank(r) for r in self._db.execute(f"SELECT {_COLUMNS} FROM thanks {where}", args)]
 
 
-def _thank(row: tuple[object, ...]) -> Thank:
-    return Thank(int(row[0]), str(row[1]), str(row[2]), str(row[3]), bool(row[4]), str(row[5]),  # type: ignore[call-overload]
+def _thank(row: tuple[int, str, str, str, int, str, str | None]) -> Thank:
+    return Thank(int(row[0]), str(row[1]), str(row[2]), str(row[3]), bool(row[4]), str(row[5]),
                  None if row[6] is None else str(row[6]))

@@ -1,9 +1,9 @@
 """The wall's ear for the team page: public thank-yous from the state file, to the display as toasts.
 
 The team page (``chalkwall web``, another process) writes thank-yous into the ``thanks`` table of
-the state file. Every ``EVERY_SECONDS`` a thread of the reader's own asks SQLite whether anyone else wrote the
-file (``PRAGMA data_version``, no read at all when nobody did); only then does it read the rows
-after the last one it saw, and hands the public ones that stand to the coordinator as kudos feed
+the state file. Every ``EVERY_SECONDS`` the reader's own thread asks SQLite whether anyone else
+wrote the file (``PRAGMA data_version``: no read at all when nobody did); only then does it read
+the rows after the last one it saw, and hands the public ones that stand to the coordinator as kudos feed
 events (``web:<id>``). The coordinator's announced-events store keeps them from showing twice,
 across restarts too. A thank-you taken back while its toast may still be coming or showing is
 handed on as :class:`~feeds.board.diff.ThanksWithdrawn`, so the toast goes, or never comes.
