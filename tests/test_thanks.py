@@ -263,6 +263,35 @@ def test_a_real_chalkwall_web_pays_a_thank_you_once_in_the_ledger(tmp_path: Path
         stop_web(web)
 
 
+@pytest.mark.slow
+def test_a_real_wall_shows_a_thank_you_from_a_real_team_page_within_2_s(tmp_path: Path) -> None:
+    from helpers import WallProcess, write_config
+    from test_web import signed_in, start_web, stop_web
+
+    web = start_web(tmp_path)
+    wall_dir = tmp_path / "wall"
+    wall_dir.mkdir()
+    (wall_dir / "feed.json").write_text(json.dumps(doc(*FLOOR)), encoding="utf-8")
+    config = write_config(wall_dir, f'[feed]\ntype = "file"\npath = "feed.json"\ninterval = 30\n'
+                                    f'[state]\ndir = "{web.state}"\n')  # the team page's state file
+    wall = WallProcess(config, tmp_path / "xdg", runtime=tmp_path / "run")
+    try:
+        wall.wait_status(lambda s: (s.get("board") or {}).get("agents") == 3, timeout=30)
+        asa = signed_in(web, "asa", "Åsa Ödegård")
+        fields = dict(re.findall(r'name="(csrf|key)" value="([^"]+)"', asa.get("/thanks").text))
+        before = len(wall.records)
+        sent = asa.post("/thanks", data={**fields, "to": "petr", "text": "Tack!", "visibility": "public"})
+        posted = time.monotonic()
+        assert sent.status_code == 303
+        arrived, record = wall.wait_for(lambda r: r.get("event") == "toast_shown", timeout=2.0, after=before)
+        assert record["key"] == "web:1" and record["title"] == "Åsa Ödegård thanked Пётр Иванов"
+        assert arrived - posted < 2.0
+        assert "Tack!" not in "".join(wall.lines)  # the words are on the screen, not in the log
+    finally:
+        assert wall.stop() == 0
+        stop_web(web)
+
+
 def test_the_wall_shows_a_public_thank_you_within_2_s_and_an_undo_takes_the_toast_away(tmp_path: Path) -> None:
     from display.clock import SystemClock
     from display.shot import init_offscreen, make_stage
