@@ -392,3 +392,38 @@ def test_the_reader_wakes_the_wall_only_for_news(tmp_path: Path) -> None:
         store.close()
         choices.close()
         reader.close()
+
+
+def test_a_config_reload_does_not_show_a_thank_you_twice(tmp_path: Path) -> None:
+    """The wall's reload: the new live feed is made while the old one still runs, and starts once
+    the old one stopped. A thank-you the old one announced in between is not news to the new one."""
+    from feeds.board.diff import FeedEventReceived
+    from feeds.config.schema import load_config
+    from feeds.live.feed import open_live_feed
+    from helpers import write_config
+
+    state = tmp_path / "state"
+    (tmp_path / "feed.json").write_text(json.dumps(doc(*FLOOR)), encoding="utf-8")
+    loaded = load_config(str(write_config(tmp_path, f'[feed]\ntype = "file"\npath = "feed.json"\ninterval = 30\n'
+                                                    f'[state]\ndir = "{state}"\n')))
+    old = open_live_feed(loaded)
+    old.start()
+    fresh = open_live_feed(loaded, after=old.coordinator)
+    store = ThanksStore(state)
+    announced: list[str] = []
+    try:
+        store.give("k", "asa", "petr", "Tack!", True, day="day:x", points=5, per_sender_per_day=3)
+        deadline = time.monotonic() + 2.0
+        while time.monotonic() < deadline and not announced:
+            announced += [e.event.id for e in old.coordinator.drain_events() if isinstance(e, FeedEventReceived)]
+            time.sleep(0.05)
+        assert announced == ["web:1"]
+        old.stop()
+        fresh.coordinator.take_over(old.coordinator)
+        fresh.start()
+        time.sleep(1.2)  # two looks of the new reader
+        again = [e.event.id for e in fresh.coordinator.drain_events() if isinstance(e, FeedEventReceived)]
+        assert "web:1" not in again
+    finally:
+        fresh.stop()
+        store.close()

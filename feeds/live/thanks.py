@@ -95,17 +95,23 @@ class ThanksReader:
         version = int(self._db.execute("PRAGMA data_version").fetchone()[0])
         if version == self._version:
             return [], []
+        first = self._version is None
         self._version = version
         now = self.clock()
         rows = self._db.execute("SELECT id, giver, taker, text, public, given_at, undone_at FROM thanks "
                                 "WHERE id > ? ORDER BY id", (self._last,)).fetchall()
+        # At the first look, what a wall before this one announced (a restart, or the feed this one
+        # took over from on a config reload) is not news: the announced-events table says so now.
+        shown = self._announced([f"{EVENT_PREFIX}{r[0]}" for r in rows]) if first else set()
         events: list[FeedEvent] = []
         for thank_id, giver, taker, text, public, given_at, undone_at in rows:
             self._last = max(self._last, int(thank_id))
             if public and undone_at is None:
-                events.append(FeedEvent(f"{EVENT_PREFIX}{thank_id}", KUDOS, given_at,
-                                        _frozen({"from": giver, "to": taker, "text": text, "source": "web"})))
                 self._watching[int(thank_id)] = now
+                event_id = f"{EVENT_PREFIX}{thank_id}"
+                if event_id not in shown:
+                    events.append(FeedEvent(event_id, KUDOS, given_at,
+                                            _frozen({"from": giver, "to": taker, "text": text, "source": "web"})))
         while self._watching and now - next(iter(self._watching.values())) > UNDO_SECONDS + 60:
             self._watching.popitem(last=False)
         withdrawn: list[BoardEvent] = []
@@ -116,6 +122,18 @@ class ThanksReader:
                 del self._watching[int(thank_id)]
                 withdrawn.append(ThanksWithdrawn(f"{EVENT_PREFIX}{thank_id}"))
         return events, withdrawn
+
+    def _announced(self, event_ids: list[str]) -> set[str]:
+        """Which of these the wall's announced-events table holds (none while it has no such table)."""
+        found: set[str] = set()
+        for start in range(0, len(event_ids), 500):  # SQLite's limit on bound parameters
+            chunk = event_ids[start:start + 500]
+            try:
+                found.update(row[0] for row in self._db.execute(
+                    f"SELECT id FROM seen_events WHERE id IN ({','.join('?' * len(chunk))})", chunk))
+            except sqlite3.OperationalError:  # no such table: nothing announced yet
+                return found
+        return found
 
 
 def _stamp(seconds: float) -> str:
