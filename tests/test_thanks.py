@@ -427,3 +427,30 @@ def test_a_config_reload_does_not_show_a_thank_you_twice(tmp_path: Path) -> None
     finally:
         fresh.stop()
         store.close()
+
+
+def test_a_thank_you_taken_back_while_the_screen_is_dark_is_not_in_the_welcome_back(tmp_path: Path) -> None:
+    from display.clock import FakeClock as DisplayClock
+    from display.shot import init_offscreen, make_stage
+    from display.wall import Wall
+    from feeds.board.build import build_board
+    from feeds.board.diff import FeedEventReceived, ThanksWithdrawn
+    from feeds.config.schema import load_config
+    from feeds.live.coordinator import FeedState
+    from feeds.model import FeedEvent
+    from helpers import write_config
+
+    init_offscreen()
+    loaded = load_config(str(write_config(tmp_path, "")))
+    clock = DisplayClock()
+    wall = Wall(make_stage(loaded, (1280, 720), clock))
+    state = FeedState(build_board(normalise(doc(*FLOOR)), loaded.config.board), 1.0, None, 0, False, 1)
+    at = datetime.fromtimestamp(clock.wall(), timezone.utc).isoformat()
+    kept, taken_back = (FeedEvent(f"web:{n}", "kudos", at, {"from": "asa", "to": "petr", "text": t})
+                        for n, t in ((1, "Tack!"), (2, "Oops")))
+    wall.celebrations.hold()  # the screen went dark
+    wall.update(state, [FeedEventReceived(kept), FeedEventReceived(taken_back)])
+    assert [c.key for _, c in wall.celebrations.held] == ["web:1", "web:2"]
+    wall.update(state, [ThanksWithdrawn("web:2")])
+    assert wall.celebrations.welcome_back(3600) == (1, 0)
+    assert wall.celebrations.queue[0].key == "away:web:1"
