@@ -75,10 +75,10 @@ def thanks_routes(site: Site, store: ThanksStore, floor: Floor) -> list[Route]:
         taker, text = str(form.get("to", "")), str(form.get("text", ""))
         public = form.get("visibility", "public") != "quiet"
         if taker not in {c.id for c in await run_in_threadpool(floor.colleagues, who.id)}:
-            problem = Refused("You cannot thank yourself — thank a colleague who helped you." if taker == who.id
-                              else "Pick a colleague from the list.")
-            return await run_in_threadpool(view, request, who, problem.status, error=str(problem), text=text,
-                                           chosen=taker, public=public)
+            problem = ("You cannot thank yourself — thank a colleague who helped you." if taker == who.id
+                       else "Pick a colleague from the list.")
+            return await run_in_threadpool(view, request, who, 400, error=problem, text=text, chosen=taker,
+                                           public=public)
         try:
             thank, new = await run_in_threadpool(
                 lambda: store.give(str(form.get("key", "")), who.id, taker, text, public, day=floor.day(now_of(site)),
