@@ -176,6 +176,7 @@ class Kiosk:
         self.ready = False
         self.rejected: list[str] = []  # the problems of the last edit not applied, until one is
         self._swap: threading.Thread | None = None
+        self._toast_shown: str | None = None  # the key of the toast last logged as on screen
         if problems:
             self._refuse(problems, "Config not valid — running the last good one" if rejected else "")
 
@@ -227,6 +228,7 @@ class Kiosk:
         on = self._power()  # before the news: a banner starts only on a screen that is on
         coordinator = self.live.coordinator
         self.wall.update(coordinator.state(), coordinator.drain_events())
+        self._log_toast()
         if not on:  # dark: no frames at all, only the watchdog and the status file
             self._report(self.clock.now(), on=False)
             return self.look_for_input
@@ -235,6 +237,14 @@ class Kiosk:
         if self.wall.animating():
             return None
         return min(self.look_for_input, max(0.001, self.wall.next_wake() - self.clock.now()))
+
+    def _log_toast(self) -> None:
+        """A record of each thank-you toast as it comes on screen: who thanked whom, not the words."""
+        toasts = self.wall.celebrations.toasts
+        item = toasts[0][1] if toasts else None
+        if item is not None and item.key != self._toast_shown:
+            log_event(log, logging.INFO, "toast_shown", f"on screen: {item.title}", key=item.key, title=item.title)
+        self._toast_shown = item.key if item is not None else None
 
     def _sleep(self, seconds: float) -> None:
         self.wake.wait(seconds)

@@ -131,6 +131,18 @@ class Celebrations:
                                             names=[to_name, sender or COLLEAGUE], kind="kudos"))
             self._next_toast(self.stage.clock.now())
 
+    def withdraw(self, key: str) -> bool:
+        """A thank-you taken back: its toast leaves the screen if showing, never comes if waiting,
+        and is dropped from what a dark screen holds. Whether it was anywhere."""
+        before = len(self.toasts) + len(self.waiting) + len(self.held)
+        self.toasts = deque((t, c) for t, c in self.toasts if c.key != key)
+        self.waiting = deque((c for c in self.waiting if c.key != key), maxlen=MAX_TOASTS)
+        self.held = deque(((t, c) for t, c in self.held if c.key != key), maxlen=MAX_HELD)
+        gone = before != len(self.toasts) + len(self.waiting) + len(self.held)
+        if gone:
+            self._next_toast(self.stage.clock.now())
+        return gone
+
     def new_leader(self, agent_id: str, board: Board | None) -> None:
         name, colour, _ = who_is(board, agent_id)
         self.queue.append(Celebration(name, "takes the lead!", 0, hex_rgb(colour, self.stage.colour("accent")),

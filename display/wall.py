@@ -22,7 +22,7 @@ from display.stage import Notice, Stage
 from feeds.board.build import Board, concerns, limit_to_teams
 from feeds.config.schema import SceneConfig
 from feeds.live.coordinator import FeedState
-from feeds.board.diff import BoardEvent, FeedEventReceived, NewLeader, diff_boards
+from feeds.board.diff import BoardEvent, FeedEventReceived, NewLeader, ThanksWithdrawn, diff_boards
 
 OLD_EVENT_SECONDS = 600.0  # an event this old when first seen (a restart, a long outage) is not celebrated
 
@@ -134,6 +134,11 @@ class Wall:
         members = self.view.index if self.view is not None else {}  # the board's own id index: no copy per frame
         wins = self.scenes.get("wins")
         for event in events:
+            if isinstance(event, ThanksWithdrawn):  # taken back: gone from the toasts and the wins list
+                self.celebrations.withdraw(event.event_id)
+                if isinstance(wins, WinsScene):
+                    wins.forget(event.event_id)
+                continue
             if not isinstance(event, FeedEventReceived):
                 continue
             if teams and not concerns(event.event, teams, members):

@@ -166,6 +166,7 @@ def test_every_page_but_health_and_sign_in_refuses_a_visitor_without_a_session(w
             assert (reply.status_code, reply.headers.get("location")) == want, (method, path)
             checked.append(f"{method} {path}")
     assert {"GET /", "GET /admin", "POST /sign-out", "POST /admin/invite", "POST /admin/revoke"} <= set(checked)
+    assert {"GET /thanks", "POST /thanks", "POST /thanks/undo", "GET /me", "POST /me/privacy"} <= set(checked)
     assert client.get("/no-such-page").status_code == 303  # unknown paths say nothing about what exists
 
 

@@ -60,6 +60,10 @@ class WinsScene(Scene):
         while len(self.events) > REMEMBERED:
             self.events.popitem(last=False)
 
+    def forget(self, event_id: str) -> None:
+        """A thank-you taken back leaves the list."""
+        self.events.pop(event_id, None)
+
     def latest(self) -> list[FeedEvent]:
         return [e for _, e in sorted(self.events.values(), key=lambda item: -item[0])]
 

@@ -76,6 +76,14 @@ class FeedEventReceived(BoardEvent):
         return {"kind": self.kind, "event": self.event.to_dict()}
 
 
+@dataclass(frozen=True, slots=True)
+class ThanksWithdrawn(BoardEvent):
+    """A thank-you taken back (the team page's undo): its toast goes, or never comes."""
+
+    kind: ClassVar[str] = "thanks_withdrawn"
+    event_id: str
+
+
 def diff_boards(old: Board | None, new: Board) -> list[BoardEvent]:
     """Rank, value and leader changes from ``old`` to ``new`` (nothing for the very first board)."""
     if old is None:

@@ -246,6 +246,10 @@ class Challenges:
         subjects = set(today) | set(before)
         return {s: before.get(s, 0.0) - baseline.get(s, 0.0) + today.get(s, 0.0) for s in subjects}
 
+    def own_targets(self, challenge: ChallengeConfig, period: Period) -> dict[str, float]:
+        """A personal-best challenge's target for each agent in ``period`` (reads the history only)."""
+        return self._own_targets(challenge, period)
+
     def _own_targets(self, challenge: ChallengeConfig, period: Period) -> dict[str, float]:
         """Each agent's own target: the median of their last ``lookback`` periods × ``stretch``
         (÷ for a lower-is-better metric), never under ``floor``. Computed once per period."""

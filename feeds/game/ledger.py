@@ -5,11 +5,13 @@ award of the same completion a no-op, whatever happens — a re-polled event, a 
 change. Each award is its own transaction in a WAL-mode database with ``synchronous=FULL``, so
 ``kill -9`` (or a power cut) at any moment leaves it either fully recorded or not at all, and the
 next poll offers it again. Kudos are awards too (challenge "kudos", one per kudos event), limited
-per sender per day.
+per sender per day; a kudos taken back (the team page's undo) is a reversing "kudos_undone" row, so
+the history stays whole and the sender's day gets the kudos back.
 """
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -19,6 +21,7 @@ from pathlib import Path
 from feeds.db import DB_NAME, connect
 
 KUDOS = "kudos"
+KUDOS_UNDONE = "kudos_undone"  # a kudos taken back (the team page's undo): the same points, negative
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS awards (
     id INTEGER PRIMARY KEY,
@@ -54,6 +57,39 @@ class Award:
     source: str  # "feed", "chalkwall" (its own challenge engine) or "kudos"
     giver: str | None = None
     event_id: str | None = None
+
+
+def kudos_used(db: sqlite3.Connection, giver: str, day: str) -> int:
+    """How many of ``day``'s kudos ``giver`` has used: those given, less those taken back."""
+    row = db.execute("SELECT COALESCE(SUM(CASE challenge WHEN ? THEN 1 ELSE -1 END), 0) FROM awards "
+                     "WHERE challenge IN (?, ?) AND giver = ? AND substr(period, 1, ?) = ?",
+                     (KUDOS, KUDOS, KUDOS_UNDONE, giver, len(day) + 1, f"{day}#")).fetchone()
+    return int(row[0])
+
+
+def kudos_in(db: sqlite3.Connection, event_id: str, giver: str, taker: str, day: str, points: float,
+             per_sender_per_day: int, stamp: str) -> str:
+    """The kudos award, inside the caller's open transaction on ``db`` (so the check and the insert
+    are one): "awarded", "duplicate" (this event is already paid) or "limit" (the day's are used)."""
+    if db.execute("SELECT 1 FROM awards WHERE event_id = ?", (event_id,)).fetchone():
+        return "duplicate"
+    if per_sender_per_day and kudos_used(db, giver, day) >= per_sender_per_day:
+        return "limit"
+    db.execute("INSERT INTO awards (challenge, subject_kind, subject, period, points, awarded_at, source, giver,"
+               " event_id) VALUES (?, 'agent', ?, ?, ?, ?, 'kudos', ?, ?)",
+               (KUDOS, taker, f"{day}#{event_id}", points, stamp, giver, event_id))
+    return "awarded"
+
+
+def undo_kudos_in(db: sqlite3.Connection, event_id: str, stamp: str) -> bool:
+    """Take back the kudos award of ``event_id`` inside the caller's transaction: a reversing row
+    (the same period, the points negative), so the history keeps both and the sender's day gets
+    its kudos back. False when there is no such award or it was taken back already."""
+    return db.execute(
+        "INSERT OR IGNORE INTO awards (challenge, subject_kind, subject, period, points, awarded_at, source, giver,"
+        " event_id) SELECT ?, subject_kind, subject, period, -points, ?, source, giver, ? FROM awards"
+        " WHERE event_id = ? AND challenge = ?",
+        (KUDOS_UNDONE, stamp, f"{event_id}#undone", event_id, KUDOS)).rowcount == 1
 
 
 class Ledger:
@@ -100,21 +136,9 @@ class Ledger:
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
-                exists = self._db.execute("SELECT 1 FROM awards WHERE event_id = ?", (event_id,)).fetchone()
-                used = 0
-                if per_sender_per_day:
-                    used = self._db.execute("SELECT COUNT(*) FROM awards WHERE challenge = ? AND giver = ? "
-                                            "AND substr(period, 1, ?) = ?",
-                                            (KUDOS, giver, len(day) + 1, f"{day}#")).fetchone()[0]
-                if exists or (per_sender_per_day and used >= per_sender_per_day):
-                    self._db.execute("COMMIT")
-                    return False
-                self._db.execute(
-                    "INSERT INTO awards (challenge, subject_kind, subject, period, points, awarded_at, source, giver,"
-                    " event_id) VALUES (?, 'agent', ?, ?, ?, ?, 'kudos', ?, ?)",
-                    (KUDOS, taker, f"{day}#{event_id}", points, stamp, giver, event_id))
+                outcome = kudos_in(self._db, event_id, giver, taker, day, points, per_sender_per_day, stamp)
                 self._db.execute("COMMIT")
-                return True
+                return outcome == "awarded"
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
@@ -147,8 +171,8 @@ class Ledger:
         """How many challenges each agent and team has completed (kudos not counted)."""
         with self._lock:
             return {(k, s): n for k, s, n in self._db.execute(
-                "SELECT subject_kind, subject, COUNT(*) FROM awards WHERE challenge != ? GROUP BY subject_kind, subject",
-                (KUDOS,))}
+                "SELECT subject_kind, subject, COUNT(*) FROM awards WHERE challenge NOT IN (?, ?) "
+                "GROUP BY subject_kind, subject", (KUDOS, KUDOS_UNDONE))}
 
     def latest_winners(self, challenges: list[str], since: str = "") -> list[tuple[str, str, str]]:
         """(challenge, subject kind, subject) of the most recent award of each challenge, in periods ≥ ``since``."""

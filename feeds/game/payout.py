@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 
 from feeds.game.challenges import _Blank
 from feeds.config.schema import Config
-from feeds.game.ledger import KUDOS, Ledger
+from feeds.game.ledger import KUDOS, KUDOS_UNDONE, Ledger
 from feeds.model import plain_number
 from feeds.db import DB_NAME
 
@@ -98,6 +98,8 @@ class Report:
         return self.names.get((kind, subject), subject)
 
     def _challenge(self, key: str, source: str) -> tuple[str, str]:
+        if key == KUDOS_UNDONE:
+            return KUDOS_UNDONE, "Kudos undone"
         if source == "kudos" or key == KUDOS:
             return KUDOS, "Kudos"
         if source == "feed":

@@ -79,6 +79,7 @@ class FeedCoordinator:
         self._rng = rng or random.Random()
         self._seen = seen if seen is not None else SeenEvents()  # not "or": an empty store is falsy
         self._lock = threading.Lock()
+        self._seen_lock = threading.Lock()  # the poll and the thanks reader both mark events seen
         self._events: deque[BoardEvent] = deque(maxlen=MAX_QUEUED_EVENTS)
         self._state = FeedState(None, None, None, 0, False, 0)
         self._broken_since: float | None = None
@@ -126,6 +127,20 @@ class FeedCoordinator:
             events = list(self._events)
             self._events.clear()
         return events
+
+    def publish(self, feed_events: Sequence[FeedEvent] = (), others: Sequence[BoardEvent] = ()) -> int:
+        """News from beside the feed (the team page's thanks): the feed events not announced
+        before, and ``others`` as they are, queued for the display, which is woken when there is
+        any. How many were queued."""
+        with self._seen_lock:
+            fresh = [FeedEventReceived(e) for e in self._seen.new(feed_events)] if feed_events else []
+        queued = [*fresh, *others]
+        if queued:
+            with self._lock:
+                self._events.extend(queued)
+            if self.on_update is not None:
+                self.on_update()
+        return len(queued)
 
     def attach(self, on_snapshot: Callable[[Snapshot], EngineOutput]) -> None:
         """Hand snapshots to ``on_snapshot`` from now on, beginning with the last one at the next poll
@@ -200,7 +215,8 @@ class FeedCoordinator:
             else:
                 board = build_board(vetted, self.board_config)
                 events = diff_boards(old.board, board)
-            events.extend(FeedEventReceived(e) for e in self._seen.new([*shown, *own]))
+            with self._seen_lock:
+                events.extend(FeedEventReceived(e) for e in self._seen.new([*shown, *own]))
             self._log_warnings(snapshot.warnings)
             if self.store is not None:
                 self.store.save(vetted, now)

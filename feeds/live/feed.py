@@ -6,8 +6,10 @@ stored seen-events, put together and taken apart as one — for the wall, the te
 from __future__ import annotations
 
 import logging
+import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from feeds.connectors.registry import adapter_for
 from feeds.live.avatars import AvatarFetcher, open_avatars
@@ -19,6 +21,7 @@ from feeds.logs import LOGGER, log_event
 from feeds.config.metricnames import metric_refs
 from feeds.db import feed_state_dir
 from feeds.live.state import StoredBoard, StoredSeenEvents
+from feeds.live.thanks import ThanksReader
 
 log = logging.getLogger(f"{LOGGER}.engine")
 ENGINE_RETRY_SECONDS = 60.0
@@ -32,10 +35,13 @@ class LiveFeed:
     seen: SeenEvents
     config: Config | None = None  # to open the ledger later, when it could not be opened at start
     avatars: AvatarFetcher | None = None  # agents' pictures, fetched in the scheduler's threads
+    thanks: ThanksReader | None = None  # the team page's thank-yous, as toasts
 
     def start(self) -> None:
         """Poll now and on the interval; note the values at every period boundary."""
         self.coordinator.start()
+        if self.thanks is not None:
+            self.thanks.start()
         scheduler = self.coordinator.scheduler
         if scheduler is None:
             return
@@ -63,6 +69,8 @@ class LiveFeed:
         self.coordinator.stop()
         if self.avatars is not None:
             self.avatars.close()
+        if self.thanks is not None:
+            self.thanks.close()
         if isinstance(self.seen, StoredSeenEvents):
             self.seen.close()
         if self.engine is not None:
@@ -92,4 +100,15 @@ def open_live_feed(loaded: LoadedConfig, on_update: Callable[[], None] | None = 
         coordinator.restore()
     if after is not None:
         coordinator.take_over(after)
-    return LiveFeed(coordinator, engine, seen, cfg, open_avatars(loaded))
+    return LiveFeed(coordinator, engine, seen, cfg, open_avatars(loaded), open_thanks(directory, coordinator))
+
+
+def open_thanks(directory: Path, coordinator: FeedCoordinator) -> ThanksReader | None:
+    """The reader of the team page's thanks in the feed's state file; None (after a log line) when
+    the file cannot be read: the wall runs on without them."""
+    try:
+        return ThanksReader(directory, coordinator.publish)
+    except (OSError, sqlite3.Error) as exc:
+        log_event(log, logging.ERROR, "thanks_unavailable", f"cannot read the team page's thanks in {directory}: "
+                  f"{exc}; the wall shows the feed's kudos only", path=str(directory), error=str(exc))
+        return None

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, MutableMapping
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import Route
 from starlette.templating import Jinja2Templates
 
+from feeds.config.schema import Config
 from feeds.logs import LOGGER
 from feeds.web.auth import RateLimit, admin_mark, csrf_ok, new_csrf, read_password_hash, verify_password
 from feeds.web.invites import invite_url, qr_data_uri
@@ -65,6 +67,8 @@ class Site:
     public_url: str
     limit: RateLimit
     tls: bool = False
+    config: Config = field(default_factory=Config)  # points, challenges, the floor's time zone
+    clock: Callable[[], float] = time.time
 
     def admin_hash(self) -> str | None:
         return read_password_hash(self.password_file)
@@ -262,6 +266,9 @@ def build_app(site: Site) -> Starlette:
         Route("/admin/invite", admin_invite, methods=["POST"]),
         Route("/admin/revoke", admin_revoke, methods=["POST"]),
     ]
+    from feeds.web.me import own_routes  # the Thanks and Me pages (they import this module's helpers)
+
+    routes += own_routes(site)
     return Starlette(routes=routes, exception_handlers={HTTPException: http_error}, middleware=[
         Middleware(Outer),
         Middleware(SessionMiddleware, secret_key=session_secret(site), session_cookie="chalkwall_session",

@@ -49,7 +49,7 @@ def cmd_web(loaded: LoadedConfig) -> int:
             print(f"chalkwall: cannot read {path} ([web] {label})", file=sys.stderr)
             return 1
     people = People(people_dir(loaded))
-    site = Site(people, password_file(loaded), web.url(), RateLimit(), tls=web.tls)
+    site = Site(people, password_file(loaded), web.url(), RateLimit(), tls=web.tls, config=loaded.config)
     app = build_app(site)
     scheme = "https" if web.tls else "http"
     host = f"[{listen[0]}]" if ":" in listen[0] else listen[0]
