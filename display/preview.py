@@ -143,7 +143,7 @@ class Previews:
         self.scenes = PREVIEW_SCENES
         self.directory = feed_state_dir(loaded.config.state.dir, loaded.config.feed.type)
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="chalkwall-preview")
-        self._cache: dict[str, tuple[float, Rendered | None]] = {}
+        self._cache: dict[str, tuple[float, Rendered]] = {}
         self._cache_lock = threading.Lock()
 
     def close(self) -> None:
@@ -165,8 +165,9 @@ class Previews:
             return kept[1]  # drawn while this one waited its turn
         snapshot = saved_board(self.directory)
         drawn = None if snapshot is None else render_scene(self._current_config(), scene, snapshot, self.size)
-        with self._cache_lock:
-            self._cache[scene] = (time.monotonic(), drawn)
+        if drawn is not None:  # no board yet: asked again next time, it is cheap to find out
+            with self._cache_lock:
+                self._cache[scene] = (time.monotonic(), drawn)
         return drawn
 
     def render(self, scene: str, timeout: float = 60.0) -> Rendered | None:
