@@ -229,6 +229,22 @@ def test_every_new_form_refuses_a_missing_or_forged_csrf_token(setup: Setup) -> 
                                                   and r.path not in ("/sign-out", "/admin/invite", "/admin/revoke")}
 
 
+def test_odd_ids_in_a_form_are_refused_never_a_crash(setup: Setup) -> None:
+    grant(setup.state, "a1", 100)
+    item = setup.shop.add_item("Fika", 5, None, "tax_free")
+    agent = setup.person("a1", "Åsa Ödegård")
+    admin = setup.admin()
+    for odd in ("²", "-1", "1.5", "9" * 40, "", "0x1"):
+        assert agent.post("/shop/request", data={"csrf": csrf(agent, "/shop"), "item": odd}).status_code == 400, odd
+        for path in ("/admin/approve", "/admin/decline", "/admin/fulfil"):
+            assert admin.post(path, data={"csrf": csrf(admin, "/admin/queue"), "request": odd}).status_code == 400
+        edit = {"csrf": csrf(admin, "/admin/items"), "item": odd, "name": "x", "cost": "1", "tax": "taxable", "stock": odd}
+        assert admin.post("/admin/items/edit", data=edit).status_code == 400
+    assert agent.post("/shop/request", data={"csrf": csrf(agent, "/shop"), "item": "424242"}).status_code == 409
+    assert admin.post("/admin/approve", data={"csrf": csrf(admin, "/admin/queue"), "request": "424242"}).status_code == 409
+    assert setup.shop.requests() == [] and setup.shop.item(item).cost == 5  # type: ignore[union-attr]
+
+
 def test_the_admin_changes_a_role(setup: Setup) -> None:
     setup.person("r1", "Karin Lind")
     admin = setup.admin()

@@ -24,7 +24,7 @@ from feeds.logs import LOGGER
 from feeds.web.app import Site, checked_form, page
 from feeds.web.invites import invite_url, qr_data_uri
 from feeds.web.people import ROLE_LABELS, ROLES
-from feeds.web.shop import points, shop_of
+from feeds.web.shop import as_id, points, shop_of
 
 log = logging.getLogger(LOGGER + ".web")
 MAX_COST = 1_000_000.0
@@ -65,7 +65,7 @@ def item_fields(form: FormData) -> tuple[tuple[str, float, int | None, Tax, str]
         return None, f"The cost must be more than 0 and at most {MAX_COST:,.0f} points."
     stock: int | None = None
     if stock_text:
-        if not stock_text.isdigit() or int(stock_text) > MAX_STOCK:
+        if not stock_text.isascii() or not stock_text.isdigit() or int(stock_text) > MAX_STOCK:
             return None, f"Stock is a whole number from 0 to {MAX_STOCK}, or empty for no limit."
         stock = int(stock_text)
     if tax not in TAX_NOTES:
@@ -78,13 +78,14 @@ def item_fields(form: FormData) -> tuple[tuple[str, float, int | None, Tax, str]
 def routes(site: Site) -> list[Route]:
     shop = shop_of(site)
 
-    def admin_page(request: Request, name: str, section: str, status: int = 200, **context: object) -> HTMLResponse:
-        waiting = len(shop.requests(statuses=("pending",)))
+    async def admin_page(request: Request, name: str, section: str, status: int = 200,
+                         **context: object) -> HTMLResponse:
+        waiting = len(await run_in_threadpool(shop.requests, None, ("pending",)))
         return page(request, name, status, section=section, waiting=waiting, **context)
 
     async def people(request: Request) -> HTMLResponse:
         found = await run_in_threadpool(site.people.all)
-        return admin_page(request, "admin.html", "people", people=found, roles=ROLES, role_labels=ROLE_LABELS)
+        return await admin_page(request, "admin.html", "people", people=found, roles=ROLES, role_labels=ROLE_LABELS)
 
     async def invite(request: Request) -> HTMLResponse:
         form = await checked_form(request)
@@ -122,30 +123,30 @@ def routes(site: Site) -> list[Route]:
             names = {p.id: p.name for p in site.people.all()}
             return {"open": list(reversed(shop.requests(statuses=("pending", "approved")))),
                     "done": shop.requests(statuses=("fulfilled", "declined"))[:30], "names": names}
-        return admin_page(request, "admin_queue.html", "queue", points=points, tax_labels=TAX_LABELS,
+        return await admin_page(request, "admin_queue.html", "queue", points=points, tax_labels=TAX_LABELS,
                           **await run_in_threadpool(load))
 
     def step(action: str) -> object:
         async def handle(request: Request) -> Response:
             form = await checked_form(request)
-            raw = str(form.get("request", ""))
+            number = as_id(form.get("request"))
             reason = str(form.get("reason", "")).strip()[:300]
-            if not raw.isdigit():
+            if number is None:
                 return page(request, "message.html", 400, title="Which request?", text="Pick a request from the queue.")
             try:
                 if action == "decline":
-                    await run_in_threadpool(shop.decline, int(raw), reason)
+                    await run_in_threadpool(shop.decline, number, reason)
                 else:
-                    await run_in_threadpool(getattr(shop, action), int(raw))
+                    await run_in_threadpool(getattr(shop, action), number)
             except Refused as refusal:
                 return page(request, "message.html", 409, title="Not done", text=str(refusal))
-            log.info("shop request %s: %s", raw, action)
+            log.info("shop request %d: %s", number, action)
             return RedirectResponse("/admin/queue", 303)
         return handle
 
     async def items(request: Request, error: str = "", status: int = 200) -> HTMLResponse:
         found = await run_in_threadpool(shop.items)
-        return admin_page(request, "admin_items.html", "items", status, items=found, tax_notes=TAX_NOTES,
+        return await admin_page(request, "admin_items.html", "items", status, items=found, tax_notes=TAX_NOTES,
                           tax_labels=TAX_LABELS, points=points, error=error)
 
     async def item_add(request: Request) -> Response:
@@ -158,28 +159,28 @@ def routes(site: Site) -> list[Route]:
     async def item_edit(request: Request) -> Response:
         form = await checked_form(request)
         fields, error = item_fields(form)
-        raw = str(form.get("item", ""))
-        if fields is None or not raw.isdigit():
+        item = as_id(form.get("item"))
+        if fields is None or item is None:
             return await items(request, error or "Pick an item to change.", 400)
-        if not await run_in_threadpool(shop.edit_item, int(raw), *fields):
+        if not await run_in_threadpool(shop.edit_item, item, *fields):
             return await items(request, "There is no such item.", 404)
         return RedirectResponse("/admin/items", 303)
 
     async def item_retire(request: Request) -> Response:
         form = await checked_form(request)
-        raw = str(form.get("item", ""))
+        item = as_id(form.get("item"))
         active = str(form.get("active", "0")) == "1"
-        if not raw.isdigit() or not await run_in_threadpool(shop.set_active, int(raw), active):
+        if item is None or not await run_in_threadpool(shop.set_active, item, active):
             return await items(request, "There is no such item.", 404)
         return RedirectResponse("/admin/items", 303)
 
     async def config(request: Request) -> HTMLResponse:
         problems, warnings, what = await run_in_threadpool(config_findings, site)
-        return admin_page(request, "admin_config.html", "config", problems=problems, warnings=warnings,
+        return await admin_page(request, "admin_config.html", "config", problems=problems, warnings=warnings,
                           what=what, path=site.config_path)
 
     async def previews(request: Request) -> HTMLResponse:
-        return admin_page(request, "admin_previews.html", "previews", scenes=site.scenes,
+        return await admin_page(request, "admin_previews.html", "previews", scenes=site.scenes,
                           on=site.preview is not None)
 
     async def preview(request: Request) -> Response:

@@ -30,6 +30,12 @@ def may_shop(site: Site, who: Who) -> bool:
     return person is not None and person.role in SHOPPERS
 
 
+def as_id(text: object) -> int | None:
+    """A row id from a form field: plain ASCII digits that fit SQLite's integer, else None."""
+    raw = str(text or "")
+    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 18 else None
+
+
 def points(value: float) -> str:
     return str(int(value)) if value == int(value) else f"{value:g}"
 
@@ -46,8 +52,7 @@ def routes(site: Site) -> list[Route]:
     async def show(request: Request) -> Response:
         who: Who = request.state.who
         context = await run_in_threadpool(view, who)
-        done = request.query_params.get("asked")
-        return page(request, "shop.html", asked=done if done and done.isdigit() else None, **context)
+        return page(request, "shop.html", asked=as_id(request.query_params.get("asked")), **context)
 
     async def ask(request: Request) -> Response:
         form = await checked_form(request)
@@ -55,11 +60,11 @@ def routes(site: Site) -> list[Route]:
         if not await run_in_threadpool(may_shop, site, who):
             return page(request, "message.html", 403, title="Not for you to spend",
                         text="Only agents and role models can spend points in the shop.")
-        raw = str(form.get("item", ""))
-        if not raw.isdigit():
+        item = as_id(form.get("item"))
+        if item is None:
             return page(request, "message.html", 400, title="Which item?", text="Pick an item from the shop.")
         try:
-            made = await run_in_threadpool(shop.request, who.id, int(raw))
+            made = await run_in_threadpool(shop.request, who.id, item)
         except Refused as refusal:
             context = await run_in_threadpool(view, who)
             return page(request, "shop.html", 409, error=str(refusal), asked=None, **context)
