@@ -122,9 +122,7 @@ def _main(argv: Sequence[str] | None) -> int:
         if args.command == "points":
             return cmd_points(loaded, args.action, args.out, args.since, args.until)
         if args.command == "web":
-            from feeds.web.serve import cmd_web
-
-            return cmd_web(loaded)
+            return _web(loaded)
         if args.command == "people":
             from feeds.web import serve
 
@@ -193,6 +191,22 @@ def _main(argv: Sequence[str] | None) -> int:
     return 2  # pragma: no cover - argparse rejects unknown commands first
 
 
+def _web(loaded: LoadedConfig) -> int:
+    """``chalkwall web``, with scene previews and the full config check when this machine can draw."""
+    from feeds.web.serve import cmd_web
+
+    try:
+        from display.preview import Previews
+    except ImportError as exc:  # a team page beside the hub may have no pygame: previews are off
+        log.info("scene previews are off (%s)", exc)
+        return cmd_web(loaded)
+    previews = Previews(loaded)
+    try:
+        return cmd_web(loaded, preview=previews.png, check=previews.check, scenes=previews.scenes)
+    finally:
+        previews.close()
+
+
 def _closed_stdout() -> int:
     """Nothing more can be written; make the interpreter's last flush quiet and exit as a tool
     killed by SIGPIPE would (128 + 13)."""
@@ -219,15 +233,24 @@ def _run(args: argparse.Namespace, loaded: LoadedConfig, rejected: ConfigError |
 def cmd_check(loaded: LoadedConfig, online: bool = False) -> int:
     """Validate the config and its theme (a ConfigError from the theme is reported by main) and,
     ``online``, the feed's data against the metric names the config uses."""
+    cfg = loaded.config
+    name, warnings = check_warnings(loaded)
+    ranking = "score (" + ", ".join(cfg.board.score) + ")" if cfg.board.rank_by == SCORE else cfg.board.rank_by
+    print(f"{loaded.label}: OK (feed: {cfg.feed.type}, every {cfg.feed.interval:g} s; ranked by {ranking}; "
+          f"theme: {name})")
+    for warning in warnings:
+        print(f"warning: {warning}")
+    return _check_online(loaded) if online else 0
+
+
+def check_warnings(loaded: LoadedConfig) -> tuple[str, list[str]]:
+    """The theme's name and what ``check`` warns about a valid config (contrast, viewing
+    distance); ConfigError from the theme. The team page's config page runs this too."""
     from display.themes import contrast_warnings, load_theme
 
     cfg = loaded.config
     theme = load_theme(cfg.display.theme, loaded.base_dir, loaded.label)
-    ranking = "score (" + ", ".join(cfg.board.score) + ")" if cfg.board.rank_by == SCORE else cfg.board.rank_by
-    print(f"{loaded.label}: OK (feed: {cfg.feed.type}, every {cfg.feed.interval:g} s; ranked by {ranking}; "
-          f"theme: {theme.name})")
-    for warning in contrast_warnings(theme, f"theme {cfg.display.theme}"):
-        print(f"warning: {warning}")
+    warnings = list(contrast_warnings(theme, f"theme {cfg.display.theme}"))
     if cfg.display.viewing_distance > 0:
         import pygame
 
@@ -236,9 +259,8 @@ def cmd_check(loaded: LoadedConfig, online: bool = False) -> int:
 
         pygame.font.init()  # to measure the theme's own x-height
         ratio = x_ratio(FontBook({"text": theme.fonts.text, "numbers": theme.fonts.numbers}))
-        for warning in distance_warnings(theme, cfg.display, ratio, f"theme {cfg.display.theme}"):
-            print(f"warning: {warning}")
-    return _check_online(loaded) if online else 0
+        warnings += distance_warnings(theme, cfg.display, ratio, f"theme {cfg.display.theme}")
+    return theme.name, warnings
 
 
 def _poll_once(loaded: LoadedConfig) -> Snapshot | None:

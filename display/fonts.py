@@ -84,6 +84,7 @@ class FontBook:
         # Which font draws a text, and how wide it is: asked many times a frame while scenes lay
         # out (every gap line of a new board is measured before it is drawn). First in, first out.
         self._measured: dict[tuple[str, str, int, bool], tuple[pygame.font.Font, int | None]] = {}
+        self.drawn: list[str] | None = None  # when a list, every text rendered is added to it (previews)
 
     def chain(self, role: str, px: int, bold: bool) -> list[tuple[pygame.font.Font, tuple[tuple[int, int], ...]]]:
         key = (role, px, bold)
@@ -129,6 +130,8 @@ class FontBook:
     def render(self, text: str, role: str, px: int, colour: RGB, *, bold: bool = False,
                max_width: int | None = None) -> pygame.Surface:
         """``text`` drawn (anti-aliased, transparent background), shortened with … to fit ``max_width``."""
+        if self.drawn is not None:
+            self.drawn.append(text)
         key = (text, role, px, colour, bold, max_width)
         surface = self._cache.get(key)
         if surface is not None:

@@ -20,6 +20,7 @@ from display.fonts import FontBook
 from display.stage import Stage
 from display.themes import Theme, load_theme
 from display.wall import Wall
+from feeds.connectors.base import Adapter
 from feeds.connectors.registry import adapter_for
 from feeds.live.avatars import avatar_dir
 from feeds.config.schema import LoadedConfig
@@ -56,21 +57,23 @@ class Preview:
 
 
 def build_wall(loaded: LoadedConfig, size: tuple[int, int], *, clock: FakeClock | None = None,
-               theme: Theme | None = None, state: Path | None = None) -> Preview:
-    """A wall fed by one real poll of the configured feed (two for the demo), on a fake clock.
+               theme: Theme | None = None, state: Path | None = None, adapter: Adapter | None = None) -> Preview:
+    """A wall fed by one real poll of the configured feed (two for the demo), or of ``adapter``
+    (the team page's previews: the wall's last saved board), on a fake clock.
     Its challenges run over ``state`` (a throwaway directory unless given), never the real ledger."""
     init_offscreen()
     clock = clock or FakeClock()
     cfg = loaded.config
     scratch = None if state else tempfile.TemporaryDirectory(prefix="chalkwall-preview-")
     directory = state or Path(scratch.name)  # type: ignore[union-attr]
-    adapter = adapter_for(loaded, clock=clock.wall, state_dir=directory)
+    warm_up = adapter is None and cfg.feed.type == "demo"
+    adapter = adapter or adapter_for(loaded, clock=clock.wall, state_dir=directory)
     engine = Engine(Ledger(directory), cfg, History(directory), clock=clock.wall, announce=False)
     coordinator = FeedCoordinator(adapter, cfg.feed, cfg.board, clock=clock.wall, on_snapshot=engine)
     wall = Wall(make_stage(loaded, size, clock, theme))
     coordinator.poll_once()
     wall.update(coordinator.state(), [e for e in coordinator.drain_events() if not isinstance(e, FeedEventReceived)])
-    if cfg.feed.type == "demo":
+    if warm_up:
         clock.advance(DEMO_WARM_UP)
         coordinator.poll_once()
         wall.update(coordinator.state(), [])

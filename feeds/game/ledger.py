@@ -6,7 +6,8 @@ change. Each award is its own transaction in a WAL-mode database with ``synchron
 ``kill -9`` (or a power cut) at any moment leaves it either fully recorded or not at all, and the
 next poll offers it again. Kudos are awards too (challenge "kudos", one per kudos event), limited
 per sender per day; a kudos taken back (the team page's undo) is a reversing "kudos_undone" row, so
-the history stays whole and the sender's day gets the kudos back.
+the history stays whole and the sender's day gets the kudos back. The shop's steps are rows too (source "shop", see :mod:`feeds.game.shop`): they
+count in balances and never as a completion, a win or a streak.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from feeds.db import DB_NAME, connect
 
 KUDOS = "kudos"
 KUDOS_UNDONE = "kudos_undone"  # a kudos taken back (the team page's undo): the same points, negative
+SHOP = "shop"  # the source (and challenge prefix, "shop:hold" ...) of the shop's rows: spending, not winning
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS awards (
     id INTEGER PRIMARY KEY,
@@ -54,7 +56,7 @@ class Award:
     subject: str
     period: str
     points: float
-    source: str  # "feed", "chalkwall" (its own challenge engine) or "kudos"
+    source: str  # "feed", "chalkwall" (its own challenge engine), "kudos" or "shop"
     giver: str | None = None
     event_id: str | None = None
 
@@ -120,9 +122,9 @@ class Ledger:
             cursor = self._db.execute(
                 "INSERT INTO awards (challenge, subject_kind, subject, period, points, awarded_at, source, giver,"
                 " event_id) SELECT ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE NOT EXISTS "
-                "(SELECT 1 FROM awards WHERE challenge = ? AND period = ?)",
+                "(SELECT 1 FROM awards WHERE challenge = ? AND period = ? AND source != ?)",
                 (award.challenge, award.subject_kind, award.subject, award.period, award.points, stamp,
-                 award.source, award.giver, award.event_id, award.challenge, award.period))
+                 award.source, award.giver, award.event_id, award.challenge, award.period, SHOP))
             return cursor.rowcount == 1
 
     def award_kudos(self, event_id: str, giver: str | None, taker: str, day: str, points: float,
@@ -156,8 +158,8 @@ class Ledger:
     def subjects_won(self, challenge: str, subject_kind: str, period: str) -> list[str]:
         with self._lock:
             return [row[0] for row in self._db.execute(
-                "SELECT subject FROM awards WHERE challenge = ? AND subject_kind = ? AND period = ? ORDER BY id",
-                (challenge, subject_kind, period))]
+                "SELECT subject FROM awards WHERE challenge = ? AND subject_kind = ? AND period = ? AND source != ? ORDER BY id",
+                (challenge, subject_kind, period, SHOP))]
 
     def periods_won(self, challenge: str, subject_kind: str, subject: str, periods: list[str]) -> set[str]:
         """Which of ``periods`` the subject won ``challenge`` in."""
@@ -165,14 +167,14 @@ class Ledger:
         with self._lock:
             return {row[0] for row in self._db.execute(
                 f"SELECT period FROM awards WHERE challenge = ? AND subject_kind = ? AND subject = ? "
-                f"AND period IN ({marks})", (challenge, subject_kind, subject, *periods))}
+                f"AND source != ? AND period IN ({marks})", (challenge, subject_kind, subject, SHOP, *periods))}
 
     def completions(self) -> dict[tuple[str, str], int]:
-        """How many challenges each agent and team has completed (kudos not counted)."""
+        """How many challenges each agent and team has completed (kudos and the shop not counted)."""
         with self._lock:
             return {(k, s): n for k, s, n in self._db.execute(
-                "SELECT subject_kind, subject, COUNT(*) FROM awards WHERE challenge NOT IN (?, ?) "
-                "GROUP BY subject_kind, subject", (KUDOS, KUDOS_UNDONE))}
+                "SELECT subject_kind, subject, COUNT(*) FROM awards WHERE challenge NOT IN (?, ?) AND source != ? "
+                "GROUP BY subject_kind, subject", (KUDOS, KUDOS_UNDONE, SHOP))}
 
     def latest_winners(self, challenges: list[str], since: str = "") -> list[tuple[str, str, str]]:
         """(challenge, subject kind, subject) of the most recent award of each challenge, in periods ≥ ``since``."""
@@ -182,7 +184,8 @@ class Ledger:
         with self._lock:
             return [(c, k, s) for c, k, s in self._db.execute(
                 f"SELECT challenge, subject_kind, subject FROM awards a WHERE challenge IN ({marks}) AND period >= ? "
-                f"AND id = (SELECT MAX(id) FROM awards WHERE challenge = a.challenge)", (*challenges, since))]
+                f"AND source != ? AND id = (SELECT MAX(id) FROM awards WHERE challenge = a.challenge AND source != ?)",
+                (*challenges, since, SHOP, SHOP))]
 
     def balances(self) -> list[tuple[str, str, float, int]]:
         """(subject kind, subject, total points, number of awards), highest first."""

@@ -4,7 +4,9 @@ Subjects are shown by name (the name the ledger kept when they were last awarded
 the last board, else the id), points as whole numbers where they are whole, and each award's
 challenge as one id column plus its title: a challenge of the config by its ``id`` and ``title``;
 a kudos as ``kudos``; a completion the feed reported (which names it only by its title) as
-``feed:`` and the title in lower case with dashes. ``--since``/``--until`` are dates
+``feed:`` and the title in lower case with dashes; a shop step as ``shop:hold``, ``shop:approve``,
+``shop:fulfil`` or ``shop:refund`` with the item, the request and the step as its title
+("Shop: Cinema tickets (request 3) — approved"; holds are negative, refunds positive). ``--since``/``--until`` are dates
 (YYYY-MM-DD, both days included) in the ``[periods]`` time zone.
 """
 
@@ -21,7 +23,8 @@ from zoneinfo import ZoneInfo
 
 from feeds.game.challenges import _Blank
 from feeds.config.schema import Config
-from feeds.game.ledger import KUDOS, KUDOS_UNDONE, Ledger
+from feeds.game.ledger import KUDOS, KUDOS_UNDONE, SHOP, Ledger
+from feeds.game.shop import request_titles, row_title
 from feeds.model import plain_number
 from feeds.db import DB_NAME
 
@@ -93,6 +96,7 @@ class Report:
             {"target": plain_number(c.target)} if isinstance(c.target, (int, float)) else {}))
             for c in config.challenges}
         self._rows = ledger.rows()
+        self.shop_titles = request_titles(ledger.path)
 
     def name(self, kind: str, subject: str) -> str:
         return self.names.get((kind, subject), subject)
@@ -112,7 +116,8 @@ class Report:
             row_id, stamp, kind, subject, key, period, points, source, giver = (str(v) for v in row)
             if not window.holds(stamp):
                 continue
-            challenge, title = self._challenge(key, source)
+            challenge, title = ((key, row_title(key, period, self.shop_titles)) if source == SHOP
+                                else self._challenge(key, source))
             given = row[8] is not None
             out.append(Award(int(row_id), stamp, kind, subject, self.name(kind, subject), challenge, title,
                              period.partition("#")[0],  # a kudos' period carries its event id, for uniqueness

@@ -1,5 +1,5 @@
-"""The team page's Starlette app: sign-in by personal link or admin password, the home page and
-the admin's people page.
+"""The team page's Starlette app: sign-in by personal link or admin password and the home page;
+the shop's routes are in :mod:`feeds.web.shop`, the admin's in :mod:`feeds.web.admin`.
 
 Access is deny-by-default: :class:`Guard` lets through only the paths in ``PUBLIC`` (the health
 check and the sign-in pages) without a session; everything under ``/admin`` needs an admin session
@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -30,14 +30,17 @@ from starlette.templating import Jinja2Templates
 from feeds.config.schema import Config
 from feeds.logs import LOGGER
 from feeds.web.auth import RateLimit, admin_mark, csrf_ok, new_csrf, read_password_hash, verify_password
-from feeds.web.invites import invite_url, qr_data_uri
-from feeds.web.people import ROLE_LABELS, ROLES, People
+from feeds.config.validate import Problem
+from feeds.web.people import People
+
+if TYPE_CHECKING:
+    from feeds.game.shop import Shop
 
 log = logging.getLogger(LOGGER + ".web")
 PUBLIC = frozenset({"/health", "/sign-in", "/admin/sign-in"})
 PUBLIC_PREFIX = "/in/"
 HEADERS = {
-    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
                                "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
     "Referrer-Policy": "no-referrer",
     "X-Content-Type-Options": "nosniff",
@@ -45,6 +48,10 @@ HEADERS = {
     "Cache-Control": "no-store",
 }
 Scope = MutableMapping[str, Any]
+# The config's problems and warnings, as `chalkwall check` finds them (injected by display/cli.py).
+Checker = Callable[[], tuple[list[Problem], list[Problem]]]
+# A scene of the wall as PNG bytes, from its last saved board; None when there is no board yet.
+Previewer = Callable[[str], bytes | None]
 ASGI = Callable[[Scope, Callable[[], Awaitable[Any]], Callable[[Any], Awaitable[None]]], Awaitable[None]]
 
 
@@ -69,6 +76,11 @@ class Site:
     tls: bool = False
     config: Config = field(default_factory=Config)  # points, challenges, the floor's time zone
     clock: Callable[[], float] = time.time
+    shop: Shop | None = None  # opened beside the people table when None
+    config_path: Path | None = None  # the config file on disk, for the admin's list of its problems
+    check: Checker | None = None  # None: the config's own validation only (no theme checks)
+    preview: Previewer | None = None  # None: no pygame here, scene previews are off
+    scenes: tuple[str, ...] = ()  # the scenes a preview may show
 
     def admin_hash(self) -> str | None:
         return read_password_hash(self.password_file)
@@ -226,31 +238,6 @@ def build_app(site: Site) -> Starlette:
         request.session.clear()
         return RedirectResponse("/sign-in", 303)
 
-    async def admin(request: Request) -> HTMLResponse:
-        people = await run_in_threadpool(site.people.all)
-        return page(request, "admin.html", people=people, roles=ROLES, role_labels=ROLE_LABELS)
-
-    async def admin_invite(request: Request) -> HTMLResponse:
-        form = await checked_form(request)
-        person_id = str(form.get("id", "")).strip()
-        name = str(form.get("name", "")).strip() or None
-        role = str(form.get("role", "agent"))
-        if not person_id or role not in ROLES or len(person_id) > 200 or len(name or "") > 200:
-            return page(request, "message.html", 400, title="Not invited",
-                        text="Give an id (the agent id on the board, or a name) and a role.")
-        token = await run_in_threadpool(site.people.invite, person_id, name, role)  # type: ignore[arg-type]
-        url = invite_url(site.public_url, token)
-        log.info("invited %s (a new link; any old one stops working)", person_id)
-        return page(request, "invited.html", person_id=person_id, url=url, qr=qr_data_uri(url))
-
-    async def admin_revoke(request: Request) -> Response:
-        form = await checked_form(request)
-        person_id = str(form.get("id", ""))
-        if not await run_in_threadpool(site.people.revoke, person_id):
-            return page(request, "message.html", 404, title="No such person", text=f"Nobody has the id {person_id}.")
-        log.info("revoked %s", person_id)
-        return RedirectResponse("/admin", 303)
-
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
         return page(request, "message.html", exc.status_code, title="Refused", text=exc.detail)
@@ -262,13 +249,13 @@ def build_app(site: Site) -> Starlette:
         Route("/admin/sign-in", admin_sign_in, methods=["GET", "POST"]),
         Route("/", home, methods=["GET"]),
         Route("/sign-out", sign_out, methods=["POST"]),
-        Route("/admin", admin, methods=["GET"]),
-        Route("/admin/invite", admin_invite, methods=["POST"]),
-        Route("/admin/revoke", admin_revoke, methods=["POST"]),
     ]
     from feeds.web.me import own_routes  # the Thanks and Me pages (they import this module's helpers)
 
     routes += own_routes(site)
+    from feeds.web import admin, shop  # they build on this module's helpers too
+
+    routes += admin.routes(site) + shop.routes(site)
     return Starlette(routes=routes, exception_handlers={HTTPException: http_error}, middleware=[
         Middleware(Outer),
         Middleware(SessionMiddleware, secret_key=session_secret(site), session_cookie="chalkwall_session",

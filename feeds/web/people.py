@@ -108,6 +108,14 @@ class People:
                                       (person_id,))
         return cursor.rowcount > 0
 
+    def set_role(self, person_id: str, role: Role) -> bool:
+        """Give ``person_id`` another role (their link and sessions go on); False when there is no such person."""
+        if role not in ROLES:
+            raise ValueError(f'role must be one of {", ".join(ROLES)}, not "{role}"')
+        with self._lock:
+            cursor = self._db.execute("UPDATE people SET role = ? WHERE id = ?", (role, person_id))
+        return cursor.rowcount > 0
+
     def by_token(self, token: str) -> Person | None:
         """The person whose live link carries ``token``; None for an unknown or revoked one."""
         if not 20 <= len(token) <= 100:

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from feeds.config.schema import LoadedConfig
 from feeds.config.web import split_listen, web_path
@@ -18,6 +19,9 @@ from feeds.logs import LOGGER, register_secret
 from feeds.web.auth import RateLimit, write_password_hash
 from feeds.web.invites import invite_url, write_qr
 from feeds.web.people import ROLES, People, Role
+
+if TYPE_CHECKING:
+    from feeds.web.app import Checker, Previewer
 
 log = logging.getLogger(LOGGER + ".web")
 INVITES_DIR = "invites"
@@ -33,10 +37,13 @@ def password_file(loaded: LoadedConfig, reading: bool = True) -> Path:
     return web_path(loaded.config.web.admin_password_file, loaded.base_dir, credential=reading)
 
 
-def cmd_web(loaded: LoadedConfig) -> int:
-    """Serve the team page until interrupted."""
+def cmd_web(loaded: LoadedConfig, preview: Previewer | None = None, check: Checker | None = None,
+            scenes: Sequence[str] = ()) -> int:
+    """Serve the team page until interrupted; ``preview`` and ``check`` come from the composition
+    root (``display/cli.py``), which can draw: without them previews are off."""
     import uvicorn
 
+    from feeds.game.shop import Shop
     from feeds.web.app import Site, build_app
 
     web = loaded.config.web
@@ -49,7 +56,9 @@ def cmd_web(loaded: LoadedConfig) -> int:
             print(f"chalkwall: cannot read {path} ([web] {label})", file=sys.stderr)
             return 1
     people = People(people_dir(loaded))
-    site = Site(people, password_file(loaded), web.url(), RateLimit(), tls=web.tls, config=loaded.config)
+    shop = Shop(people_dir(loaded), loaded.config.periods.zone)
+    site = Site(people, password_file(loaded), web.url(), RateLimit(), tls=web.tls, shop=shop, config_path=loaded.path,
+                check=check, preview=preview, scenes=tuple(scenes), config=loaded.config)
     app = build_app(site)
     scheme = "https" if web.tls else "http"
     host = f"[{listen[0]}]" if ":" in listen[0] else listen[0]
@@ -63,6 +72,7 @@ def cmd_web(loaded: LoadedConfig) -> int:
     try:
         uvicorn.Server(config).run()
     finally:
+        shop.close()
         people.close()
     return 0
 
