@@ -79,11 +79,12 @@ class WebServer:
     config: Path
     state: Path
     log: Path
-    process: subprocess.Popen[bytes]
+    public_url: str  # what links point to (the config's [web] public_url)
     secrets: list[str] = field(default_factory=list)  # every secret used: none may reach the log
+    process: subprocess.Popen[bytes] | None = None
 
     def invite(self, person_id: str, name: str | None = None, role: str | None = None) -> str:
-        """``chalkwall people invite``: the person's sign-in link."""
+        """``chalkwall people invite``: the person's sign-in link (on this server, whatever public_url says)."""
         args = ["people", "invite", person_id, "--config", str(self.config), "--qr-dir", str(self.state / "qr")]
         args += ["--name", name] if name else []
         args += ["--role", role] if role else []
@@ -92,7 +93,8 @@ class WebServer:
         found = LINK.match(result.stdout.strip())
         assert found and found["id"] == person_id, result.stdout
         self.secrets.append(found["token"])
-        return found["url"]
+        assert found["url"].startswith(self.public_url + "/in/"), found["url"]
+        return f"{self.url}/in/{found['token']}"
 
     def revoke(self, person_id: str) -> None:
         result = chalkwall("people", "revoke", person_id, "--config", str(self.config))
@@ -101,36 +103,44 @@ class WebServer:
     def log_text(self) -> str:
         return self.log.read_text(encoding="utf-8", errors="replace")
 
+    def start(self) -> None:
+        """Start ``chalkwall web`` (again, after ``stop``: same state, a fresh sign-in rate limit)."""
+        env = {k: v for k, v in os.environ.items() if k != "CHALKWALL_CONFIG"}
+        with self.log.open("ab") as out:
+            self.process = subprocess.Popen([sys.executable, "-m", "display.cli", "web", "--config", str(self.config)],
+                                            stdout=out, stderr=subprocess.STDOUT, env=env, cwd=ROOT)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and self.process.poll() is None:
+            try:
+                if httpx.get(self.url + "/health", timeout=1).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.05)
+        self.stop()
+        raise AssertionError(f"chalkwall web did not answer /health: {self.log_text()}")
+
     def stop(self) -> None:
-        stop_process(self.process)
+        if self.process is not None:
+            stop_process(self.process)
 
 
-def start_web(tmp: Path, password: str = PASSWORD) -> WebServer:
-    """``chalkwall web`` on a free port over a fresh state directory, once ``/health`` answers."""
+def start_web(tmp: Path, password: str = PASSWORD, public_url: str | None = None) -> WebServer:
+    """``chalkwall web`` on a free port over a fresh state directory, once ``/health`` answers;
+    ``public_url`` (default: the server's own address) is what its links and QR codes show."""
     port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    public_url = public_url or url
     state = tmp / "state"
     config = tmp / "config.toml"
     config.write_text(f'[feed]\ntype = "http"\nurl = "http://127.0.0.1:9/feed"\n[state]\ndir = "{state}"\n'
-                      f'[web]\nlisten = "127.0.0.1:{port}"\npublic_url = "http://127.0.0.1:{port}"\n',
+                      f'[web]\nlisten = "127.0.0.1:{port}"\npublic_url = "{public_url}"\n',
                       encoding="utf-8")
     result = chalkwall("people", "admin-password", "--config", str(config), stdin=password + "\n")
     assert result.returncode == 0, result.stderr
-    log = tmp / "web.log"
-    env = {k: v for k, v in os.environ.items() if k != "CHALKWALL_CONFIG"}
-    with log.open("wb") as out:
-        process = subprocess.Popen([sys.executable, "-m", "display.cli", "web", "--config", str(config)],
-                                   stdout=out, stderr=subprocess.STDOUT, env=env, cwd=ROOT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and process.poll() is None:
-        try:
-            if httpx.get(url + "/health", timeout=1).status_code == 200:
-                return WebServer(url, config, state, log, process, [password])
-        except httpx.TransportError:
-            pass
-        time.sleep(0.05)
-    stop_process(process)
-    raise AssertionError(f"chalkwall web did not answer /health: {log.read_text(errors='replace')}")
+    web = WebServer(url, config, state, tmp / "web.log", public_url, [password])
+    web.start()
+    return web
 
 
 class Browser:
