@@ -30,7 +30,8 @@ import httpx
 PAGES: tuple[str, ...] = ("/", "/thanks", "/me", "/shop")  # what a signed-in person browses
 STATUS_FILE = "status.json"  # the wall's status file in its state directory (display.health.STATUS_NAME)
 READY_TIMEOUT = 60.0
-BEFORE_SECONDS = 11.0  # the wall alone: two status-file writes (every 5 s)
+WARM_UP_SECONDS = 20.0  # the wall's start (first frames, scene entries) out of its 600-frame window
+BEFORE_SECONDS = 11.0  # then the wall alone: two status-file writes (every 5 s)
 
 
 def percentile(values: Sequence[float], q: float) -> float:
@@ -46,6 +47,18 @@ def cpu_seconds(stat_text: str) -> float:
     """User + system CPU seconds from the text of ``/proc/PID/stat`` (the name may hold spaces)."""
     fields = stat_text.rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def waited_seconds(proc: Path) -> float:
+    """Seconds the process's threads spent runnable but waiting for a CPU (``schedstat``'s second
+    field, summed over ``/proc/PID/task/*``): how much of a slow page is a busy machine."""
+    total = 0
+    for task in proc.glob("task/*/schedstat"):
+        try:
+            total += int(task.read_text().split()[1])
+        except (OSError, IndexError, ValueError):
+            continue  # a thread that ended meanwhile
+    return total / 1e9
 
 
 def memory_mib(status_text: str, key: str = "VmRSS") -> float:
@@ -80,9 +93,11 @@ class Result:
     frame_before: list[float] = field(default_factory=list)  # the wall's frame p95 (ms), each status write
     frame_during: list[float] = field(default_factory=list)
     web_cpu_share: float = 0.0  # CPU seconds per second of load: 1.0 is one core
+    web_waited_share: float = 0.0  # seconds its threads waited for a CPU, per second of load
     web_rss_mib: float = 0.0
     web_peak_rss_mib: float = 0.0
     client_cpu_share: float = 0.0
+    load_average: tuple[float, float] = (0.0, 0.0)  # the machine's 1-minute load, before and after
 
     def error(self, what: str) -> None:
         self.errors[what] = self.errors.get(what, 0) + 1
@@ -100,8 +115,11 @@ def report(result: Result) -> str:
         f"  requests {len(ms) + errors:,} ({(len(ms) + errors) / result.seconds:.0f}/s), errors {errors} ({detail})",
         f"  page time p50 {percentile(ms, 50):.0f} ms   p95 {percentile(ms, 95):.0f} ms   max {max(ms, default=0):.0f} ms",
         f"  wall frame p95: before {frames(result.frame_before)}, during {frames(result.frame_during)}",
-        f"  web server: CPU {result.web_cpu_share * 100:.0f}% of a core, RSS {result.web_rss_mib:.0f} MiB "
+        f"  web server: CPU {result.web_cpu_share * 100:.0f}% of a core (and waiting for one "
+        f"{result.web_waited_share * 100:.0f}% of the time), RSS {result.web_rss_mib:.0f} MiB "
         f"(peak {result.web_peak_rss_mib:.0f}); the clients: CPU {result.client_cpu_share * 100:.0f}% of a core",
+        f"  machine: {os.cpu_count()} CPUs, load average {result.load_average[0]:.1f} before, "
+        f"{result.load_average[1]:.1f} after",
     ])
 
 
@@ -142,6 +160,14 @@ def _invite(config: Path, people: int, env: dict[str, str], qr_dir: Path) -> lis
     if len(links) != people:
         raise RuntimeError(f"chalkwall people invite printed {len(links)} links for {people} people")
     return links
+
+
+def _status(path: Path) -> dict[str, object]:
+    try:
+        found = json.loads(_read(path))
+    except ValueError:
+        return {}
+    return found if isinstance(found, dict) else {}
 
 
 def _wait(test: Callable[[], bool], what: str, process: subprocess.Popen[bytes], log: Path) -> None:
@@ -235,6 +261,8 @@ def run(seconds: float = 60.0, people: int = 200, pages: Sequence[str] = PAGES,
             links = _invite(config, people, env, root / "qr")
             found = _pages_that_exist(base, links[0], pages)
             result = Result(people, seconds, found)
+            _wait(lambda: float(str(_status(status).get("uptime_s") or 0)) >= WARM_UP_SECONDS,
+                  "the wall's warm-up", wall, wall_log)
             say(f"web bench: the wall alone for {BEFORE_SECONDS:.0f} s, then {people} clients on "
                 f"{' '.join(found)} for {seconds:.0f} s …")
             last_written = [0.0]
@@ -242,8 +270,10 @@ def run(seconds: float = 60.0, people: int = 200, pages: Sequence[str] = PAGES,
             def take_frame(into: list[float]) -> None:
                 text = _read(status)
                 value = frame_p95(text)
-                written = float(json.loads(text).get("updated") or 0) if value is not None else 0.0
-                if value is not None and written != last_written[0]:
+                if value is None:
+                    return
+                written = float(json.loads(text).get("updated") or 0)  # frame_p95 found a JSON object
+                if written != last_written[0]:
                     last_written[0] = written
                     into.append(value)
 
@@ -251,8 +281,10 @@ def run(seconds: float = 60.0, people: int = 200, pages: Sequence[str] = PAGES,
             while time.monotonic() < deadline:
                 take_frame(result.frame_before)
                 time.sleep(0.5)
+            load_before = os.getloadavg()[0]
             proc = Path(f"/proc/{web.pid}")
-            web_cpu0, client_cpu0, t0 = cpu_seconds(_read(proc / "stat")), time.process_time(), time.monotonic()
+            web_cpu0, waited0 = cpu_seconds(_read(proc / "stat")), waited_seconds(proc)
+            client_cpu0, t0 = time.process_time(), time.monotonic()
             rss: list[float] = []
 
             def sample() -> None:
@@ -263,9 +295,11 @@ def run(seconds: float = 60.0, people: int = 200, pages: Sequence[str] = PAGES,
             elapsed = time.monotonic() - t0
             result.seconds = elapsed
             result.web_cpu_share = (cpu_seconds(_read(proc / "stat")) - web_cpu0) / elapsed
+            result.web_waited_share = (waited_seconds(proc) - waited0) / elapsed
             result.client_cpu_share = (time.process_time() - client_cpu0) / elapsed
             result.web_rss_mib = max(rss, default=memory_mib(_read(proc / "status")))
             result.web_peak_rss_mib = memory_mib(_read(proc / "status"), "VmHWM")
+            result.load_average = (load_before, os.getloadavg()[0])
             if wall.poll() is not None:
                 result.error("the wall stopped")
         finally:

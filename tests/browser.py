@@ -265,9 +265,22 @@ class Browser:
         except Exception:  # noqa: BLE001 - a browser that crashed is still to be cleaned up
             pass
         process = getattr(self.service, "process", None)
-        if process is not None and process.poll() is None:
+        pids = [process.pid] if process is not None and process.poll() is None else []
+        pids += self._chromium_pids()  # this browser's own (its profile is in their command line)
+        for pid in pids:
             try:
-                os.kill(process.pid, signal.SIGKILL)
+                os.kill(pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
         shutil.rmtree(self.profile, ignore_errors=True)
+
+    def _chromium_pids(self) -> list[int]:
+        mark = f"--user-data-dir={self.profile / 'profile'}".encode()
+        found = []
+        for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+            try:
+                if mark in cmdline.read_bytes().split(b"\0"):
+                    found.append(int(cmdline.parent.name))
+            except OSError:
+                continue
+        return found

@@ -7,7 +7,7 @@ import json
 import os
 from pathlib import Path
 
-from feeds.web_bench import PAGES, Result, cpu_seconds, frame_p95, memory_mib, percentile, report
+from feeds.web_bench import PAGES, Result, cpu_seconds, frame_p95, memory_mib, percentile, report, waited_seconds
 
 
 def test_percentile_is_nearest_rank() -> None:
@@ -37,6 +37,12 @@ def test_memory_mib_reads_vmrss_and_the_peak() -> None:
     assert memory_mib(Path(f"/proc/{os.getpid()}/status").read_text()) > 1
 
 
+def test_waited_seconds_sums_the_threads_of_a_process() -> None:
+    here = Path(f"/proc/{os.getpid()}")
+    assert waited_seconds(here) >= 0.0
+    assert waited_seconds(Path("/nonexistent")) == 0.0
+
+
 def test_frame_p95_only_while_the_screen_draws() -> None:
     assert frame_p95(json.dumps({"screen": "on", "frame_p95_ms": 12.5})) == 12.5
     assert frame_p95(json.dumps({"screen": "off", "frame_p95_ms": 0.0})) is None
@@ -57,7 +63,7 @@ def test_the_report_names_every_figure() -> None:
     assert "requests 102" in text and "errors 2 (/ 500 ×1, ReadTimeout ×1)" in text
     assert "p50 10 ms" in text and "p95 200 ms" in text and "max 200 ms" in text
     assert "before 8.0 ms (max 9.0), during 12.0 ms (max 20.0)" in text
-    assert "CPU 85% of a core, RSS 61 MiB (peak 63)" in text
+    assert "CPU 85% of a core (and waiting for one 0% of the time), RSS 61 MiB (peak 63)" in text
     assert "no status" in report(Result(1, 1.0, ["/"]))
 
 
