@@ -7,7 +7,8 @@ headless Chromium (a fresh profile each) driven through Debian's ``/usr/bin/chro
 Manager is never asked for a driver (``SE_OFFLINE``, an explicit driver path), so nothing is
 downloaded. Its helpers (``sign_in_by_link``, ``admin_sign_in``, ``submit``, ``text``, ``status``,
 ``size("phone")``) are what a flow needs; adding a flow for a new page is a test function that
-uses them.
+uses them. A test module gets the fixtures by importing them:
+``from browser import browser, one_browser, web  # noqa: F401 - pytest fixtures``.
 """
 
 from __future__ import annotations
@@ -23,9 +24,11 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
+import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
@@ -36,7 +39,10 @@ PIXEL_RATIO = {"phone": 2.0, "desktop": 1.0}  # a phone's screen is dense; its s
 CHROMIUM_FLAGS = ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync",
                   "--disable-dev-shm-usage", "--disable-extensions", "--disable-default-apps",
-                  "--no-default-browser-check", "--lang=en")
+                  "--no-default-browser-check", "--lang=en",
+                  # A dead proxy: whatever the browser might fetch from outside fails at once
+                  # (loopback, where the team page and the tests' servers are, is never proxied).
+                  "--proxy-server=http://127.0.0.1:9")
 LINK = re.compile(r"^(?P<id>\S+) (?P<url>https?://\S+/in/(?P<token>[A-Za-z0-9_-]{43}))$")
 
 
@@ -284,3 +290,28 @@ class Browser:
             except OSError:
                 continue
         return found
+
+
+# -- pytest fixtures: import them into a test module ------------------------------------------
+@pytest.fixture(scope="module")
+def web(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebServer]:
+    """A ``chalkwall web`` for the module (its own state directory and config)."""
+    running = start_web(tmp_path_factory.mktemp("web"))
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="module")
+def one_browser(web: WebServer) -> Iterator[Browser]:
+    """One Chromium for the module: starting one costs a second or more."""
+    started = Browser(web.url)
+    yield started
+    started.quit()
+
+
+@pytest.fixture
+def browser(one_browser: Browser) -> Browser:
+    """The module's browser with no cookies (nobody signed in), at phone size."""
+    one_browser.driver.execute_cdp_cmd("Network.clearBrowserCookies", {})
+    one_browser.size("phone")
+    return one_browser

@@ -9,6 +9,7 @@ read ``browser.text()`` / ``browser.status()``.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Iterator
@@ -19,30 +20,10 @@ from typing import Any
 import pytest
 
 from browser import PASSWORD, Browser, WebServer, missing, start_web
+from browser import browser, one_browser, web  # noqa: F401 - pytest fixtures
 
-pytestmark = pytest.mark.skipif(missing() is not None, reason=missing() or "")
-
-
-@pytest.fixture(scope="module")
-def web(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebServer]:
-    running = start_web(tmp_path_factory.mktemp("web"))
-    yield running
-    running.stop()
-
-
-@pytest.fixture(scope="module")
-def one_browser(web: WebServer) -> Iterator[Browser]:
-    started = Browser(web.url)  # one Chromium for the module: starting one costs about a second
-    yield started
-    started.quit()
-
-
-@pytest.fixture
-def browser(one_browser: Browser) -> Browser:
-    """The module's browser, with no cookies (nobody signed in) and at phone size."""
-    one_browser.driver.execute_cdp_cmd("Network.clearBrowserCookies", {})
-    one_browser.size("phone")
-    return one_browser
+# Skipped on a laptop without Chromium; never in CI, where ./bootstrap test has installed it.
+pytestmark = pytest.mark.skipif(missing() is not None and not os.environ.get("CI"), reason=missing() or "")
 
 
 class Forger:
