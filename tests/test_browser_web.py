@@ -178,3 +178,12 @@ def test_fifty_wrong_admin_passwords_are_limited_and_never_logged(tmp_path: Path
     finally:
         browser.base = module_base
         web.stop()
+
+
+def test_no_link_token_or_password_reached_the_servers_log(web: WebServer) -> None:
+    """Last in the module: every link and password the flows above used, against the log."""
+    log = web.log_text()
+    assert "/in/***" in log  # the links were used, and logged masked
+    assert len(web.secrets) > 5
+    for secret in web.secrets:
+        assert secret not in log
