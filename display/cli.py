@@ -72,7 +72,8 @@ def _parser() -> argparse.ArgumentParser:
     shot.add_argument("--theme", help="a built-in theme or a theme file (default: the config's)")
     shot.add_argument("--out", required=True, metavar="FILE.png")
     bench = sub.add_parser("bench", parents=[common], help="measure parse/rank/diff speed and memory over many polls")
-    bench.add_argument("--agents", type=int, help="agents in the large document (5000; --connector: 500)")
+    bench.add_argument("--agents", type=int,
+                       help="agents in the large document (5000; --connector: 500; --web: people, 200)")
     bench.add_argument("--rounds", type=int, default=40, help="polls of the large document to time (40)")
     bench.add_argument("--polls", type=int, default=10_000, help="polls for the memory run (10000)")
     bench.add_argument("--only", choices=("feed", "display"), help="run one half only")
@@ -82,7 +83,10 @@ def _parser() -> argparse.ArgumentParser:
                        help="measure the whole 'chalkwall run' process over a scripted minute on X (Xvfb)")
     bench.add_argument("--still", type=int, nargs="+", metavar="AGENTS",
                        help="CPU-s per minute of 'chalkwall run' showing a still board of AGENTS agents on X (Xvfb)")
-    bench.add_argument("--seconds", type=float, default=60.0, help="how long --still measures each board (60)")
+    bench.add_argument("--seconds", type=float, default=60.0,
+                       help="how long --still measures each board, or --web loads the team page (60)")
+    bench.add_argument("--web", action="store_true",
+                       help="200 people on the team page at once beside a running wall: page times, the wall's frames")
     bench.add_argument("--connector", metavar="TYPE",
                        help="a native connector on its fake vendor API: a big floor's cold backfill and steady poll")
     bench.add_argument("--tickets", type=int, default=12_500, help="tickets in the --connector day (12500)")
@@ -152,7 +156,7 @@ def _main(argv: Sequence[str] | None) -> int:
 
                 connector_bench.run(args.connector, agents=args.agents or 500, tickets=args.tickets)
                 return 0
-            regular = not (args.soak or args.minute or args.still) or args.only is not None  # alone: only them
+            regular = not (args.soak or args.minute or args.still or args.web) or args.only is not None  # alone: only them
             if regular and args.only != "display":
                 from feeds import bench
 
@@ -171,6 +175,10 @@ def _main(argv: Sequence[str] | None) -> int:
 
                 print(minute.report(minute.run()))
                 print(minute.report(minute.run(still=True)))
+            if args.web:
+                from feeds import web_bench
+
+                print(web_bench.report(web_bench.run(seconds=args.seconds, people=args.agents or 200)), flush=True)
             for agents in args.still or ():
                 from display import still
 

@@ -14,7 +14,7 @@ LAYERS = [
     {"feeds.connectors", "feeds.board", "feeds.privacy"},
     {"feeds.game"},
     {"feeds.live", "feeds.web"},
-    {"feeds.bench", "feeds.connector_bench"},
+    {"feeds.bench", "feeds.connector_bench", "feeds.web_bench"},
 ]
 
 
