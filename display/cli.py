@@ -20,6 +20,8 @@ from feeds.connectors.registry import adapter_for, make_adapter
 from feeds.board.build import Board, build_board
 from feeds.config.schema import SCENES, SCORE, LoadedConfig, find_config, load_config
 from feeds.board.diff import FeedEventReceived, SeenEvents
+from feeds.db import feed_state_dir
+from feeds.live.roles import RoleModels
 from feeds.config.lastgood import fall_back
 from feeds.logs import LOGGER, setup_logging
 from feeds.model import FeedError, Snapshot
@@ -340,7 +342,9 @@ def cmd_feed(loaded: LoadedConfig) -> int:
     snapshot = _poll_once(loaded)
     if snapshot is None:
         return 1
-    board = build_board(snapshot, cfg.board)
+    roles = RoleModels(cfg.roles.role_models, feed_state_dir(cfg.state.dir, cfg.feed.type))
+    board = build_board(roles(snapshot), cfg.board)
+    roles.close()
     fresh = [FeedEventReceived(e) for e in SeenEvents().new(snapshot.events)]
     json.dump(_feed_json(loaded, board, fresh), sys.stdout, ensure_ascii=False, indent=2)
     sys.stdout.write("\n")
