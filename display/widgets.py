@@ -13,6 +13,7 @@ import pygame
 from display.fonts import fit
 from display.stage import RGB, Stage, hex_rgb
 from feeds.live.avatars import cached_file
+from feeds.board.build import QUALITY_FIRST
 from feeds.config.schema import SCORE, BoardConfig
 
 _AVATAR_COLOURS = ((74, 144, 226), (155, 89, 182), (230, 126, 34), (26, 188, 156), (231, 76, 60), (52, 73, 94))
@@ -173,6 +174,20 @@ def draw_heart(surface: pygame.Surface, centre: tuple[int, int], r: int, colour:
 
 
 MEDALS = {"10": (205, 127, 50), "50": (200, 204, 212), "100": (255, 206, 64)}  # bronze, silver, gold
+
+
+def note_surface(stage: Stage, note: str, height: int) -> pygame.Surface:
+    """Why an agent is not ranked, as a word pill after the name ("quality first", "needs 5
+    ratings"): words, not a colour or an icon, so it reads from across the room without a legend.
+    "quality first" is outlined in the theme's attention colour, the others in muted."""
+    colour = stage.colour("stale" if note == QUALITY_FIRST else "muted")
+    label = stage.text(note, stage.theme.sizes.small, colour, bold=note == QUALITY_FIRST)
+    pad = max(4, label.get_height() // 3)
+    h = min(height, label.get_height() + pad)
+    out = keyed_surface((label.get_width() + 2 * pad, h))
+    pygame.draw.rect(out, colour, out.get_rect(), width=max(2, h // 14), border_radius=h // 2)
+    out.blit(label, label.get_rect(center=out.get_rect().center))
+    return out
 
 
 def draw_badges(surface: pygame.Surface | None, x: int, cy: int, size: int, badges: tuple[str, ...],

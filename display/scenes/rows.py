@@ -9,7 +9,8 @@ import pygame
 
 from display.fonts import ELLIPSIS, fit
 from display.stage import Stage
-from display.widgets import Avatars, avatar_colour, draw_badges, draw_move, format_value, keyed_surface, metric_label
+from display.widgets import (Avatars, avatar_colour, draw_badges, draw_move, format_value, keyed_surface, metric_label,
+                             note_surface)
 from feeds.board.build import RankedAgent
 from feeds.game.challenges import GameState
 
@@ -88,10 +89,14 @@ class RowArt:
         out.blit(avatar, avatar.get_rect(midleft=(cols["avatar_x"], cy)))
         worn = self.game.badges.get(ranked.agent.id, ()) if self.game is not None else ()
         badge = round(st.px(st.theme.sizes.row) * 0.8)
-        room = cols["name_w"] - draw_badges(None, 0, 0, badge, worn, st)
+        note = note_surface(st, ranked.note, inner_h) if ranked.note else None
+        gap = round(h * 0.2)
+        room = cols["name_w"] - draw_badges(None, 0, 0, badge, worn, st) - (note.get_width() + gap if note else 0)
         name = st.text(ranked.agent.name, st.theme.sizes.row, "text", bold=True, max_width=max(badge, room))
         out.blit(name, name.get_rect(midleft=(cols["name_x"], cy)))
-        draw_badges(out, cols["name_x"] + name.get_width(), cy, badge, worn, st)
+        after = cols["name_x"] + name.get_width() + draw_badges(out, cols["name_x"] + name.get_width(), cy, badge, worn, st)
+        if note is not None:
+            out.blit(note, note.get_rect(midleft=(after + gap, cy)))
         if cols["team_w"] and team_name:
             team = st.text(team_name, st.theme.sizes.small, "muted", max_width=cols["team_w"])
             out.blit(team, team.get_rect(midleft=(cols["team_x"], cy)))
@@ -126,10 +131,15 @@ class RowArt:
         text_x = rank_w + avatar_size + h // 8
         worn = self.game.badges.get(ranked.agent.id, ()) if self.game is not None else ()
         badge = round(st.px(st.theme.sizes.row) * 0.8)
-        room = w - text_x - h // 8 - draw_badges(None, 0, 0, badge, worn, st)
+        note = note_surface(st, ranked.note, inner_h // 2) if ranked.note else None
+        gap = h // 10
+        room = w - text_x - h // 8 - draw_badges(None, 0, 0, badge, worn, st) - (note.get_width() + gap if note else 0)
         name = st.text(ranked.agent.name, st.theme.sizes.row, "text", bold=True, max_width=max(badge, room))
-        out.blit(name, name.get_rect(midleft=(text_x, inner_h // 4 + inner_h // 20)))
-        draw_badges(out, text_x + name.get_width(), inner_h // 4 + inner_h // 20, badge, worn, st)
+        name_y = inner_h // 4 + inner_h // 20
+        out.blit(name, name.get_rect(midleft=(text_x, name_y)))
+        after = text_x + name.get_width() + draw_badges(out, text_x + name.get_width(), name_y, badge, worn, st)
+        if note is not None:
+            out.blit(note, note.get_rect(midleft=(after + gap, name_y)))
         value_w, _, _ = self.widest()
         value_left = w - round(h * 0.25) - value_w  # the value is drawn live, right-aligned there
         text, px = self.portrait_detail(ranked, team_name, value_left - h // 8 - text_x)
