@@ -134,8 +134,9 @@ def make_scenes(stage: Stage) -> dict[str, Scene]:
     from display.scenes.leaderboard import LeaderboardScene
     from display.scenes.near import NearScene
     from display.scenes.record import RecordScene
+    from display.scenes.rolemodels import RoleModelsScene
     from display.scenes.teams import TeamsScene
     from display.scenes.wins import WinsScene
 
     return {cls.name: cls(stage) for cls in (LeaderboardScene, TeamsScene, WinsScene, ChallengesScene, RecordScene,
-                                           NearScene, HistoryScene)}
+                                           NearScene, HistoryScene, RoleModelsScene)}
