@@ -138,6 +138,8 @@ def format_value(value: float | None, metric: str, board: BoardConfig) -> str:
         return "–"
     spec = board.metric(metric)
     decimals = 1 if metric == SCORE else spec.decimals
+    if spec.per_hour and metric == board.rank_by:  # the ranking value is a rate: "4.5/h"
+        return f"{value:,.{max(1, decimals)}f}".replace(",", "\u2009") + "/h"
     text = f"{value:,.{decimals}f}".replace(",", "\u2009")  # thin space between thousands
     return f"{text} {spec.unit}".rstrip() if spec.unit and spec.unit != "%" else text + spec.unit
 
@@ -145,7 +147,8 @@ def format_value(value: float | None, metric: str, board: BoardConfig) -> str:
 def metric_label(metric: str, board: BoardConfig) -> str:
     if metric == SCORE:
         return "Score"
-    return board.metric(metric).label or metric.replace("_", " ").capitalize()
+    label = board.metric(metric).label or metric.replace("_", " ").capitalize()
+    return f"{label} per hour" if board.metric(metric).per_hour and metric == board.rank_by else label
 
 
 def draw_bar(surface: pygame.Surface, rect: pygame.Rect, fraction: float, colour: RGB, track: RGB) -> None:

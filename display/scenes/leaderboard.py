@@ -94,7 +94,7 @@ class LeaderboardScene(Scene):
 
     def subtitle(self) -> str:
         pages = self.pages()
-        group = f"{self.group.capitalize()} · ranked among themselves by " if self.group else "Ranked by "
+        group = f"{self.group.capitalize()} · ranked by " if self.group else "Ranked by "
         return f"{group}{metric_label(self.stage.board.rank_by, self.stage.board).lower()}" + (
             f" · page {self.page + 1} of {pages}" if pages > 1 else "")
 
