@@ -179,18 +179,21 @@ def draw_heart(surface: pygame.Surface, centre: tuple[int, int], r: int, colour:
 MEDALS = {"10": (205, 127, 50), "50": (200, 204, 212), "100": (255, 206, 64)}  # bronze, silver, gold
 
 
-def note_surface(stage: Stage, note: str, height: int) -> pygame.Surface:
-    """Why an agent is not ranked, as a word pill after the name ("quality first", "needs 5
-    ratings"): words, not a colour or an icon, so it reads from across the room without a legend.
-    "quality first" is outlined in the theme's attention colour, the others in muted."""
+def draw_note(surface: pygame.Surface | None, stage: Stage, note: str, x: int, cy: int, height: int) -> int:
+    """Why an agent is not ranked, as a word pill at ``x`` ("quality first", "needs 5 ratings"):
+    words, not a colour or an icon, so it reads from across the room without a legend. "quality
+    first" is outlined in the theme's attention colour, the others in muted. Drawn straight onto
+    the row (its text blends with the row's own colour); the width it takes; with ``surface``
+    None, only measured."""
     colour = stage.colour("stale" if note == QUALITY_FIRST else "muted")
     label = stage.text(note, stage.theme.sizes.small, colour, bold=note == QUALITY_FIRST)
     pad = max(4, label.get_height() // 3)
     h = min(height, label.get_height() + pad)
-    out = keyed_surface((label.get_width() + 2 * pad, h))
-    pygame.draw.rect(out, colour, out.get_rect(), width=max(2, h // 14), border_radius=h // 2)
-    out.blit(label, label.get_rect(center=out.get_rect().center))
-    return out
+    rect = pygame.Rect(x, cy - h // 2, label.get_width() + 2 * pad, h)
+    if surface is not None:
+        pygame.draw.rect(surface, colour, rect, width=max(2, h // 14), border_radius=h // 2)
+        surface.blit(label, label.get_rect(center=rect.center))
+    return rect.w
 
 
 def draw_badges(surface: pygame.Surface | None, x: int, cy: int, size: int, badges: tuple[str, ...],

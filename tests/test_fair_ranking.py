@@ -158,15 +158,17 @@ samples = "csat_count"
 
 def test_the_quality_gate_opens_at_the_threshold_and_shuts_below_it(tmp_path: Path) -> None:
     cfg = config(tmp_path, GATE)
-    board = build_board(floor(person("fast", 40, metrics={"csat": 79.9, "csat_count": 20}),
+    board = build_board(floor(person("fast", 40, metrics={"csat": 79.4, "csat_count": 20}),
                               person("good", 30, metrics={"csat": 80.0, "csat_count": 20}),
+                              person("near", 26, metrics={"csat": 79.6, "csat_count": 20}),
                               person("few", 25, metrics={"csat": 10.0, "csat_count": 4}),
                               person("none", 20)), cfg.board)
-    # Closing fast at 79.9 does not count; 80.0 does; 4 ratings are too few to judge; no ratings yet: open.
-    assert ranks(board) == [("good", 1), ("few", 2), ("none", 3), ("fast", None)]
+    # Closing fast at 79.4 (shown "79") does not count; 80.0 does, and so does 79.6, which the wall
+    # shows as "80"; 4 ratings are too few to judge; no ratings yet: open.
+    assert ranks(board) == [("good", 1), ("near", 2), ("few", 3), ("none", 4), ("fast", None)]
     assert notes(board)["fast"] == QUALITY_FIRST and board.find("fast").value == 40  # type: ignore[union-attr]
-    assert [t.value for t in board.teams if t.team.id == "day"] == [75.0]  # the gated 40 is not in the team's total
-    off = build_board(floor(person("fast", 40, metrics={"csat": 79.9, "csat_count": 20})), config(tmp_path, "").board)
+    assert [t.value for t in board.teams if t.team.id == "day"] == [101.0]  # the gated 40 is not in the team's total
+    off = build_board(floor(person("fast", 40, metrics={"csat": 79.4, "csat_count": 20})), config(tmp_path, "").board)
     assert ranks(off) == [("fast", 1)] and notes(off) == {"fast": None}
 
 

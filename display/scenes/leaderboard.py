@@ -322,6 +322,8 @@ class LeaderboardScene(Scene):
     def _value_text(self, row: _Row) -> str:
         """The value as a row shows it now: counting up, or (under a banner) where it settles."""
         board = self.stage.board
+        if row.ranked.value is None:  # no value (not 0, which the tween starts from): a dash
+            return format_value(None, board.rank_by, board)
         return format_value(row.value.end if self.still else row.value.value(), board.rank_by, board)
 
     def _draw_row(self, surface: pygame.Surface, row: _Row, ranked: RankedAgent, rect: pygame.Rect) -> None:

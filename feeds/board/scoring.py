@@ -84,13 +84,18 @@ def _target_percents(agents: Sequence[Agent], board: BoardConfig) -> list[float 
 
 def gate_open(agent: Agent, gate: GateConfig, board: BoardConfig) -> bool:
     """Whether ``agent``'s quality lets their volume count: no value yet, or fewer than
-    ``gate.sample`` samples, leaves the gate open (one bad rating must not shut anyone out)."""
+    ``gate.sample`` samples, leaves the gate open (one bad rating must not shut anyone out);
+    at the threshold it is open."""
     value = agent.metrics.get(gate.metric)
     if value is None:
         return True
-    if gate.sample and agent.metrics.get(board.metric(gate.metric).samples, 0.0) < gate.sample:
+    spec = board.metric(gate.metric)
+    if gate.sample and agent.metrics.get(spec.samples, 0.0) < gate.sample:
         return True
-    return value <= gate.min if board.metric(gate.metric).lower_is_better else value >= gate.min
+    # Judged on the value as the wall shows it: a CSAT of 4.47 reads "4.5", and "4.5, quality
+    # first" beside a gate of 4.5 would make no sense to anyone reading it.
+    shown = round(value, spec.decimals)
+    return shown <= gate.min if spec.lower_is_better else shown >= gate.min
 
 
 def rank_values(agents: Sequence[Agent], board: BoardConfig) -> list[float | None]:
