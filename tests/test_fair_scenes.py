@@ -165,3 +165,23 @@ samples = "csat_count"
         ("petr", 1, 4.0, None), ("asa", 2, 3.0, None),  # the part-timer's 16 in 4 hours beats 24 in 8
         ("amy", 1, 3.75, None), ("fast", None, 7.5, QUALITY_FIRST)]  # phone apart; 60 closed at CSAT 61 waits
     assert [r.agent.id for r in board.role_models] == ["boss"]
+
+
+def test_many_role_models_fill_the_scene_and_the_rest_are_counted_not_cut(tmp_path: Path) -> None:
+    from feeds.board.build import build_board
+    from feeds.connectors.parse import normalise
+
+    made = preview(tmp_path, "gate")
+    scene = made.wall.scenes["role_models"]
+    assert isinstance(scene, RoleModelsScene)
+    people = [{"id": f"m{n:02}", "name": f"Пётр Иванов {n}", "role": "role_model", "metrics": {"tickets_solved": n}}
+              for n in range(40)]
+    scene.update(build_board(normalise({"version": 1, "agents": people}), made.wall.stage.board), ())
+    cards, more = scene.grid()
+    assert 3 <= len(cards) < 40 and len(cards) + more == 40
+    area = made.wall.stage.content()
+    assert all(area.contains(rect) for _, rect in cards)
+    rects = [rect for _, rect in cards]
+    assert not any(a.colliderect(b) for i, a in enumerate(rects) for b in rects[i + 1:])  # no card over another
+    surface = render(made, "role_models")
+    assert surface.get_size() == (1920, 1080)
