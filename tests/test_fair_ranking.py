@@ -268,3 +268,28 @@ def test_the_team_pages_role_models_come_from_the_state_file(tmp_path: Path) -> 
     people.close()
     roles.close()
     assert RoleModels((), tmp_path / "nowhere").ids() == frozenset()  # no team page yet: nobody, no error
+
+
+def test_the_feeds_fair_fields_parse_from_json_csv_and_a_mapping_and_bad_ones_only_drop_themselves() -> None:
+    from feeds.config.schema import CsvConfig, MappingConfig
+    from feeds.connectors.formats import csv_decoder, json_decoder
+    from feeds.connectors.mapping import Mapper
+
+    snap = floor(person("ann", 3, hours_available="6,5", role="Role_Model", queue=" Billing ", channel="Chat"),
+                 person("bob", 2, hours_available=-1, role=7), person("cat", 1, hours_available="lots"),
+                 person("dan", 1, hours_available=float("nan")))
+    ann, bob, cat, dan = snap.agents
+    assert (ann.hours_available, ann.role, ann.queue, ann.channel) == (6.5, "role_model", "billing", "chat")
+    assert (bob.hours_available, bob.role, cat.hours_available, dan.hours_available) == (None, None, None, None)
+    assert [w for w in snap.warnings if "hours_available" in w or "role" in w] == [
+        'agents[1] (id "bob") hours_available ignored: -1 is not between 0 and 744',
+        'agents[1] (id "bob") role ignored: expected text, got a number',
+        'agents[2] (id "cat") hours_available ignored: expected a number, got text "lots"',
+        'agents[3] (id "dan") hours_available ignored: nan is not a finite number']
+    assert ann.to_dict()["hours_available"] == 6.5 and ann.to_dict()["role"] == "role_model"
+    csv = csv_decoder(CsvConfig(), 1 << 20)(b"id;name;hours_available;channel;tickets_solved\nann;Ann;4;Phone;12\n")
+    assert (csv.agents[0].hours_available, csv.agents[0].channel, dict(csv.agents[0].metrics)) == (4.0, "phone",
+                                                                                                   {"tickets_solved": 12.0})
+    mapped = json_decoder(1 << 20, Mapper(MappingConfig(agents="people", metrics={"tickets_solved": "done"})))(
+        b'{"people": [{"id": "p1", "name": "Pia", "hours_available": 4, "channel": "email", "done": 9}]}')
+    assert (mapped.agents[0].hours_available, mapped.agents[0].channel) == (4.0, "email")

@@ -185,3 +185,49 @@ def test_many_role_models_fill_the_scene_and_the_rest_are_counted_not_cut(tmp_pa
     assert not any(a.colliderect(b) for i, a in enumerate(rects) for b in rects[i + 1:])  # no card over another
     surface = render(made, "role_models")
     assert surface.get_size() == (1920, 1080)
+
+
+def test_chalkwall_feed_and_check_show_the_fair_options_as_a_real_subprocess(tmp_path: Path) -> None:
+    import json
+    import subprocess
+    import sys
+
+    server = FeedServer().start()
+    try:
+        server.json("/feed", FEED)
+        config = write_config(tmp_path, f'''
+[feed]
+type = "http"
+url = "{server.url}/feed"
+
+[board]
+rank_by = "tickets_solved"
+gate = {{ metric = "csat", min = 80, sample = 5 }}
+
+[board.metrics.tickets_solved]
+per_hour = true
+
+[board.metrics.csat]
+samples = "csat_count"
+
+[roles]
+role_models = ["amy"]
+
+[state]
+dir = "{tmp_path / 'state'}"
+''')
+        env = {k: v for k, v in os.environ.items() if k != "CHALKWALL_CONFIG"}
+        run = lambda *args: subprocess.run([sys.executable, "-m", "display.cli", *args, "--config", str(config)],  # noqa: E731
+                                           capture_output=True, text=True, env=env, timeout=60)
+        fed = run("feed")
+        checked = run("check")
+    finally:
+        server.stop()
+    assert fed.returncode == 0, fed.stderr
+    out = json.loads(fed.stdout)
+    assert [(a["id"], a["rank"], a["value"], a.get("note")) for a in out["agents"]] == [
+        ("petr", 1, 4.0, None), ("asa", 2, 3.0, None), ("fast", None, 7.5, "quality first")]
+    assert sorted(r["id"] for r in out["role_models"]) == ["amy", "boss"]  # config's and the feed's own
+    assert checked.returncode == 0, checked.stderr
+    assert "ranked by tickets_solved (tickets_solved per hour; gate csat ≥ 80 from 5 samples; 1 role model in config)" \
+        in checked.stdout
