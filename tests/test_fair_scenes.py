@@ -231,3 +231,24 @@ dir = "{tmp_path / 'state'}"
     assert checked.returncode == 0, checked.stderr
     assert "ranked by tickets_solved (tickets_solved per hour; gate csat ≥ 80 from 5 samples; 1 role model in config)" \
         in checked.stdout
+
+
+def test_a_leaderboard_alone_in_the_playlist_still_takes_each_group_in_turn(tmp_path: Path) -> None:
+    text = fair_config(tmp_path, "group").read_text(encoding="utf-8")
+    start = text.index("[[display.scenes]]")
+    end = text.index("[periods]")
+    write_config(tmp_path, text[:start] + '[[display.scenes]]\nname = "leaderboard"\nseconds = 20\n\n' + text[end:])
+    made = build_wall(load_config(str(tmp_path / "config.toml")), SIZES["1080p"], clock=FakeClock(),
+                      state=tmp_path / "state")
+    lb = made.wall.scenes["leaderboard"]
+    assert isinstance(lb, LeaderboardScene) and lb.takes_turns()
+    seen = [lb.group]
+    for _ in range(3):
+        made.wall.celebrations.queue.clear()  # a banner holds the scene on screen: none, for this test
+        made.wall.celebrations.current = None
+        made.clock.advance(21)
+        made.wall.update(made.coordinator.state(), [])
+        seen.append(lb.group)
+    assert len(set(seen[:3])) == 3 and seen[3] == seen[0]  # chat, email, phone, and round again
+    plain = build_wall(load_config(str(ROOT / "config.toml")), SIZES["1080p"], clock=FakeClock(), state=tmp_path / "p")
+    assert not plain.wall.scenes["leaderboard"].takes_turns()  # no groups: a lone leaderboard stays as it was

@@ -136,6 +136,9 @@ class LeaderboardScene(Scene):
             self.first_page = 0
             self.update(self.full, ())
 
+    def takes_turns(self) -> bool:
+        return self.full is not None and len(self.full.groups()) > 1
+
     def adopt(self, old: Scene) -> None:
         if isinstance(old, LeaderboardScene):  # a reload keeps the page, not back to page 1
             self.entered, self.first_page, self.group_turn = old.entered, old.first_page, old.group_turn

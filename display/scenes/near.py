@@ -49,6 +49,9 @@ class NearScene(Scene):
             self.group_turn += 1
             self.update(self.full, ())
 
+    def takes_turns(self) -> bool:
+        return self.full is not None and len(self.full.groups()) > 1
+
     def adopt(self, old: Scene) -> None:
         if isinstance(old, NearScene):
             self.group_turn = old.group_turn
