@@ -25,7 +25,7 @@ from display import away
 from display.anim import CONFETTI_FPS, PULSE_FPS
 from display.stage import RGB, Stage, hex_rgb, mix
 from display.widgets import draw_heart, keyed_surface
-from feeds.board.build import COLLEAGUE, Board, self_thank, sender_name, who_is
+from feeds.board.build import COLLEAGUE, OTHER_GROUP, Board, group_of, self_thank, sender_name, who_is
 from feeds.model import CHALLENGE_COMPLETED, KUDOS, FeedEvent
 
 COALESCE_AT = 3
@@ -145,7 +145,11 @@ class Celebrations:
 
     def new_leader(self, agent_id: str, board: Board | None) -> None:
         name, colour, _ = who_is(board, agent_id)
-        self.queue.append(Celebration(name, "takes the lead!", 0, hex_rgb(colour, self.stage.colour("accent")),
+        ranked = board.find(agent_id) if board is not None and board.group_by else None
+        group = group_of(ranked.agent, board.group_by) if ranked is not None and board is not None else ""
+        # With a board per group there is a leader per group: say which one is theirs.
+        line = f"takes the lead in {group.capitalize()}!" if group and group != OTHER_GROUP else "takes the lead!"
+        self.queue.append(Celebration(name, line, 0, hex_rgb(colour, self.stage.colour("accent")),
                                       big=True, names=[name], key=f"leader:{agent_id}", kicker="New leader",
                                       kind="leader"))
 

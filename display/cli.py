@@ -18,8 +18,10 @@ from typing import Any
 
 from feeds.connectors.registry import adapter_for, make_adapter
 from feeds.board.build import Board, build_board
-from feeds.config.schema import SCENES, SCORE, LoadedConfig, find_config, load_config
+from feeds.config.schema import SCENES, SCORE, Config, LoadedConfig, find_config, load_config
 from feeds.board.diff import FeedEventReceived, SeenEvents
+from feeds.db import feed_state_dir
+from feeds.live.roles import RoleModels
 from feeds.config.lastgood import fall_back
 from feeds.logs import LOGGER, setup_logging
 from feeds.model import FeedError, Snapshot
@@ -238,12 +240,28 @@ def _run(args: argparse.Namespace, loaded: LoadedConfig, rejected: ConfigError |
                rejected=rejected)
 
 
+def fairness(cfg: Config) -> str:
+    """The fair-ranking options in force, for ``check``'s summary line ("" when none are)."""
+    board = cfg.board
+    parts = [f"of {board.yardstick.challenge}'s targets"] if board.yardstick is not None else []
+    parts += [f"{name} per hour" for name, spec in board.metrics.items() if spec.per_hour]
+    if board.gate is not None:
+        parts.append(f"gate {board.gate.metric} ≥ {board.gate.min:g} from {board.gate.sample} samples")
+    if board.group_by:
+        parts.append(f"per {board.group_by}")
+    models = len(cfg.roles.role_models)
+    if models:
+        parts.append(f"{models} role model{'s' if models != 1 else ''} in config")
+    return f" ({'; '.join(parts)})" if parts else ""
+
+
 def cmd_check(loaded: LoadedConfig, online: bool = False) -> int:
     """Validate the config and its theme (a ConfigError from the theme is reported by main) and,
     ``online``, the feed's data against the metric names the config uses."""
     cfg = loaded.config
     name, warnings = check_warnings(loaded)
     ranking = "score (" + ", ".join(cfg.board.score) + ")" if cfg.board.rank_by == SCORE else cfg.board.rank_by
+    ranking += fairness(cfg)
     print(f"{loaded.label}: OK (feed: {cfg.feed.type}, every {cfg.feed.interval:g} s; ranked by {ranking}; "
           f"theme: {name})")
     for warning in warnings:
@@ -370,7 +388,9 @@ def cmd_feed(loaded: LoadedConfig) -> int:
     snapshot = _poll_once(loaded)
     if snapshot is None:
         return 1
-    board = build_board(snapshot, cfg.board)
+    roles = RoleModels(cfg.roles.role_models, feed_state_dir(cfg.state.dir, cfg.feed.type))
+    board = build_board(roles(snapshot), cfg.board)
+    roles.close()
     fresh = [FeedEventReceived(e) for e in SeenEvents().new(snapshot.events)]
     json.dump(_feed_json(loaded, board, fresh), sys.stdout, ensure_ascii=False, indent=2)
     sys.stdout.write("\n")

@@ -25,6 +25,7 @@ from feeds.connectors.registry import adapter_for
 from feeds.live.avatars import avatar_dir
 from feeds.config.schema import LoadedConfig
 from feeds.live.coordinator import FeedCoordinator
+from feeds.live.roles import RoleModels
 from feeds.game.engine import Engine
 from feeds.game.history import History
 from feeds.game.ledger import Ledger
@@ -69,7 +70,8 @@ def build_wall(loaded: LoadedConfig, size: tuple[int, int], *, clock: FakeClock 
     warm_up = adapter is None and cfg.feed.type == "demo"
     adapter = adapter or adapter_for(loaded, clock=clock.wall, state_dir=directory)
     engine = Engine(Ledger(directory), cfg, History(directory), clock=clock.wall, announce=False)
-    coordinator = FeedCoordinator(adapter, cfg.feed, cfg.board, clock=clock.wall, on_snapshot=engine)
+    coordinator = FeedCoordinator(adapter, cfg.feed, cfg.board, clock=clock.wall, on_snapshot=engine,
+                                  roles=RoleModels(cfg.roles.role_models, directory))
     wall = Wall(make_stage(loaded, size, clock, theme))
     coordinator.poll_once()
     wall.update(coordinator.state(), [e for e in coordinator.drain_events() if not isinstance(e, FeedEventReceived)])

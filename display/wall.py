@@ -155,7 +155,10 @@ class Wall:
         now = self.stage.clock.now()
         if self.celebrations.active():
             return  # a celebration holds the current scene; its time does not run out underneath
-        if now - self.scene_started >= self.playlist[self.index].seconds and len(self.playlist) > 1:
+        # A playlist of one scene stays on it, unless the scene has visits to take turns with
+        # (a board per group shows the next group each visit).
+        if now - self.scene_started >= self.playlist[self.index].seconds and (len(self.playlist) > 1
+                                                                              or self.scene.takes_turns()):
             self.scene.leave()
             for _ in range(len(self.playlist)):  # the next scene with something to show
                 self.index = (self.index + 1) % len(self.playlist)

@@ -13,6 +13,7 @@ import pygame
 from display.fonts import fit
 from display.stage import RGB, Stage, hex_rgb
 from feeds.live.avatars import cached_file
+from feeds.board.build import QUALITY_FIRST
 from feeds.config.schema import SCORE, BoardConfig
 
 _AVATAR_COLOURS = ((74, 144, 226), (155, 89, 182), (230, 126, 34), (26, 188, 156), (231, 76, 60), (52, 73, 94))
@@ -137,6 +138,8 @@ def format_value(value: float | None, metric: str, board: BoardConfig) -> str:
         return "–"
     spec = board.metric(metric)
     decimals = 1 if metric == SCORE else spec.decimals
+    if spec.per_hour and metric == board.rank_by:  # the ranking value is a rate: "4.5/h"
+        return f"{value:,.{max(1, decimals)}f}".replace(",", "\u2009") + "/h"
     text = f"{value:,.{decimals}f}".replace(",", "\u2009")  # thin space between thousands
     return f"{text} {spec.unit}".rstrip() if spec.unit and spec.unit != "%" else text + spec.unit
 
@@ -144,7 +147,8 @@ def format_value(value: float | None, metric: str, board: BoardConfig) -> str:
 def metric_label(metric: str, board: BoardConfig) -> str:
     if metric == SCORE:
         return "Score"
-    return board.metric(metric).label or metric.replace("_", " ").capitalize()
+    label = board.metric(metric).label or metric.replace("_", " ").capitalize()
+    return f"{label} per hour" if board.metric(metric).per_hour and metric == board.rank_by else label
 
 
 def draw_bar(surface: pygame.Surface, rect: pygame.Rect, fraction: float, colour: RGB, track: RGB) -> None:
@@ -173,6 +177,23 @@ def draw_heart(surface: pygame.Surface, centre: tuple[int, int], r: int, colour:
 
 
 MEDALS = {"10": (205, 127, 50), "50": (200, 204, 212), "100": (255, 206, 64)}  # bronze, silver, gold
+
+
+def draw_note(surface: pygame.Surface | None, stage: Stage, note: str, x: int, cy: int, height: int) -> int:
+    """Why an agent is not ranked, as a word pill at ``x`` ("quality first", "needs 5 ratings"):
+    words, not a colour or an icon, so it reads from across the room without a legend. "quality
+    first" is outlined in the theme's attention colour, the others in muted. Drawn straight onto
+    the row (its text blends with the row's own colour); the width it takes; with ``surface``
+    None, only measured."""
+    colour = stage.colour("stale" if note == QUALITY_FIRST else "muted")
+    label = stage.text(note, stage.theme.sizes.small, colour, bold=note == QUALITY_FIRST)
+    pad = max(4, label.get_height() // 3)
+    h = min(height, label.get_height() + pad)
+    rect = pygame.Rect(x, cy - h // 2, label.get_width() + 2 * pad, h)
+    if surface is not None:
+        pygame.draw.rect(surface, colour, rect, width=max(2, h // 14), border_radius=h // 2)
+        surface.blit(label, label.get_rect(center=rect.center))
+    return rect.w
 
 
 def draw_badges(surface: pygame.Surface | None, x: int, cy: int, size: int, badges: tuple[str, ...],

@@ -60,13 +60,22 @@ class Agent(NamedTuple):
     level: str | None = None
     avatar: str | None = None
     metrics: Mapping[str, float] = MappingProxyType({})
+    # For fair ranking (docs/fair-ranking.md): the hours the agent was available this period (a
+    # rate per hour is fair to part-timers), the role ("role_model": thanked, never ranked) and
+    # the queue and channel a board can be grouped by.
+    hours_available: float | None = None
+    role: str | None = None
+    queue: str | None = None
+    channel: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"id": self.id, "name": self.name}
-        for key in ("team", "level", "avatar"):
+        for key in ("team", "level", "avatar", "role", "queue", "channel"):
             value = getattr(self, key)
             if value is not None:
                 out[key] = value
+        if self.hours_available is not None:
+            out["hours_available"] = plain_number(self.hours_available)
         out["metrics"] = {k: plain_number(v) for k, v in self.metrics.items()}
         return out
 

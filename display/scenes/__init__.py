@@ -79,6 +79,11 @@ class Scene:
     def leave(self) -> None:
         """Called when the rotation takes the scene off screen."""
 
+    def takes_turns(self) -> bool:
+        """Whether each visit shows something else (one group's board after another), so that
+        even a playlist of this scene alone leaves and enters it again when its time is up."""
+        return False
+
     def update(self, board: Board, events: Sequence[BoardEvent]) -> bool:
         """Take a new board; True when the whole scene must be redrawn (not just what animates)."""
         self.board = board
@@ -134,8 +139,9 @@ def make_scenes(stage: Stage) -> dict[str, Scene]:
     from display.scenes.leaderboard import LeaderboardScene
     from display.scenes.near import NearScene
     from display.scenes.record import RecordScene
+    from display.scenes.rolemodels import RoleModelsScene
     from display.scenes.teams import TeamsScene
     from display.scenes.wins import WinsScene
 
     return {cls.name: cls(stage) for cls in (LeaderboardScene, TeamsScene, WinsScene, ChallengesScene, RecordScene,
-                                           NearScene, HistoryScene)}
+                                           NearScene, HistoryScene, RoleModelsScene)}

@@ -17,7 +17,7 @@ import pygame
 from display.scenes import Scene
 from display.stage import Stage, hex_rgb
 from display.widgets import draw_bar, draw_star, format_value
-from feeds.board.build import who_is
+from feeds.board.build import QUALITY_FIRST, who_is
 from feeds.game.challenges import Duel, Progress
 
 Item = tuple[str, list[Progress]]  # "row", "won", "2nd", "3rd" (a decided race) or "done" (all who are), and whom
@@ -157,8 +157,11 @@ class ChallengesScene(Scene):
         st = self.stage
         figures = f"{format_value(p.value, '', st.board)} / {format_value(p.target, '', st.board)}"
         tag_text = f"  {kind}" if kind in ("won", "2nd", "3rd") else "  done" if p.done else ""
+        if p.gated:  # past the target on volume, but the quality gate holds it back: say so in words
+            tag_text = f"  {QUALITY_FIRST}"
         tag = tag_text if tag else ""
-        colour = "accent" if kind == "won" else "text" if kind != "row" else "up" if p.done else "text"
+        colour = "accent" if kind == "won" else "text" if kind != "row" else "up" if p.done else \
+            "stale" if p.gated and tag else "text"
         return st.text(figures + tag, st.theme.sizes.row, colour, bold=True, numbers=True)
 
     def _done(self, surface: pygame.Surface, done: list[Progress], total: int, rect: pygame.Rect) -> None:

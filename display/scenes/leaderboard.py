@@ -20,7 +20,7 @@ from display.scenes import Scene
 from display.stage import Stage, mix
 from display.scenes.rows import RowArt
 from display.widgets import format_value, metric_label
-from feeds.board.build import Board, RankedAgent
+from feeds.board.build import Board, RankedAgent, limit_to_group
 from feeds.board.diff import BoardEvent, NewLeader, RankChanged
 
 MOVE_SHOWN_SECONDS = 45.0  # an arrow stays beside a row this long after it moved
@@ -60,6 +60,10 @@ class LeaderboardScene(Scene):
         self._drawn: dict[str, _Row] = {}  # the rows drawn since the last full draw
         self._layout_cache: tuple[tuple[object, ...], tuple[pygame.Rect, int, int]] | None = None
         self._active: set[str] = set()  # the rows that moved in the last partial frame
+        # [board] group_by: one group's board per visit, the next group the next visit.
+        self.full: Board | None = None
+        self.group: str | None = None
+        self.group_turn = 0
 
     # --- geometry ---------------------------------------------------------------------
     def _layout(self) -> tuple[pygame.Rect, int, int]:
@@ -90,7 +94,8 @@ class LeaderboardScene(Scene):
 
     def subtitle(self) -> str:
         pages = self.pages()
-        return f"Ranked by {metric_label(self.stage.board.rank_by, self.stage.board).lower()}" + (
+        group = f"{self.group.capitalize()} · ranked by " if self.group else "Ranked by "
+        return f"{group}{metric_label(self.stage.board.rank_by, self.stage.board).lower()}" + (
             f" · page {self.page + 1} of {pages}" if pages > 1 else "")
 
     # --- pages ------------------------------------------------------------------------
@@ -126,12 +131,24 @@ class LeaderboardScene(Scene):
         if pages > 1:
             into = self._turns()[1]
             self.first_page = (self.page + (into >= self.page_seconds() / 2)) % pages
+        if self.full is not None and self.full.groups():  # the next visit shows the next group, from its top
+            self.group_turn += 1
+            self.first_page = 0
+            self.update(self.full, ())
+
+    def takes_turns(self) -> bool:
+        return self.full is not None and len(self.full.groups()) > 1
 
     def adopt(self, old: Scene) -> None:
         if isinstance(old, LeaderboardScene):  # a reload keeps the page, not back to page 1
-            self.entered, self.first_page = old.entered, old.first_page
+            self.entered, self.first_page, self.group_turn = old.entered, old.first_page, old.group_turn
 
     def update(self, board: Board, events: Sequence[BoardEvent]) -> bool:
+        self.full = board
+        groups = board.groups()
+        self.group = groups[self.group_turn % len(groups)] if groups else None
+        if self.group is not None:
+            board = limit_to_group(board, self.group)
         super().update(board, events)
         layout_before = (self.pages(), self.subtitle(), len(self.order))
         clock, motion = self.stage.clock, self.stage.motion
@@ -302,12 +319,14 @@ class LeaderboardScene(Scene):
         shown_move = row.move if st.clock.now() - row.moved_at < MOVE_SHOWN_SECONDS else 0
         secondary = agent.metrics.get(st.display.secondary) if st.display.secondary else None
         worn = self.game.badges.get(agent.id, ()) if self.game is not None else ()
-        return (ranked.rank, agent.name, agent.team, self.art.avatars.source(agent.avatar), secondary, worn,
+        return (ranked.rank, ranked.note, agent.name, agent.team, self.art.avatars.source(agent.avatar), secondary, worn,
                 shown_move, tuple(size))
 
     def _value_text(self, row: _Row) -> str:
         """The value as a row shows it now: counting up, or (under a banner) where it settles."""
         board = self.stage.board
+        if row.ranked.value is None:  # no value (not 0, which the tween starts from): a dash
+            return format_value(None, board.rank_by, board)
         return format_value(row.value.end if self.still else row.value.value(), board.rank_by, board)
 
     def _draw_row(self, surface: pygame.Surface, row: _Row, ranked: RankedAgent, rect: pygame.Rect) -> None:

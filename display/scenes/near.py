@@ -9,12 +9,15 @@ team as a ladder instead, one line per member, so nobody is left out.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pygame
 
 from display.scenes import Box, Scene, Shape
 from display.stage import Stage, hex_rgb
 from display.widgets import draw_badges, format_gap, format_value, gap_unit, wrap_text
-from feeds.board.build import Board, RankedAgent, TeamStanding
+from feeds.board.build import Board, RankedAgent, TeamStanding, limit_to_group
+from feeds.board.diff import BoardEvent
 
 
 Choice = tuple[list[int], dict[int, list[str]], int]
@@ -27,9 +30,31 @@ class NearScene(Scene):
         super().__init__(stage)
         # What each column shows, worked out once per board: measuring text is what a frame costs.
         self._choices: tuple[Board | None, dict[tuple[tuple[int, ...], int, int], Choice]] = (None, {})
+        # [board] group_by: the colleague to catch is in one's own group; a group per visit.
+        self.full: Board | None = None
+        self.group: str | None = None
+        self.group_turn = 0
 
     def subtitle(self) -> str:
-        return "Near you: the next place to take"
+        return f"Near you in {self.group.capitalize()}: the next place to take" if self.group else "Near you: the next place to take"
+
+    def update(self, board: Board, events: Sequence[BoardEvent]) -> bool:
+        self.full = board
+        groups = board.groups()
+        self.group = groups[self.group_turn % len(groups)] if groups else None
+        return super().update(limit_to_group(board, self.group) if self.group is not None else board, events)
+
+    def leave(self) -> None:
+        if self.full is not None and self.full.groups():
+            self.group_turn += 1
+            self.update(self.full, ())
+
+    def takes_turns(self) -> bool:
+        return self.full is not None and len(self.full.groups()) > 1
+
+    def adopt(self, old: Scene) -> None:
+        if isinstance(old, NearScene):
+            self.group_turn = old.group_turn
 
     _teams: tuple[object, list[tuple[TeamStanding, list[int]]]] | None = None  # and the board they are of
 
@@ -41,7 +66,7 @@ class NearScene(Scene):
             return self._teams[1]
         by_team: dict[str | None, list[int]] = {}  # one pass over the floor, not one per team
         for i, a in enumerate(self.board.agents):
-            if a.value is not None:
+            if a.rank is not None:  # the unranked (too few ratings, quality first) have no place to take
                 by_team.setdefault(a.agent.team, []).append(i)
         out = [(team, by_team[team.team.id]) for team in self.board.teams if team.team.id in by_team]
         self._teams = (self.board, out)

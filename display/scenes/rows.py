@@ -9,7 +9,8 @@ import pygame
 
 from display.fonts import ELLIPSIS, fit
 from display.stage import Stage
-from display.widgets import Avatars, avatar_colour, draw_badges, draw_move, format_value, keyed_surface, metric_label
+from display.widgets import (Avatars, avatar_colour, draw_badges, draw_move, format_value, keyed_surface, metric_label,
+                             draw_note)
 from feeds.board.build import RankedAgent
 from feeds.game.challenges import GameState
 
@@ -88,10 +89,14 @@ class RowArt:
         out.blit(avatar, avatar.get_rect(midleft=(cols["avatar_x"], cy)))
         worn = self.game.badges.get(ranked.agent.id, ()) if self.game is not None else ()
         badge = round(st.px(st.theme.sizes.row) * 0.8)
-        room = cols["name_w"] - draw_badges(None, 0, 0, badge, worn, st)
+        gap = round(h * 0.2)
+        note_w = draw_note(None, st, ranked.note, 0, cy, inner_h) + gap if ranked.note else 0
+        room = cols["name_w"] - draw_badges(None, 0, 0, badge, worn, st) - note_w
         name = st.text(ranked.agent.name, st.theme.sizes.row, "text", bold=True, max_width=max(badge, room))
         out.blit(name, name.get_rect(midleft=(cols["name_x"], cy)))
-        draw_badges(out, cols["name_x"] + name.get_width(), cy, badge, worn, st)
+        after = cols["name_x"] + name.get_width() + draw_badges(out, cols["name_x"] + name.get_width(), cy, badge, worn, st)
+        if ranked.note:
+            draw_note(out, st, ranked.note, after + gap, cy, inner_h)
         if cols["team_w"] and team_name:
             team = st.text(team_name, st.theme.sizes.small, "muted", max_width=cols["team_w"])
             out.blit(team, team.get_rect(midleft=(cols["team_x"], cy)))
@@ -128,14 +133,18 @@ class RowArt:
         badge = round(st.px(st.theme.sizes.row) * 0.8)
         room = w - text_x - h // 8 - draw_badges(None, 0, 0, badge, worn, st)
         name = st.text(ranked.agent.name, st.theme.sizes.row, "text", bold=True, max_width=max(badge, room))
-        out.blit(name, name.get_rect(midleft=(text_x, inner_h // 4 + inner_h // 20)))
-        draw_badges(out, text_x + name.get_width(), inner_h // 4 + inner_h // 20, badge, worn, st)
+        name_y = inner_h // 4 + inner_h // 20
+        out.blit(name, name.get_rect(midleft=(text_x, name_y)))
+        draw_badges(out, text_x + name.get_width(), name_y, badge, worn, st)
         value_w, _, _ = self.widest()
         value_left = w - round(h * 0.25) - value_w  # the value is drawn live, right-aligned there
-        text, px = self.portrait_detail(ranked, team_name, value_left - h // 8 - text_x)
+        detail_x, detail_y = text_x, inner_h * 3 // 4 - inner_h // 20
+        if ranked.note:  # the name keeps its line: why the row is unranked leads the line below it
+            detail_x += draw_note(out, st, ranked.note, detail_x, detail_y, inner_h // 2) + h // 10
+        text, px = self.portrait_detail(ranked, team_name, value_left - h // 8 - detail_x)
         if text:
-            detail = st.fonts.render(text, "text", px, st.colour("muted"), max_width=value_left - h // 8 - text_x)
-            out.blit(detail, detail.get_rect(midleft=(text_x, inner_h * 3 // 4 - inner_h // 20)))
+            detail = st.fonts.render(text, "text", px, st.colour("muted"), max_width=value_left - h // 8 - detail_x)
+            out.blit(detail, detail.get_rect(midleft=(detail_x, detail_y)))
         return out
 
     def widest(self) -> tuple[int, str, str]:

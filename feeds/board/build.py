@@ -5,19 +5,28 @@ Ties are listed in a stable order (name, then id) so rows do not swap places bet
 Agents without a value are listed last with no rank. Teams are ranked by the sum or the average
 of their members' values (``scoring.team_averages`` decides which), and each knows its gap to the
 team ahead.
+
+Fair ranking (docs/fair-ranking.md): an agent who is not ranked says why in ``note`` ("needs 5
+ratings", "quality first"); with ``group_by`` each group (queue, channel) is ranked on its own and
+the board lists group after group; role models are kept apart in ``role_models``, never ranked and
+never in a team's total.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Container, Mapping, Sequence
 from dataclasses import dataclass, field
 from math import inf
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
-from feeds.config.schema import BoardConfig
+from feeds.config.schema import ROLE_MODEL, SCORE, TARGET_PERCENT, BoardConfig
 from feeds.model import KUDOS, Agent, FeedEvent, Snapshot, Team
-from feeds.board.scoring import lower_is_better, rank_values, team_averages
+from feeds.board.scoring import gate_open, lower_is_better, rank_values, team_averages
+
+QUALITY_FIRST = "quality first"  # the mark of an agent whose volume waits for their quality
+OTHER_GROUP = "other"  # the group of agents the feed gives no queue or channel for
 
 _PRECISION = 6  # values equal to this many decimals are a tie (floating noise is not a lead)
 
@@ -28,13 +37,17 @@ class RankedAgent(NamedTuple):
     rank: int | None
     agent: Agent
     value: float | None
+    note: str | None = None  # why an agent is not ranked: "needs 5 ratings", "quality first"
 
     @property
     def id(self) -> str:
         return self.agent.id
 
     def to_dict(self) -> dict[str, Any]:
-        return {"rank": self.rank, "value": self.value, **self.agent.to_dict()}
+        out = {"rank": self.rank, "value": self.value, **self.agent.to_dict()}
+        if self.note:
+            out["note"] = self.note
+        return out
 
 
 class TeamStanding(NamedTuple):
@@ -63,10 +76,20 @@ class Board:
     generated_at: str | None = None
     warnings: tuple[str, ...] = ()
     index: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}), repr=False, compare=False)
+    group_by: str = ""  # the agent field each group is ranked by on its own ("queue", "channel")
+    role_models: tuple[RankedAgent, ...] = ()  # thanked and celebrated, never ranked
 
     def find(self, agent_id: str) -> RankedAgent | None:
         i = self.index.get(agent_id)
-        return None if i is None else self.agents[i]
+        if i is None:
+            return next((r for r in self.role_models if r.agent.id == agent_id), None)
+        return self.agents[i]
+
+    def groups(self) -> tuple[str, ...]:
+        """The groups in board order (none without ``group_by``)."""
+        if not self.group_by:
+            return ()
+        return tuple(dict.fromkeys(group_of(a.agent, self.group_by) for a in self.agents))
 
     def who(self, ident: str | None) -> tuple[str, str | None, str | None]:
         """Name, team colour and avatar for an agent or team id (the id itself when unknown)."""
@@ -80,10 +103,41 @@ class Board:
         return ident or "Someone", None, None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"rank_by": self.rank_by, "lower_is_better": self.lower_is_better,
-                "generated_at": self.generated_at,
-                "agents": [a.to_dict() for a in self.agents], "teams": [t.to_dict() for t in self.teams],
-                "events": [e.to_dict() for e in self.events], "warnings": list(self.warnings)}
+        out: dict[str, Any] = {"rank_by": self.rank_by, "lower_is_better": self.lower_is_better,
+                               "generated_at": self.generated_at,
+                               "agents": [a.to_dict() for a in self.agents], "teams": [t.to_dict() for t in self.teams],
+                               "events": [e.to_dict() for e in self.events], "warnings": list(self.warnings)}
+        if self.group_by:
+            out["group_by"] = self.group_by
+        if self.role_models:
+            out["role_models"] = [r.to_dict() for r in self.role_models]
+        return out
+
+
+def group_of(agent: Agent, field_name: str) -> str:
+    """The group an agent is ranked in: its queue, channel, team or level (``OTHER_GROUP`` if none)."""
+    value = getattr(agent, field_name, None)
+    return value if isinstance(value, str) and value else OTHER_GROUP
+
+
+def is_role_model(agent: Agent) -> bool:
+    return agent.role == ROLE_MODEL
+
+
+def without_role_models(snapshot: Snapshot) -> Snapshot:
+    """The snapshot as the agents' game sees it: no role models in races, challenges or team totals."""
+    if not any(a.role == ROLE_MODEL for a in snapshot.agents):
+        return snapshot
+    return dataclasses.replace(snapshot, agents=tuple(a for a in snapshot.agents if not is_role_model(a)))
+
+
+def with_role_models(snapshot: Snapshot, ids: Container[str]) -> Snapshot:
+    """The snapshot with the agents of ``ids`` marked as role models (from [roles] and the team
+    page), whatever role the feed gave them."""
+    if not any(a.id in ids and a.role != ROLE_MODEL for a in snapshot.agents):
+        return snapshot
+    return dataclasses.replace(snapshot, agents=tuple(a._replace(role=ROLE_MODEL) if a.id in ids else a
+                                                      for a in snapshot.agents))
 
 
 def sort_keys(values: Sequence[float | None], lower: bool) -> list[float]:
@@ -121,27 +175,82 @@ def competition_ranks(sorted_keys: Sequence[float]) -> list[int | None]:
 def build_board(snapshot: Snapshot, config: BoardConfig) -> Board:
     lower = lower_is_better(config)
     people = snapshot.agents
+    models: tuple[Agent, ...] = ()
+    if any(a.role == ROLE_MODEL for a in people):  # a generator pass only when the feed has roles at all
+        models = tuple(a for a in people if is_role_model(a))
+        people = tuple(a for a in people if not is_role_model(a))
     values = rank_values(people, config)
-    keys = sort_keys(values, lower)
-    order = rank_order(keys, [a.name for a in people], [a.id for a in people])
-    ranks = competition_ranks([keys[i] for i in order])
-    agents = tuple(RankedAgent(r, people[i], values[i]) for r, i in zip(ranks, order))
-    return Board(config.rank_by, lower, agents, _teams(snapshot, values, config, lower), snapshot.events,
+    notes: list[str | None] = [None] * len(people)
+    if config.gate is not None:  # a shut gate keeps the value on show, but out of the ranking
+        gate = config.gate
+        shut = [v is not None and not gate_open(a, gate, config) for a, v in zip(people, values)]
+        notes = [QUALITY_FIRST if s else None for s in shut]
+        counted = [None if s else v for v, s in zip(values, shut)]
+    else:
+        counted = values
+    notes = [n or (_why_unranked(a, config) if v is None else None) for a, v, n in zip(people, counted, notes)]
+    if config.group_by:
+        agents = _grouped(people, values, counted, notes, config, lower)
+    else:
+        agents = _ranked(range(len(people)), people, values, counted, notes, lower)
+    return Board(config.rank_by, lower, agents, _teams(snapshot, people, counted, config, lower), snapshot.events,
                  snapshot.generated_at, snapshot.warnings,
-                 MappingProxyType({a.agent.id: n for n, a in enumerate(agents)}))
+                 MappingProxyType({a.agent.id: n for n, a in enumerate(agents)}), config.group_by,
+                 tuple(RankedAgent(None, a, None) for a in sorted(models, key=lambda a: (a.name.casefold(), a.id))))
 
 
-def _teams(snapshot: Snapshot, values: Sequence[float | None], config: BoardConfig,
+def _ranked(indexes: Sequence[int], people: Sequence[Agent], values: Sequence[float | None],
+            counted: Sequence[float | None], notes: Sequence[str | None], lower: bool) -> tuple[RankedAgent, ...]:
+    """The agents at ``indexes`` in rank order: ranked by ``counted``, showing ``values``."""
+    keys = sort_keys([counted[i] for i in indexes], lower)
+    order = rank_order(keys, [people[i].name for i in indexes], [people[i].id for i in indexes])
+    ranks = competition_ranks([keys[i] for i in order])
+    if all(n is None for n in notes):  # the common case, as fast as before fair ranking
+        return tuple(RankedAgent(r, people[indexes[i]], values[indexes[i]]) for r, i in zip(ranks, order))
+    return tuple(RankedAgent(r, people[indexes[i]], values[indexes[i]], notes[indexes[i]]) for r, i in zip(ranks, order))
+
+
+def _grouped(people: Sequence[Agent], values: Sequence[float | None], counted: Sequence[float | None],
+             notes: Sequence[str | None], config: BoardConfig, lower: bool) -> tuple[RankedAgent, ...]:
+    """Each group ranked on its own, groups in name order ("other" last)."""
+    members: dict[str, list[int]] = {}
+    for i, agent in enumerate(people):
+        members.setdefault(group_of(agent, config.group_by), []).append(i)
+    out: list[RankedAgent] = []
+    for group in sorted(members, key=lambda g: (g == OTHER_GROUP, g)):
+        out += _ranked(members[group], people, values, counted, notes, lower)
+    return tuple(out)
+
+
+def _why_unranked(agent: Agent, config: BoardConfig) -> str | None:
+    """Why an agent has no ranking value, when the wall can say it in a few words."""
+    names = config.ranked_metrics if config.rank_by != SCORE else ()
+    for name in names:
+        spec = config.metric(name)
+        if spec.min_samples and agent.metrics.get(name) is not None \
+                and agent.metrics.get(spec.samples, 0.0) < spec.min_samples:
+            return f"needs {spec.min_samples} {spec.samples_label}"
+        if spec.per_hour and agent.metrics.get(name) is not None and not agent.hours_available:
+            return "no hours given"
+    stick = config.yardstick
+    if config.rank_by == TARGET_PERCENT and stick is not None and stick.target(agent.id, agent.level) is None \
+            and agent.metrics.get(stick.metric) is not None:
+        return "no target for level"
+    return None
+
+
+def _teams(snapshot: Snapshot, people: Sequence[Agent], values: Sequence[float | None], config: BoardConfig,
            lower: bool) -> tuple[TeamStanding, ...]:
     members: dict[str, list[float]] = {t.id: [] for t in snapshot.teams}
     counts: dict[str, int] = {t.id: 0 for t in snapshot.teams}
-    for agent, value in zip(snapshot.agents, values):
+    for agent, value in zip(people, values):
         if agent.team in members:
             counts[agent.team] += 1
             if value is not None:
                 members[agent.team].append(value)
     totals: list[float | None] = []
-    average = team_averages(config, config.rank_by)
+    # A sum of rates per hour means nothing and favours big teams: the members' average instead.
+    average = team_averages(config, config.rank_by) or config.metric(config.rank_by).per_hour
     for team in snapshot.teams:
         got = members[team.id]
         if not got:
@@ -166,14 +275,34 @@ def limit_to_teams(board: Board, team_ids: Sequence[str]) -> Board:
         return board
     wanted = set(team_ids)
     people = [a for a in board.agents if a.agent.team in wanted]
-    keys = sort_keys([a.value for a in people], board.lower_is_better)
-    ranks = competition_ranks(keys)  # already in order: the full board's order is kept
-    agents = tuple(RankedAgent(r, a.agent, a.value) for r, a in zip(ranks, people))
+    agents = tuple(_reranked(people, board))
     members = {a.agent.id for a in agents}
     events = tuple(e for e in board.events if concerns(e, wanted, members))
     teams = tuple(t for t in board.teams if t.team.id in wanted)
     return Board(board.rank_by, board.lower_is_better, agents, teams, events, board.generated_at, board.warnings,
-                 MappingProxyType({a.agent.id: n for n, a in enumerate(agents)}))
+                 MappingProxyType({a.agent.id: n for n, a in enumerate(agents)}), board.group_by,
+                 tuple(r for r in board.role_models if r.agent.team in wanted))
+
+
+def _reranked(people: Sequence[RankedAgent], board: Board) -> list[RankedAgent]:
+    """Ranks again among ``people`` (kept in the board's order), group by group with ``group_by``;
+    the unranked stay unranked (a gated agent's value shows, but does not count)."""
+    out: list[RankedAgent] = []
+    runs: dict[str, list[RankedAgent]] = {}
+    for ranked in people:
+        runs.setdefault(group_of(ranked.agent, board.group_by) if board.group_by else "", []).append(ranked)
+    for run in runs.values():
+        keys = sort_keys([a.value if a.rank is not None else None for a in run], board.lower_is_better)
+        ranks = competition_ranks(keys)  # already in order: the full board's order is kept
+        out += [a._replace(rank=r) for r, a in zip(ranks, run)]
+    return out
+
+
+def limit_to_group(board: Board, group: str) -> Board:
+    """One group's board (its agents, ranked among themselves as they already are); the teams,
+    events and role models as they are."""
+    agents = tuple(a for a in board.agents if group_of(a.agent, board.group_by) == group)
+    return dataclasses.replace(board, agents=agents, index=MappingProxyType({a.agent.id: n for n, a in enumerate(agents)}))
 
 
 def who_is(board: Board | None, ident: str | None) -> tuple[str, str | None, str | None]:

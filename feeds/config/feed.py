@@ -107,6 +107,10 @@ class AgentFields:
     team: str = field(default="team", metadata=JMES)
     level: str = field(default="level", metadata=JMES)
     avatar: str = field(default="avatar", metadata=JMES)
+    hours_available: str = field(default="hours_available", metadata=JMES)
+    role: str = field(default="role", metadata=JMES)
+    queue: str = field(default="queue", metadata=JMES)
+    channel: str = field(default="channel", metadata=JMES)
 
 
 @dataclass(frozen=True)

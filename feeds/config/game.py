@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from feeds.config.fair import GateConfig
 from feeds.config.validate import Reader, did_you_mean, empty_mapping
 
 
@@ -95,6 +96,7 @@ class ChallengeConfig:
     of: str = ""  # streak: the challenge to meet period after period
     length: int = field(default=3, metadata={"min": 2, "max": 365})  # streak: how many in a row
     sides: tuple[str, ...] = ()  # head_to_head: the two agent or team ids that face each other
+    gate: GateConfig | None = None  # quality first: an agent's progress counts only while quality holds
 
     def target_for(self, level: str | None) -> float | None:
         """The target for an agent of ``level`` (a table's "default" when the level is not in it)."""
@@ -124,6 +126,8 @@ class ChallengeConfig:
             self.title.format(target=1, value=1, best=1)
         except (ValueError, IndexError, KeyError) as exc:
             reader.problem(f"{key}.title", f"is not a valid template ({exc}); use {{target}}, {{value}} or {{best}}")
+        if self.gate is not None and (self.scope != "agent" or self.kind not in ("target", "race", "personal_best")):
+            reader.problem(f"{key}.gate", 'a quality gate is for an agent\'s "target", "race" or "personal_best"')
         if isinstance(self.target, Mapping) and self.scope == "team":
             reader.problem(f"{key}.target", "a table of targets by level is for agents; a team has one number")
 

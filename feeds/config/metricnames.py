@@ -22,6 +22,7 @@ if TYPE_CHECKING:  # feeds.config.schema calls in here while it checks itself
     from feeds.config.schema import BoardConfig, Config
 
 SCORE = "score"  # = feeds.config.schema.SCORE
+BUILT_IN = (SCORE, "target_percent")  # rank_by values that are not a feed's metric (= schema's SCORE, TARGET_PERCENT)
 OPEN_CUTOFF = 0.85  # how alike two names must be to call one a typo of the other when others may exist
 
 
@@ -36,8 +37,12 @@ class MetricRef:
 def metric_refs(config: Config) -> tuple[MetricRef, ...]:
     """Every metric named in the config, in file order: ranking, score, samples, display, challenges."""
     board = config.board
-    refs = [MetricRef("board.rank_by", board.rank_by)] if board.rank_by and board.rank_by != SCORE else []
+    refs = [MetricRef("board.rank_by", board.rank_by)] if board.rank_by and board.rank_by not in BUILT_IN else []
     refs += [MetricRef(f"board.score.{name}", name) for name in board.score]
+    if board.gate is not None:
+        refs.append(MetricRef("board.gate.metric", board.gate.metric))
+    refs += [MetricRef(f"challenges[{i}].gate.metric", c.gate.metric) for i, c in enumerate(config.challenges)
+             if c.gate is not None]
     refs += [MetricRef(f"board.metrics.{name}.samples", spec.samples) for name, spec in board.metrics.items()
              if spec.samples]
     if config.display.secondary:
@@ -129,7 +134,7 @@ def missing_metrics(snapshot: Snapshot, refs: Sequence[MetricRef], board: BoardC
     if not absent:
         return ()
     have = sorted({name for a in agents for name in a.metrics})
-    ranking = {board.rank_by} if board.rank_by != SCORE else set(board.score)
+    ranking = set(board.ranked_metrics)
     held = bool(ranking) and ranking <= set(absent)  # nothing left to rank by
     out = []
     for name in absent:

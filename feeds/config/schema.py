@@ -19,9 +19,11 @@ from feeds.config.game import (CHALLENGE_KINDS, PERIOD_KINDS, WEEKDAYS, Challeng
                                local_zone_name)
 from feeds.config.feed import (COMMON_FEED_KEYS, AgentFields, AuthConfig, CsvConfig, FeedConfig,  # noqa: F401
                                MappingConfig, TeamFields, connector_types)
+from feeds.config.fair import (GROUP_FIELDS, ROLE_MODEL, TARGET_PERCENT, GateConfig, RolesConfig, Yardstick,  # noqa: F401
+                               check_gate, pick_target, yardstick)
 from feeds.config.metricnames import check_metric_names
 from feeds.config.web import WebConfig
-from feeds.config.validate import _INVALID, ConfigError, Problem, Reader, did_you_mean, empty_mapping, read_toml, salvage
+from feeds.config.validate import _INVALID, ConfigError, Problem, Reader, closest, did_you_mean, empty_mapping, read_toml, salvage
 
 ENV_VAR = "CHALKWALL_CONFIG"
 SYSTEM_PATH = Path("/etc/chalkwall/config.toml")
@@ -39,10 +41,19 @@ class MetricConfig:
     decimals: int = field(default=0, metadata={"min": 0, "max": 3})
     min_samples: int = field(default=0, metadata={"min": 0})
     samples: str = ""
+    samples_label: str = "ratings"  # what the samples are called on the wall: "needs 5 ratings"
+    per_hour: bool = False  # ranked (and scored) per hour available, when the feed gives hours_available
 
     def check(self, reader: Reader, key: str) -> None:
         if self.min_samples and not self.samples:
             reader.problem(f"{key}.samples", "missing (required with min_samples): the metric counting the samples")
+        if self.per_hour and self.lower_is_better:
+            reader.problem(f"{key}.per_hour", "a lower-is-better metric (a time, an average) has no rate per hour")
+        if self.per_hour and self.min_samples:
+            reader.problem(f"{key}.per_hour", "an average over samples (min_samples) has no rate per hour")
+
+
+TARGET_METRIC = MetricConfig(label="% of target", unit="%")
 
 
 @dataclass(frozen=True)
@@ -53,9 +64,26 @@ class BoardConfig:
     score: Mapping[str, float] = field(default_factory=empty_mapping)
     metrics: Mapping[str, MetricConfig] = field(default_factory=empty_mapping)
     team_aggregate: Literal["sum", "average"] = "sum"
+    # Fair ranking (docs/fair-ranking.md), all off by default:
+    target: str = ""  # rank_by = "target_percent": the agent target challenge whose level table is the yardstick
+    gate: GateConfig | None = None  # quality first: the ranking value counts only while quality holds
+    group_by: Literal["", "queue", "channel", "team", "level"] = ""  # = ("", *GROUP_FIELDS): a board per group
+    # Resolved by Config from [[challenges]] and [levels] (not a key of its own).
+    yardstick: Yardstick | None = field(default=None, init=False, compare=False, repr=False)
 
     def metric(self, name: str) -> MetricConfig:
+        if name == TARGET_PERCENT:
+            return TARGET_METRIC
         return self.metrics.get(name) or MetricConfig()
+
+    @property
+    def ranked_metrics(self) -> tuple[str, ...]:
+        """The feed's metrics the ranking value is made of."""
+        if self.rank_by == SCORE:
+            return tuple(self.score)
+        if self.rank_by == TARGET_PERCENT:
+            return (self.yardstick.metric,) if self.yardstick is not None else ()
+        return (self.rank_by,)
 
     def check(self, reader: Reader, key: str) -> None:
         if not self.rank_by:
@@ -66,12 +94,18 @@ class BoardConfig:
             if weight <= 0:
                 reader.problem(f"{key}.score.{name}",
                                f"weight must be above 0 (got {weight}); mark the metric lower_is_better instead")
-        hint = did_you_mean(self.rank_by, [SCORE]) if self.rank_by != SCORE else ""
-        if hint and self.rank_by not in self.metrics:
-            reader.problem(f"{key}.rank_by", f'"{self.rank_by}" looks like a misspelt "score"{hint}')
+        built_in = (SCORE, TARGET_PERCENT)
+        near = closest(self.rank_by, built_in) if self.rank_by not in built_in else None
+        if near and self.rank_by not in self.metrics:
+            reader.problem(f"{key}.rank_by", f'"{self.rank_by}" looks like a misspelt "{near}"'
+                           + did_you_mean(self.rank_by, built_in))
+        if self.target and self.rank_by != TARGET_PERCENT:
+            reader.problem(f"{key}.target", 'applies only with rank_by = "target_percent"')
+        if self.gate is not None:
+            check_gate(self.gate, f"{key}.gate", reader, self.metric(self.gate.metric).samples)
 
 
-SCENES = ("leaderboard", "teams", "wins", "challenges", "record", "near", "history")
+SCENES = ("leaderboard", "teams", "wins", "challenges", "record", "near", "history", "role_models")
 
 
 def check_size(value: str) -> str | None:
@@ -87,7 +121,7 @@ def check_size(value: str) -> str | None:
 class SceneConfig:
     """One entry of the display's playlist."""
 
-    name: Literal["leaderboard", "teams", "wins", "challenges", "record", "near", "history"]  # = SCENES
+    name: Literal["leaderboard", "teams", "wins", "challenges", "record", "near", "history", "role_models"]  # = SCENES
     seconds: float = field(default=20.0, metadata={"min": 3, "max": 3600})
 
 
@@ -157,8 +191,22 @@ class Config:
     state: StateConfig = field(default_factory=StateConfig)
     log: LogConfig = field(default_factory=LogConfig)
     web: WebConfig = field(default_factory=WebConfig)
+    roles: RolesConfig = field(default_factory=RolesConfig)
+
+    def __post_init__(self) -> None:
+        if self.board.rank_by == TARGET_PERCENT:  # the yardstick comes from a challenge and [levels]
+            board = dataclasses.replace(self.board)
+            object.__setattr__(board, "yardstick", yardstick(board.target, self.challenges, self.levels.agents))
+            object.__setattr__(self, "board", board)
 
     def check(self, reader: Reader, key: str) -> None:
+        if self.board.rank_by == TARGET_PERCENT:
+            _, problem = pick_target(self.board.target, self.challenges)
+            if problem:
+                reader.problem("board.target" if self.board.target else "board.rank_by", problem)
+        for i, c in enumerate(self.challenges):
+            if c.gate is not None:
+                check_gate(c.gate, f"challenges[{i}].gate", reader, self.board.metric(c.gate.metric).samples)
         ids = [c.id for c in self.challenges]
         for dup in sorted({i for i in ids if ids.count(i) > 1}):
             reader.problem("challenges", f'the id "{dup}" is used by more than one challenge')

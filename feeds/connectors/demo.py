@@ -45,6 +45,15 @@ ROSTER = (
     ("ingrid", "Ingrid Sjöström", "escalations", "pro"), ("natalia", "Наталья Иванова", "escalations", "rookie"),
     ("lan", "Nguyễn Thị Lan", "escalations", "pro"),
 )
+# For fair ranking (docs/fair-ranking.md): three part-timers' hours on the floor (the rest work 8)
+# and each agent's channel, fixed so that they take nothing from the seeded simulation.
+HOURS = {"zoe": 4.0, "siobhan": 6.0, "lan": 4.0}
+CHANNELS = {"asa": "chat", "bjorn": "phone", "aleksei": "chat", "priya": "email", "zoe": "chat",
+            "marta": "phone", "olga": "chat", "kwame": "phone", "siobhan": "chat", "dmitri": "email",
+            "jose": "phone", "lukasz": "email", "ingrid": "chat", "natalia": "phone", "lan": "email"}
+# A team lead who takes tickets too: a role model, thanked on the wall and never ranked. Her
+# count grows with the clock, not the seeded RNG, so the agents' floor is the same with or without her.
+ROLE_MODELS = (("karin", "Karin Holm", "day", "email", 2.0, 180),)  # id, name, team, channel, hours, steps per ticket
 SPEED = {"rookie": 0.045, "pro": 0.06, "expert": 0.072}  # chance of a solved ticket per agent per step
 MILESTONE = {"rookie": 12, "pro": 18, "expert": 24}  # "Solve N tickets today" every N tickets
 POINTS = {"rookie": 30, "pro": 40, "expert": 50}
@@ -146,10 +155,15 @@ class DemoFeed:
             "teams": [{"id": i, "name": n, "color": c} for i, n, c in TEAMS],
             "agents": [{
                 "id": a.id, "name": a.name, "team": a.team, "level": a.level,
+                "hours_available": HOURS.get(a.id, 8.0), "channel": CHANNELS[a.id],
                 "metrics": {"tickets_solved": a.solved, "csat": round(a.csat_sum / a.csat_count, 2),
                             "csat_count": a.csat_count, "aht_seconds": round(a.aht),
                             "quality": round(a.quality, 1)},
-            } for a in self._agents],
+            } for a in self._agents] + [{
+                "id": i, "name": n, "team": t, "role": "role_model", "channel": c, "hours_available": h,
+                "metrics": {"tickets_solved": 4 + (self._step % DAY_STEPS) // every, "csat": 4.8, "csat_count": 6,
+                            "aht_seconds": 320, "quality": 94.0},
+            } for i, n, t, c, h, every in ROLE_MODELS],
             "events": list(self._events),
         }
 

@@ -1,7 +1,8 @@
 """Formats: raw bytes from a source to a Snapshot (canonical JSON, mapped JSON, or CSV).
 
 CSV is what a published spreadsheet gives: one row per agent, columns ``id``, ``name``, ``team``,
-``level``, ``avatar`` (any case; only ``id`` is required) and one column per metric. Cells are
+``level``, ``avatar``, ``hours_available``, ``role``, ``queue``, ``channel`` (any case; only ``id``
+is required) and one column per metric. Cells are
 read the way spreadsheets write them: an empty cell is "no data", a decimal comma ("4,8") is a
 decimal point, and spaces or "1,234"-style groups are thousands separators.
 """
@@ -22,7 +23,7 @@ from feeds.model import FEED_VERSION, FeedError, Snapshot
 from feeds.connectors.parse import Normaliser, decode_json
 
 Decoder = Callable[[bytes], Snapshot]
-FIELDS = ("id", "name", "team", "level", "avatar")
+FIELDS = ("id", "name", "team", "level", "avatar", "hours_available", "role", "queue", "channel")
 _THOUSANDS = re.compile(r"-?\d{1,3}(,\d{3})+")
 _DECIMAL_COMMA = re.compile(r"-?\d*,\d+")
 _LATIN1 = "chalkwall-latin-1"

@@ -326,7 +326,44 @@ def _agent(record: Any, notes: list[str]) -> Agent:
             notes.append(f"has more than {MAX_METRICS} metrics; the rest are ignored")
             break
         metrics[key] = number
-    return Agent(agent_id, name, team, level.lower() if level else None, avatar, MappingProxyType(metrics))
+    hours = _hours(record.get("hours_available"), notes)
+    role = _optional(lambda: _word(record.get("role")), "role", notes)
+    queue = _optional(lambda: _word(record.get("queue")), "queue", notes)
+    channel = _optional(lambda: _word(record.get("channel")), "channel", notes)
+    return Agent(agent_id, name, team, level.lower() if level else None, avatar, MappingProxyType(metrics),
+                 hours, role, queue, channel)
+
+
+def _word(value: Any) -> str | None:
+    """A role, queue or channel: short text, compared without case ("Chat" and "chat" are one)."""
+    text = clean_text(value, 40)
+    return text.lower() if text else None
+
+
+def _hours(value: Any, notes: list[str]) -> float | None:
+    """Hours available this period (0 to 744, a month): a bad one is dropped with a note, as a
+    bad metric is; a CSV cell arrives as text."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        try:
+            value = float(value.strip().replace(",", "."))
+        except ValueError:
+            notes.append(f"hours_available ignored: expected a number, got {_kind(value)}")
+            return None
+    try:
+        hours = clean_number(value)
+    except _Drop as exc:
+        notes.append(f"hours_available ignored: {exc}")
+        return None
+    if not 0 <= hours <= 744:
+        notes.append(f"hours_available ignored: {plain(hours)} is not between 0 and 744")
+        return None
+    return hours
+
+
+def plain(number: float) -> str:
+    return f"{number:g}"
 
 
 def _optional(clean: Callable[[], str | None], what: str, notes: list[str], label: str = "") -> str | None:

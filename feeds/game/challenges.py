@@ -26,6 +26,7 @@ from types import MappingProxyType
 from datetime import datetime
 from typing import Any
 
+from feeds.board.scoring import gate_open
 from feeds.config.schema import BoardConfig, ChallengeConfig
 from feeds.game.compare import Comparison, Values
 from feeds.game.history import History
@@ -47,6 +48,7 @@ class Progress:
     target: float
     done: bool
     won: bool = False  # a race: this subject reached the target first, so the race is decided
+    gated: bool = False  # quality first: the agent's quality is under the challenge's gate, so it does not count
 
     @property
     def fraction(self) -> float:
@@ -173,13 +175,15 @@ class Challenges:
                 records.append(record)
                 done += beaten
                 continue
+            shut = self._gated(challenge, snapshot)
             for subject, value in current.items():
                 target = own.get(subject, challenge.floor or None) if challenge.kind == "personal_best" \
                     else challenge.target_for(levels.get(subject))
                 if target is not None:
+                    gated = subject in shut
                     progress.append(Progress(challenge.id, challenge.title.format_map(_Blank({"target": plain_number(target)})),
                                              challenge.kind, challenge.scope, subject, value, target,
-                                             reached(value, target)))
+                                             reached(value, target) and not gated, gated=gated))
             winners = [(p.subject, p.value, p.target) for p in progress if p.challenge == challenge.id and p.done]
             if challenge.kind == "race":
                 winners = sorted(winners, key=lambda w: (w[1] if lower else -w[1], w[0]))[:1]
@@ -194,6 +198,14 @@ class Challenges:
                             for p in progress]
         self.progress, self.records, self.duels = tuple(progress), tuple(records), tuple(duels)
         return done
+
+    def _gated(self, challenge: ChallengeConfig, snapshot: Snapshot) -> frozenset[str]:
+        """The agents whose quality shuts the challenge's gate this poll (judged on the feed's
+        values now, also for a week's or a month's challenge)."""
+        gate = challenge.gate
+        if gate is None or challenge.scope != "agent":
+            return frozenset()
+        return frozenset(a.id for a in snapshot.agents if not gate_open(a, gate, self.board))
 
     def _race_winner(self, challenge: ChallengeConfig, period: str) -> str | None:
         """Who won a race in ``period``, from the ledger (the one who got there first, whoever leads

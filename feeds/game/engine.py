@@ -21,7 +21,7 @@ from typing import NamedTuple
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.triggers.cron import CronTrigger
 
-from feeds.board.build import self_thank
+from feeds.board.build import self_thank, without_role_models
 from feeds.game.challenges import Challenges, GameState, badges
 from feeds.game.compare import Values, compare, measure
 from feeds.config.schema import SCORE, Config
@@ -178,7 +178,7 @@ class Engine:
         if self.history is None or self._last is None:
             return
         now = now or datetime.fromtimestamp(self.clock(), timezone.utc)
-        _, rows = self._rows(self._last)
+        _, rows = self._rows(without_role_models(self._last))
         local = self.calendar.local(now)
         try:
             self.history.sample(self.calendar.period("day", now).key, local.hour * 60 + local.minute, rows, force=True)
@@ -200,6 +200,7 @@ class Engine:
         assert self.history is not None
         self._last = snapshot
         metric = self.history_metric()
+        snapshot = without_role_models(snapshot)  # role models are thanked, never in the agents' races
         values, rows = self._rows(snapshot)
         period = self.calendar.period("day", now)
         local = self.calendar.local(now)
@@ -227,9 +228,9 @@ class Engine:
             self.game = dataclasses.replace(self.game, badges=self._badges[1])
 
     def history_metric(self) -> str:
-        """The metric compared with earlier days: the ranking metric, or the score's first."""
-        board = self.config.board
-        return board.rank_by if board.rank_by != SCORE else next(iter(board.score), "")
+        """The metric compared with earlier days: the ranking metric, the score's first, or the
+        metric a ``target_percent`` ranking measures."""
+        return next(iter(self.config.board.ranked_metrics), "")
 
     def _offer(self, event: FeedEvent, now: datetime, known: frozenset[str]) -> Award | None:
         when = event.when(now)

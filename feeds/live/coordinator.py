@@ -66,8 +66,10 @@ class FeedCoordinator:
                  clock: Callable[[], float] = time.time, rng: random.Random | None = None,
                  seen: SeenEvents | None = None, on_update: Callable[[], None] | None = None,
                  on_snapshot: Callable[[Snapshot], EngineOutput] | None = None,
-                 store: StoredBoard | None = None, metrics: Sequence[MetricRef] = ()) -> None:
+                 store: StoredBoard | None = None, metrics: Sequence[MetricRef] = (),
+                 roles: Callable[[Snapshot], Snapshot] | None = None) -> None:
         self.adapter = adapter
+        self.roles = roles  # marks the role models (feeds/live/roles.py) before the engine and the board see a poll
         self.on_update = on_update  # called from the polling thread after each publish (a wake-up)
         # Each new snapshot, in the polling thread: the points engine, which answers with the
         # completions it found itself, to be announced like the feed's own events.
@@ -187,6 +189,8 @@ class FeedCoordinator:
             log.exception("feed adapter crashed")
             self._failed(now, FeedError(f"internal error: {type(exc).__name__}: {exc}", "internal"))
             return False
+        if snapshot is not None and self.roles is not None:
+            snapshot = self.roles(snapshot)
         if snapshot is None and (self._replay or self._engine_pending()):
             snapshot = self._snapshot
         self._replay = False

@@ -20,6 +20,7 @@ from feeds.game.engine import Engine, open_engine
 from feeds.logs import LOGGER, log_event
 from feeds.config.metricnames import metric_refs
 from feeds.db import feed_state_dir
+from feeds.live.roles import RoleModels
 from feeds.live.state import StoredBoard, StoredSeenEvents
 from feeds.live.thanks import ThanksReader
 
@@ -67,6 +68,8 @@ class LiveFeed:
 
     def stop(self) -> None:
         self.coordinator.stop()
+        if isinstance(self.coordinator.roles, RoleModels):
+            self.coordinator.roles.close()
         if self.avatars is not None:
             self.avatars.close()
         if self.thanks is not None:
@@ -89,13 +92,14 @@ def open_live_feed(loaded: LoadedConfig, on_update: Callable[[], None] | None = 
     if read_only:
         memory = SeenEvents()
         coordinator = FeedCoordinator(adapter, cfg.feed, cfg.board, on_update=on_update, seen=memory,
-                                      metrics=metric_refs(cfg))
+                                      metrics=metric_refs(cfg), roles=RoleModels(cfg.roles.role_models))
         return LiveFeed(coordinator, None, memory)
     directory = feed_state_dir(cfg.state.dir, cfg.feed.type)
     seen = StoredSeenEvents(directory)
     engine = open_engine(cfg)
     coordinator = FeedCoordinator(adapter, cfg.feed, cfg.board, on_update=on_update, seen=seen, on_snapshot=engine,
-                                  store=StoredBoard(directory), metrics=metric_refs(cfg))
+                                  store=StoredBoard(directory), metrics=metric_refs(cfg),
+                                  roles=RoleModels(cfg.roles.role_models, directory))
     if after is None or not coordinator.continues(after):  # a first start, or between the demo and a real feed
         coordinator.restore()
     if after is not None:
