@@ -23,13 +23,19 @@ from feeds.board.build import Board, concerns, limit_to_teams
 from feeds.config.schema import SceneConfig
 from feeds.live.coordinator import FeedState
 from feeds.board.diff import BoardEvent, FeedEventReceived, NewLeader, diff_boards
+from feeds.config.privacy import PrivacyConfig
+from feeds.privacy.view import Privacy, known_ids, team_only
 
+INDIVIDUAL_SCENES = frozenset({"leaderboard", "near"})  # nothing to show where only team totals may be
 OLD_EVENT_SECONDS = 600.0  # an event this old when first seen (a restart, a long outage) is not celebrated
 
 
 class Wall:
-    def __init__(self, stage: Stage, on_banner: Callable[[Celebration], None] | None = None) -> None:
+    def __init__(self, stage: Stage, on_banner: Callable[[Celebration], None] | None = None,
+                 privacy: Privacy | None = None) -> None:
         self.stage = stage
+        # What the profile lets the screen show: every board and game passes through it first.
+        self.privacy = privacy or Privacy(PrivacyConfig())
         self.scenes: dict[str, Scene] = make_scenes(stage)
         self.playlist = stage.display.scenes
         self.index = 0
@@ -65,6 +71,8 @@ class Wall:
         self.scene_started = self.stage.clock.now()
         self._enter()
         self._force = True
+        if not self._allowed(self.scene):
+            self._next_scene()
 
     def _enter(self) -> None:
         """Put the playlist's current scene on screen, for its slot."""
@@ -111,30 +119,33 @@ class Wall:
 
     # --- input ------------------------------------------------------------------------
     def update(self, state: FeedState, events: Sequence[BoardEvent] = ()) -> None:
-        if state.board is not None and state.generation != self.state.generation:
-            view = limit_to_teams(state.board, self.stage.display.teams)
+        if state.board is not None and (state.generation != self.state.generation or self.privacy.changed()):
+            private = self.privacy.view(limit_to_teams(state.board, self.stage.display.teams), state.game)
+            view = private.board
             diffs = diff_boards(self.view, view)
             for scene in self.scenes.values():
-                scene.game = state.game
+                scene.game = private.game
                 if scene.update(view, diffs) and scene is self.scene:
                     self._force = True
             if self.celebrations.current is not None:
                 self._force = True  # under a banner the board stands still: drawn once more, as it settles
             for event in diffs:
-                if isinstance(event, NewLeader):
+                if isinstance(event, NewLeader) and self.privacy.leader_banners():
                     self.celebrations.new_leader(event.agent, view)
             if self.view is None:
                 self._force = True
             self.view = view
+            if not self._allowed(self.scene):
+                self._next_scene()
         if (state.stale, state.problems, state.notes) != (self.state.stale, self.state.problems, self.state.notes):
             self._force = True
         self.state = state
         now_wall = self.stage.clock.wall()
         teams = set(self.stage.display.teams)
-        members = self.view.index if self.view is not None else {}  # the board's own id index: no copy per frame
+        members = known_ids(self.view)  # the board's own id index (no copy per frame), and whom it may name
         wins = self.scenes.get("wins")
         for event in events:
-            if not isinstance(event, FeedEventReceived):
+            if not isinstance(event, FeedEventReceived) or not self.privacy.allows(event.event, self.view):
                 continue
             if teams and not concerns(event.event, teams, members):
                 continue
@@ -151,14 +162,24 @@ class Wall:
         if self.celebrations.active():
             return  # a celebration holds the current scene; its time does not run out underneath
         if now - self.scene_started >= self.playlist[self.index].seconds and len(self.playlist) > 1:
-            self.scene.leave()
-            for _ in range(len(self.playlist)):  # the next scene with something to show
-                self.index = (self.index + 1) % len(self.playlist)
-                if self.scene.has_content():
-                    break
-            self.scene_started = now
-            self._enter()
-            self._force = True
+            self._next_scene()
+
+    def _allowed(self, scene: Scene) -> bool:
+        """Whether the privacy profile lets this scene on screen (``near`` is off in ``top``)."""
+        if scene.name in INDIVIDUAL_SCENES and team_only(self.view):
+            return False  # team totals only: the teams scene says it all
+        return self.privacy.scene_allowed(scene.name)
+
+    def _next_scene(self) -> None:
+        """On to the next scene with something to show that the profile allows."""
+        self.scene.leave()
+        for _ in range(len(self.playlist)):
+            self.index = (self.index + 1) % len(self.playlist)
+            if self.scene.has_content() and self._allowed(self.scene):
+                break
+        self.scene_started = self.stage.clock.now()
+        self._enter()
+        self._force = True
 
     # --- output -----------------------------------------------------------------------
     def animating(self) -> bool:

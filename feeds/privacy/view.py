@@ -1,0 +1,307 @@
+"""The one place the privacy profile is enforced: the board and game the wall receives, redacted.
+
+:func:`redact` turns a ranked board (already limited to the wall's teams) and the game state into
+what ``[privacy]`` and each person's choices allow, so that no scene, banner or toast can show what
+it never receives:
+
+* listed rows only — in ``top`` the best ``top_n`` (never more than a third of the group), in
+  ``anonymous`` everyone under an alias or initials, in ``teams`` nobody — re-ranked among
+  themselves, so a hidden person's place leaves no gap; the rest are counted (``unlisted``: "and 14
+  more") and still count in their team's totals, which are the board's own;
+* in ``top`` and ``anonymous`` a team smaller than ``min_group`` is not broken down into people (in
+  ``teams`` it is not shown at all), so a small team's unlisted member cannot be inferred;
+* people who may be celebrated but are not listed (``celebrate_only``; in ``top`` anyone) are
+  known to :meth:`PrivateBoard.find` for banners and toasts, under the name the profile allows — in
+  ``teams`` "Someone on Night shift"; an unknown id is "Someone", never the raw id;
+* feed events and the game (progress, records, duels, comparisons, badges) keep only subjects the
+  wall may show.
+
+``named`` with no choices and every feature on is today's wall: the board passes unchanged.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields, replace
+from types import MappingProxyType
+from pathlib import Path
+from typing import Any
+
+from feeds.board.build import Board, RankedAgent, TeamStanding, competition_ranks, sort_keys
+from feeds.config.privacy import FEATURES, PrivacyConfig
+from feeds.game.challenges import GameState
+from feeds.logs import LOGGER
+from feeds.model import CHALLENGE_COMPLETED, KUDOS, Agent, FeedEvent
+from feeds.privacy.choices import DEFAULT, Choice, Choices
+
+log = logging.getLogger(f"{LOGGER}.privacy")
+SOMEONE = "Someone"
+_STRICTNESS = {"ranked": 0, "celebrate_only": 1, "hidden": 2}
+# Scenes that show one person against the next: off in "top" and "teams" (UODO: never who did worst).
+BOTTOM_SCENES = frozenset({"near"})
+
+
+@dataclass(frozen=True, slots=True)
+class PrivateBoard(Board):
+    """A board as the profile allows it: ``agents`` are the listed rows; ``others`` those who may be
+    named in a celebration without being listed; ``unlisted`` how many people are not listed."""
+
+    others: Mapping[str, RankedAgent] = field(default_factory=lambda: MappingProxyType({}), repr=False,
+                                              compare=False)
+    unlisted: int = 0
+    mode: str = "named"
+    features: frozenset[str] = frozenset(FEATURES)  # those switched on
+
+    def find(self, agent_id: str) -> RankedAgent | None:
+        i = self.index.get(agent_id)
+        return self.agents[i] if i is not None else self.others.get(agent_id)
+
+    def who(self, ident: str | None) -> tuple[str, str | None, str | None]:
+        ranked = self.find(ident) if ident else None
+        if ranked is not None:
+            team = next((t.team for t in self.teams if t.team.id == ranked.agent.team), None)
+            return ranked.agent.name, team.color if team else None, ranked.agent.avatar
+        team = next((t.team for t in self.teams if t.team.id == ident), None)
+        if team is not None:
+            return team.name, team.color, None
+        return SOMEONE, None, None  # never the raw id: it may be a name
+
+
+def unlisted(board: Board | None) -> int:
+    """How many people on the wall the board does not list (0 for a board that lists everyone)."""
+    return board.unlisted if isinstance(board, PrivateBoard) else 0
+
+
+def known_ids(board: Board | None) -> Mapping[str, object]:
+    """The ids a board lists or may name (its own index when it lists everyone it may name)."""
+    if board is None:
+        return {}
+    if isinstance(board, PrivateBoard) and board.others:
+        return {**board.index, **board.others}
+    return board.index
+
+
+def shows(board: Board | None, feature: str) -> bool:
+    """Whether a feature that shows individuals' data (``FEATURES``) is on for this board."""
+    if not isinstance(board, PrivateBoard):
+        return True
+    return feature in board.features and (board.mode != "teams" or feature == "thanks")
+
+
+def team_only(board: Board | None) -> bool:
+    """Whether the board shows team totals only (mode ``teams``, or every group too small)."""
+    return isinstance(board, PrivateBoard) and not board.agents and board.unlisted > 0
+
+
+def initials(name: str) -> str:
+    """"Åsa Ödegård" → "Å. Ö.": what ``anonymous`` shows for someone without an alias."""
+    parts = [p for p in name.replace("-", " ").split() if p[:1].isalpha()]
+    return " ".join(f"{p[0].upper()}." for p in parts[:2]) or "?"
+
+
+def combine(own: Choice, admin: Choice | None) -> Choice:
+    """A person's own choice and the admin's: the more private ranking wins; the person's own
+    alias wins over the admin's."""
+    if admin is None:
+        return own
+    ranking = max(own.ranking, admin.ranking, key=_STRICTNESS.__getitem__)
+    return Choice(ranking, own.alias or admin.alias)
+
+
+def admin_choices(cfg: PrivacyConfig) -> dict[str, Choice]:
+    return {agent: Choice(p.ranking, p.alias or None) for agent, p in cfg.people.items()}
+
+
+def effective(cfg: PrivacyConfig, own: Mapping[str, Choice]) -> dict[str, Choice]:
+    """Every person's choice as the wall applies it (only those other than the default)."""
+    admin = admin_choices(cfg)
+    out = {agent: combine(own.get(agent, DEFAULT), admin.get(agent)) for agent in {*admin, *own}}
+    return {agent: c for agent, c in out.items() if c != DEFAULT}
+
+
+@dataclass(frozen=True, slots=True)
+class View:
+    board: Board
+    game: GameState | None
+
+
+def redact(board: Board, game: GameState | None, cfg: PrivacyConfig, choices: Mapping[str, Choice]) -> View:
+    """The board and game the wall may show (see the module's docstring); ``choices`` are
+    :func:`effective` ones."""
+    if cfg.mode == "named" and not choices and all(cfg.feature(f) for f in FEATURES):
+        return View(board, game)
+    mode = cfg.mode
+    group = len(board.agents)
+    sizes = {t.team.id: t.members for t in board.teams}
+    names = {t.team.id: t.team.name for t in board.teams}
+
+    def small(agent: Agent) -> bool:
+        if mode == "named":
+            return False
+        return group < cfg.min_group or (agent.team is not None and sizes.get(agent.team, group) < cfg.min_group)
+
+    def shown_as(agent: Agent, choice: Choice) -> Agent:
+        if mode == "teams":  # a team too small to show is not named either: two people are nearly one
+            team = names.get(agent.team or "") if sizes.get(agent.team or "", 0) >= cfg.min_group else None
+            return agent._replace(name=f"{SOMEONE} on {team}" if team else SOMEONE, avatar=None)
+        if mode == "anonymous":
+            return agent._replace(name=choice.alias or initials(agent.name), avatar=None)
+        if choice.alias:  # a photo would undo the alias
+            return agent._replace(name=choice.alias, avatar=None)
+        return agent
+
+    listed: list[RankedAgent] = []
+    others: dict[str, RankedAgent] = {}
+    cap = cfg.cap(group) if mode == "top" else group
+    for row in board.agents:
+        choice = choices.get(row.agent.id, DEFAULT)
+        if not choice.named:
+            continue
+        shown = RankedAgent(row.rank, shown_as(row.agent, choice), row.value)
+        eligible = mode != "teams" and choice.ranked and not small(row.agent) and \
+            (mode != "top" or (row.rank is not None and len(listed) < cap))
+        if eligible:
+            listed.append(shown)
+        elif mode != "anonymous" or not small(row.agent):  # a small team's alias could be guessed
+            others[row.agent.id] = RankedAgent(None, shown.agent, None)
+    keys = sort_keys([r.value for r in listed], board.lower_is_better)
+    ranks = competition_ranks(keys)  # the board's order is kept: hidden places leave no gap
+    agents = tuple(RankedAgent(rank if row.rank is not None else None, row.agent, row.value)
+                   for rank, row in zip(ranks, listed))
+    teams = board.teams if mode != "teams" else _big_teams(board.teams, cfg.min_group, board.lower_is_better)
+    ids = {a.agent.id for a in agents}
+    base = {f.name: getattr(board, f.name) for f in fields(Board)}
+    base.update(agents=agents, teams=teams, index=MappingProxyType({a.agent.id: n for n, a in enumerate(agents)}))
+    private = PrivateBoard(**base, others=MappingProxyType(others), unlisted=group - len(agents), mode=mode,
+                           features=frozenset(f for f in FEATURES if cfg.feature(f)))
+    allowed = event_filter(private, cfg)
+    private = replace(private, events=tuple(e for e in board.events if allowed(e)))
+    return View(private, _game(game, ids, {t.team.id for t in teams}, cfg) if game is not None else None)
+
+
+def _big_teams(teams: tuple[TeamStanding, ...], least: int, lower: bool) -> tuple[TeamStanding, ...]:
+    """The teams of at least ``least`` members, ranked again among themselves."""
+    kept = [t for t in teams if t.members >= least]
+    ranks = competition_ranks(sort_keys([t.value for t in kept], lower))
+    out = []
+    for n, (rank, t) in enumerate(zip(ranks, kept)):
+        ahead = kept[n - 1].value if n else None
+        gap = None if ahead is None or t.value is None else round(abs(ahead - t.value), 2)
+        out.append(TeamStanding(rank, t.team, t.value, t.members, gap))
+    return tuple(out)
+
+
+def event_filter(board: PrivateBoard, cfg: PrivacyConfig) -> Callable[[FeedEvent], bool]:
+    """Whether a feed event may reach the screen: a thank-you or a completion only about someone the
+    board may name (a hidden person's is not shown at all), and thanks only with ``thanks`` on."""
+    def allowed(event: FeedEvent) -> bool:
+        data = event.data
+        if event.type == KUDOS:
+            return cfg.thanks and board.find(str(data.get("to"))) is not None
+        if event.type == CHALLENGE_COMPLETED and data.get("agent"):
+            return board.find(str(data.get("agent"))) is not None
+        return True
+    return allowed
+
+
+def _game(game: GameState, agents: set[str], teams: set[str], cfg: PrivacyConfig) -> GameState:
+    """The game with only the subjects the wall may show: listed agents (when
+    ``individual_challenges`` is on) and the teams shown."""
+    people = agents if cfg.individual_challenges else set()
+
+    def ok(scope: str, subject: str | None) -> bool:
+        return subject in (people if scope == "agent" else teams)
+
+    records = tuple(replace(r, today=tuple(t for t in r.today if ok(r.scope, t[0])),
+                            holder=r.holder if ok(r.scope, r.holder) else None,
+                            leader=r.leader if ok(r.scope, r.leader) else None,
+                            leader_value=r.leader_value if ok(r.scope, r.leader) else None)
+                    for r in game.records if r.scope != "agent" or people)
+    comparison = game.comparison
+    if comparison is not None:
+        mine = agents if cfg.individual_history else set()
+        comparison = replace(comparison, teams=tuple(c for c in comparison.teams if c.subject in teams),
+                             improved=tuple(c for c in comparison.improved if c.subject in mine),
+                             personal_bests=tuple(s for s in comparison.personal_bests if s in mine))
+    return replace(game, progress=tuple(p for p in game.progress if ok(p.scope, p.subject)),
+                   records=records, comparison=comparison,
+                   duels=tuple(d for d in game.duels if all(ok(d.scope, s) for s, _ in d.sides)),
+                   badges=MappingProxyType({s: b for s, b in game.badges.items() if s in people or s in teams}))
+
+
+class Privacy:
+    """The profile and each person's choices, as the wall applies them: :meth:`view` on every new
+    board; :meth:`changed` says when the team page wrote a choice since (read again, cheaply)."""
+
+    def __init__(self, cfg: PrivacyConfig, choices: Choices | None = None) -> None:
+        self.cfg = cfg
+        self.choices = choices
+        self._lock = threading.Lock()
+        self._version: int | None = None
+        self._effective: dict[str, Choice] = effective(cfg, {})
+
+    def _current(self) -> dict[str, Choice]:
+        if self.choices is None:
+            return self._effective
+        try:
+            version = self.choices.version()
+            if version != self._version:
+                self._effective = effective(self.cfg, self.choices.all())
+                self._version = version
+        except Exception:  # an unreadable state file: the last choices read (or the admin's) stay
+            pass
+        return self._effective
+
+    def changed(self) -> bool:
+        if self.choices is None:
+            return False
+        try:
+            return self.choices.version() != self._version
+        except Exception:
+            return False
+
+    def view(self, board: Board, game: GameState | None) -> View:
+        with self._lock:
+            return redact(board, game, self.cfg, self._current())
+
+    def scene_allowed(self, name: str) -> bool:
+        """Whether a scene may be shown at all: ``near`` is off in ``top`` and ``teams`` and with
+        ``near_you = false``."""
+        if name in BOTTOM_SCENES and (self.cfg.mode in ("top", "teams") or not self.cfg.near_you):
+            return False
+        return True
+
+    def allows(self, event: FeedEvent, board: Board | None) -> bool:
+        """Whether a feed event just received may be remembered and celebrated on ``board``."""
+        if not isinstance(board, PrivateBoard):
+            return True
+        return event_filter(board, self.cfg)(event)
+
+    def leader_banners(self) -> bool:
+        """A "new leader" banner ranks someone first: not in ``top`` (praise, never a rank) or ``teams``."""
+        return self.cfg.mode in ("named", "anonymous")
+
+    def close(self) -> None:
+        if self.choices is not None:
+            self.choices.close()
+
+
+def open_privacy(cfg: PrivacyConfig, directory: Path | None) -> Privacy:
+    """The wall's privacy, reading each person's choices from the state file in ``directory``; the
+    admin's choices alone when that cannot be opened (a read-only disk: the wall still runs)."""
+    choices = None
+    if directory is not None:
+        try:
+            choices = Choices(directory)
+        except (OSError, sqlite3.Error) as exc:
+            log.warning("cannot read the people's privacy choices (%s); applying the config's alone", exc)
+    return Privacy(cfg, choices)
+
+
+def describe_view(board: Board) -> dict[str, Any]:
+    """What the view lists, for the status file and tests: rows named, others, unlisted."""
+    return {"listed": [a.agent.name for a in board.agents], "unlisted": unlisted(board),
+            "others": sorted(a.agent.name for a in getattr(board, "others", {}).values())}
