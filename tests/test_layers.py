@@ -12,7 +12,7 @@ LAYERS = [
     {"feeds.model", "feeds.periods", "feeds.logs", "feeds.db"},
     {"feeds.config"},
     {"feeds.connectors", "feeds.board"},
-    {"feeds.game", "feeds.privacy"},  # privacy redacts the board and the game, and trims the history
+    {"feeds.game", "feeds.privacy"},  # privacy redacts the board and the game the wall receives
     {"feeds.live", "feeds.web"},
     {"feeds.bench", "feeds.connector_bench"},
 ]
