@@ -240,11 +240,17 @@ class LeaderboardScene(Scene):
         rows = len(self.order) - self.page * per_page
         y = area.y + rows * row_h + row_h // 3
         content = st.content()
-        text = st.text_fitted(f"and {more} more · everyone counts in the team totals", st.theme.sizes.row * 0.8,
-                              "muted", area.w)
-        rect = text.get_rect(midtop=(area.centerx, y))
-        if rect.bottom <= content.bottom:
+        size = st.theme.sizes.row * 0.8
+        whole = f"and {more} more · everyone counts in the team totals"
+        lines = [whole] if st.fonts.width(whole, "text", st.px(size)) <= area.w else \
+            [f"and {more} more", "everyone counts in the team totals"]  # a narrow (portrait) screen: two lines
+        for line in lines:
+            text = st.text_fitted(line, size, "muted", area.w)
+            rect = text.get_rect(midtop=(area.centerx, y))
+            if rect.bottom > content.bottom:
+                return
             surface.blit(text, rect)
+            y = rect.bottom
 
     def draw_partial(self, surface: pygame.Surface, base: pygame.Surface) -> list[pygame.Rect]:
         """Redraw only the band the moving rows cross (where they are and where they were)."""
