@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import pygame
 
@@ -119,7 +119,7 @@ class Wall:
 
     # --- input ------------------------------------------------------------------------
     def update(self, state: FeedState, events: Sequence[BoardEvent] = ()) -> None:
-        if state.board is not None and (state.generation != self.state.generation or self.privacy.changed()):
+        if state.board is not None and (state.generation != self.state.generation or self.privacy.changed(self.stage.clock.now())):
             private = self.privacy.view(limit_to_teams(state.board, self.stage.display.teams), state.game)
             view = private.board
             diffs = diff_boards(self.view, view)
@@ -142,13 +142,15 @@ class Wall:
         self.state = state
         now_wall = self.stage.clock.wall()
         teams = set(self.stage.display.teams)
-        members = known_ids(self.view)  # the board's own id index (no copy per frame), and whom it may name
+        members: Mapping[str, object] | None = None
         wins = self.scenes.get("wins")
         for event in events:
             if not isinstance(event, FeedEventReceived) or not self.privacy.allows(event.event, self.view):
                 continue
-            if teams and not concerns(event.event, teams, members):
-                continue
+            if teams:
+                members = known_ids(self.view) if members is None else members  # whom it lists or may name
+                if not concerns(event.event, teams, members):
+                    continue
             if isinstance(wins, WinsScene):
                 wins.remember(event.event)
             if now_wall - event_time(event.event, now_wall) > OLD_EVENT_SECONDS:

@@ -14,7 +14,7 @@ from display.shot import build_wall
 from feeds.config.schema import load_config
 from feeds.privacy.choices import Choices
 from feeds.privacy.view import Privacy
-from helpers import ROOT, config_problems, write_config
+from helpers import base_config, config_problems, write_config
 
 
 def chalkwall(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -49,7 +49,7 @@ def test_check_warns_when_top_n_is_more_than_a_third(tmp_path: Path) -> None:
 
 
 def report(tmp_path: Path, extra: str, fmt: str = "md", base: bool = True) -> str:
-    text = (ROOT / "config.toml").read_text(encoding="utf-8") + "\n" if base else ""
+    text = base_config() + "\n" if base else ""
     path = write_config(tmp_path, text + extra)
     out = tmp_path / f"report.{fmt}"
     result = chalkwall("privacy", "report", "--format", fmt, "--out", str(out), "--config", str(path), cwd=tmp_path)
@@ -102,7 +102,8 @@ def test_a_choice_made_on_the_team_page_reaches_the_wall_at_the_next_poll(tmp_pa
     assert "kwame" not in wall.view.index and wall.view.find("kwame") is None
     assert wall.view.who("kwame")[0] == "Someone"
     page.set("kwame", "ranked", "Night owl")
-    wall.update(preview.coordinator.state(), [])  # no new poll: the changed choice alone redraws
+    preview.clock.advance(1)
+    wall.update(preview.coordinator.state(), [])  # no new poll: the changed choice alone, a second later
     row = wall.view.find("kwame")
     assert row is not None and row.agent.name == "Night owl" and row.agent.avatar is None
 

@@ -26,10 +26,9 @@ from feeds.board.diff import FeedEventReceived
 from feeds.config.schema import SCENES, LoadedConfig, load_config
 from feeds.connectors.demo import ROSTER
 from feeds.model import FeedEvent, _frozen
-from helpers import FeedServer, agent, doc
+from helpers import FeedServer, agent, base_config, doc
 
 RANKING_SCENES = ("leaderboard", "teams", "challenges", "record", "near", "history")
-PRAISE = ("wins", "celebration", "toast")
 HIDDEN, CELEBRATE_ONLY, ALIASED, ALIAS = "kwame", "olga", "asa", "Night owl"  # in both feeds
 
 # The HTTP floor: two teams of six and a team of two (smaller than min_group = 5).
@@ -68,7 +67,7 @@ def privacy_toml(mode: str) -> str:
 
 
 def demo_config(tmp_path: Path, mode: str) -> LoadedConfig:
-    base = (Path(__file__).resolve().parent.parent / "config.toml").read_text(encoding="utf-8")
+    base = base_config()
     path = tmp_path / "config.toml"
     path.write_text(base + "\n" + privacy_toml(mode), encoding="utf-8")
     return load_config(str(path))

@@ -42,6 +42,7 @@ SOMEONE = "Someone"
 _STRICTNESS = {"ranked": 0, "celebrate_only": 1, "hidden": 2}
 # Scenes that show one person against the next: off in "top" and "teams" (UODO: never who did worst).
 BOTTOM_SCENES = frozenset({"near"})
+LOOK_SECONDS = 1.0  # how often the wall asks whether a choice changed (a poll is rarely quicker)
 
 
 @dataclass(frozen=True, slots=True)
@@ -241,6 +242,7 @@ class Privacy:
         self.choices = choices
         self._lock = threading.Lock()
         self._version: int | None = None
+        self._looked = -LOOK_SECONDS
         self._effective: dict[str, Choice] = effective(cfg, {})
 
     def _current(self) -> dict[str, Choice]:
@@ -255,9 +257,12 @@ class Privacy:
             pass
         return self._effective
 
-    def changed(self) -> bool:
-        if self.choices is None:
+    def changed(self, now: float) -> bool:
+        """Whether someone's choice changed since the last :meth:`view`; the state file is asked at
+        most once every ``LOOK_SECONDS`` of clock time ``now`` (the wall asks at every frame)."""
+        if self.choices is None or now - self._looked < LOOK_SECONDS:
             return False
+        self._looked = now
         try:
             return self.choices.version() != self._version
         except Exception:
