@@ -331,7 +331,7 @@ class Kiosk:
         self.rejected = []
         remember(outcome.loaded)
         self.loaded, self.theme = outcome.loaded, outcome.extra
-        if changed & FEED_SECTIONS:
+        if changed & FEED_SECTIONS or old.privacy.keep_days != new.privacy.keep_days:  # the engine trims
             self._restart_feed()
         if "log" in changed:
             fmt, level = self.log_choice  # the command line's choice wins over the file's

@@ -41,7 +41,8 @@ class Wall:
         self.index = 0
         self.scene_started = stage.clock.now()
         self.celebrations = Celebrations(stage, on_banner)
-        self.view: Board | None = None
+        self.view: Board | None = None  # what the scenes show: the board as the privacy profile allows it
+        self._seen: Board | None = None  # the board it was made from (to redact again under a new profile)
         self.state = FeedState(None, None, None, 0, False, 0)
         self._drawn_key: tuple[object, ...] | None = None
         self._force = True
@@ -94,8 +95,8 @@ class Wall:
         self.celebrations.adopt(old.celebrations)
         self.notice = old.notice
         state = old.state
-        if state.board is None and old.view is not None:  # the board came from a feed since replaced
-            state = dataclasses.replace(state, board=old.view, generation=state.generation + 1)
+        if state.board is None and old._seen is not None:  # the board came from a feed since replaced
+            state = dataclasses.replace(state, board=old._seen, generation=state.generation + 1)
         self.update(state, [])
 
     def set_notice(self, notice: Notice | None) -> None:
@@ -120,7 +121,8 @@ class Wall:
     # --- input ------------------------------------------------------------------------
     def update(self, state: FeedState, events: Sequence[BoardEvent] = ()) -> None:
         if state.board is not None and (state.generation != self.state.generation or self.privacy.changed(self.stage.clock.now())):
-            private = self.privacy.view(limit_to_teams(state.board, self.stage.display.teams), state.game)
+            self._seen = limit_to_teams(state.board, self.stage.display.teams)
+            private = self.privacy.view(self._seen, state.game)
             view = private.board
             diffs = diff_boards(self.view, view)
             for scene in self.scenes.values():

@@ -119,3 +119,17 @@ def test_the_admins_choice_and_the_persons_combine_the_more_private_winning(tmp_
     choices = privacy._current()
     assert choices["a"].ranking == "celebrate_only" and choices["a"].alias == "Mine"
     assert choices["b"].ranking == "hidden"
+
+
+def test_a_new_profile_applies_to_the_board_on_screen_at_once(tmp_path: Path) -> None:
+    from display.wall import Wall
+    from feeds.config.privacy import PrivacyConfig
+
+    path = write_config(tmp_path, '[feed]\ntype = "demo"\n')
+    preview = build_wall(load_config(str(path)), (640, 360), state=tmp_path / "state")
+    assert preview.wall.view is not None and len(preview.wall.view.agents) == 15
+    for mode, listed in (("teams", 0), ("top", 5), ("named", 15)):  # as a hot reload rebuilds the wall
+        fresh = Wall(preview.wall.stage, privacy=Privacy(PrivacyConfig(mode=mode)))
+        fresh.adopt(preview.wall)
+        assert fresh.view is not None and len(fresh.view.agents) == listed, mode
+        preview.wall = fresh

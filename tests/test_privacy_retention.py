@@ -89,3 +89,21 @@ def test_a_shorter_keep_days_trims_more(tmp_path: Path) -> None:
     trim(tmp_path, 10, NOW)
     assert rows(tmp_path, "SELECT DISTINCT subject FROM totals WHERE subject_kind = 'agent'") == [("ada",)]
     assert ("agent", "cy") not in Ledger(tmp_path).names()
+
+
+def test_the_engine_trims_with_its_own_clock_and_the_configs_keep_days(tmp_path: Path) -> None:
+    import dataclasses
+
+    from feeds.config.privacy import PrivacyConfig
+    from feeds.config.schema import Config
+    from feeds.game.engine import Engine
+
+    seed(tmp_path)
+    config = dataclasses.replace(Config(), privacy=PrivacyConfig(keep_days=30))
+    engine = Engine(Ledger(tmp_path), config, History(tmp_path), clock=NOW.timestamp)
+    try:
+        engine.trim()
+    finally:
+        engine.close()
+    assert rows(tmp_path, "SELECT DISTINCT period FROM totals WHERE subject_kind = 'agent' ORDER BY period") == \
+        [(day(20),), (day(1),)]
