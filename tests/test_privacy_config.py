@@ -133,3 +133,10 @@ def test_a_new_profile_applies_to_the_board_on_screen_at_once(tmp_path: Path) ->
         fresh.adopt(preview.wall)
         assert fresh.view is not None and len(fresh.view.agents) == listed, mode
         preview.wall = fresh
+
+
+def test_someone_on_a_team_gets_a_plain_disc_not_letters_that_read_as_initials() -> None:
+    from display.widgets import initials
+
+    assert initials("Someone on Night shift") == "" and initials("Someone") == ""
+    assert initials("Åsa Ödegård") == "ÅÖ"
