@@ -125,7 +125,8 @@ def _stored(cfg: Config) -> Section:
     samples = min(p.keep_days, SAMPLE_DAYS)
     directory = feed_state_dir(cfg.state.dir, cfg.feed.type)
     lines = [
-        f"Where: one SQLite file in `{directory}` on the wall's computer. Nothing is sent anywhere else.",
+        f"Where: one SQLite file in `{directory}` on the wall's computer. chalkwall sends none of it anywhere; "
+        "the team page on the same computer reads it.",
         f"Each person's daily, weekly and monthly values: **{p.keep_days} days**; after that only team and floor "
         "totals are kept.",
         f"Each person's values through the day (for \"yesterday at this time\"): **{samples} days**.",
