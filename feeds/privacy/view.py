@@ -24,11 +24,11 @@ from __future__ import annotations
 import logging
 import sqlite3
 import threading
-from collections.abc import Callable, Mapping
+from functools import lru_cache
+from collections.abc import Callable, Container, Mapping
 from dataclasses import dataclass, field, fields, replace
 from types import MappingProxyType
 from pathlib import Path
-from typing import Any
 
 from feeds.board.build import Board, RankedAgent, TeamStanding, competition_ranks, sort_keys
 from feeds.config.privacy import FEATURES, PrivacyConfig
@@ -45,20 +45,60 @@ BOTTOM_SCENES = frozenset({"near"})
 LOOK_SECONDS = 1.0  # how often the wall asks whether a choice changed (a poll is rarely quicker)
 
 
+class Rules:
+    """The profile applied to one board: who is listed, who may be named, under which name."""
+
+    def __init__(self, board: Board, cfg: PrivacyConfig, choices: Mapping[str, Choice]) -> None:
+        self.cfg, self.choices, self.mode = cfg, choices, cfg.mode
+        self.group = len(board.agents)
+        self.sizes = {t.team.id: t.members for t in board.teams}
+        self.names = {t.team.id: t.team.name for t in board.teams}
+
+    def small(self, agent: Agent) -> bool:
+        """Whether the agent's group is too small to break down into people (never in ``named``)."""
+        if self.mode == "named":
+            return False
+        least = self.cfg.min_group
+        return self.group < least or (agent.team is not None and self.sizes.get(agent.team, self.group) < least)
+
+    def celebrated(self, agent: Agent, choice: Choice) -> bool:
+        """Whether a banner or a thank-you may name this agent when the board does not list them."""
+        return choice.named and (self.mode != "anonymous" or not self.small(agent))  # a small team's alias is guessed
+
+    def shown_as(self, agent: Agent, choice: Choice) -> Agent:
+        if self.mode == "teams":  # a team too small to show is not named either: two people are nearly one
+            team = self.names.get(agent.team or "") if self.sizes.get(agent.team or "", 0) >= self.cfg.min_group \
+                else None
+            return agent._replace(name=f"{SOMEONE} on {team}" if team else SOMEONE, avatar=None)
+        if self.mode == "anonymous":
+            return agent._replace(name=choice.alias or initials(agent.name), avatar=None)
+        if choice.alias:  # a photo would undo the alias
+            return agent._replace(name=choice.alias, avatar=None)
+        return agent
+
+
 @dataclass(frozen=True, slots=True)
 class PrivateBoard(Board):
-    """A board as the profile allows it: ``agents`` are the listed rows; ``others`` those who may be
-    named in a celebration without being listed; ``unlisted`` how many people are not listed."""
+    """A board as the profile allows it: ``agents`` are the listed rows; :meth:`find` also knows
+    those who may be named in a celebration without being listed (worked out when asked, from
+    ``source``); ``unlisted`` counts the people not listed."""
 
-    others: Mapping[str, RankedAgent] = field(default_factory=lambda: MappingProxyType({}), repr=False,
-                                              compare=False)
     unlisted: int = 0
     mode: str = "named"
     features: frozenset[str] = frozenset(FEATURES)  # those switched on
+    source: Board | None = field(default=None, repr=False, compare=False)
+    rules: Rules | None = field(default=None, repr=False, compare=False)
 
     def find(self, agent_id: str) -> RankedAgent | None:
         i = self.index.get(agent_id)
-        return self.agents[i] if i is not None else self.others.get(agent_id)
+        if i is not None:
+            return self.agents[i]
+        row = self.source.find(agent_id) if self.source is not None else None
+        if row is None or self.rules is None:
+            return None
+        choice = self.rules.choices.get(agent_id, DEFAULT)
+        return RankedAgent(None, self.rules.shown_as(row.agent, choice), None) \
+            if self.rules.celebrated(row.agent, choice) else None
 
     def who(self, ident: str | None) -> tuple[str, str | None, str | None]:
         ranked = self.find(ident) if ident else None
@@ -71,18 +111,26 @@ class PrivateBoard(Board):
         return SOMEONE, None, None  # never the raw id: it may be a name
 
 
+class _Known:
+    """The ids a private board lists or may name, for ``in`` (without building a set per frame)."""
+
+    def __init__(self, board: PrivateBoard) -> None:
+        self.board = board
+
+    def __contains__(self, ident: object) -> bool:
+        return isinstance(ident, str) and self.board.find(ident) is not None
+
+
 def unlisted(board: Board | None) -> int:
     """How many people on the wall the board does not list (0 for a board that lists everyone)."""
     return board.unlisted if isinstance(board, PrivateBoard) else 0
 
 
-def known_ids(board: Board | None) -> Mapping[str, object]:
-    """The ids a board lists or may name (its own index when it lists everyone it may name)."""
+def known_ids(board: Board | None) -> Container[object]:
+    """The ids a board lists or may name (its own index when it is not a private one)."""
     if board is None:
         return {}
-    if isinstance(board, PrivateBoard) and board.others:
-        return {**board.index, **board.others}
-    return board.index
+    return _Known(board) if isinstance(board, PrivateBoard) else board.index
 
 
 def shows(board: Board | None, feature: str) -> bool:
@@ -97,6 +145,7 @@ def team_only(board: Board | None) -> bool:
     return isinstance(board, PrivateBoard) and not board.agents and board.unlisted > 0
 
 
+@lru_cache(maxsize=16384)  # every row, every poll, in "anonymous": the same names over and over
 def initials(name: str) -> str:
     """"Åsa Ödegård" → "Å. Ö.": what ``anonymous`` shows for someone without an alias."""
     parts = [p for p in name.replace("-", " ").split() if p[:1].isalpha()]
@@ -135,51 +184,33 @@ def redact(board: Board, game: GameState | None, cfg: PrivacyConfig, choices: Ma
     if cfg.mode == "named" and not choices and all(cfg.feature(f) for f in FEATURES):
         return View(board, game)
     mode = cfg.mode
-    group = len(board.agents)
-    sizes = {t.team.id: t.members for t in board.teams}
-    names = {t.team.id: t.team.name for t in board.teams}
-
-    def small(agent: Agent) -> bool:
-        if mode == "named":
-            return False
-        return group < cfg.min_group or (agent.team is not None and sizes.get(agent.team, group) < cfg.min_group)
-
-    def shown_as(agent: Agent, choice: Choice) -> Agent:
-        if mode == "teams":  # a team too small to show is not named either: two people are nearly one
-            team = names.get(agent.team or "") if sizes.get(agent.team or "", 0) >= cfg.min_group else None
-            return agent._replace(name=f"{SOMEONE} on {team}" if team else SOMEONE, avatar=None)
-        if mode == "anonymous":
-            return agent._replace(name=choice.alias or initials(agent.name), avatar=None)
-        if choice.alias:  # a photo would undo the alias
-            return agent._replace(name=choice.alias, avatar=None)
-        return agent
-
-    listed: list[RankedAgent] = []
-    others: dict[str, RankedAgent] = {}
-    cap = cfg.cap(group) if mode == "top" else group
-    for row in board.agents:
-        choice = choices.get(row.agent.id, DEFAULT)
-        if not choice.named:
-            continue
-        shown = RankedAgent(row.rank, shown_as(row.agent, choice), row.value)
-        eligible = mode != "teams" and choice.ranked and not small(row.agent) and \
-            (mode != "top" or (row.rank is not None and len(listed) < cap))
-        if eligible:
-            listed.append(shown)
-        elif mode != "anonymous" or not small(row.agent):  # a small team's alias could be guessed
-            others[row.agent.id] = RankedAgent(None, shown.agent, None)
-    keys = sort_keys([r.value for r in listed], board.lower_is_better)
-    ranks = competition_ranks(keys)  # the board's order is kept: hidden places leave no gap
-    agents = tuple(RankedAgent(rank if row.rank is not None else None, row.agent, row.value)
-                   for rank, row in zip(ranks, listed))
+    rules = Rules(board, cfg, choices)
+    cap = cfg.cap(rules.group) if mode == "top" else rules.group
+    agents: list[RankedAgent] = []
+    last: tuple[int | None, int | None] = (None, None)  # the previous listed row's rank on the board, and here
+    check_small = mode in ("top", "anonymous")
+    renamed = mode == "anonymous"  # else only an alias changes a name
+    if mode != "teams":  # 5,000 rows a poll: the common case (no choice, no alias) costs two lookups
+        for row in board.agents:
+            choice = choices.get(row.agent.id)
+            if (choice is not None and choice.ranking != "ranked") or (check_small and rules.small(row.agent)):
+                continue
+            if mode == "top" and (row.rank is None or len(agents) >= cap):
+                break  # the board is in order: nobody further down is listed
+            # Ranked again among the listed (1, 1, 3 as the board): a hidden place leaves no gap.
+            rank = None if row.rank is None else last[1] if row.rank == last[0] else len(agents) + 1
+            last = (row.rank, rank)
+            agent = rules.shown_as(row.agent, choice or DEFAULT) if renamed or choice is not None else row.agent
+            agents.append(row if rank == row.rank and agent is row.agent else RankedAgent(rank, agent, row.value))
     teams = board.teams if mode != "teams" else _big_teams(board.teams, cfg.min_group, board.lower_is_better)
-    ids = {a.agent.id for a in agents}
+    listed = tuple(agents)
     base = {f.name: getattr(board, f.name) for f in fields(Board)}
-    base.update(agents=agents, teams=teams, index=MappingProxyType({a.agent.id: n for n, a in enumerate(agents)}))
-    private = PrivateBoard(**base, others=MappingProxyType(others), unlisted=group - len(agents), mode=mode,
-                           features=frozenset(f for f in FEATURES if cfg.feature(f)))
+    base.update(agents=listed, teams=teams, index=MappingProxyType({a.agent.id: n for n, a in enumerate(listed)}))
+    private = PrivateBoard(**base, unlisted=rules.group - len(listed), mode=mode,
+                           features=frozenset(f for f in FEATURES if cfg.feature(f)), source=board, rules=rules)
     allowed = event_filter(private, cfg)
     private = replace(private, events=tuple(e for e in board.events if allowed(e)))
+    ids = set(private.index)
     return View(private, _game(game, ids, {t.team.id for t in teams}, cfg) if game is not None else None)
 
 
@@ -304,9 +335,3 @@ def open_privacy(cfg: PrivacyConfig, directory: Path | None) -> Privacy:
         except (OSError, sqlite3.Error) as exc:
             log.warning("cannot read the people's privacy choices (%s); applying the config's alone", exc)
     return Privacy(cfg, choices)
-
-
-def describe_view(board: Board) -> dict[str, Any]:
-    """What the view lists, for the status file and tests: rows named, others, unlisted."""
-    return {"listed": [a.agent.name for a in board.agents], "unlisted": unlisted(board),
-            "others": sorted(a.agent.name for a in getattr(board, "others", {}).values())}
