@@ -38,7 +38,7 @@ from feeds.config.lastgood import remember
 from feeds.live.coordinator import FeedState
 from feeds.db import feed_state_dir
 from feeds.live.feed import open_live_feed
-from feeds.privacy.view import open_privacy
+from feeds.privacy.view import open_privacy, unlisted
 from feeds.logs import LOGGER, log_event, setup_logging
 from feeds.model import FeedError
 from feeds.config.reload import ConfigWatcher, Reloaded, Rejected
@@ -313,6 +313,10 @@ class Kiosk:
                       "scene": self.wall.scene.name, "notices": self.wall.notices(),
                       "caches": {"text": self.wall.stage.fonts.cache_len(), **coordinator.sizes()}}
         self.frames_at_status = self.stats.frames
+        view = self.wall.view
+        if view is not None:  # what the profile let on screen (never who)
+            fields["privacy"] = {"mode": self.loaded.config.privacy.mode, "listed": len(view.agents),
+                                 "unlisted": unlisted(view)}
         fields |= {"config": {"file": self.loaded.label, "theme": self.theme.name, "rejected": self.rejected},
                    **feed_fields(coordinator.state())}
         if not self.status.write(now, fields) and not self.status_failed:

@@ -140,3 +140,10 @@ def test_someone_on_a_team_gets_a_plain_disc_not_letters_that_read_as_initials()
 
     assert initials("Someone on Night shift") == "" and initials("Someone") == ""
     assert initials("Åsa Ödegård") == "ÅÖ"
+
+
+def test_status_says_what_the_profile_lets_on_the_wall_counts_only() -> None:
+    from display.health import describe
+
+    text = describe({"updated": 100.0, "privacy": {"mode": "top", "listed": 5, "unlisted": 10}}, now=101.0)
+    assert "privacy: top — 5 named on the wall, 10 counted in team totals only" in text
