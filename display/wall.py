@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Container, Sequence
 
 import pygame
 
@@ -144,7 +144,7 @@ class Wall:
         self.state = state
         now_wall = self.stage.clock.wall()
         teams = set(self.stage.display.teams)
-        members: Mapping[str, object] | None = None
+        members: Container[str] | None = None
         wins = self.scenes.get("wins")
         for event in events:
             if not isinstance(event, FeedEventReceived) or not self.privacy.allows(event.event, self.view):

@@ -29,6 +29,7 @@ from collections.abc import Callable, Container, Mapping
 from dataclasses import dataclass, field, fields, replace
 from types import MappingProxyType
 from pathlib import Path
+from typing import Any
 
 from feeds.board.build import Board, RankedAgent, TeamStanding, competition_ranks, sort_keys
 from feeds.config.privacy import FEATURES, PrivacyConfig
@@ -111,7 +112,7 @@ class PrivateBoard(Board):
         return SOMEONE, None, None  # never the raw id: it may be a name
 
 
-class _Known:
+class _Known(Container[str]):
     """The ids a private board lists or may name, for ``in`` (without building a set per frame)."""
 
     def __init__(self, board: PrivateBoard) -> None:
@@ -126,7 +127,7 @@ def unlisted(board: Board | None) -> int:
     return board.unlisted if isinstance(board, PrivateBoard) else 0
 
 
-def known_ids(board: Board | None) -> Container[object]:
+def known_ids(board: Board | None) -> Container[str]:
     """The ids a board lists or may name (its own index when it is not a private one)."""
     if board is None:
         return {}
@@ -204,7 +205,7 @@ def redact(board: Board, game: GameState | None, cfg: PrivacyConfig, choices: Ma
             agents.append(row if rank == row.rank and agent is row.agent else RankedAgent(rank, agent, row.value))
     teams = board.teams if mode != "teams" else _big_teams(board.teams, cfg.min_group, board.lower_is_better)
     listed = tuple(agents)
-    base = {f.name: getattr(board, f.name) for f in fields(Board)}
+    base: dict[str, Any] = {f.name: getattr(board, f.name) for f in fields(Board)}
     base.update(agents=listed, teams=teams, index=MappingProxyType({a.agent.id: n for n, a in enumerate(listed)}))
     private = PrivateBoard(**base, unlisted=rules.group - len(listed), mode=mode,
                            features=frozenset(f for f in FEATURES if cfg.feature(f)), source=board, rules=rules)
