@@ -24,11 +24,11 @@ from __future__ import annotations
 import logging
 import sqlite3
 import threading
-from functools import lru_cache
 from collections.abc import Callable, Container, Mapping
 from dataclasses import dataclass, field, fields, replace
-from types import MappingProxyType
+from functools import lru_cache
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from feeds.board.build import Board, RankedAgent, TeamStanding, competition_ranks, sort_keys
