@@ -36,7 +36,9 @@ from feeds.connectors.registry import make_adapter
 from feeds.config.schema import LoadedConfig
 from feeds.config.lastgood import remember
 from feeds.live.coordinator import FeedState
+from feeds.db import feed_state_dir
 from feeds.live.feed import open_live_feed
+from feeds.privacy.view import open_privacy, unlisted
 from feeds.logs import LOGGER, log_event, setup_logging
 from feeds.model import FeedError
 from feeds.config.reload import ConfigWatcher, Reloaded, Rejected
@@ -156,7 +158,8 @@ class Kiosk:
         self.canvas_size = canvas_for(screen)
         stage = make_stage(loaded, self.canvas_size, self.clock, self.theme)
         self.chime = Chime(stage.theme.celebration.sound)
-        self.wall = Wall(stage, self._on_banner)
+        self.privacy = open_privacy(cfg.privacy, feed_state_dir(cfg.state.dir, cfg.feed.type))
+        self.wall = Wall(stage, self._on_banner, self.privacy)
         # The loop sleeps on this, not in pygame.event.wait(timeout), which polls (≈2 % of a core idle).
         self.wake = threading.Event()
         self.live = open_live_feed(loaded, on_update=self.wake.set)
@@ -214,6 +217,7 @@ class Kiosk:
             if self._swap is not None:
                 self._swap.join()
             self.live.stop()
+            self.privacy.close()
             pygame.quit()
         log.info("chalkwall stopped after %d frames (p95 %.1f ms)", self.stats.frames, self.stats.p95_ms())
         return 0
@@ -263,7 +267,7 @@ class Kiosk:
 
     def _rebuild(self) -> None:
         """A new wall (a new size, config or theme) around the same board and celebrations."""
-        fresh = Wall(make_stage(self.loaded, self.canvas_size, self.clock, self.theme), self._on_banner)
+        fresh = Wall(make_stage(self.loaded, self.canvas_size, self.clock, self.theme), self._on_banner, self.privacy)
         fresh.adopt(self.wall)
         self.wall = fresh
         self.presenter = Presenter(self.screen, self._backdrop())
@@ -319,6 +323,10 @@ class Kiosk:
                       "scene": self.wall.scene.name, "notices": self.wall.notices(),
                       "caches": {"text": self.wall.stage.fonts.cache_len(), **coordinator.sizes()}}
         self.frames_at_status = self.stats.frames
+        view = self.wall.view
+        if view is not None:  # what the profile let on screen (never who)
+            fields["privacy"] = {"mode": self.loaded.config.privacy.mode, "listed": len(view.agents),
+                                 "unlisted": unlisted(view)}
         fields |= {"config": {"file": self.loaded.label, "theme": self.theme.name, "rejected": self.rejected},
                    **feed_fields(coordinator.state())}
         if not self.status.write(now, fields) and not self.status_failed:
@@ -337,7 +345,7 @@ class Kiosk:
         self.rejected = []
         remember(outcome.loaded)
         self.loaded, self.theme = outcome.loaded, outcome.extra
-        if changed & FEED_SECTIONS:
+        if changed & FEED_SECTIONS or old.privacy.keep_days != new.privacy.keep_days:  # the engine trims
             self._restart_feed()
         if "log" in changed:
             fmt, level = self.log_choice  # the command line's choice wins over the file's
@@ -351,7 +359,10 @@ class Kiosk:
             log.warning("display.resolution takes effect when chalkwall next starts")
         if "theme" in changed:
             self.chime = Chime(self.theme.celebration.sound)
-        if changed & {"display", "theme", "board"} or new.feed.avatars != old.feed.avatars:
+        if changed & {"privacy", "state", "feed"}:
+            self.privacy.close()
+            self.privacy = open_privacy(new.privacy, feed_state_dir(new.state.dir, new.feed.type))
+        if changed & {"display", "theme", "board", "privacy", "state", "feed"} or new.feed.avatars != old.feed.avatars:
             self._rebuild()
         until = self.clock.now() + RELOADED_NOTICE_SECONDS
         self.wall.set_notice(Notice((f"Config reloaded: {', '.join(outcome.changed) or 'no changes'}",),

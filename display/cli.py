@@ -14,6 +14,7 @@ import sys
 import time
 from collections.abc import Sequence
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
 from feeds.connectors.registry import adapter_for, make_adapter
@@ -23,6 +24,7 @@ from feeds.board.diff import FeedEventReceived, SeenEvents
 from feeds.db import feed_state_dir
 from feeds.live.roles import RoleModels
 from feeds.config.lastgood import fall_back
+from feeds.config.privacy import top_n_warning
 from feeds.logs import LOGGER, setup_logging
 from feeds.model import FeedError, Snapshot
 from feeds.config.validate import ConfigError, Problem, read_toml
@@ -64,6 +66,13 @@ def _parser() -> argparse.ArgumentParser:
     revoke.add_argument("ids", nargs="+", metavar="AGENT")
     people_sub.add_parser("admin-password", parents=[common],
                           help="set the admin password (read from stdin) as an argon2 hash in admin_password_file")
+    privacy = sub.add_parser("privacy", help="what the wall shows and keeps about people")
+    privacy_sub = privacy.add_subparsers(dest="privacy_action", required=True, metavar="ACTION")
+    report = privacy_sub.add_parser("report", parents=[common],
+                                    help="a plain-language page of what is shown, to whom, what is stored and how long")
+    report.add_argument("--format", choices=("md", "html"), default="md",
+                        help="Markdown (default) or printable HTML (Print → Save as PDF)")
+    report.add_argument("--out", metavar="FILE", help="write to FILE instead of stdout")
     sub.add_parser("status", parents=[common], help="how the running wall is doing (from its status file)")
     run = sub.add_parser("run", parents=[common], help="show the wall (fullscreen; --windowed for a laptop)")
     run.add_argument("--windowed", action="store_true", help="a window instead of the whole screen; Esc or q quits")
@@ -137,6 +146,17 @@ def _main(argv: Sequence[str] | None) -> int:
             if args.people_action == "revoke":
                 return serve.cmd_revoke(loaded, args.ids)
             return serve.cmd_admin_password(loaded)
+        if args.command == "privacy":
+            from feeds.privacy.report import write_report
+
+            try:
+                text = write_report(cfg, loaded.label, args.format, Path(args.out) if args.out else None)
+            except OSError as exc:
+                print(f"chalkwall: cannot write {args.out}: {exc.strerror or exc}", file=sys.stderr)
+                return 1
+            if not args.out:
+                sys.stdout.write(text)
+            return 0
         if args.command == "status":
             from display.health import describe, read_status, status_path
 
@@ -253,6 +273,24 @@ def fairness(cfg: Config) -> str:
     if models:
         parts.append(f"{models} role model{'s' if models != 1 else ''} in config")
     return f" ({'; '.join(parts)})" if parts else ""
+def _last_group(cfg: Any) -> int | None:
+    """How many people the last board the wall saved held (read-only; None when there is none)."""
+    import sqlite3
+
+    from feeds.db import DB_NAME, feed_state_dir
+
+    path = feed_state_dir(cfg.state.dir, cfg.feed.type) / DB_NAME
+    if not path.is_file():
+        return None
+    try:
+        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            row = db.execute("SELECT body FROM last_snapshot").fetchone()
+        finally:
+            db.close()
+        return len(json.loads(row[0]).get("agents", [])) if row else None
+    except (sqlite3.Error, ValueError, AttributeError):
+        return None
 
 
 def cmd_check(loaded: LoadedConfig, online: bool = False) -> int:
@@ -277,6 +315,9 @@ def check_warnings(loaded: LoadedConfig) -> tuple[str, list[str]]:
     cfg = loaded.config
     theme = load_theme(cfg.display.theme, loaded.base_dir, loaded.label)
     warnings = list(contrast_warnings(theme, f"theme {cfg.display.theme}"))
+    top = top_n_warning(cfg.privacy, _last_group(cfg))
+    if top:
+        warnings.append(top)
     if cfg.display.viewing_distance > 0:
         import pygame
 

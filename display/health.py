@@ -141,6 +141,10 @@ def describe(status: dict[str, Any], now: float | None = None) -> str:
     board = status.get("board")
     if board:
         lines.append(f"board:   {board.get('agents', 0)} agents, led by {board.get('leader') or '—'}")
+    privacy = status.get("privacy")
+    if privacy:
+        lines.append(f"privacy: {privacy.get('mode', '?')} — {privacy.get('listed', 0)} named on the wall, "
+                     f"{privacy.get('unlisted', 0)} counted in team totals only")
     config = status.get("config") or {}
     if config:
         lines.append(f"config:  {config.get('file', '?')}, theme {config.get('theme', '?')}")

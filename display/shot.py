@@ -30,6 +30,7 @@ from feeds.game.engine import Engine
 from feeds.game.history import History
 from feeds.game.ledger import Ledger
 from feeds.board.diff import FeedEventReceived
+from feeds.privacy.view import open_privacy
 
 DEMO_WARM_UP = 300.0
 
@@ -72,7 +73,7 @@ def build_wall(loaded: LoadedConfig, size: tuple[int, int], *, clock: FakeClock 
     engine = Engine(Ledger(directory), cfg, History(directory), clock=clock.wall, announce=False)
     coordinator = FeedCoordinator(adapter, cfg.feed, cfg.board, clock=clock.wall, on_snapshot=engine,
                                   roles=RoleModels(cfg.roles.role_models, directory))
-    wall = Wall(make_stage(loaded, size, clock, theme))
+    wall = Wall(make_stage(loaded, size, clock, theme), privacy=open_privacy(cfg.privacy, directory))
     coordinator.poll_once()
     wall.update(coordinator.state(), [e for e in coordinator.drain_events() if not isinstance(e, FeedEventReceived)])
     if warm_up:

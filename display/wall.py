@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Container, Sequence
 
 import pygame
 
@@ -23,19 +23,26 @@ from feeds.board.build import Board, concerns, limit_to_teams
 from feeds.config.schema import SceneConfig
 from feeds.live.coordinator import FeedState
 from feeds.board.diff import BoardEvent, FeedEventReceived, NewLeader, ThanksWithdrawn, diff_boards
+from feeds.config.privacy import PrivacyConfig
+from feeds.privacy.view import Privacy, known_ids, team_only
 
+INDIVIDUAL_SCENES = frozenset({"leaderboard", "near"})  # nothing to show where only team totals may be
 OLD_EVENT_SECONDS = 600.0  # an event this old when first seen (a restart, a long outage) is not celebrated
 
 
 class Wall:
-    def __init__(self, stage: Stage, on_banner: Callable[[Celebration], None] | None = None) -> None:
+    def __init__(self, stage: Stage, on_banner: Callable[[Celebration], None] | None = None,
+                 privacy: Privacy | None = None) -> None:
         self.stage = stage
+        # What the profile lets the screen show: every board and game passes through it first.
+        self.privacy = privacy or Privacy(PrivacyConfig())
         self.scenes: dict[str, Scene] = make_scenes(stage)
         self.playlist = stage.display.scenes
         self.index = 0
         self.scene_started = stage.clock.now()
         self.celebrations = Celebrations(stage, on_banner)
-        self.view: Board | None = None
+        self.view: Board | None = None  # what the scenes show: the board as the privacy profile allows it
+        self._seen: Board | None = None  # the board it was made from (to redact again under a new profile)
         self.state = FeedState(None, None, None, 0, False, 0)
         self._drawn_key: tuple[object, ...] | None = None
         self._force = True
@@ -65,6 +72,8 @@ class Wall:
         self.scene_started = self.stage.clock.now()
         self._enter()
         self._force = True
+        if not self._allowed(self.scene):
+            self._next_scene()
 
     def _enter(self) -> None:
         """Put the playlist's current scene on screen, for its slot."""
@@ -86,8 +95,8 @@ class Wall:
         self.celebrations.adopt(old.celebrations)
         self.notice = old.notice
         state = old.state
-        if state.board is None and old.view is not None:  # the board came from a feed since replaced
-            state = dataclasses.replace(state, board=old.view, generation=state.generation + 1)
+        if state.board is None and old._seen is not None:  # the board came from a feed since replaced
+            state = dataclasses.replace(state, board=old._seen, generation=state.generation + 1)
         self.update(state, [])
 
     def set_notice(self, notice: Notice | None) -> None:
@@ -111,27 +120,31 @@ class Wall:
 
     # --- input ------------------------------------------------------------------------
     def update(self, state: FeedState, events: Sequence[BoardEvent] = ()) -> None:
-        if state.board is not None and state.generation != self.state.generation:
-            view = limit_to_teams(state.board, self.stage.display.teams)
+        if state.board is not None and (state.generation != self.state.generation or self.privacy.changed(self.stage.clock.now())):
+            self._seen = limit_to_teams(state.board, self.stage.display.teams)
+            private = self.privacy.view(self._seen, state.game)
+            view = private.board
             diffs = diff_boards(self.view, view)
             for scene in self.scenes.values():
-                scene.game = state.game
+                scene.game = private.game
                 if scene.update(view, diffs) and scene is self.scene:
                     self._force = True
             if self.celebrations.current is not None:
                 self._force = True  # under a banner the board stands still: drawn once more, as it settles
             for event in diffs:
-                if isinstance(event, NewLeader):
+                if isinstance(event, NewLeader) and self.privacy.leader_banners():
                     self.celebrations.new_leader(event.agent, view)
             if self.view is None:
                 self._force = True
             self.view = view
+            if not self._allowed(self.scene):
+                self._next_scene()
         if (state.stale, state.problems, state.notes) != (self.state.stale, self.state.problems, self.state.notes):
             self._force = True
         self.state = state
         now_wall = self.stage.clock.wall()
         teams = set(self.stage.display.teams)
-        members = self.view.index if self.view is not None else {}  # the board's own id index: no copy per frame
+        members: Container[str] | None = None
         wins = self.scenes.get("wins")
         for event in events:
             if isinstance(event, ThanksWithdrawn):  # taken back: gone from the toasts and the wins list
@@ -139,10 +152,12 @@ class Wall:
                 if isinstance(wins, WinsScene):
                     wins.forget(event.event_id)
                 continue
-            if not isinstance(event, FeedEventReceived):
+            if not isinstance(event, FeedEventReceived) or not self.privacy.allows(event.event, self.view):
                 continue
-            if teams and not concerns(event.event, teams, members):
-                continue
+            if teams:
+                members = known_ids(self.view) if members is None else members  # whom it lists or may name
+                if not concerns(event.event, teams, members):
+                    continue
             if isinstance(wins, WinsScene):
                 wins.remember(event.event)
             if now_wall - event_time(event.event, now_wall) > OLD_EVENT_SECONDS:
@@ -159,14 +174,24 @@ class Wall:
         # (a board per group shows the next group each visit).
         if now - self.scene_started >= self.playlist[self.index].seconds and (len(self.playlist) > 1
                                                                               or self.scene.takes_turns()):
-            self.scene.leave()
-            for _ in range(len(self.playlist)):  # the next scene with something to show
-                self.index = (self.index + 1) % len(self.playlist)
-                if self.scene.has_content():
-                    break
-            self.scene_started = now
-            self._enter()
-            self._force = True
+            self._next_scene()
+
+    def _allowed(self, scene: Scene) -> bool:
+        """Whether the privacy profile lets this scene on screen (``near`` is off in ``top``)."""
+        if scene.name in INDIVIDUAL_SCENES and team_only(self.view):
+            return False  # team totals only: the teams scene says it all
+        return self.privacy.scene_allowed(scene.name)
+
+    def _next_scene(self) -> None:
+        """On to the next scene with something to show that the profile allows."""
+        self.scene.leave()
+        for _ in range(len(self.playlist)):
+            self.index = (self.index + 1) % len(self.playlist)
+            if self.scene.has_content() and self._allowed(self.scene):
+                break
+        self.scene_started = self.stage.clock.now()
+        self._enter()
+        self._force = True
 
     # --- output -----------------------------------------------------------------------
     def animating(self) -> bool:

@@ -14,6 +14,7 @@ from display.fonts import fit
 from display.stage import RGB, Stage, hex_rgb
 from feeds.live.avatars import cached_file
 from feeds.board.build import QUALITY_FIRST
+from feeds.privacy.view import SOMEONE
 from feeds.config.schema import SCORE, BoardConfig
 
 _AVATAR_COLOURS = ((74, 144, 226), (155, 89, 182), (230, 126, 34), (26, 188, 156), (231, 76, 60), (52, 73, 94))
@@ -34,7 +35,10 @@ def keyed_surface(size: tuple[int, int]) -> pygame.Surface:
 
 
 def initials(name: str) -> str:
-    """Up to two letters: first and last word ("Åsa Ödegård" → "ÅÖ", "Nguyễn Thị Lan" → "NL")."""
+    """Up to two letters: first and last word ("Åsa Ödegård" → "ÅÖ", "Nguyễn Thị Lan" → "NL");
+    none for the "Someone on Night shift" of a privacy profile (a plain disc in the team's colour)."""
+    if name == SOMEONE or name.startswith(f"{SOMEONE} on "):
+        return ""
     words = [w for w in name.replace("-", " ").split() if w[:1].isalpha()]
     if not words:
         return name[:1].upper() or "?"

@@ -151,6 +151,13 @@ def write_config(tmp_path: Path, text: str) -> Path:
     return path
 
 
+def base_config() -> str:
+    """The repository's config.toml without its ``[privacy]`` section, for a test to add its own."""
+    text = (ROOT / "config.toml").read_text(encoding="utf-8")
+    start, end = text.index("\n[privacy]\n"), text.index("\n[state]\n")
+    return text[:start] + text[end:]
+
+
 def config_problems(tmp_path: Path, text: str) -> list[str]:
     """Every problem loading ``text`` as a config reports, with its path shown as "config.toml"."""
     from feeds.config.schema import load_config

@@ -359,7 +359,7 @@ def test_boundary_jobs_follow_the_floors_clock(tmp_path: Path) -> None:
     try:
         jobs = {j.id: j for j in scheduler.get_jobs()}
         assert sorted(jobs) == ["chalkwall-boundary-0000", "chalkwall-boundary-0600", "chalkwall-boundary-0700",
-                                "chalkwall-boundary-1500", "chalkwall-boundary-2200"]
+                                "chalkwall-boundary-1500", "chalkwall-boundary-2200", "chalkwall-retention"]
         night = jobs["chalkwall-boundary-2200"].trigger
         summer = night.get_next_fire_time(None, datetime(2026, 7, 1, tzinfo=timezone.utc))
         winter = night.get_next_fire_time(None, datetime(2026, 12, 1, tzinfo=timezone.utc))

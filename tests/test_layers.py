@@ -11,8 +11,8 @@ ROOT = Path(__file__).resolve().parent.parent
 LAYERS = [
     {"feeds.model", "feeds.periods", "feeds.logs", "feeds.db"},
     {"feeds.config"},
-    {"feeds.connectors", "feeds.board", "feeds.privacy"},
-    {"feeds.game"},
+    {"feeds.connectors", "feeds.board"},
+    {"feeds.game", "feeds.privacy"},  # privacy redacts the board and the game the wall receives
     {"feeds.live", "feeds.web"},
     {"feeds.bench", "feeds.connector_bench", "feeds.web_bench"},
 ]

@@ -18,6 +18,7 @@ from display.stage import hex_rgb
 from display.scenes.history_curve import draw_curves
 from display.widgets import draw_star, format_value, wrap_text
 from feeds.board.build import who_is
+from feeds.privacy.view import shows
 from feeds.game.compare import Change, Comparison
 
 
@@ -209,6 +210,8 @@ class HistoryScene(Scene):
         y = rect.y
         row_h = round(st.px(sizes.row) * 1.6)
         first = self._first_day(c)
+        if not shows(self.board, "individual_history"):  # the profile shows no one's own progress
+            return self._teams(surface, c, rect, row_h) if teams else y
         y = self._title(surface, "Most improved on yesterday", rect, y)
         if not c.improved:
             y = self._note(surface, "From tomorrow: each of you against yourself today" if first else

@@ -22,6 +22,7 @@ from display.scenes.rows import RowArt
 from display.widgets import format_value, metric_label
 from feeds.board.build import Board, RankedAgent, limit_to_group
 from feeds.board.diff import BoardEvent, NewLeader, RankChanged
+from feeds.privacy.view import unlisted
 
 MOVE_SHOWN_SECONDS = 45.0  # an arrow stays beside a row this long after it moved
 PAGE_SECONDS = 10.0  # a page's time when the scene has no slot in a playlist (a preview)
@@ -243,6 +244,30 @@ class LeaderboardScene(Scene):
             row.drawn = None  # not on this picture, so nothing of it to clean up later
         # The leader's glow reaches a little past the rows, as in a partial frame.
         self._drawn = {row.agent_id: row for row in self._draw_rows(surface, self._layout()[0].inflate(8, 0))}
+        self._draw_more(surface)
+
+    def _draw_more(self, surface: pygame.Surface) -> None:
+        """Under the last page's rows, with a privacy profile: how many more people there are, who
+        are not named here but count in their team's totals (never who they are or where they stand)."""
+        more = unlisted(self.board)
+        if not more or self.page != self.pages() - 1:
+            return
+        st = self.stage
+        area, row_h, per_page = self._layout()
+        rows = len(self.order) - self.page * per_page
+        y = area.y + rows * row_h + row_h // 3
+        content = st.content()
+        size = st.theme.sizes.row * 0.8
+        whole = f"and {more} more · everyone counts in the team totals"
+        lines = [whole] if st.fonts.width(whole, "text", st.px(size)) <= area.w else \
+            [f"and {more} more", "everyone counts in the team totals"]  # a narrow (portrait) screen: two lines
+        for line in lines:
+            text = st.text_fitted(line, size, "muted", area.w)
+            rect = text.get_rect(midtop=(area.centerx, y))
+            if rect.bottom > content.bottom:
+                return
+            surface.blit(text, rect)
+            y = rect.bottom
 
     def draw_partial(self, surface: pygame.Surface, base: pygame.Surface) -> list[pygame.Rect]:
         """Redraw only the band the moving rows cross (where they are and where they were)."""

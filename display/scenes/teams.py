@@ -16,6 +16,7 @@ import pygame
 from display.scenes import Box, Scene, Shape
 from display.stage import RGB, hex_rgb, mix
 from display.widgets import Avatars, draw_bar, draw_star, format_value, metric_label, metric_title
+from feeds.privacy.view import unlisted
 from feeds.board.build import Board, RankedAgent, TeamStanding
 from feeds.game.challenges import Progress, plain_number
 from feeds.config.schema import SCORE
@@ -336,6 +337,11 @@ class TeamsScene(Scene):
         bottom = box.bottom
         if target is not None and box.h >= small_h * 2:  # the target first, the members in what is left
             bottom = self._target(surface, target, box, colour)
+        unseen = max(0, team.members - len(self.members(team))) if unlisted(self.board) else 0
+        if not people and unseen and caption and bottom - box.y >= small_h:  # team totals only
+            line = st.text_fitted("Everyone counts · no one is ranked", sizes.small, "muted", box.w)
+            self._put(surface, line, "members caption", topleft=(box.x, box.y))
+            return
         if not people or bottom - box.y < (small_h if caption else 0) + row_h:
             return
         y = box.y
@@ -344,14 +350,17 @@ class TeamsScene(Scene):
             y = self._put(surface, head, "members caption", topleft=(box.x, box.y)).bottom + small_h // 4
         fit = max(0, (bottom - y) // row_h)
         # "+ 3 more" only below a list worth the name; the headcount is on the card in any case
-        shown = people if len(people) <= fit else people[:fit - 1] if fit >= 3 else people[:fit]
+        # (with privacy, the members not listed are counted in the "more", never named)
+        room = fit - 1 if unseen else fit
+        shown = people if len(people) <= room else people[:fit - 1] if fit >= 3 else people[:fit]
         # A member's bar: their share of the team's total, or where they stand on the teams' scale
         top_value = (abs(team.value or 0.0) if not team_averages(board, board.rank_by) else scale.top) or 1.0
         for n, member in enumerate(shown):
             self._member(surface, member, pygame.Rect(box.x, y, box.w, row_h), top_value, n == 0, colour)
             y += row_h
-        if len(shown) < len(people) and fit >= 3:
-            more = st.text(f"+ {len(people) - len(shown)} more", sizes.small, "muted")
+        hidden = len(people) - len(shown) + unseen
+        if hidden and (fit >= 3 or (unseen and len(shown) < fit)):
+            more = st.text(f"+ {hidden} more", sizes.small, "muted")
             self._put(surface, more, "more", midleft=(box.x, y + row_h // 2))
 
     def _member(self, surface: pygame.Surface, member: RankedAgent, row: pygame.Rect, top: float, first: bool,

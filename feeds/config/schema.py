@@ -22,6 +22,7 @@ from feeds.config.feed import (COMMON_FEED_KEYS, AgentFields, AuthConfig, CsvCon
 from feeds.config.fair import (GROUP_FIELDS, ROLE_MODEL, TARGET_PERCENT, GateConfig, RolesConfig, Yardstick,  # noqa: F401
                                check_gate, pick_target, yardstick)
 from feeds.config.metricnames import check_metric_names
+from feeds.config.privacy import PrivacyConfig
 from feeds.config.web import WebConfig
 from feeds.config.validate import _INVALID, ConfigError, Problem, Reader, closest, did_you_mean, empty_mapping, read_toml, salvage
 
@@ -192,6 +193,7 @@ class Config:
     log: LogConfig = field(default_factory=LogConfig)
     web: WebConfig = field(default_factory=WebConfig)
     roles: RolesConfig = field(default_factory=RolesConfig)
+    privacy: PrivacyConfig = field(default_factory=PrivacyConfig)
 
     def __post_init__(self) -> None:
         if self.board.rank_by == TARGET_PERCENT:  # the yardstick comes from a challenge and [levels]

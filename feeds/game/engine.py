@@ -28,6 +28,7 @@ from feeds.config.schema import SCORE, Config
 from feeds.game.history import History, Row
 from feeds.game.ledger import KUDOS as KUDOS_CHALLENGE
 from feeds.game.ledger import Award, Ledger
+from feeds.game.retention import trim_quietly
 from feeds.logs import LOGGER, log_event
 from feeds.model import CHALLENGE_COMPLETED, KUDOS, FeedEvent, Snapshot, _frozen
 from feeds.periods import Calendar, Shift, parse_clock
@@ -194,6 +195,15 @@ class Engine:
             scheduler.add_job(self.boundary, CronTrigger(hour=hour, minute=minute, timezone=self.calendar.zone),
                               id=f"chalkwall-boundary-{hour:02d}{minute:02d}", replace_existing=True,
                               misfire_grace_time=120, coalesce=True)
+        # [privacy] keep_days: now, and each night at a quiet hour
+        scheduler.add_job(self.trim, CronTrigger(hour=3, minute=17, timezone=self.calendar.zone),
+                          id="chalkwall-retention", replace_existing=True, coalesce=True,
+                          next_run_time=datetime.now(timezone.utc), misfire_grace_time=3600)
+
+    def trim(self) -> None:
+        """Reduce individuals' history to ``[privacy] keep_days`` (feeds/game/retention.py)."""
+        trim_quietly(self.ledger.path.parent, self.config.privacy.keep_days,
+                     datetime.fromtimestamp(self.clock(), timezone.utc))
 
     def _measure(self, snapshot: Snapshot, now: datetime) -> list[tuple[Award | None, FeedEvent]]:
         """History, challenges and comparisons from this poll's metrics; the new completions."""

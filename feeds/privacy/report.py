@@ -1,0 +1,215 @@
+"""``chalkwall privacy report``: what the wall shows, to whom, what it stores and for how long.
+
+The page is written from the config that runs, never from a template of good intentions: every
+sentence about a mode, a scene, a feature or a period of storage is chosen by the value in the
+config, so a changed config gives a changed report. It is plain language for a union negotiation,
+a works council or a DPIA — material for them, not legal advice. Markdown for a wiki or an e-mail;
+HTML with print CSS for a PDF ("Print → Save as PDF" in any browser).
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+from pathlib import Path
+
+from feeds.config.schema import SCORE, Config
+from feeds.db import feed_state_dir
+from feeds.game.history import KEEP_DAYS as SAMPLE_DAYS
+
+MODES = {
+    "named": "Every agent is shown by name, ranked from first to last.",
+    "top": "Only the best {top_n} are named and ranked (never more than a third of the people on the wall); "
+           "everyone else appears only as a count (\"and 14 more\") and in their team's totals. "
+           "Nobody can see who is last.",
+    "anonymous": "Everyone is ranked with their values, but under an alias (chosen by the person or the admin) "
+                 "or their initials. No photos are shown.",
+    "teams": "Only team totals are shown. No one is named or ranked; a celebration says \"someone on Night shift\".",
+}
+SCENES = {
+    "leaderboard": "the ranked list of people",
+    "teams": "each team's total, its gap to the next team, and its members' values",
+    "wins": "challenges completed and thank-yous, newest first",
+    "challenges": "each challenge and how far each person or team has come",
+    "record": "yesterday's best, the number to beat, and today's race to it",
+    "near": "each person with the colleague just above them and the gap between",
+    "history": "today against earlier days, the most improved and personal bests",
+}
+FEATURE_TEXT = {  # one per feeds.config.privacy.FEATURES
+    "near_you": "The \"near you\" scene (each person and the colleague just above)",
+    "individual_challenges": "Each person's progress in challenges, records and head-to-heads",
+    "individual_history": "\"Most improved\" and personal bests on the history scene",
+    "thanks": "Thank-you messages (kudos) on the wall, with who thanked whom",
+}
+
+
+@dataclass(frozen=True)
+class Section:
+    title: str
+    lines: tuple[str, ...]
+
+
+def _shown(cfg: Config) -> Section:
+    p = cfg.privacy
+    lines = [f"Privacy mode: **{p.mode}**. " + MODES[p.mode].format(top_n=p.top_n)]
+    if p.mode in ("top", "anonymous"):
+        lines.append(f"A team of fewer than {p.min_group} people is never broken down into people: "
+                     "only its total is shown, so no one in a small team can be singled out.")
+    if p.mode == "teams":
+        lines.append(f"A team of fewer than {p.min_group} people is not shown on its own; its work counts in "
+                     "the floor's totals.")
+    if cfg.display.teams:
+        lines.append("This wall shows only these teams: " + ", ".join(cfg.display.teams) + ".")
+    what = cfg.board.rank_by if cfg.board.rank_by != SCORE else \
+        "a score made of " + ", ".join(f"{m} (weight {w:g})" for m, w in cfg.board.score.items())
+    lines.append(f"People and teams are ranked by {what}.")
+    if p.mode in ("top", "teams"):
+        lines.append("No scene shows the bottom of a ranking: the \"near you\" scene is off.")
+    return Section("What the wall shows", tuple(lines))
+
+
+def _scenes(cfg: Config) -> Section:
+    p = cfg.privacy
+    lines = []
+    for entry in cfg.display.scenes:
+        off = (entry.name == "near" and (p.mode in ("top", "teams") or not p.near_you)) or \
+              (entry.name == "leaderboard" and p.mode == "teams")
+        state = "**off** under this profile" if off else f"on screen {entry.seconds:g} s per rotation"
+        lines.append(f"`{entry.name}` — {SCENES[entry.name]}: {state}.")
+    celebrate = {"named": "name the person", "top": "name the person, never with a rank or a shortfall",
+                 "anonymous": "use the person's alias or initials",
+                 "teams": "name only the team (\"someone on Night shift\")"}[p.mode]
+    lines.append(f"Celebrations (a challenge completed) {celebrate}."
+                 + (" A new leader is announced." if p.mode in ("named", "anonymous") else
+                    " No \"new leader\" is announced."))
+    return Section("Scenes in rotation", tuple(lines))
+
+
+def _features(cfg: Config) -> Section:
+    p = cfg.privacy
+    lines = [f"{text}: **{'on' if p.feature(name) else 'off'}** (`{name}`)." for name, text in FEATURE_TEXT.items()]
+    lines.append("Each of these can be switched off on its own in `[privacy]`.")
+    return Section("Features that show one person's data", tuple(lines))
+
+
+def _choices(cfg: Config) -> Section:
+    people = cfg.privacy.people.values()
+    hidden = sum(1 for c in people if c.ranking == "hidden")
+    only = sum(1 for c in people if c.ranking == "celebrate_only")
+    aliases = sum(1 for c in people if c.alias)
+    lines = ["Everyone can choose on the team page (Me) to be hidden from the wall, to be celebrated but never "
+             "ranked, or to be shown under an alias. A choice takes effect at the next poll "
+             f"(within {cfg.feed.interval:g} s). Hidden people still count in their team's totals.",
+             f"The admin has set, in the config: {hidden} hidden, {only} celebrated but not ranked, "
+             f"{aliases} with an alias. Where both have chosen, the more private choice wins; "
+             "a person's own alias wins over the admin's."]
+    return Section("Each person's own choice", tuple(lines))
+
+
+def _audience(cfg: Config) -> Section:
+    hours = cfg.schedule.hours
+    when = ("The screen is on during these hours and dark outside them: " +
+            ", ".join(f"{d} {h}" for d, h in hours.items()) + ".") if hours else \
+        "The screen is on at all hours (no `[schedule] hours` are set)."
+    return Section("Who sees it", (
+        f"Anyone in front of the screen titled \"{cfg.display.title}\": colleagues, managers and visitors. "
+        "The wall has no sign-in; assume everyone in the room can read it.",
+        when,
+        f"The team page (`chalkwall web`, {cfg.web.url()}) is only for people with a personal sign-in link, "
+        "and the admin. Each person there sees and changes their own choices.",
+    ))
+
+
+def _stored(cfg: Config) -> Section:
+    p = cfg.privacy
+    samples = min(p.keep_days, SAMPLE_DAYS)
+    directory = feed_state_dir(cfg.state.dir, cfg.feed.type)
+    lines = [
+        f"Where: one SQLite file in `{directory}` on the wall's computer. chalkwall sends none of it anywhere; "
+        "the team page on the same computer reads it.",
+        f"Each person's daily, weekly and monthly values: **{p.keep_days} days**; after that only team and floor "
+        "totals are kept.",
+        f"Each person's values through the day (for \"yesterday at this time\"): **{samples} days**.",
+        "Team and floor totals: kept (they name no one).",
+        "Points awarded (the ledger, for rewards and payroll): kept, with the person's id and the amount, because "
+        "a payout may still need them. The person's name beside it is forgotten once they have had no award "
+        f"for {p.keep_days} days; who sent a thank-you is forgotten after {p.keep_days} days.",
+        "Someone who leaves the feed: their own history is gone "
+        f"{p.keep_days} days after their last day; their points stay under their id.",
+        "The last board (names and today's values of everyone on the feed): only the latest poll, replaced at the next.",
+        "Each person's privacy choice: until they change it.",
+    ]
+    if cfg.feed.avatars:
+        lines.append("Photos (avatars) the feed links to: a cache of the latest copy, refreshed while the person is "
+                     "on the feed.")
+    lines.append(f"Logs ({cfg.log.format}, to the system journal): celebrations shown on screen, as shown — "
+                 "under this profile's names. The journal's own retention applies.")
+    return Section("What is stored, and for how long", tuple(lines))
+
+
+def sections(cfg: Config) -> list[Section]:
+    return [_shown(cfg), _scenes(cfg), _features(cfg), _choices(cfg), _audience(cfg), _stored(cfg)]
+
+
+def _source(cfg: Config, label: str) -> str:
+    return f"Generated by `chalkwall privacy report` from {label} (feed: {cfg.feed.type})."
+
+
+def markdown(cfg: Config, label: str) -> str:
+    out = [f"# Privacy: what \"{cfg.display.title}\" shows and keeps", "", _source(cfg, label), ""]
+    for section in sections(cfg):
+        out += [f"## {section.title}", ""] + [f"- {line}" for line in section.lines] + [""]
+    out += ["This page is material for a DPIA, a works council or a union negotiation; it is not legal advice.", ""]
+    return "\n".join(out)
+
+
+CSS = """
+@page { size: A4; margin: 18mm 16mm; }
+body { font-family: "Noto Sans", "DejaVu Sans", sans-serif; font-size: 11pt; line-height: 1.45; color: #111;
+       max-width: 46em; margin: 2em auto; padding: 0 1em; }
+h1 { font-size: 18pt; margin-bottom: 0.2em; }
+h2 { font-size: 13pt; margin-top: 1.4em; border-bottom: 1px solid #999; break-after: avoid; }
+li { margin: 0.25em 0; break-inside: avoid; }
+code { font-family: "DejaVu Sans Mono", monospace; font-size: 0.95em; }
+.source, .note { color: #444; font-size: 9.5pt; }
+@media print { body { margin: 0; max-width: none; } a { color: inherit; text-decoration: none; } }
+"""
+
+
+def _inline(text: str) -> str:
+    """Markdown's **bold** and `code` as HTML, everything else escaped."""
+    out: list[str] = []
+    bold = False
+    for i, part in enumerate(html.escape(text, quote=False).split("`")):
+        if i % 2:
+            out.append(f"<code>{part}</code>")
+            continue
+        pieces = part.split("**")
+        for j, piece in enumerate(pieces):
+            if j:
+                out.append("</strong>" if bold else "<strong>")
+                bold = not bold
+            out.append(piece)
+    return "".join(out) + ("</strong>" if bold else "")
+
+
+def html_page(cfg: Config, label: str) -> str:
+    title = f"Privacy: what \u201c{cfg.display.title}\u201d shows and keeps"
+    body = [f"<h1>{html.escape(title)}</h1>", f'<p class="source">{_inline(_source(cfg, label))}</p>']
+    for section in sections(cfg):
+        body.append(f"<h2>{html.escape(section.title)}</h2>\n<ul>")
+        body += [f"  <li>{_inline(line)}</li>" for line in section.lines]
+        body.append("</ul>")
+    body.append('<p class="note">This page is material for a DPIA, a works council or a union negotiation; '
+                "it is not legal advice.</p>")
+    return ("<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+            f"<title>{html.escape(title)}</title>\n<style>{CSS}</style>\n</head>\n<body>\n"
+            + "\n".join(body) + "\n</body>\n</html>\n")
+
+
+def write_report(cfg: Config, label: str, fmt: str, out: Path | None) -> str:
+    """The report in ``fmt`` ("md" or "html"), written to ``out`` when given; the text."""
+    text = html_page(cfg, label) if fmt == "html" else markdown(cfg, label)
+    if out is not None:
+        out.write_text(text, encoding="utf-8")
+    return text

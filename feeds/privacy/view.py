@@ -1,0 +1,338 @@
+"""The one place the privacy profile is enforced: the board and game the wall receives, redacted.
+
+:func:`redact` turns a ranked board (already limited to the wall's teams) and the game state into
+what ``[privacy]`` and each person's choices allow, so that no scene, banner or toast can show what
+it never receives:
+
+* listed rows only — in ``top`` the best ``top_n`` (never more than a third of the group), in
+  ``anonymous`` everyone under an alias or initials, in ``teams`` nobody — re-ranked among
+  themselves, so a hidden person's place leaves no gap; the rest are counted (``unlisted``: "and 14
+  more") and still count in their team's totals, which are the board's own;
+* in ``top`` and ``anonymous`` a team smaller than ``min_group`` is not broken down into people (in
+  ``teams`` it is not shown at all), so a small team's unlisted member cannot be inferred;
+* people who may be celebrated but are not listed (``celebrate_only``; in ``top`` anyone) are
+  known to :meth:`PrivateBoard.find` for banners and toasts, under the name the profile allows — in
+  ``teams`` "Someone on Night shift"; an unknown id is "Someone", never the raw id;
+* feed events and the game (progress, records, duels, comparisons, badges) keep only subjects the
+  wall may show.
+
+``named`` with no choices and every feature on is today's wall: the board passes unchanged.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import threading
+from collections.abc import Callable, Container, Mapping
+from dataclasses import dataclass, field, fields, replace
+from functools import lru_cache
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from feeds.board.build import Board, RankedAgent, TeamStanding, competition_ranks, sort_keys
+from feeds.config.privacy import FEATURES, PrivacyConfig
+from feeds.game.challenges import GameState
+from feeds.logs import LOGGER
+from feeds.model import CHALLENGE_COMPLETED, KUDOS, Agent, FeedEvent
+from feeds.privacy.choices import DEFAULT, Choice, Choices
+
+log = logging.getLogger(f"{LOGGER}.privacy")
+SOMEONE = "Someone"
+_STRICTNESS = {"ranked": 0, "celebrate_only": 1, "hidden": 2}
+# Scenes that show one person against the next: off in "top" and "teams" (UODO: never who did worst).
+BOTTOM_SCENES = frozenset({"near"})
+LOOK_SECONDS = 1.0  # how often the wall asks whether a choice changed (a poll is rarely quicker)
+
+
+class Rules:
+    """The profile applied to one board: who is listed, who may be named, under which name."""
+
+    def __init__(self, board: Board, cfg: PrivacyConfig, choices: Mapping[str, Choice]) -> None:
+        self.cfg, self.choices, self.mode = cfg, choices, cfg.mode
+        self.group = len(board.agents)
+        self.sizes = {t.team.id: t.members for t in board.teams}
+        self.names = {t.team.id: t.team.name for t in board.teams}
+
+    def small(self, agent: Agent) -> bool:
+        """Whether the agent's group is too small to break down into people (never in ``named``)."""
+        if self.mode == "named":
+            return False
+        least = self.cfg.min_group
+        return self.group < least or (agent.team is not None and self.sizes.get(agent.team, self.group) < least)
+
+    def celebrated(self, agent: Agent, choice: Choice) -> bool:
+        """Whether a banner or a thank-you may name this agent when the board does not list them."""
+        return choice.named and (self.mode != "anonymous" or not self.small(agent))  # a small team's alias is guessed
+
+    def shown_as(self, agent: Agent, choice: Choice) -> Agent:
+        if self.mode == "teams":  # a team too small to show is not named either: two people are nearly one
+            team = self.names.get(agent.team or "") if self.sizes.get(agent.team or "", 0) >= self.cfg.min_group \
+                else None
+            return agent._replace(name=f"{SOMEONE} on {team}" if team else SOMEONE, avatar=None)
+        if self.mode == "anonymous":
+            return agent._replace(name=choice.alias or initials(agent.name), avatar=None)
+        if choice.alias:  # a photo would undo the alias
+            return agent._replace(name=choice.alias, avatar=None)
+        return agent
+
+
+@dataclass(frozen=True, slots=True)
+class PrivateBoard(Board):
+    """A board as the profile allows it: ``agents`` are the listed rows; :meth:`find` also knows
+    those who may be named in a celebration without being listed (worked out when asked, from
+    ``source``); ``unlisted`` counts the people not listed."""
+
+    unlisted: int = 0
+    mode: str = "named"
+    features: frozenset[str] = frozenset(FEATURES)  # those switched on
+    source: Board | None = field(default=None, repr=False, compare=False)
+    rules: Rules | None = field(default=None, repr=False, compare=False)
+
+    def find(self, agent_id: str) -> RankedAgent | None:
+        i = self.index.get(agent_id)
+        if i is not None:
+            return self.agents[i]
+        row = self.source.find(agent_id) if self.source is not None else None
+        if row is None or self.rules is None:
+            return None
+        choice = self.rules.choices.get(agent_id, DEFAULT)
+        return RankedAgent(None, self.rules.shown_as(row.agent, choice), None) \
+            if self.rules.celebrated(row.agent, choice) else None
+
+    def who(self, ident: str | None) -> tuple[str, str | None, str | None]:
+        ranked = self.find(ident) if ident else None
+        if ranked is not None:
+            team = next((t.team for t in self.teams if t.team.id == ranked.agent.team), None)
+            return ranked.agent.name, team.color if team else None, ranked.agent.avatar
+        team = next((t.team for t in self.teams if t.team.id == ident), None)
+        if team is not None:
+            return team.name, team.color, None
+        return SOMEONE, None, None  # never the raw id: it may be a name
+
+
+class _Known(Container[str]):
+    """The ids a private board lists or may name, for ``in`` (without building a set per frame)."""
+
+    def __init__(self, board: PrivateBoard) -> None:
+        self.board = board
+
+    def __contains__(self, ident: object) -> bool:
+        return isinstance(ident, str) and self.board.find(ident) is not None
+
+
+def unlisted(board: Board | None) -> int:
+    """How many people on the wall the board does not list (0 for a board that lists everyone)."""
+    return board.unlisted if isinstance(board, PrivateBoard) else 0
+
+
+def known_ids(board: Board | None) -> Container[str]:
+    """The ids a board lists or may name (its own index when it is not a private one)."""
+    if board is None:
+        return {}
+    return _Known(board) if isinstance(board, PrivateBoard) else board.index
+
+
+def shows(board: Board | None, feature: str) -> bool:
+    """Whether a feature that shows individuals' data (``FEATURES``) is on for this board."""
+    if not isinstance(board, PrivateBoard):
+        return True
+    return feature in board.features and (board.mode != "teams" or feature == "thanks")
+
+
+def team_only(board: Board | None) -> bool:
+    """Whether the board shows team totals only (mode ``teams``, or every group too small)."""
+    return isinstance(board, PrivateBoard) and not board.agents and board.unlisted > 0
+
+
+@lru_cache(maxsize=16384)  # every row, every poll, in "anonymous": the same names over and over
+def initials(name: str) -> str:
+    """"Åsa Ödegård" → "Å. Ö.": what ``anonymous`` shows for someone without an alias."""
+    parts = [p for p in name.replace("-", " ").split() if p[:1].isalpha()]
+    return " ".join(f"{p[0].upper()}." for p in parts[:2]) or "?"
+
+
+def combine(own: Choice, admin: Choice | None) -> Choice:
+    """A person's own choice and the admin's: the more private ranking wins; the person's own
+    alias wins over the admin's."""
+    if admin is None:
+        return own
+    ranking = max(own.ranking, admin.ranking, key=_STRICTNESS.__getitem__)
+    return Choice(ranking, own.alias or admin.alias)
+
+
+def admin_choices(cfg: PrivacyConfig) -> dict[str, Choice]:
+    return {agent: Choice(p.ranking, p.alias or None) for agent, p in cfg.people.items()}
+
+
+def effective(cfg: PrivacyConfig, own: Mapping[str, Choice]) -> dict[str, Choice]:
+    """Every person's choice as the wall applies it (only those other than the default)."""
+    admin = admin_choices(cfg)
+    out = {agent: combine(own.get(agent, DEFAULT), admin.get(agent)) for agent in {*admin, *own}}
+    return {agent: c for agent, c in out.items() if c != DEFAULT}
+
+
+@dataclass(frozen=True, slots=True)
+class View:
+    board: Board
+    game: GameState | None
+
+
+def redact(board: Board, game: GameState | None, cfg: PrivacyConfig, choices: Mapping[str, Choice]) -> View:
+    """The board and game the wall may show (see the module's docstring); ``choices`` are
+    :func:`effective` ones."""
+    if cfg.mode == "named" and not choices and all(cfg.feature(f) for f in FEATURES):
+        return View(board, game)
+    mode = cfg.mode
+    rules = Rules(board, cfg, choices)
+    cap = cfg.cap(rules.group) if mode == "top" else rules.group
+    agents: list[RankedAgent] = []
+    last: tuple[int | None, int | None] = (None, None)  # the previous listed row's rank on the board, and here
+    check_small = mode in ("top", "anonymous")
+    renamed = mode == "anonymous"  # else only an alias changes a name
+    if mode != "teams":  # 5,000 rows a poll: the common case (no choice, no alias) costs two lookups
+        for row in board.agents:
+            choice = choices.get(row.agent.id)
+            if (choice is not None and choice.ranking != "ranked") or (check_small and rules.small(row.agent)):
+                continue
+            if mode == "top" and (row.rank is None or len(agents) >= cap):
+                break  # the board is in order: nobody further down is listed
+            # Ranked again among the listed (1, 1, 3 as the board): a hidden place leaves no gap.
+            rank = None if row.rank is None else last[1] if row.rank == last[0] else len(agents) + 1
+            last = (row.rank, rank)
+            agent = rules.shown_as(row.agent, choice or DEFAULT) if renamed or choice is not None else row.agent
+            agents.append(row if rank == row.rank and agent is row.agent else RankedAgent(rank, agent, row.value))
+    teams = board.teams if mode != "teams" else _big_teams(board.teams, cfg.min_group, board.lower_is_better)
+    listed = tuple(agents)
+    base: dict[str, Any] = {f.name: getattr(board, f.name) for f in fields(Board)}
+    base.update(agents=listed, teams=teams, index=MappingProxyType({a.agent.id: n for n, a in enumerate(listed)}))
+    private = PrivateBoard(**base, unlisted=rules.group - len(listed), mode=mode,
+                           features=frozenset(f for f in FEATURES if cfg.feature(f)), source=board, rules=rules)
+    allowed = event_filter(private, cfg)
+    private = replace(private, events=tuple(e for e in board.events if allowed(e)))
+    ids = set(private.index)
+    return View(private, _game(game, ids, {t.team.id for t in teams}, cfg) if game is not None else None)
+
+
+def _big_teams(teams: tuple[TeamStanding, ...], least: int, lower: bool) -> tuple[TeamStanding, ...]:
+    """The teams of at least ``least`` members, ranked again among themselves."""
+    kept = [t for t in teams if t.members >= least]
+    ranks = competition_ranks(sort_keys([t.value for t in kept], lower))
+    out = []
+    for n, (rank, t) in enumerate(zip(ranks, kept)):
+        ahead = kept[n - 1].value if n else None
+        gap = None if ahead is None or t.value is None else round(abs(ahead - t.value), 2)
+        out.append(TeamStanding(rank, t.team, t.value, t.members, gap))
+    return tuple(out)
+
+
+def event_filter(board: PrivateBoard, cfg: PrivacyConfig) -> Callable[[FeedEvent], bool]:
+    """Whether a feed event may reach the screen: a thank-you or a completion only about someone the
+    board may name (a hidden person's is not shown at all), and thanks only with ``thanks`` on."""
+    def allowed(event: FeedEvent) -> bool:
+        data = event.data
+        if event.type == KUDOS:
+            return cfg.thanks and board.find(str(data.get("to"))) is not None
+        if event.type == CHALLENGE_COMPLETED and data.get("agent"):
+            return board.find(str(data.get("agent"))) is not None
+        return True
+    return allowed
+
+
+def _game(game: GameState, agents: set[str], teams: set[str], cfg: PrivacyConfig) -> GameState:
+    """The game with only the subjects the wall may show: listed agents (when
+    ``individual_challenges`` is on) and the teams shown."""
+    people = agents if cfg.individual_challenges else set()
+
+    def ok(scope: str, subject: str | None) -> bool:
+        return subject in (people if scope == "agent" else teams)
+
+    records = tuple(replace(r, today=tuple(t for t in r.today if ok(r.scope, t[0])),
+                            holder=r.holder if ok(r.scope, r.holder) else None,
+                            leader=r.leader if ok(r.scope, r.leader) else None,
+                            leader_value=r.leader_value if ok(r.scope, r.leader) else None)
+                    for r in game.records if r.scope != "agent" or people)
+    comparison = game.comparison
+    if comparison is not None:
+        mine = agents if cfg.individual_history else set()
+        comparison = replace(comparison, teams=tuple(c for c in comparison.teams if c.subject in teams),
+                             improved=tuple(c for c in comparison.improved if c.subject in mine),
+                             personal_bests=tuple(s for s in comparison.personal_bests if s in mine))
+    return replace(game, progress=tuple(p for p in game.progress if ok(p.scope, p.subject)),
+                   records=records, comparison=comparison,
+                   duels=tuple(d for d in game.duels if all(ok(d.scope, s) for s, _ in d.sides)),
+                   badges=MappingProxyType({s: b for s, b in game.badges.items() if s in people or s in teams}))
+
+
+class Privacy:
+    """The profile and each person's choices, as the wall applies them: :meth:`view` on every new
+    board; :meth:`changed` says when the team page wrote a choice since (read again, cheaply)."""
+
+    def __init__(self, cfg: PrivacyConfig, choices: Choices | None = None) -> None:
+        self.cfg = cfg
+        self.choices = choices
+        self._lock = threading.Lock()
+        self._version: int | None = None
+        self._looked = -LOOK_SECONDS
+        self._effective: dict[str, Choice] = effective(cfg, {})
+
+    def _current(self) -> dict[str, Choice]:
+        if self.choices is None:
+            return self._effective
+        try:
+            version = self.choices.version()
+            if version != self._version:
+                self._effective = effective(self.cfg, self.choices.all())
+                self._version = version
+        except Exception:  # an unreadable state file: the last choices read (or the admin's) stay
+            pass
+        return self._effective
+
+    def changed(self, now: float) -> bool:
+        """Whether someone's choice changed since the last :meth:`view`; the state file is asked at
+        most once every ``LOOK_SECONDS`` of clock time ``now`` (the wall asks at every frame)."""
+        if self.choices is None or now - self._looked < LOOK_SECONDS:
+            return False
+        self._looked = now
+        try:
+            return self.choices.version() != self._version
+        except Exception:
+            return False
+
+    def view(self, board: Board, game: GameState | None) -> View:
+        with self._lock:
+            return redact(board, game, self.cfg, self._current())
+
+    def scene_allowed(self, name: str) -> bool:
+        """Whether a scene may be shown at all: ``near`` is off in ``top`` and ``teams`` and with
+        ``near_you = false``."""
+        if name in BOTTOM_SCENES and (self.cfg.mode in ("top", "teams") or not self.cfg.near_you):
+            return False
+        return True
+
+    def allows(self, event: FeedEvent, board: Board | None) -> bool:
+        """Whether a feed event just received may be remembered and celebrated on ``board``."""
+        if not isinstance(board, PrivateBoard):
+            return True
+        return event_filter(board, self.cfg)(event)
+
+    def leader_banners(self) -> bool:
+        """A "new leader" banner ranks someone first: not in ``top`` (praise, never a rank) or ``teams``."""
+        return self.cfg.mode in ("named", "anonymous")
+
+    def close(self) -> None:
+        if self.choices is not None:
+            self.choices.close()
+
+
+def open_privacy(cfg: PrivacyConfig, directory: Path | None) -> Privacy:
+    """The wall's privacy, reading each person's choices from the state file in ``directory``; the
+    admin's choices alone when that cannot be opened (a read-only disk: the wall still runs)."""
+    choices = None
+    if directory is not None:
+        try:
+            choices = Choices(directory)
+        except (OSError, sqlite3.Error) as exc:
+            log.warning("cannot read the people's privacy choices (%s); applying the config's alone", exc)
+    return Privacy(cfg, choices)

@@ -1,0 +1,54 @@
+"""The redaction step on its own: ranks among the listed, the cap, small teams, who may be named."""
+
+from __future__ import annotations
+
+from types import MappingProxyType
+
+from feeds.board.build import Board, build_board
+from feeds.config.privacy import PrivacyConfig
+from feeds.config.schema import BoardConfig
+from feeds.model import Agent, Team, Snapshot
+from feeds.privacy.choices import Choice
+from feeds.privacy.view import PrivateBoard, redact, unlisted
+
+
+def floor(*people: tuple[str, str, float]) -> Board:
+    teams = tuple(Team(t, t.title()) for t in sorted({team for _, team, _ in people}))
+    agents = tuple(Agent(i, i.title() + " Person", team, metrics=MappingProxyType({"tickets_solved": v}))
+                   for i, team, v in people)
+    return build_board(Snapshot(agents, teams), BoardConfig())
+
+
+BIG = floor(*[(f"a{n}", "north", 20 - n) for n in range(8)], *[(f"b{n}", "south", 15 - n) for n in range(7)],
+            ("c0", "tiny", 99), ("c1", "tiny", 1))
+
+
+def test_a_hidden_place_leaves_no_gap_and_ties_still_share_a_rank() -> None:
+    board = floor(("ann", "x", 9), ("bo", "x", 9), ("cy", "x", 7), ("di", "x", 5), ("ed", "x", 1))
+    assert [r.rank for r in board.agents] == [1, 1, 3, 4, 5]
+    view = redact(board, None, PrivacyConfig(), {"ann": Choice("hidden")}).board
+    assert [(r.agent.id, r.rank) for r in view.agents] == [("bo", 1), ("cy", 2), ("di", 3), ("ed", 4)]
+    assert view.find("ann") is None and view.who("ann")[0] == "Someone" and unlisted(view) == 1
+
+
+def test_top_lists_at_most_a_third_and_never_a_small_team() -> None:
+    view = redact(BIG, None, PrivacyConfig(mode="top", top_n=10), {}).board
+    assert [r.agent.id for r in view.agents] == ["a0", "a1", "a2", "a3", "a4"]  # 17 people: a third is 5
+    assert BIG.agents[0].agent.id == "c0"  # the tiny team's best is first on the floor, yet not listed
+    assert unlisted(view) == 12
+    assert view.find("c0") is not None  # ... but may still be celebrated by name
+    assert {t.team.id for t in view.teams} == {"north", "south", "tiny"}  # every total stays
+
+
+def test_anonymous_names_small_teams_nowhere_and_teams_drops_them() -> None:
+    anon = redact(BIG, None, PrivacyConfig(mode="anonymous"), {"a1": Choice("ranked", "Owl")}).board
+    assert "Owl" in [r.agent.name for r in anon.agents] and "A. P." in [r.agent.name for r in anon.agents]
+    assert anon.find("c0") is None
+    teams = redact(BIG, None, PrivacyConfig(mode="teams"), {}).board
+    assert isinstance(teams, PrivateBoard) and teams.agents == ()
+    assert [(t.team.id, t.rank, t.gap) for t in teams.teams] == [("north", 1, None), ("south", 2, 48)]
+    assert teams.who("a3")[0] == "Someone on North" and teams.who("c0")[0] == "Someone"
+
+
+def test_named_without_choices_is_the_board_itself() -> None:
+    assert redact(BIG, None, PrivacyConfig(), {}).board is BIG
