@@ -26,7 +26,7 @@ from feeds.board.diff import BoardEvent, FeedEventReceived, NewLeader, ThanksWit
 from feeds.config.privacy import PrivacyConfig
 from feeds.privacy.view import Privacy, known_ids, team_only
 
-INDIVIDUAL_SCENES = frozenset({"leaderboard", "near"})  # nothing to show where only team totals may be
+INDIVIDUAL_SCENES = frozenset({"leaderboard", "near", "role_models"})  # nothing to show where only team totals may be
 OLD_EVENT_SECONDS = 600.0  # an event this old when first seen (a restart, a long outage) is not celebrated
 
 

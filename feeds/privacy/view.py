@@ -206,13 +206,31 @@ def redact(board: Board, game: GameState | None, cfg: PrivacyConfig, choices: Ma
     teams = board.teams if mode != "teams" else _big_teams(board.teams, cfg.min_group, board.lower_is_better)
     listed = tuple(agents)
     base: dict[str, Any] = {f.name: getattr(board, f.name) for f in fields(Board)}
-    base.update(agents=listed, teams=teams, index=MappingProxyType({a.agent.id: n for n, a in enumerate(listed)}))
+    base.update(agents=listed, teams=teams, index=MappingProxyType({a.agent.id: n for n, a in enumerate(listed)}),
+                role_models=_role_models(board, rules, choices, check_small, renamed))
     private = PrivateBoard(**base, unlisted=rules.group - len(listed), mode=mode,
                            features=frozenset(f for f in FEATURES if cfg.feature(f)), source=board, rules=rules)
     allowed = event_filter(private, cfg)
     private = replace(private, events=tuple(e for e in board.events if allowed(e)))
     ids = set(private.index)
     return View(private, _game(game, ids, {t.team.id for t in teams}, cfg) if game is not None else None)
+
+
+def _role_models(board: Board, rules: Rules, choices: Mapping[str, Choice], check_small: bool,
+                 renamed: bool) -> tuple[RankedAgent, ...]:
+    """The role models' lane as the profile allows it: never ranked anyway, so praise names them in
+    ``named`` and ``top``; under an alias or initials in ``anonymous``; nobody in ``teams``; never
+    the hidden, nor anyone a small team would give away."""
+    if rules.mode == "teams":
+        return ()
+    kept = []
+    for row in board.role_models:
+        choice = choices.get(row.agent.id, DEFAULT)
+        if not choice.named or (check_small and rules.small(row.agent)):
+            continue
+        agent = rules.shown_as(row.agent, choice) if renamed or row.agent.id in choices else row.agent
+        kept.append(row if agent is row.agent else row._replace(agent=agent))
+    return tuple(kept)
 
 
 def _big_teams(teams: tuple[TeamStanding, ...], least: int, lower: bool) -> tuple[TeamStanding, ...]:
