@@ -14,6 +14,7 @@ LAYERS = [
     {"feeds.connectors", "feeds.board", "feeds.privacy"},
     {"feeds.game"},
     {"feeds.live", "feeds.web"},
+    {"feeds.publish"},
     {"feeds.bench", "feeds.connector_bench"},
 ]
 

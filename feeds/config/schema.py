@@ -20,6 +20,7 @@ from feeds.config.game import (CHALLENGE_KINDS, PERIOD_KINDS, WEEKDAYS, Challeng
 from feeds.config.feed import (COMMON_FEED_KEYS, AgentFields, AuthConfig, CsvConfig, FeedConfig,  # noqa: F401
                                MappingConfig, TeamFields, connector_types)
 from feeds.config.metricnames import check_metric_names
+from feeds.config.hub import HubConfig
 from feeds.config.web import WebConfig
 from feeds.config.validate import _INVALID, ConfigError, Problem, Reader, did_you_mean, empty_mapping, read_toml, salvage
 
@@ -157,6 +158,7 @@ class Config:
     state: StateConfig = field(default_factory=StateConfig)
     log: LogConfig = field(default_factory=LogConfig)
     web: WebConfig = field(default_factory=WebConfig)
+    hub: HubConfig | None = None  # only a hub's config has one
 
     def check(self, reader: Reader, key: str) -> None:
         ids = [c.id for c in self.challenges]
