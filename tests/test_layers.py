@@ -11,7 +11,7 @@ ROOT = Path(__file__).resolve().parent.parent
 LAYERS = [
     {"feeds.model", "feeds.periods", "feeds.logs", "feeds.db"},
     {"feeds.config"},
-    {"feeds.connectors", "feeds.board", "feeds.privacy"},
+    {"feeds.connectors", "feeds.board", "feeds.privacy", "feeds.bus"},
     {"feeds.game"},
     {"feeds.live", "feeds.web"},
     {"feeds.publish"},
