@@ -62,8 +62,9 @@ def _parser() -> argparse.ArgumentParser:
     revoke.add_argument("ids", nargs="+", metavar="AGENT")
     people_sub.add_parser("admin-password", parents=[common],
                           help="set the admin password (read from stdin) as an argon2 hash in admin_password_file")
-    hub = sub.add_parser("hub", help="one process polls for every screen and publishes through an MQTT broker")
-    hub_sub = hub.add_subparsers(dest="hub_action", required=True, metavar="ACTION")
+    hub = sub.add_parser("hub", parents=[common],
+                         help="one process polls for every screen and publishes through an MQTT broker")
+    hub_sub = hub.add_subparsers(dest="hub_action", metavar="ACTION")  # none: run the hub
     init = hub_sub.add_parser("init-broker", parents=[common],
                               help="write Mosquitto's drop-in config, a login per screen, the ACL and a private CA")
     init.add_argument("--out", default="/etc/mosquitto", metavar="DIR",
@@ -144,6 +145,10 @@ def _main(argv: Sequence[str] | None) -> int:
                 return serve.cmd_revoke(loaded, args.ids)
             return serve.cmd_admin_password(loaded)
         if args.command == "hub":
+            if args.hub_action is None:
+                from feeds.publish.hub import cmd_hub
+
+                return cmd_hub(loaded)
             from feeds.publish.broker_setup import cmd_init_broker
 
             return cmd_init_broker(loaded, args.out, args.host, args.local_port, args.tls_port)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from feeds.db import connect
-from feeds.live.cursor import Arrival, Cursor, Inbox
+from feeds.bus.cursor import Arrival, Cursor, Inbox
 from feeds.publish.outbox import Outbox, enqueue, ensure_schema
 
 

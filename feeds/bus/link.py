@@ -35,6 +35,7 @@ from feeds.logs import LOGGER
 log = logging.getLogger(f"{LOGGER}.bus")
 MAX_PACKET = 2_000_000  # Mosquitto 2.1's default cap; chalkwall's payloads stay far below it
 SESSION_SECONDS = 2 * 24 * 3600
+NOT_YET = "not connected yet"
 NO_SUBSCRIBERS = 0x10  # a success too: nobody is listening yet
 Message = Callable[[str, bytes, bool], None]
 
@@ -65,8 +66,9 @@ class Link:
         self._lock = threading.RLock()  # paho may call on_publish from inside publish (QoS 0)
         self._acks: dict[int, Callable[[int], None]] = {}
         self._subscriptions: dict[str, int] = {}
-        self._status = LinkStatus(False, clock(), "not connected yet")
+        self._status = LinkStatus(False, clock(), NOT_YET)
         self._said: str | None = None  # the last trouble logged, so it is said once
+        self._stopping = False
         client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
         if username is not None:
             client.username_pw_set(username, password)
@@ -95,6 +97,7 @@ class Link:
 
     def stop(self, last: tuple[str, bytes] | None = None, timeout: float = 2.0) -> None:
         """Publish ``last`` (the offline status) if connected, then disconnect cleanly."""
+        self._stopping = True
         if last is not None and self.status().connected:
             done = threading.Event()
             self.publish(last[0], last[1], retain=True, on_ack=lambda _r: done.set())
@@ -161,6 +164,9 @@ class Link:
         self._trouble("cannot connect (no broker there, or TLS failed: is ca_file the hub's CA?)")
 
     def _on_disconnect(self, _c: Any, _u: Any, _flags: Any, reason: Any, _props: Any) -> None:
+        if self._stopping:
+            self._status = LinkStatus(False, self.clock(), "stopped")
+            return
         if self._status.connected:
             self._status = LinkStatus(False, self.clock(), f"lost the connection ({_reason_text(reason)})")
         self._trouble(self._status.error or "disconnected")
