@@ -1,4 +1,4 @@
-"""The ``chalkwall`` command: check, feed, points, web, people (and, with the display, run and shot).
+"""The ``chalkwall`` command: check, feed, points, web, people, hub (and, with the display, run and shot).
 
 Every error a user can cause ends as a clear message and an exit code, never a traceback:
 0 success, 1 the feed gave no data, 2 an invalid config or command line, 130 interrupted.
@@ -73,6 +73,17 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--format", choices=("md", "html"), default="md",
                         help="Markdown (default) or printable HTML (Print → Save as PDF)")
     report.add_argument("--out", metavar="FILE", help="write to FILE instead of stdout")
+    hub = sub.add_parser("hub", parents=[common],
+                         help="one process polls for every screen and publishes through an MQTT broker")
+    hub_sub = hub.add_subparsers(dest="hub_action", metavar="ACTION")  # none: run the hub
+    init = hub_sub.add_parser("init-broker", parents=[common],
+                              help="write Mosquitto's drop-in config, a login per screen, the ACL and a private CA")
+    init.add_argument("--out", default="/etc/mosquitto", metavar="DIR",
+                      help="where Mosquitto's config lives (default /etc/mosquitto: conf.d/ and chalkwall/ in it)")
+    init.add_argument("--host", action="append", default=[], metavar="NAME",
+                      help="another name or address screens reach the broker by (repeatable)")
+    init.add_argument("--local-port", type=int, default=1883, help="the hub's plain listener on 127.0.0.1 (1883)")
+    init.add_argument("--tls-port", type=int, default=8883, help="the screens' TLS listener (8883)")
     sub.add_parser("status", parents=[common], help="how the running wall is doing (from its status file)")
     run = sub.add_parser("run", parents=[common], help="show the wall (fullscreen; --windowed for a laptop)")
     run.add_argument("--windowed", action="store_true", help="a window instead of the whole screen; Esc or q quits")
@@ -157,6 +168,14 @@ def _main(argv: Sequence[str] | None) -> int:
             if not args.out:
                 sys.stdout.write(text)
             return 0
+        if args.command == "hub":
+            if args.hub_action is None:
+                from feeds.publish.hub import cmd_hub
+
+                return cmd_hub(loaded)
+            from feeds.publish.broker_setup import cmd_init_broker
+
+            return cmd_init_broker(loaded, args.out, args.host, args.local_port, args.tls_port)
         if args.command == "status":
             from display.health import describe, read_status, status_path
 

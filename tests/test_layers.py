@@ -11,9 +11,10 @@ ROOT = Path(__file__).resolve().parent.parent
 LAYERS = [
     {"feeds.model", "feeds.periods", "feeds.logs", "feeds.db"},
     {"feeds.config"},
-    {"feeds.connectors", "feeds.board"},
+    {"feeds.connectors", "feeds.board", "feeds.bus"},  # the bus: the MQTT link a hub's screen reads through
     {"feeds.game", "feeds.privacy"},  # privacy redacts the board and the game the wall receives
     {"feeds.live", "feeds.web"},
+    {"feeds.publish"},  # the hub: a live feed whose reader publishes
     {"feeds.bench", "feeds.connector_bench", "feeds.web_bench"},
 ]
 

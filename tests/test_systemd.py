@@ -36,7 +36,7 @@ def test_units_verify(analyze: str, tmp_path: Path) -> None:
     executable = tmp_path / "chalkwall"
     executable.write_text("#!/bin/sh\n")
     executable.chmod(0o755)
-    for name in ("chalkwall.service", "chalkwall-desktop.service", "chalkwall-web.service"):
+    for name in ("chalkwall.service", "chalkwall-desktop.service", "chalkwall-web.service", "chalkwall-hub.service"):
         result = subprocess.run([analyze, "verify", str(unit_copy(tmp_path, name, executable))],
                                 capture_output=True, text=True, timeout=60)
         problems = [line for line in result.stderr.splitlines() if name in line or "chalkwall" in line]
@@ -73,6 +73,22 @@ def test_the_team_page_unit_is_confined_at_least_as_tightly_as_the_kiosk(analyze
                  "ProtectSystem=strict", "ProtectHome=yes", "PrivateTmp=yes", "PrivateDevices=yes",
                  "StateDirectory=chalkwall", "LoadCredential=admin-password:", "DevicePolicy=closed",
                  "CapabilityBoundingSet=\n"):
+        assert must in unit
+
+
+def test_the_hub_unit_is_confined_and_starts_after_the_broker(analyze: str, tmp_path: Path) -> None:
+    executable = tmp_path / "chalkwall"
+    executable.write_text("#!/bin/sh\n")
+    executable.chmod(0o755)
+    result = subprocess.run([analyze, "security", "--offline=true",
+                             str(unit_copy(tmp_path, "chalkwall-hub.service", executable))],
+                            capture_output=True, text=True, timeout=60)
+    score = float(re.search(r"Overall exposure level for \S+: ([\d.]+)", result.stdout).group(1))  # type: ignore[union-attr]
+    assert score <= 2.0, result.stdout
+    unit = (ROOT / "systemd" / "chalkwall-hub.service").read_text()
+    for must in ("ExecStart=/opt/chalkwall/venv/bin/chalkwall hub --config ", "After=network-online.target mosquitto",
+                 "User=chalkwall", "NoNewPrivileges=yes", "ProtectSystem=strict", "PrivateDevices=yes",
+                 "LoadCredential=hub.password:", "CapabilityBoundingSet=\n"):
         assert must in unit
 
 

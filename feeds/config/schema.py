@@ -23,6 +23,7 @@ from feeds.config.fair import (GROUP_FIELDS, ROLE_MODEL, TARGET_PERCENT, GateCon
                                check_gate, pick_target, yardstick)
 from feeds.config.metricnames import check_metric_names
 from feeds.config.privacy import PrivacyConfig
+from feeds.config.hub import HubConfig
 from feeds.config.web import WebConfig
 from feeds.config.validate import _INVALID, ConfigError, Problem, Reader, closest, did_you_mean, empty_mapping, read_toml, salvage
 
@@ -194,6 +195,7 @@ class Config:
     web: WebConfig = field(default_factory=WebConfig)
     roles: RolesConfig = field(default_factory=RolesConfig)
     privacy: PrivacyConfig = field(default_factory=PrivacyConfig)
+    hub: HubConfig | None = None  # only a hub's config has one
 
     def __post_init__(self) -> None:
         if self.board.rank_by == TARGET_PERCENT:  # the yardstick comes from a challenge and [levels]

@@ -36,6 +36,7 @@ class Context:
     tz: str = ""  # the [periods] time zone: the business day is its local day ("" = the machine's)
     state_dir: Path | None = None  # where it keeps its own state (None: memory only)
     sleep: Callable[[float], None] = time.sleep  # how it waits (for Retry-After, a budget): tests advance a fake clock
+    teams: tuple[str, ...] = ()  # [display] teams: what a hub's screen subscribes to (none: every team)
 
 
 @dataclass(frozen=True)

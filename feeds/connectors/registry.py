@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from feeds.config.schema import FeedConfig, LoadedConfig
-from feeds.connectors import demo, freshdesk, genesys, helpscout, intercom, sources, zendesk
+from feeds.connectors import demo, freshdesk, genesys, helpscout, hub, intercom, sources, zendesk
 from feeds.connectors.base import Adapter, ConnectorType, Context
 from feeds.db import feed_state_dir
 
@@ -22,13 +22,15 @@ CONNECTORS: dict[str, ConnectorType] = {t.name: t for t in (
     helpscout.TYPE,
     intercom.TYPE,
     genesys.TYPE,
+    hub.TYPE,
 )}
 
 
 def make_adapter(feed: FeedConfig, base_dir: Path, clock: Callable[[], float] | None = None, *,
-                 tz: str = "", state_dir: Path | None = None, sleep: Callable[[float], None] | None = None) -> Adapter:
+                 tz: str = "", state_dir: Path | None = None, sleep: Callable[[float], None] | None = None,
+                 teams: tuple[str, ...] = ()) -> Adapter:
     """The connector for a validated feed config; FeedError when its secret cannot be read."""
-    ctx = Context(base_dir, clock or Context.clock, tz, state_dir, sleep or Context.sleep)
+    ctx = Context(base_dir, clock or Context.clock, tz, state_dir, sleep or Context.sleep, teams)
     return CONNECTORS[feed.type].make(feed, ctx)
 
 
@@ -38,7 +40,8 @@ def adapter_for(loaded: LoadedConfig, clock: Callable[[], float] | None = None,
     feed's state directory, or in ``state_dir`` (a preview's scratch directory)."""
     cfg = loaded.config
     directory = state_dir if state_dir is not None else feed_state_dir(cfg.state.dir, cfg.feed.type)
-    return make_adapter(cfg.feed, loaded.base_dir, clock, tz=cfg.periods.zone, state_dir=directory, sleep=sleep)
+    return make_adapter(cfg.feed, loaded.base_dir, clock, tz=cfg.periods.zone, state_dir=directory, sleep=sleep,
+                        teams=cfg.display.teams)
 
 
 def docs_table() -> str:

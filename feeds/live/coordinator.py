@@ -90,6 +90,8 @@ class FeedCoordinator:
         self._scheduler: BackgroundScheduler | None = None
         self.store = store  # the last good snapshot on disk, saved as polls come in
         self._snapshot: Snapshot | None = None  # the last one polled
+        self._nudged = False  # poll at the next tick even while backing off (see poll_soon)
+        self._polling = False
         self._replay = False  # offer it to on_snapshot again at the next poll (a ledger opened late)
         self.metrics = tuple(metrics)  # the metric names the config uses, checked against every snapshot
 
@@ -118,6 +120,11 @@ class FeedCoordinator:
         if stale != state.stale:
             state = replace(state, stale=stale)
         return state
+
+    @property
+    def snapshot(self) -> Snapshot | None:
+        """The last snapshot polled (the hub publishes it to the screens, which rank it themselves)."""
+        return self._snapshot
 
     def sizes(self) -> dict[str, int]:
         """How full the coordinator's bounded containers are (for health reports and soak tests)."""
@@ -273,8 +280,28 @@ class FeedCoordinator:
         return missing
 
     def _tick(self) -> None:
-        if self.clock() >= self._not_before:  # backing off: skip this tick
-            self.poll_once()
+        self._polling = True
+        try:
+            while True:
+                nudged, self._nudged = self._nudged, False
+                if nudged or self.clock() >= self._not_before:  # backing off: skip the tick, unless there is news
+                    self.poll_once()
+                if not self._nudged:  # news that came during this poll is read now, not at the next tick
+                    return
+        finally:
+            self._polling = False
+
+    def poll_soon(self) -> None:
+        """Poll now rather than at the next interval (the source has news: a hub's message). Any
+        thread; many calls in a burst make one or two polls."""
+        self._nudged = True
+        if self._polling:
+            return  # the running tick polls again before it returns
+        job = self._scheduler.get_job(JOB_ID) if self._scheduler is not None else None
+        if job is not None:
+            from datetime import datetime, timezone
+
+            job.modify(next_run_time=datetime.now(timezone.utc))
 
     # --- lifecycle ------------------------------------------------------------------------
     def start(self, scheduler: BackgroundScheduler | None = None) -> None:
@@ -287,6 +314,9 @@ class FeedCoordinator:
                                 misfire_grace_time=None, replace_existing=True)
         if not self._scheduler.running:
             self._scheduler.start()
+        set_wake = getattr(self.adapter, "set_wake", None)
+        if callable(set_wake):
+            set_wake(self.poll_soon)
 
     @property
     def scheduler(self) -> BackgroundScheduler | None:

@@ -11,7 +11,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from feeds.connectors.hub import HubFeed
 from feeds.connectors.registry import adapter_for
+from feeds.live.hubgame import HubGame
 from feeds.live.avatars import AvatarFetcher, open_avatars
 from feeds.config.schema import Config, LoadedConfig
 from feeds.live.coordinator import FeedCoordinator
@@ -50,7 +52,7 @@ class LiveFeed:
             self.avatars.schedule(scheduler, self.coordinator.state)
         if self.engine is not None:
             self.engine.schedule(scheduler)
-        elif self.config is not None:  # a read-only or full disk at start: points come back with it
+        elif self.config is not None and self.config.feed.type != "hub":  # a read-only or full disk at start
             scheduler.add_job(self._retry_engine, "interval", seconds=ENGINE_RETRY_SECONDS, id=RETRY_JOB,
                               replace_existing=True, coalesce=True, max_instances=1)
 
@@ -81,12 +83,14 @@ class LiveFeed:
 
 
 def open_live_feed(loaded: LoadedConfig, on_update: Callable[[], None] | None = None,
-                   after: FeedCoordinator | None = None, read_only: bool = False) -> LiveFeed:
+                   after: FeedCoordinator | None = None, read_only: bool = False,
+                   seen: SeenEvents | None = None) -> LiveFeed:
     """The live feed for a config, carrying on from ``after`` (a reload) or else from the board the
     last run saved; FeedError when the adapter cannot be made (a missing secret).
 
     ``read_only`` (``chalkwall feed --watch``: looking) touches no state at all: no points, no
-    events marked as announced, no board saved, so a wall started later still celebrates them."""
+    events marked as announced, no board saved, so a wall started later still celebrates them.
+    ``seen`` replaces the stored "already announced" events (the hub's outbox)."""
     cfg = loaded.config
     adapter = adapter_for(loaded)
     if read_only:
@@ -95,10 +99,13 @@ def open_live_feed(loaded: LoadedConfig, on_update: Callable[[], None] | None = 
                                       metrics=metric_refs(cfg), roles=RoleModels(cfg.roles.role_models))
         return LiveFeed(coordinator, None, memory)
     directory = feed_state_dir(cfg.state.dir, cfg.feed.type)
-    seen = StoredSeenEvents(directory)
-    engine = open_engine(cfg)
-    coordinator = FeedCoordinator(adapter, cfg.feed, cfg.board, on_update=on_update, seen=seen, on_snapshot=engine,
-                                  store=StoredBoard(directory), metrics=metric_refs(cfg),
+    seen = seen if seen is not None else StoredSeenEvents(directory)
+    if isinstance(adapter, HubFeed):  # a hub's screen: the hub runs the game and writes the ledger
+        engine, on_snapshot = None, HubGame(adapter)
+    else:
+        engine = on_snapshot = open_engine(cfg)
+    coordinator = FeedCoordinator(adapter, cfg.feed, cfg.board, on_update=on_update, seen=seen,
+                                  on_snapshot=on_snapshot, store=StoredBoard(directory), metrics=metric_refs(cfg),
                                   roles=RoleModels(cfg.roles.role_models, directory))
     if after is None or not coordinator.continues(after):  # a first start, or between the demo and a real feed
         coordinator.restore()

@@ -1,0 +1,186 @@
+"""One MQTT 5 connection to the broker, kept up by itself, that says when it breaks and recovers.
+
+paho-mqtt runs the connection in its own network thread (``loop_start``) and reconnects with a
+backoff. This wraps it with what both ends of chalkwall's bus need and paho leaves to the caller:
+
+- a persistent session (``clean_start=False`` on *every* connect — paho's default discards the
+  session on a process's first connect, and with it every celebration queued while it was away),
+- a will (retained, sent by the broker after ``will_delay`` seconds without us, so a short blip does
+  not flap the status), and the same status published by hand before a clean stop,
+- subscriptions and retained state sent again on every (re)connect (a broker restarted without
+  persistence has lost both), through ``on_up``,
+- one lock around publishing, which paho does not promise to be thread-safe,
+- a cap on what the broker may send us (MQTT 5 Maximum Packet Size): a 50 MB message never arrives,
+- one log line when the link breaks and one when it recovers, never the password.
+"""
+
+from __future__ import annotations
+
+import logging
+import ssl
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+from feeds.config.hub import Broker
+from feeds.logs import LOGGER
+
+log = logging.getLogger(f"{LOGGER}.bus")
+MAX_PACKET = 2_000_000  # Mosquitto 2.1's default cap; chalkwall's payloads stay far below it
+SESSION_SECONDS = 2 * 24 * 3600
+NOT_YET = "not connected yet"
+NO_SUBSCRIBERS = 0x10  # a success too: nobody is listening yet
+Message = Callable[[str, bytes, bool], None]
+
+
+@dataclass(frozen=True)
+class LinkStatus:
+    connected: bool
+    since: float  # wall-clock seconds: when it last connected or broke
+    error: str | None = None  # why it is down, in words (no secret in it)
+
+
+def _reason_text(reason: Any) -> str:
+    text = str(getattr(reason, "getName", lambda: reason)())
+    return text.replace("Bad user name or password", "bad user name or password").replace(
+        "Not authorized", "not authorised")
+
+
+class Link:
+    """A broker connection for ``client_id`` (see the module docstring); call :meth:`start`."""
+
+    def __init__(self, endpoint: Broker, client_id: str, *, username: str | None = None,
+                 password: str | None = None, ca_file: str | None = None,
+                 will: tuple[str, bytes] | None = None, will_delay: int = 10,
+                 on_message: Message | None = None, on_up: Callable[[], None] | None = None,
+                 clock: Callable[[], float] = time.time, keepalive: int = 15) -> None:
+        self.endpoint, self.client_id, self.clock, self.keepalive = endpoint, client_id, clock, keepalive
+        self.on_message, self.on_up = on_message, on_up
+        self._lock = threading.RLock()  # paho may call on_publish from inside publish (QoS 0)
+        self._acks: dict[int, Callable[[int], None]] = {}
+        self._subscriptions: dict[str, int] = {}
+        self._status = LinkStatus(False, clock(), NOT_YET)
+        self._said: str | None = None  # the last trouble logged, so it is said once
+        self._stopping = False
+        client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
+        if username is not None:
+            client.username_pw_set(username, password)
+        if endpoint.tls:
+            client.tls_set(ca_certs=ca_file or None, cert_reqs=ssl.CERT_REQUIRED, tls_version=ssl.PROTOCOL_TLS_CLIENT)
+        if will is not None:
+            props = Properties(PacketTypes.WILLMESSAGE)
+            props.WillDelayInterval = will_delay
+            client.will_set(will[0], will[1], qos=1, retain=True, properties=props)
+        client.reconnect_delay_set(1, 30)
+        client.on_connect = self._on_connect
+        client.on_connect_fail = self._on_connect_fail
+        client.on_disconnect = self._on_disconnect
+        client.on_publish = self._on_publish
+        client.on_message = self._on_message
+        self.client = client
+
+    # -- lifecycle -------------------------------------------------------------------------------
+    def start(self) -> None:
+        props = Properties(PacketTypes.CONNECT)
+        props.SessionExpiryInterval = SESSION_SECONDS
+        props.MaximumPacketSize = MAX_PACKET
+        self.client.connect_async(self.endpoint.host, self.endpoint.port, keepalive=self.keepalive,
+                                  clean_start=False, properties=props)
+        self.client.loop_start()
+
+    def stop(self, last: tuple[str, bytes] | None = None, timeout: float = 2.0) -> None:
+        """Publish ``last`` (the offline status) if connected, then disconnect cleanly."""
+        self._stopping = True
+        if last is not None and self.status().connected:
+            done = threading.Event()
+            self.publish(last[0], last[1], retain=True, on_ack=lambda _r: done.set())
+            done.wait(timeout)
+        self.client.disconnect()
+        self.client.loop_stop()
+
+    def status(self) -> LinkStatus:
+        return self._status
+
+    # -- use -------------------------------------------------------------------------------------
+    def subscribe(self, topic: str, qos: int = 1) -> None:
+        """Subscribe now if connected, and again after every reconnect."""
+        self._subscriptions[topic] = qos
+        if self._status.connected:
+            with self._lock:
+                self.client.subscribe(topic, qos=qos)
+
+    def publish(self, topic: str, payload: bytes, *, qos: int = 1, retain: bool = False,
+                expiry: int | None = None, on_ack: Callable[[int], None] | None = None) -> bool:
+        """Queue a publish (paho keeps QoS 1 until the broker has it, across reconnects of this process);
+        ``on_ack`` gets the broker's reason code. False when paho refused it outright."""
+        props = None
+        if expiry is not None:
+            props = Properties(PacketTypes.PUBLISH)
+            props.MessageExpiryInterval = expiry
+        with self._lock:
+            info = self.client.publish(topic, payload, qos=qos, retain=retain, properties=props)
+            if on_ack is not None:
+                self._acks[info.mid] = on_ack
+        if info.rc not in (mqtt.MQTT_ERR_SUCCESS, mqtt.MQTT_ERR_NO_CONN):
+            log.warning("could not queue a message for %s: %s", topic, mqtt.error_string(info.rc))
+            return False
+        return True
+
+    # -- paho's callbacks (its network thread) -----------------------------------------------------
+    def _trouble(self, text: str) -> None:
+        self._status = LinkStatus(False, self._status.since if not self._status.connected else self.clock(), text)
+        if text != self._said:
+            log.warning("broker %s:%d: %s; trying again", self.endpoint.host, self.endpoint.port, text)
+            self._said = text
+
+    def _on_connect(self, _c: Any, _u: Any, flags: Any, reason: Any, _props: Any) -> None:
+        if reason.is_failure:
+            self._trouble(f"refused the login for {self.client_id!r} ({_reason_text(reason)})")
+            return
+        was = self._status
+        self._status = LinkStatus(True, self.clock())
+        if self._said is not None or not was.connected:
+            away = f" after {self.clock() - was.since:.0f} s away" if self._said is not None else ""
+            log.info("broker %s:%d: connected%s (session %s)", self.endpoint.host, self.endpoint.port, away,
+                     "kept" if flags.session_present else "new")
+        self._said = None
+        with self._lock:
+            for topic, qos in self._subscriptions.items():
+                self.client.subscribe(topic, qos=qos)
+        if self.on_up is not None:
+            try:
+                self.on_up()
+            except Exception:  # a bug in a caller must not kill paho's thread
+                log.exception("after connecting")
+
+    def _on_connect_fail(self, _c: Any, _u: Any) -> None:
+        self._trouble("cannot connect (no broker there, or TLS failed: is ca_file the hub's CA?)")
+
+    def _on_disconnect(self, _c: Any, _u: Any, _flags: Any, reason: Any, _props: Any) -> None:
+        if self._stopping:
+            self._status = LinkStatus(False, self.clock(), "stopped")
+            return
+        if self._status.connected:
+            self._status = LinkStatus(False, self.clock(), f"lost the connection ({_reason_text(reason)})")
+        self._trouble(self._status.error or "disconnected")
+
+    def _on_publish(self, _c: Any, _u: Any, mid: int, reason: Any, _props: Any) -> None:
+        with self._lock:
+            callback = self._acks.pop(mid, None)
+        if callback is not None:
+            callback(int(getattr(reason, "value", reason)))
+
+    def _on_message(self, _c: Any, _u: Any, message: mqtt.MQTTMessage) -> None:
+        if self.on_message is None:
+            return
+        try:
+            self.on_message(message.topic, message.payload, bool(message.retain))
+        except Exception:
+            log.exception("handling a message on %s", message.topic)

@@ -1,0 +1,122 @@
+"""The hub's topic tree and the envelope every payload travels in (schema in docs/hub.md).
+
+```
+chalkwall/<site>/hub/status              retained  the hub: online/offline (its will), version, epoch
+chalkwall/<site>/board/team/<team>       retained  one team's part of the feed (a canonical document)
+chalkwall/<site>/game                    retained  where every challenge stands (GameState)
+chalkwall/<site>/events/team/<team>      QoS 1     celebrations for that team's screens, numbered
+chalkwall/<site>/events/site             QoS 1     celebrations for every screen, numbered
+chalkwall/<site>/recent/team/<team>      retained  the last events of that stream (a screen back from away)
+chalkwall/<site>/recent/site             retained  the same for the site stream
+chalkwall/<site>/screen/<id>/status      retained  a screen: online/offline (its will), what it shows
+```
+
+A team id becomes one topic level, percent-encoded (``/``, ``+`` and ``#`` would break the tree);
+agents without a team are under ``_none``. Every payload is a JSON object with ``"v": 1`` and the
+``kind`` of message; a payload of another version, a wrong kind or not JSON is refused by
+:func:`read`, with the reason, so the caller logs one line and keeps what it had.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote, unquote
+
+VERSION = 1
+ROOT = "chalkwall"
+NO_TEAM = "_none"
+MAX_PAYLOAD = 2_000_000
+
+
+class BusError(ValueError):
+    """A message that is not one chalkwall can use."""
+
+
+def team_level(team: str | None) -> str:
+    return quote(team, safe="") if team else NO_TEAM
+
+
+def team_of_level(level: str) -> str | None:
+    return None if level == NO_TEAM else unquote(level)
+
+
+@dataclass(frozen=True)
+class Topics:
+    site: str
+
+    def _t(self, *parts: str) -> str:
+        return "/".join((ROOT, self.site, *parts))
+
+    @property
+    def hub_status(self) -> str:
+        return self._t("hub", "status")
+
+    def board(self, team: str | None) -> str:
+        return self._t("board", "team", team_level(team))
+
+    @property
+    def boards(self) -> str:
+        return self._t("board", "team", "+")
+
+    @property
+    def game(self) -> str:
+        return self._t("game")
+
+    def events(self, stream: str) -> str:
+        return self._t("events", stream)
+
+    def recent(self, stream: str) -> str:
+        return self._t("recent", stream)
+
+    def screen_status(self, screen: str) -> str:
+        return self._t("screen", screen, "status")
+
+    @property
+    def screen_statuses(self) -> str:
+        return self._t("screen", "+", "status")
+
+    def parse(self, topic: str) -> tuple[str, str] | None:
+        """(what, which) for a topic of this site: ("board", team level), ("events", stream), …"""
+        prefix = self._t("")
+        if not topic.startswith(prefix):
+            return None
+        parts = topic[len(prefix):].split("/")
+        if parts == ["hub", "status"]:
+            return "hub", ""
+        if parts == ["game"]:
+            return "game", ""
+        if len(parts) == 3 and parts[:2] == ["board", "team"]:
+            return "board", parts[2]
+        if len(parts) >= 2 and parts[0] in ("events", "recent"):
+            return parts[0], "/".join(parts[1:])
+        if len(parts) == 3 and parts[0] == "screen" and parts[2] == "status":
+            return "screen", parts[1]
+        return None
+
+
+def stream_of(team: str | None) -> str:
+    return f"team/{team_level(team)}"
+
+
+def pack(kind: str, body: dict[str, Any]) -> bytes:
+    return json.dumps({"v": VERSION, "kind": kind, **body}, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def read(payload: bytes, kind: str) -> dict[str, Any]:
+    """The payload's object, once it is a version-1 ``kind``; BusError with the reason otherwise."""
+    if len(payload) > MAX_PAYLOAD:
+        raise BusError(f"{len(payload)} bytes, over the {MAX_PAYLOAD} a message may have")
+    try:
+        data = json.loads(payload)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise BusError(f"not JSON ({exc})") from None
+    if not isinstance(data, dict):
+        raise BusError("not a JSON object")
+    if data.get("v") != VERSION:
+        raise BusError(f"payload version {data.get('v')!r}; this chalkwall reads version {VERSION} "
+                       "(are the hub and this screen the same release?)")
+    if data.get("kind") != kind:
+        raise BusError(f"a {data.get('kind')!r} message where a {kind!r} belongs")
+    return data

@@ -1,0 +1,234 @@
+"""``[feed] type = "hub"``: a screen that reads its boards and celebrations from the hub's broker.
+
+The screen never polls a source and never writes the ledger. It subscribes to its teams' retained
+boards (``[display] teams``; none: every team), the retained game, the hub's status, and its teams'
+and the site's event streams with their retained "recent" rings; paho's network thread files each
+message here, and wakes the coordinator so the board is ranked and shown at once rather than at the
+next interval. :meth:`HubFeed.poll` assembles the teams' documents into one snapshot — the
+coordinator ranks, diffs and shows it as it would any feed — with the celebrations the
+:class:`~feeds.bus.cursor.Inbox` hands on: each once, in order, its number on disk first.
+
+While the broker cannot be reached, or the hub's status says it is offline, a poll fails with
+"hub unreachable since 10:42": the coordinator keeps the last board and marks it stale. A message
+that is not JSON, of another version or of the wrong shape is logged once per topic and dropped.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from feeds.bus.codec import DecodeError
+from feeds.bus.cursor import Arrival, Cursor, Inbox
+from feeds.bus.link import NOT_YET, Link
+from feeds.bus.topics import BusError, Topics, read, team_level
+from feeds.config.feed import FeedConfig
+from feeds.config.hub import check_broker, check_topic_id, parse_broker
+from feeds.config.secrets import read_secret
+from feeds.connectors.base import ConnectorType, Context
+from feeds.connectors.parse import normalise
+from feeds.logs import LOGGER, register_secret
+from feeds.model import FeedError, FeedEvent, Snapshot
+
+log = logging.getLogger(f"{LOGGER}.hub")
+SITE = "site"
+CONNECT_GRACE = 10.0  # seconds after start before "not connected yet" counts as the hub unreachable
+
+
+@dataclass(frozen=True)
+class HubFeedOptions:
+    """A screen's own ``[feed]`` keys."""
+
+    broker: str = ""
+    site: str = ""
+    screen: str = ""
+
+    def check(self, reader: Any, key: str) -> None:
+        for name, check in (("broker", check_broker), ("site", check_topic_id), ("screen", check_topic_id)):
+            value = getattr(self, name)
+            message = check(value) if value else "missing (required for a screen of a hub)"
+            if message:
+                reader.problem(f"{key}.{name}", message)
+
+
+def _clock_text(at: float) -> str:
+    return datetime.fromtimestamp(at).strftime("%H:%M")
+
+
+class HubFeed:
+    """One screen's view of the hub (see the module docstring)."""
+
+    def __init__(self, options: HubFeedOptions, feed: FeedConfig, ctx: Context, teams: tuple[str, ...] = (),
+                 link_factory: Callable[..., Link] = Link) -> None:
+        self.options, self.ctx, self.teams = options, ctx, teams
+        self.topics = Topics(options.site)
+        self._lock = threading.Lock()
+        self._docs: dict[str, dict[str, Any]] = {}  # team level -> its canonical document
+        self._game: Any = None
+        self._decode_game: Callable[[dict[str, Any]], Any] | None = None  # set by the live side (feeds.live.hubgame)
+        self._hub_online: bool | None = None
+        self._hub_since = ctx.clock()
+        self._changed = True
+        self._complained: set[str] = set()
+        self._wake: Callable[[], None] | None = None
+        self.inbox = Inbox(Cursor(ctx.state_dir)) if ctx.state_dir is not None else None
+        endpoint = parse_broker(options.broker)
+        assert endpoint is not None  # the config's check
+        user = password = None
+        if feed.auth.type != "none":
+            user, password = feed.auth.username, read_secret(feed.auth, ctx.base_dir)
+            register_secret(password)
+        ca = str(Path(feed.ca_file) if Path(feed.ca_file).is_absolute() else ctx.base_dir / feed.ca_file) \
+            if feed.ca_file else None
+        self.link = link_factory(endpoint, options.screen, username=user, password=password, ca_file=ca,
+                                 will=(self.topics.screen_status(options.screen), b'{"v":1,"kind":"screen_status",'
+                                       b'"state":"offline"}'), on_message=self._message,
+                                 on_up=self._up, clock=ctx.clock)
+        levels = [team_level(t) for t in teams] or ["+"]
+        for level in levels:
+            self.link.subscribe(self.topics.board(None).rsplit("/", 1)[0] + f"/{level}", qos=1)
+            self.link.subscribe(self.topics.events(f"team/{level}"), qos=1)
+            self.link.subscribe(self.topics.recent(f"team/{level}"), qos=1)
+        for topic in (self.topics.game, self.topics.hub_status, self.topics.events(SITE), self.topics.recent(SITE)):
+            self.link.subscribe(topic, qos=1)
+        self._started = 0.0
+
+    # -- the coordinator's side -------------------------------------------------------------------
+    def set_wake(self, wake: Callable[[], None]) -> None:
+        """Called with a function that polls soon: each useful message calls it."""
+        self._wake = wake
+
+    def poll(self) -> Snapshot | None:
+        if not self._started:
+            self._started = self.ctx.clock()
+            self.link.start()
+        status = self.link.status()
+        if not status.connected and status.error == NOT_YET and self.ctx.clock() - self._started < CONNECT_GRACE:
+            return None  # starting: the first connect takes a moment, which is no failure to log
+        if not status.connected:
+            raise FeedError(f"hub unreachable since {_clock_text(status.since)} ({status.error})", "hub")
+        if self._hub_online is False:
+            raise FeedError(f"the hub has been offline since {_clock_text(self._hub_since)}", "hub")
+        ready = self._ready()
+        with self._lock:
+            if not self._docs:
+                return None  # connected; the retained boards arrive within a moment
+            if not self._changed and not ready:
+                return None
+            self._changed = False
+            docs = list(self._docs.values())
+        agents, teams, warnings, stamps = [], {}, [], []
+        for doc in docs:
+            part = normalise(doc)
+            agents.extend(part.agents)
+            teams.update({t.id: t for t in part.teams})
+            warnings.extend(part.warnings)
+            if part.generated_at:
+                stamps.append(part.generated_at)
+        return Snapshot(tuple(agents), tuple(teams.values()), tuple(ready), min(stamps) if stamps else None,
+                        tuple(warnings))
+
+    def game(self) -> Any:
+        return self._game
+
+    def close(self) -> None:
+        self.link.stop(last=(self.topics.screen_status(self.options.screen),
+                             b'{"v":1,"kind":"screen_status","state":"offline"}'))
+        if self.inbox is not None:
+            self.inbox.cursor.close()
+
+    # -- paho's network thread ------------------------------------------------------------------
+    def _up(self) -> None:
+        self.link.publish(self.topics.screen_status(self.options.screen),
+                          (b'{"v":1,"kind":"screen_status","state":"online","teams":%s}'
+                           % str(list(self.teams)).replace("'", '"').encode()), retain=True)
+
+    def _complain(self, topic: str, why: str) -> None:
+        if topic not in self._complained:
+            self._complained.add(topic)
+            log.warning("ignored a message on %s: %s; keeping what was there", topic, why)
+
+    def _message(self, topic: str, payload: bytes, retain: bool) -> None:
+        found = self.topics.parse(topic)
+        if found is None:
+            return
+        what, which = found
+        try:
+            self._file(what, which, payload)
+        except (BusError, DecodeError, FeedError, KeyError, TypeError, ValueError) as exc:
+            self._complain(topic, str(exc))
+            return
+        self._complained.discard(topic)
+        if self._wake is not None:
+            self._wake()
+
+    def _file(self, what: str, which: str, payload: bytes) -> None:
+        if what == "board":
+            if not payload:  # the team left the feed: the hub cleared its board
+                with self._lock:
+                    self._docs.pop(which, None)
+                    self._changed = True
+                return
+            data = read(payload, "board")
+            doc = {k: data[k] for k in ("version", "teams", "agents", "generated_at") if k in data}
+            normalise(doc)  # refuse a board that is not a canonical document, before keeping it
+            with self._lock:
+                self._docs[which] = doc
+                self._changed = True
+        elif what == "game":
+            data = read(payload, "game")
+            game = data.get("game")
+            if not isinstance(game, dict):
+                raise BusError("a game message without its game")
+            if self._decode_game is not None:
+                game = self._decode_game(game)  # refuse a wrong shape here, where it can be logged
+            with self._lock:
+                self._game = game
+        elif what == "hub":
+            data = read(payload, "hub_status")
+            online = data.get("state") == "online"
+            if online != self._hub_online:
+                self._hub_since = self.ctx.clock()
+            self._hub_online = online
+        elif what in ("events", "recent") and self.inbox is not None:
+            data = read(payload, "event" if what == "events" else "recent")
+            items = [data] if what == "events" else [read(_reencode(e), "event") for e in data["events"]]
+            for item in items:
+                self.inbox.offer(Arrival(str(item["stream"]), str(item["epoch"]), int(item["seq"]),
+                                         _event_json(item["event"]), float(item["expires_at"])), time.monotonic())
+
+    def _ready(self) -> list[FeedEvent]:
+        if self.inbox is None:
+            return []
+        out = []
+        for arrival in self.inbox.ready(time.monotonic(), self.ctx.clock()):
+            body = json.loads(arrival.payload)
+            event_id, kind = body.pop("id"), body.pop("type")
+            at = body.pop("at", None)
+            out.append(FeedEvent(str(event_id), str(kind), at, body))
+        return out
+
+
+def _reencode(item: Any) -> bytes:
+    return json.dumps(item).encode()
+
+
+def _event_json(event: Any) -> str:
+    if not isinstance(event, dict) or not isinstance(event.get("id"), str) or not isinstance(event.get("type"), str):
+        raise BusError("an event without an id and a type")
+    return json.dumps(event)
+
+
+def _make(feed: FeedConfig, ctx: Context) -> HubFeed:
+    return HubFeed(feed.options, feed, ctx, ctx.teams)
+
+
+TYPE = ConnectorType("hub", "the boards and celebrations a chalkwall hub publishes (docs/hub.md)", _make,
+                     options=HubFeedOptions, keys=frozenset({"ca_file"}), interval=2.0)

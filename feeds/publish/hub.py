@@ -1,0 +1,256 @@
+"""``chalkwall hub``: poll the source once for every screen, run the game, publish through the broker.
+
+The hub is an ordinary live feed — adapter, coordinator, engine and ledger, exactly as a single wall
+runs them — whose reader is a :class:`Publisher` instead of a display. After every poll it publishes
+what changed: each team's part of the feed (retained), the game (retained), its own status (retained,
+with a will), and every new celebration through the outbox. The coordinator's "already announced"
+store *is* the outbox (:class:`OutboxSeen`): an event is marked announced in the same transaction that
+numbers it for its stream, so a crash cannot mark it without queuing it. On every (re)connect the
+publisher sends all retained state again (a broker restarted without persistence has lost it) and
+every event the broker never acknowledged.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from feeds.board.diff import FeedEventReceived, SeenEvents
+from feeds.bus.link import NO_SUBSCRIBERS, Link
+from feeds.bus.topics import Topics, pack, stream_of
+from feeds.config.hub import HubConfig
+from feeds.config.schema import LoadedConfig
+from feeds.config.web import web_path
+from feeds.db import connect, feed_state_dir
+from feeds.live.coordinator import FeedCoordinator
+from feeds.live.feed import LiveFeed, open_live_feed
+from feeds.logs import LOGGER, register_secret
+from feeds.model import FeedEvent, Snapshot
+from feeds.publish.outbox import Entry, Outbox, enqueue, ensure_schema
+
+log = logging.getLogger(f"{LOGGER}.hub")
+EVENT_TTL = 900  # seconds a celebration stays worth showing to a screen that was away
+SITE = "site"
+VERSION = "0.1.0"
+
+
+def team_of(event: FeedEvent, snapshot: Snapshot | None) -> str | None:
+    """The team whose screens celebrate ``event``: its team, or its agent's team."""
+    data = event.data
+    if isinstance(data.get("team"), str):
+        return str(data["team"])
+    agent = data.get("agent") or data.get("to")
+    if isinstance(agent, str) and snapshot is not None:
+        found = next((a for a in snapshot.agents if a.id == agent), None)
+        return found.team if found is not None else None
+    return None
+
+
+class OutboxSeen(SeenEvents):
+    """The hub's "already announced": an event is new until the outbox holds it, and putting it there
+    numbers it for its stream, in one transaction for the whole poll."""
+
+    def __init__(self, directory: Path, snapshot: Callable[[], Snapshot | None], clock: Callable[[], float]) -> None:
+        super().__init__()
+        self._db = connect(directory, autocommit=True, synchronous="FULL")
+        ensure_schema(self._db)
+        self._snapshot, self._clock = snapshot, clock
+
+    def new(self, events: Iterable[FeedEvent]) -> list[FeedEvent]:
+        events = list(events)
+        if not events:
+            return []
+        snapshot, now, fresh = self._snapshot(), self._clock(), []
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            for event in events:
+                team = team_of(event, snapshot)
+                stream = stream_of(team) if team else SITE
+                body = json.dumps(event.to_dict(), separators=(",", ":"), ensure_ascii=False)
+                if enqueue(self._db, stream, event.id, body, now, EVENT_TTL) is not None:
+                    fresh.append(event)
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        return fresh
+
+    def close(self) -> None:
+        self._db.close()
+
+
+def team_documents(snapshot: Snapshot) -> dict[str | None, dict[str, Any]]:
+    """Each team's part of the snapshot as a canonical feed document (agents without a team: None)."""
+    teams = {t.id: t for t in snapshot.teams}
+    out: dict[str | None, dict[str, Any]] = {}
+    for agent in snapshot.agents:
+        doc = out.get(agent.team)
+        if doc is None:
+            team = teams.get(agent.team) if agent.team else None
+            doc = out[agent.team] = {"version": 1, "teams": [team.to_dict()] if team else [], "agents": []}
+            if snapshot.generated_at:
+                doc["generated_at"] = snapshot.generated_at
+        doc["agents"].append(agent.to_dict())
+    for team_id, team in teams.items():  # a team with nobody in it yet still has a board
+        out.setdefault(team_id, {"version": 1, "teams": [team.to_dict()], "agents": []})
+    return out
+
+
+class Publisher:
+    """Publishes a coordinator's state after each poll (see the module docstring)."""
+
+    def __init__(self, hub: HubConfig, coordinator: FeedCoordinator, outbox: Outbox, link: Link,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.topics, self.coordinator, self.outbox, self.link, self.clock = Topics(hub.site), coordinator, outbox, link, clock
+        self.started_at = clock()
+        self._lock = threading.Lock()
+        self._sent: dict[str, bytes] = {}  # retained topic -> the body last sent (to skip the unchanged)
+        self._inflight: set[tuple[str, int]] = set()
+
+    def status_payload(self, state: str = "online") -> bytes:
+        feed = self.coordinator.state()
+        return pack("hub_status", {"state": state, "version": VERSION, "epoch": self.outbox.epoch,
+                                   "started_at": self.started_at, "at": self.clock(),
+                                   "source": {"last_success": feed.last_success, "stale": feed.stale,
+                                              "error": feed.last_error}})
+
+    def reconnected(self) -> None:
+        """The link is (back) up: everything retained again, and every unacknowledged event."""
+        with self._lock:
+            self._sent.clear()
+            self._inflight.clear()
+        self.publish()
+
+    def _retain(self, topic: str, body: bytes, force: bool = False) -> None:
+        if not force and self._sent.get(topic) == body:
+            return
+        self._sent[topic] = body
+        self.link.publish(topic, body, retain=True)
+
+    def publish(self) -> None:
+        if not self.link.status().connected:
+            return  # the session and the outbox keep it until the link is back (reconnected publishes)
+        with self._lock:
+            snapshot, state = self.coordinator.snapshot, self.coordinator.state()
+            self.coordinator.drain_events()  # the outbox has them already (OutboxSeen); rank moves are each screen's own
+            rev = state.generation
+            if snapshot is not None:
+                docs = team_documents(snapshot)
+                live = {self.topics.board(team) for team in docs}
+                for team, doc in docs.items():
+                    self._retain(self.topics.board(team), pack("board", {"rev": rev, "epoch": self.outbox.epoch,
+                                                                         "observed_at": state.last_success, **doc}))
+                for topic in [t for t in self._sent if t.startswith(self.topics.board("x").rsplit("/", 1)[0])]:
+                    if topic not in live:  # a team gone from the feed: clear its retained board
+                        del self._sent[topic]
+                        self.link.publish(topic, b"", retain=True)
+            if state.game is not None:
+                self._retain(self.topics.game, pack("game", {"epoch": self.outbox.epoch, "game": state.game.to_dict()}))
+            self.link.publish(self.topics.hub_status, self.status_payload(), retain=True)
+            self._events()
+
+    def _events(self) -> None:
+        touched: set[str] = set()
+        for entry in self.outbox.unpublished():
+            key = (entry.stream, entry.seq)
+            if key in self._inflight:
+                continue
+            self._inflight.add(key)
+            touched.add(entry.stream)
+            ttl = max(1, int(entry.expires_at - self.clock()))
+            self.link.publish(self.topics.events(entry.stream), self.event_payload(entry), expiry=ttl,
+                              on_ack=lambda reason, k=key: self._acked(k, reason))
+        now = self.clock()
+        for stream in touched:
+            ring = [json.loads(self.event_payload(e)) for e in self.outbox.recent(stream, now)]
+            self._retain(self.topics.recent(stream), pack("recent", {"stream": stream, "epoch": self.outbox.epoch,
+                                                                     "events": ring}), force=True)
+
+    def event_payload(self, entry: Entry) -> bytes:
+        return pack("event", {"stream": entry.stream, "seq": entry.seq, "epoch": self.outbox.epoch,
+                              "created_at": entry.created_at, "expires_at": entry.expires_at,
+                              "event": json.loads(entry.payload)})
+
+    def _acked(self, key: tuple[str, int], reason: int) -> None:
+        if reason in (0, NO_SUBSCRIBERS):
+            self.outbox.mark_published(*key)
+        else:
+            log.warning("the broker refused celebration %s #%d (reason %d): check the hub's ACL", *key, reason)
+        with self._lock:
+            self._inflight.discard(key)
+
+
+def password_of(hub: HubConfig, base_dir: Path) -> str | None:
+    if hub.auth is None:
+        return None
+    path = web_path(hub.auth.password_file, base_dir, credential=True)
+    password = path.read_text(encoding="utf-8").strip()
+    register_secret(password)
+    return password
+
+
+class HubProcess:
+    """The running hub: a live feed, a broker link and a publisher, woken after every poll."""
+
+    def __init__(self, loaded: LoadedConfig, clock: Callable[[], float] = time.time) -> None:
+        cfg = loaded.config
+        assert cfg.hub is not None
+        self.hub = cfg.hub
+        directory = feed_state_dir(cfg.state.dir, cfg.feed.type)
+        self.wake = threading.Event()
+        self.outbox = Outbox(directory)
+        holder: list[LiveFeed] = []
+        self.seen = OutboxSeen(directory, lambda: holder[0].coordinator.snapshot if holder else None, clock)
+        self.live = open_live_feed(loaded, on_update=self.wake.set, seen=self.seen)
+        holder.append(self.live)
+        topics = Topics(self.hub.site)
+        user = self.hub.auth.username if self.hub.auth is not None else "hub"
+        self.link = Link(self.hub.endpoint, user, username=user if self.hub.auth else None,
+                         password=password_of(self.hub, loaded.base_dir), ca_file=self.hub.ca_file or None,
+                         will=(topics.hub_status, pack("hub_status", {"state": "offline", "epoch": self.outbox.epoch})),
+                         on_up=lambda: self.publisher.reconnected(), clock=clock)
+        self.publisher = Publisher(self.hub, self.live.coordinator, self.outbox, self.link, clock)
+        self.stopping = threading.Event()
+
+    def run(self) -> int:
+        log.info("hub for site %s: publishing to %s:%d", self.hub.site, self.hub.endpoint.host, self.hub.endpoint.port)
+        self.link.start()
+        self.live.start()
+        try:
+            while not self.stopping.is_set():
+                self.wake.wait(5.0)
+                self.wake.clear()
+                self.publisher.publish()
+                self.outbox.prune(time.time())
+        finally:
+            self.live.stop()
+            self.link.stop(last=(self.publisher.topics.hub_status, self.publisher.status_payload("offline")))
+            self.seen.close()
+            self.outbox.close()
+        return 0
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.wake.set()
+
+
+def cmd_hub(loaded: LoadedConfig) -> int:
+    if loaded.config.hub is None:
+        print(f"chalkwall: {loaded.label} has no [hub] section: 'chalkwall hub' needs a hub's config "
+              "(docs/hub.md)", file=sys.stderr)
+        return 2
+    try:
+        process = HubProcess(loaded)
+    except OSError as exc:
+        print(f"chalkwall: cannot read {exc.filename}: {exc.strerror}", file=sys.stderr)
+        return 1
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: process.stop())
+    return process.run()
