@@ -73,6 +73,7 @@ class Inbox:
 
     def __init__(self, cursor: Cursor, hold: float = HOLD_SECONDS) -> None:
         self.cursor, self.hold = cursor, hold
+        self._lock = threading.Lock()  # arrivals come on the network thread, ready() runs on the poller's
         self._streams: dict[str, _Stream] = {}
         self.duplicates = self.missed = self.expired = 0
 
@@ -89,6 +90,10 @@ class Inbox:
         return state
 
     def offer(self, arrival: Arrival, now: float) -> None:
+        with self._lock:
+            self._offer(arrival, now)
+
+    def _offer(self, arrival: Arrival, now: float) -> None:
         state = self._stream(arrival)
         if arrival.seq <= state.last or arrival.seq in state.waiting:
             self.duplicates += 1
@@ -98,6 +103,10 @@ class Inbox:
     def ready(self, now: float, wall_time: float) -> list[Arrival]:
         """The events to show now, in order; the cursor already records them. ``now`` is monotonic
         (for the hold), ``wall_time`` the clock the hub's ``expires_at`` is on."""
+        with self._lock:
+            return self._ready(now, wall_time)
+
+    def _ready(self, now: float, wall_time: float) -> list[Arrival]:
         out: list[Arrival] = []
         for name, state in self._streams.items():
             while state.waiting:

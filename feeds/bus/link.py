@@ -63,7 +63,13 @@ class Link:
                  clock: Callable[[], float] = time.time, keepalive: int = 15) -> None:
         self.endpoint, self.client_id, self.clock, self.keepalive = endpoint, client_id, clock, keepalive
         self.on_message, self.on_up = on_message, on_up
-        self._lock = threading.RLock()  # paho may call on_publish from inside publish (QoS 0)
+        # Two locks, neither ever taken by paho's network thread while we are inside paho: ``_send``
+        # serialises our callers' publishes (paho does not promise thread safety); ``_ack`` guards only
+        # the table of acknowledgement callbacks. A callback that waited for a lock held across a paho
+        # call would deadlock against paho's own locks and stop the keep-alives.
+        self._send = threading.Lock()
+        self._ack = threading.Lock()
+        self._early: dict[int, int] = {}  # acknowledged before the caller's callback was filed
         self._acks: dict[int, Callable[[int], None]] = {}
         self._subscriptions: dict[str, int] = {}
         self._status = LinkStatus(False, clock(), NOT_YET)
@@ -113,7 +119,7 @@ class Link:
         """Subscribe now if connected, and again after every reconnect."""
         self._subscriptions[topic] = qos
         if self._status.connected:
-            with self._lock:
+            with self._send:
                 self.client.subscribe(topic, qos=qos)
 
     def publish(self, topic: str, payload: bytes, *, qos: int = 1, retain: bool = False,
@@ -124,10 +130,15 @@ class Link:
         if expiry is not None:
             props = Properties(PacketTypes.PUBLISH)
             props.MessageExpiryInterval = expiry
-        with self._lock:
+        with self._send:
             info = self.client.publish(topic, payload, qos=qos, retain=retain, properties=props)
-            if on_ack is not None:
-                self._acks[info.mid] = on_ack
+        if on_ack is not None:
+            with self._ack:
+                early = self._early.pop(info.mid, None)
+                if early is None:
+                    self._acks[info.mid] = on_ack
+            if early is not None:
+                on_ack(early)
         if info.rc not in (mqtt.MQTT_ERR_SUCCESS, mqtt.MQTT_ERR_NO_CONN):
             log.warning("could not queue a message for %s: %s", topic, mqtt.error_string(info.rc))
             return False
@@ -151,9 +162,8 @@ class Link:
             log.info("broker %s:%d: connected%s (session %s)", self.endpoint.host, self.endpoint.port, away,
                      "kept" if flags.session_present else "new")
         self._said = None
-        with self._lock:
-            for topic, qos in self._subscriptions.items():
-                self.client.subscribe(topic, qos=qos)
+        for topic, qos in list(self._subscriptions.items()):  # paho's thread, inside paho: no lock of ours
+            self.client.subscribe(topic, qos=qos)
         if self.on_up is not None:
             try:
                 self.on_up()
@@ -172,10 +182,15 @@ class Link:
         self._trouble(self._status.error or "disconnected")
 
     def _on_publish(self, _c: Any, _u: Any, mid: int, reason: Any, _props: Any) -> None:
-        with self._lock:
+        code = int(getattr(reason, "value", reason))
+        with self._ack:
             callback = self._acks.pop(mid, None)
+            if callback is None:
+                self._early[mid] = code
+                if len(self._early) > 10_000:  # acks nobody asked for (QoS 1 without a callback)
+                    self._early.clear()
         if callback is not None:
-            callback(int(getattr(reason, "value", reason)))
+            callback(code)
 
     def _on_message(self, _c: Any, _u: Any, message: mqtt.MQTTMessage) -> None:
         if self.on_message is None:

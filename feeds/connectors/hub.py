@@ -196,6 +196,8 @@ class HubFeed:
             online = data.get("state") == "online"
             if online != self._hub_online:
                 self._hub_since = self.ctx.clock()
+                if online or self._hub_online is not None:
+                    log.info("the hub is %s", "online" if online else "offline (its last word, or its will)")
             self._hub_online = online
         elif what in ("events", "recent") and self.inbox is not None:
             data = read(payload, "event" if what == "events" else "recent")

@@ -90,8 +90,10 @@ class FeedCoordinator:
         self._scheduler: BackgroundScheduler | None = None
         self.store = store  # the last good snapshot on disk, saved as polls come in
         self._snapshot: Snapshot | None = None  # the last one polled
-        self._nudged = False  # poll at the next tick even while backing off (see poll_soon)
-        self._polling = False
+        self._poll_lock = threading.Lock()
+        self._nudge = threading.Event()  # see poll_soon
+        self._nudger: threading.Thread | None = None
+        self._closing = False
         self._replay = False  # offer it to on_snapshot again at the next poll (a ledger opened late)
         self.metrics = tuple(metrics)  # the metric names the config uses, checked against every snapshot
 
@@ -279,29 +281,25 @@ class FeedCoordinator:
                 log_event(log, logging.INFO, "metric_found", f"fixed: {problem}", detail=problem)
         return missing
 
-    def _tick(self) -> None:
-        self._polling = True
-        try:
-            while True:
-                nudged, self._nudged = self._nudged, False
-                if nudged or self.clock() >= self._not_before:  # backing off: skip the tick, unless there is news
-                    self.poll_once()
-                if not self._nudged:  # news that came during this poll is read now, not at the next tick
-                    return
-        finally:
-            self._polling = False
+    def _tick(self, nudged: bool = False) -> None:
+        with self._poll_lock:  # the interval job and a nudge never poll at once
+            if nudged or self.clock() >= self._not_before:  # backing off: skip the tick, unless there is news
+                self.poll_once()
 
     def poll_soon(self) -> None:
         """Poll now rather than at the next interval (the source has news: a hub's message). Any
-        thread; many calls in a burst make one or two polls."""
-        self._nudged = True
-        if self._polling:
-            return  # the running tick polls again before it returns
-        job = self._scheduler.get_job(JOB_ID) if self._scheduler is not None else None
-        if job is not None:
-            from datetime import datetime, timezone
+        thread; a burst of calls makes one or two polls, in a thread of the coordinator's own."""
+        if self._nudger is None:
+            self._nudger = threading.Thread(target=self._nudged_polls, name="chalkwall-nudge", daemon=True)
+            self._nudger.start()
+        self._nudge.set()
 
-            job.modify(next_run_time=datetime.now(timezone.utc))
+    def _nudged_polls(self) -> None:
+        while not self._closing:
+            self._nudge.wait()
+            self._nudge.clear()
+            if not self._closing:
+                self._tick(nudged=True)
 
     # --- lifecycle ------------------------------------------------------------------------
     def start(self, scheduler: BackgroundScheduler | None = None) -> None:
@@ -324,6 +322,10 @@ class FeedCoordinator:
         return self._scheduler
 
     def stop(self) -> None:
+        self._closing = True
+        self._nudge.set()
+        if self._nudger is not None:
+            self._nudger.join(5)
         if self._scheduler is not None and self._scheduler.running:
             self._scheduler.shutdown(wait=True)
         self.adapter.close()

@@ -18,6 +18,7 @@ import signal
 import sys
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -104,13 +105,20 @@ def team_documents(snapshot: Snapshot) -> dict[str | None, dict[str, Any]]:
 
 
 class Publisher:
-    """Publishes a coordinator's state after each poll (see the module docstring)."""
+    """Publishes a coordinator's state after each poll (see the module docstring).
+
+    :meth:`publish` runs on the hub's main thread only. paho's network thread calls
+    :meth:`reconnected` and the acknowledgements, which only note what happened and wake the main
+    thread: a callback that waited for a lock the main thread holds while it is inside paho's
+    publish would stop the network thread — and with it every keep-alive."""
 
     def __init__(self, hub: HubConfig, coordinator: FeedCoordinator, outbox: Outbox, link: Link,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time, wake: Callable[[], None] = lambda: None) -> None:
         self.topics, self.coordinator, self.outbox, self.link, self.clock = Topics(hub.site), coordinator, outbox, link, clock
+        self.wake = wake
         self.started_at = clock()
-        self._lock = threading.Lock()
+        self._fresh = False  # the link came (back) up: send everything retained again
+        self._acks: deque[tuple[tuple[str, int], int]] = deque()  # from paho's thread: (stream, seq), reason
         self._sent: dict[str, bytes] = {}  # retained topic -> the body last sent (to skip the unchanged)
         self._inflight: set[tuple[str, int]] = set()
 
@@ -122,11 +130,10 @@ class Publisher:
                                               "error": feed.last_error}})
 
     def reconnected(self) -> None:
-        """The link is (back) up: everything retained again, and every unacknowledged event."""
-        with self._lock:
-            self._sent.clear()
-            self._inflight.clear()
-        self.publish()
+        """The link is (back) up (paho's thread): everything retained again, and every unacknowledged
+        event, at the main thread's next turn."""
+        self._fresh = True
+        self.wake()
 
     def _retain(self, topic: str, body: bytes, force: bool = False) -> None:
         if not force and self._sent.get(topic) == body:
@@ -135,26 +142,37 @@ class Publisher:
         self.link.publish(topic, body, retain=True)
 
     def publish(self) -> None:
+        """Send what changed since the last call (the main thread's work after each poll)."""
+        while self._acks:
+            (stream, seq), reason = self._acks.popleft()
+            self._inflight.discard((stream, seq))
+            if reason in (0, NO_SUBSCRIBERS):
+                self.outbox.mark_published(stream, seq)
+            else:
+                log.warning("the broker refused celebration %s #%d (reason %d): check the hub's ACL", stream, seq, reason)
         if not self.link.status().connected:
             return  # the session and the outbox keep it until the link is back (reconnected publishes)
-        with self._lock:
-            snapshot, state = self.coordinator.snapshot, self.coordinator.state()
-            self.coordinator.drain_events()  # the outbox has them already (OutboxSeen); rank moves are each screen's own
-            rev = state.generation
-            if snapshot is not None:
-                docs = team_documents(snapshot)
-                live = {self.topics.board(team) for team in docs}
-                for team, doc in docs.items():
-                    self._retain(self.topics.board(team), pack("board", {"rev": rev, "epoch": self.outbox.epoch,
-                                                                         "observed_at": state.last_success, **doc}))
-                for topic in [t for t in self._sent if t.startswith(self.topics.board("x").rsplit("/", 1)[0])]:
-                    if topic not in live:  # a team gone from the feed: clear its retained board
-                        del self._sent[topic]
-                        self.link.publish(topic, b"", retain=True)
-            if state.game is not None:
-                self._retain(self.topics.game, pack("game", {"epoch": self.outbox.epoch, "game": state.game.to_dict()}))
-            self.link.publish(self.topics.hub_status, self.status_payload(), retain=True)
-            self._events()
+        if self._fresh:
+            self._fresh = False
+            self._sent.clear()
+            self._inflight.clear()
+        snapshot, state = self.coordinator.snapshot, self.coordinator.state()
+        self.coordinator.drain_events()  # the outbox has them already (OutboxSeen); rank moves are each screen's own
+        rev = state.generation
+        if snapshot is not None:
+            docs = team_documents(snapshot)
+            live = {self.topics.board(team) for team in docs}
+            for team, doc in docs.items():
+                self._retain(self.topics.board(team), pack("board", {"rev": rev, "epoch": self.outbox.epoch,
+                                                                     "observed_at": state.last_success, **doc}))
+            for topic in [t for t in self._sent if t.startswith(self.topics.board("x").rsplit("/", 1)[0])]:
+                if topic not in live:  # a team gone from the feed: clear its retained board
+                    del self._sent[topic]
+                    self.link.publish(topic, b"", retain=True)
+        if state.game is not None:
+            self._retain(self.topics.game, pack("game", {"epoch": self.outbox.epoch, "game": state.game.to_dict()}))
+        self.link.publish(self.topics.hub_status, self.status_payload(), retain=True)
+        self._events()
 
     def _events(self) -> None:
         touched: set[str] = set()
@@ -179,12 +197,7 @@ class Publisher:
                               "event": json.loads(entry.payload)})
 
     def _acked(self, key: tuple[str, int], reason: int) -> None:
-        if reason in (0, NO_SUBSCRIBERS):
-            self.outbox.mark_published(*key)
-        else:
-            log.warning("the broker refused celebration %s #%d (reason %d): check the hub's ACL", *key, reason)
-        with self._lock:
-            self._inflight.discard(key)
+        self._acks.append((key, reason))  # paho's thread: noted, handled by the main thread
 
 
 def password_of(hub: HubConfig, base_dir: Path) -> str | None:
@@ -216,7 +229,7 @@ class HubProcess:
                          password=password_of(self.hub, loaded.base_dir), ca_file=self.hub.ca_file or None,
                          will=(topics.hub_status, pack("hub_status", {"state": "offline", "epoch": self.outbox.epoch})),
                          on_up=lambda: self.publisher.reconnected(), clock=clock)
-        self.publisher = Publisher(self.hub, self.live.coordinator, self.outbox, self.link, clock)
+        self.publisher = Publisher(self.hub, self.live.coordinator, self.outbox, self.link, clock, wake=self.wake.set)
         self.stopping = threading.Event()
 
     def run(self) -> int:
