@@ -122,7 +122,7 @@ def test_a_read_only_state_directory_gets_one_clear_line_and_the_wall_runs(tmp_p
         problems = [r for _, r in wall.records if r["level"] == "error"]
         assert problems and all("Read-only file system" in r["message"] or "readonly" in r["message"].lower()
                                 for r in problems), problems
-        assert {r["event"] for r in problems} <= {"state_unwritable", "ledger_unavailable"}
+        assert {r["event"] for r in problems} <= {"state_unwritable", "ledger_unavailable", "thanks_unavailable"}
         time.sleep(2)  # polls go on; the errors are not repeated every poll
         assert len([r for _, r in wall.records if r["level"] == "error"]) == len(problems)
         assert wall.wait_status(lambda s: s["uptime_s"] > 3)["board"]["agents"] == 3

@@ -14,7 +14,7 @@ from display.shot import build_wall
 from feeds.config.schema import load_config
 from feeds.privacy.choices import Choices
 from feeds.privacy.view import Privacy
-from helpers import base_config, config_problems, write_config
+from helpers import ROOT, base_config, config_problems, write_config
 
 
 def chalkwall(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -72,6 +72,23 @@ def test_the_report_follows_the_running_config(tmp_path: Path) -> None:
     assert "a1" not in top.replace("a1 ", "")  # counts, never who chose what
     teams = report(tmp_path, '[privacy]\nmode = "teams"\n')
     assert "Only team totals are shown" in teams and "someone on Night shift" in teams
+
+
+def test_the_report_knows_every_scene_and_says_how_ranking_is_made_fair(tmp_path: Path) -> None:
+    from feeds.config.schema import SCENES
+    from feeds.privacy.report import SCENES as DESCRIBED
+
+    assert set(SCENES) <= set(DESCRIBED)  # a new scene cannot reach the wall undescribed
+    result = chalkwall("privacy", "report", "--config", str(ROOT / "config.toml"), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "`role_models` — managers and staff outside support" in result.stdout
+    fair = report(tmp_path, '[board]\nrank_by = "tickets_solved"\ngroup_by = "channel"\n[board.gate]\nmetric = "csat"\n'
+                            'min = 4\nsample = 5\n[board.metrics.csat]\nsamples = "csat_count"\n', base=False)
+    assert "Quality first: a person's volume counts only while csat is at least 4 over 5" in fair
+    assert "Each channel has a board of its own" in fair
+    teams = report(tmp_path, '[privacy]\nmode = "teams"\n[display]\nscenes = [{ name = "role_models", seconds = 10 }, '
+                             '{ name = "teams", seconds = 10 }]\n', base=False)
+    assert "`role_models` — managers and staff outside support" in teams and "**off** under this profile" in teams
 
 
 def test_the_html_report_is_printable_and_escaped(tmp_path: Path) -> None:

@@ -77,6 +77,22 @@ def test_a_leaver_is_forgotten_after_keep_days_but_every_point_stays(tmp_path: P
     assert not any("bo" in str(r) for r in rows(tmp_path, "SELECT * FROM totals") + rows(tmp_path, "SELECT * FROM samples"))
 
 
+def test_team_page_thank_yous_older_than_keep_days_are_deleted_and_their_points_stay(tmp_path: Path) -> None:
+    from feeds.game.thanks import ThanksStore
+
+    store = ThanksStore(tmp_path)
+    for n, (form, giver) in enumerate((("old", "bo"), ("new", "cy"))):
+        when = NOW - timedelta(days=95 if form == "old" else 5)
+        store.give(form, giver, "ada", f"Tack {form}!", True, day=day(95 if form == "old" else 5), points=5,
+                   per_sender_per_day=3, now=when)
+    store.close()
+    before = Ledger(tmp_path).balances()
+    done = trim(tmp_path, 90, NOW)
+    assert done.thanks == 1
+    assert rows(tmp_path, "SELECT giver, text FROM thanks") == [("cy", "Tack new!")]
+    assert Ledger(tmp_path).balances() == before
+
+
 def test_a_second_trim_the_same_day_removes_nothing_and_a_fresh_directory_is_fine(tmp_path: Path) -> None:
     seed(tmp_path)
     trim(tmp_path, 90, NOW)

@@ -12,6 +12,8 @@ was once they have been gone that long:
   the name of anyone with no award in ``keep_days``: ``chalkwall points`` then shows the id, or the
   name on the current board for someone still there. Who thanked whom (a kudos' ``giver``) is
   dropped from thank-yous older than ``keep_days``; the points stay with the one thanked.
+* the team page's thank-yous (feeds/game/thanks.py: who, whom, the words) older than ``keep_days``
+  are deleted; their points stay in the ledger.
 * the last board (feeds/live/state.py) is the latest poll only: a leaver is gone from it at the next.
 
 Nothing here reads the clock: ``now`` is given, so tests run it on a real file at any date.
@@ -39,9 +41,10 @@ class Trimmed:
     samples: int = 0
     names: int = 0
     givers: int = 0
+    thanks: int = 0
 
     def __bool__(self) -> bool:
-        return bool(self.totals or self.samples or self.names or self.givers)
+        return bool(self.totals or self.samples or self.names or self.givers or self.thanks)
 
 
 def _tables(db: sqlite3.Connection) -> set[str]:
@@ -56,7 +59,7 @@ def trim(directory: Path, keep_days: int, now: datetime) -> Trimmed:
     try:
         tables = _tables(db)
         with db:
-            totals = samples = names = givers = 0
+            totals = samples = names = givers = thanks = 0
             if "totals" in tables:
                 totals = db.execute("DELETE FROM totals WHERE subject_kind = 'agent' AND updated_at < ?",
                                     (stamp,)).rowcount
@@ -70,14 +73,16 @@ def trim(directory: Path, keep_days: int, now: datetime) -> Trimmed:
             if "awards" in tables:
                 givers = db.execute("UPDATE awards SET giver = NULL WHERE giver IS NOT NULL AND awarded_at < ?",
                                     (stamp,)).rowcount
+            if "thanks" in tables:
+                thanks = db.execute("DELETE FROM thanks WHERE given_at < ?", (stamp,)).rowcount
     finally:
         db.close()
-    done = Trimmed(totals, samples, names, givers)
+    done = Trimmed(totals, samples, names, givers, thanks)
     if done:
         log_event(log, logging.INFO, "retention_trimmed",
                   f"kept {keep_days} days of individual history: {totals} agent totals, {samples} samples, "
-                  f"{names} names and {givers} kudos senders older than that removed",
-                  keep_days=keep_days, totals=totals, samples=samples, names=names, givers=givers)
+                  f"{names} names, {givers} kudos senders and {thanks} team-page thank-yous older than that removed",
+                  keep_days=keep_days, totals=totals, samples=samples, names=names, givers=givers, thanks=thanks)
     return done
 
 

@@ -34,7 +34,10 @@ SCENES = {
     "record": "yesterday's best, the number to beat, and today's race to it",
     "near": "each person with the colleague just above them and the gap between",
     "history": "today against earlier days, the most improved and personal bests",
+    "role_models": "managers and staff outside support who take tickets, each with how many they solved "
+                   "today: thanked, never ranked",
 }
+TEAM_ONLY_OFF = ("leaderboard", "near", "role_models")  # as the wall: no person to show where only teams may be
 FEATURE_TEXT = {  # one per feeds.config.privacy.FEATURES
     "near_you": "The \"near you\" scene (each person and the colleague just above)",
     "individual_challenges": "Each person's progress in challenges, records and head-to-heads",
@@ -63,9 +66,29 @@ def _shown(cfg: Config) -> Section:
     what = cfg.board.rank_by if cfg.board.rank_by != SCORE else \
         "a score made of " + ", ".join(f"{m} (weight {w:g})" for m, w in cfg.board.score.items())
     lines.append(f"People and teams are ranked by {what}.")
+    lines += _fairness(cfg)
     if p.mode in ("top", "teams"):
         lines.append("No scene shows the bottom of a ranking: the \"near you\" scene is off.")
     return Section("What the wall shows", tuple(lines))
+
+
+def _fairness(cfg: Config) -> list[str]:
+    """How the ranking is made fair (docs/fair-ranking.md), in words: what people are compared on."""
+    board, out = cfg.board, []
+    if board.yardstick is not None:
+        out.append(f"Each person is ranked by the percentage of their own target (the targets of "
+                   f"`{board.yardstick.challenge}`, fitted to their level), not by raw volume.")
+    per_hour = [name for name, spec in board.metrics.items() if spec.per_hour]
+    if per_hour:
+        out.append(f"{', '.join(per_hour)} is counted per hour available, so part-timers are not last by design.")
+    if board.gate is not None:
+        out.append(f"Quality first: a person's volume counts only while {board.gate.metric} is at least "
+                   f"{board.gate.min:g} over {board.gate.sample} or more samples.")
+    if board.group_by:
+        out.append(f"Each {board.group_by} has a board of its own: nobody is ranked against another {board.group_by}.")
+    out.append("Role models (managers and staff outside support who take tickets) are never ranked and never "
+               "counted in agents' races.")
+    return out
 
 
 def _scenes(cfg: Config) -> Section:
@@ -73,7 +96,7 @@ def _scenes(cfg: Config) -> Section:
     lines = []
     for entry in cfg.display.scenes:
         off = (entry.name == "near" and (p.mode in ("top", "teams") or not p.near_you)) or \
-              (entry.name == "leaderboard" and p.mode == "teams")
+              (entry.name in TEAM_ONLY_OFF and p.mode == "teams")
         state = "**off** under this profile" if off else f"on screen {entry.seconds:g} s per rotation"
         lines.append(f"`{entry.name}` — {SCENES[entry.name]}: {state}.")
     celebrate = {"named": "name the person", "top": "name the person, never with a rank or a shortfall",
@@ -134,6 +157,10 @@ def _stored(cfg: Config) -> Section:
         "Points awarded (the ledger, for rewards and payroll): kept, with the person's id and the amount, because "
         "a payout may still need them. The person's name beside it is forgotten once they have had no award "
         f"for {p.keep_days} days; who sent a thank-you is forgotten after {p.keep_days} days.",
+        f"Thank-yous given on the team page (who, to whom, the words, public or quiet): **{p.keep_days} days**; "
+        "their points stay in the ledger.",
+        "Shop requests (who asked for which item, each step, an admin's reason for a decline): kept with the "
+        "ledger, for payroll and tax.",
         "Someone who leaves the feed: their own history is gone "
         f"{p.keep_days} days after their last day; their points stay under their id.",
         "The last board (names and today's values of everyone on the feed): only the latest poll, replaced at the next.",
