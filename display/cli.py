@@ -294,21 +294,12 @@ def fairness(cfg: Config) -> str:
     return f" ({'; '.join(parts)})" if parts else ""
 def _last_group(cfg: Any) -> int | None:
     """How many people the last board the wall saved held (read-only; None when there is none)."""
-    import sqlite3
+    from feeds.db import feed_state_dir, saved_board_json
 
-    from feeds.db import DB_NAME, feed_state_dir
-
-    path = feed_state_dir(cfg.state.dir, cfg.feed.type) / DB_NAME
-    if not path.is_file():
-        return None
+    body = saved_board_json(feed_state_dir(cfg.state.dir, cfg.feed.type))
     try:
-        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-        try:
-            row = db.execute("SELECT body FROM last_snapshot").fetchone()
-        finally:
-            db.close()
-        return len(json.loads(row[0]).get("agents", [])) if row else None
-    except (sqlite3.Error, ValueError, AttributeError):
+        return len(json.loads(body).get("agents", [])) if body else None
+    except (ValueError, AttributeError):
         return None
 
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import io
 import logging
-import sqlite3
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -32,7 +31,7 @@ from display.shot import build_wall, render
 from feeds.config.schema import SCENES, LoadedConfig, load_config
 from feeds.config.validate import ConfigError, Problem
 from feeds.connectors.parse import parse_document
-from feeds.db import DB_NAME, feed_state_dir
+from feeds.db import feed_state_dir, saved_board_json
 from feeds.logs import LOGGER
 from feeds.model import FeedError, Snapshot
 
@@ -73,20 +72,10 @@ class SavedBoard:
 
 def saved_board(directory: Path) -> Snapshot | None:
     """The last board the wall saved in ``directory``'s state file, read only; None when there is none."""
-    path = directory / DB_NAME
-    if not path.exists():
+    text = saved_board_json(directory)
+    if text is None:
         return None
-    try:
-        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-        try:
-            row = db.execute("SELECT body FROM last_snapshot").fetchone()
-        finally:
-            db.close()
-    except sqlite3.Error:  # no table yet: the wall has not saved a board
-        return None
-    if row is None:
-        return None
-    body = row[0].encode("utf-8")
+    body = text.encode("utf-8")
     try:
         return parse_document(body, len(body) + 1)
     except FeedError as exc:

@@ -43,3 +43,20 @@ def connect(directory: Path, *, timeout: float = 10.0, autocommit: bool = False,
     if synchronous is not None:
         db.execute(f"PRAGMA synchronous={synchronous}")
     return db
+
+
+def saved_board_json(directory: Path) -> str | None:
+    """The JSON of the last board the wall saved in ``directory``'s state file, read without writing
+    anything (the team page, ``check`` and payouts look; only the wall saves); None when there is none."""
+    path = directory / DB_NAME
+    if not path.is_file():
+        return None
+    try:
+        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            row = db.execute("SELECT body FROM last_snapshot").fetchone()
+        finally:
+            db.close()
+    except sqlite3.Error:  # no table yet: the wall has not saved a board
+        return None
+    return str(row[0]) if row else None

@@ -254,7 +254,6 @@ class ChallengesScene(Scene):
 
     def _row(self, surface: pygame.Surface, p: Progress, rect: pygame.Rect, figures_w: int, kind: str = "row") -> None:
         st = self.stage
-        sizes = st.theme.sizes
         name, colour, _ = who_is(self.board, p.subject)
         pygame.draw.rect(surface, st.colour("surface"), rect, border_radius=rect.h // 4)
         pad = rect.h // 3

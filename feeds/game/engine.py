@@ -24,7 +24,7 @@ from apscheduler.triggers.cron import CronTrigger
 from feeds.board.build import self_thank, without_role_models
 from feeds.game.challenges import Challenges, GameState, badges
 from feeds.game.compare import Values, compare, measure
-from feeds.config.schema import SCORE, Config
+from feeds.config.schema import Config
 from feeds.game.history import History, Row
 from feeds.game.ledger import KUDOS as KUDOS_CHALLENGE
 from feeds.game.ledger import Award, Ledger

@@ -26,7 +26,7 @@ from feeds.config.schema import Config
 from feeds.game.ledger import KUDOS, KUDOS_UNDONE, SHOP, Ledger
 from feeds.game.shop import request_titles, row_title
 from feeds.model import plain_number
-from feeds.db import DB_NAME
+from feeds.db import saved_board_json
 
 _SLUG = re.compile(r"[^\w]+")
 HEADER = ("id", "awarded_at", "subject_kind", "subject", "name", "challenge", "challenge_title", "period",
@@ -156,23 +156,13 @@ def export_csv(awards: Iterable[Award], out: TextIO) -> int:
 
 def board_names(directory: Path) -> dict[tuple[str, str], str]:
     """Names from the last board the wall saved there (read only), for subjects the ledger has no name for."""
-    import sqlite3
-
-    path = directory / DB_NAME
-    try:
-        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-        try:
-            row = db.execute("SELECT body FROM last_snapshot").fetchone()
-        finally:
-            db.close()
-    except sqlite3.Error:
-        return {}
-    if row is None:
-        return {}
     from feeds.connectors.parse import parse_document
 
+    text = saved_board_json(directory)
+    if text is None:
+        return {}
     try:
-        snapshot = parse_document(row[0].encode(), len(row[0].encode()) + 1)
+        snapshot = parse_document(text.encode(), len(text.encode()) + 1)
     except Exception:  # an unreadable board only costs the names
         return {}
     return {**{("team", t.id): t.name for t in snapshot.teams}, **{("agent", a.id): a.name for a in snapshot.agents}}

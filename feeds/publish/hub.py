@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from feeds.board.diff import FeedEventReceived, SeenEvents
+from feeds.board.diff import SeenEvents
 from feeds.bus.link import NO_SUBSCRIBERS, Link
 from feeds.bus.topics import Topics, pack, stream_of
 from feeds.config.hub import HubConfig

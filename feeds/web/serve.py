@@ -18,7 +18,7 @@ from feeds.db import feed_state_dir
 from feeds.logs import LOGGER, register_secret
 from feeds.web.auth import RateLimit, write_password_hash
 from feeds.web.invites import invite_url, write_qr
-from feeds.web.people import ROLES, People, Role
+from feeds.web.people import ROLES, People
 
 if TYPE_CHECKING:
     from feeds.web.app import Checker, Previewer
