@@ -25,6 +25,7 @@ from feeds.db import feed_state_dir
 from feeds.live.roles import RoleModels
 from feeds.config.lastgood import fall_back
 from feeds.config.privacy import top_n_warning
+from feeds.config.web import qr_warning
 from feeds.logs import LOGGER, setup_logging
 from feeds.model import FeedError, Snapshot
 from feeds.config.validate import ConfigError, Problem, read_toml
@@ -337,6 +338,9 @@ def check_warnings(loaded: LoadedConfig) -> tuple[str, list[str]]:
     top = top_n_warning(cfg.privacy, _last_group(cfg))
     if top:
         warnings.append(top)
+    qr = qr_warning(cfg.web)
+    if qr:
+        warnings.append(qr)
     if cfg.display.viewing_distance > 0:
         import pygame
 

@@ -24,6 +24,7 @@ from feeds.connectors.base import Adapter
 from feeds.connectors.registry import adapter_for
 from feeds.live.avatars import avatar_dir
 from feeds.config.schema import LoadedConfig
+from feeds.config.web import wall_qr_url
 from feeds.live.coordinator import FeedCoordinator
 from feeds.live.roles import RoleModels
 from feeds.game.engine import Engine
@@ -47,7 +48,8 @@ def make_stage(loaded: LoadedConfig, size: tuple[int, int], clock: Clock, theme:
     cfg = loaded.config
     theme = theme or load_theme(cfg.display.theme, loaded.base_dir, loaded.label)
     fonts = FontBook({"text": theme.fonts.text, "numbers": theme.fonts.numbers})
-    return Stage(size, theme, fonts, clock, Motion(cfg.display.animation), cfg.display, cfg.board, avatar_dir(cfg))
+    return Stage(size, theme, fonts, clock, Motion(cfg.display.animation), cfg.display, cfg.board, avatar_dir(cfg),
+                 wall_qr_url(cfg.web))
 
 
 @dataclass
