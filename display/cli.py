@@ -252,7 +252,8 @@ def _web(loaded: LoadedConfig) -> int:
         return cmd_web(loaded)
     previews = Previews(loaded)
     try:
-        return cmd_web(loaded, preview=previews.png, check=previews.check, scenes=previews.scenes)
+        return cmd_web(loaded, preview=previews.png, check=previews.check, scenes=previews.scenes,
+                       wall_of=previews.appearances, wall_picture=previews.page_png)
     finally:
         previews.close()
 
@@ -517,9 +518,13 @@ def cmd_shot(loaded: LoadedConfig, scene: str, size_text: str, theme_name: str |
 
     import pygame
 
+    from feeds.db import DB_NAME, feed_state_dir
+
     theme = load_theme(theme_name, loaded.base_dir, "--theme") if theme_name else None
+    state = feed_state_dir(loaded.config.state.dir, loaded.config.feed.type)
+    people = state if (state / DB_NAME).is_file() else None  # the people's privacy choices, as the wall reads them
     try:
-        preview = build_wall(loaded, size, theme=theme)
+        preview = build_wall(loaded, size, theme=theme, people=people)
     except FeedError as exc:
         print(f"chalkwall: feed failed: {exc}", file=sys.stderr)
         return 1
