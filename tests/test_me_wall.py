@@ -212,3 +212,24 @@ def test_without_the_display_code_the_section_says_so(tmp_path: Path) -> None:
         assert client.get("/me/wall/leaderboard.png").status_code == 404
     finally:
         people.close()
+
+
+def test_a_real_chalkwall_web_shows_a_person_where_the_wall_shows_them(tmp_path: Path) -> None:
+    """The composition root's wiring: ``chalkwall web`` (a real subprocess) hands the Me page the
+    wall's pictures, and a hidden person's choice takes them away."""
+    from test_web import csrf_of, signed_in, start_web, stop_web
+
+    web = start_web(tmp_path)
+    try:
+        save_board(web.state, BOARD)
+        petr = signed_in(web, "petr", "Пётр Иванов")
+        page = petr.get("/me", timeout=60)
+        assert "The wall shows you as Пётр Иванов on" in section(page.text)
+        picture = petr.get("/me/wall/leaderboard.png", timeout=60)
+        assert picture.status_code == 200 and png_size(picture.content) == (1920, 1080)
+        assert petr.post("/me/privacy", data={"csrf": csrf_of(petr, "/me"), "ranking": "hidden",
+                                              "alias": ""}).status_code == 303
+        assert "The wall does not show you right now" in section(petr.get("/me", timeout=60).text)
+        assert petr.get("/me/wall/leaderboard.png", timeout=60).status_code == 404
+    finally:
+        stop_web(web)

@@ -179,3 +179,24 @@ def test_check_warns_when_the_code_could_help_nobody(tmp_path: Path) -> None:
             assert len(warnings) == 1 and warnings[0].startswith("warning: ") and warned in warnings[0]
     off = write_config(tmp_path, f'[state]\ndir = "{tmp_path / "state"}"\n')
     assert "qr_on_wall" not in chalkwall_check(off).stdout
+
+
+def test_turning_the_code_on_while_the_wall_runs_takes_effect_at_the_reload(tmp_path: Path) -> None:
+    from display.app import Kiosk, build_theme
+    from display.shot import init_offscreen
+    from feeds.config.reload import Reloaded
+
+    base = f'[feed]\ntype = "http"\nurl = "http://127.0.0.1:9/feed"\n[state]\ndir = "{tmp_path / "state"}"\n'
+    off = load_config(str(write_config(tmp_path, base)))
+    kiosk = Kiosk(off, pygame.display.set_mode((640, 360)), windowed=True)
+    try:
+        assert kiosk.wall.stage.wall_qr == ""
+        on = load_config(str(write_config(tmp_path, base + f'[web]\nqr_on_wall = true\npublic_url = "{URL}/"\n')))
+        kiosk._apply(Reloaded(on, build_theme(on), ("web",)))
+        assert kiosk.wall.stage.wall_qr == URL  # the page's address, its trailing slash dropped
+    finally:
+        if kiosk._swap is not None:
+            kiosk._swap.join()
+        kiosk.live.stop()
+        pygame.display.quit()  # no screen left behind for the tests that draw offscreen
+        init_offscreen()
