@@ -34,6 +34,7 @@ from display.themes import Theme, load_theme, theme_path
 from display.wall import Wall
 from feeds.connectors.registry import make_adapter
 from feeds.config.schema import LoadedConfig
+from feeds.config.web import wall_qr_url
 from feeds.config.lastgood import remember
 from feeds.live.coordinator import FeedState
 from feeds.db import feed_state_dir
@@ -362,7 +363,8 @@ class Kiosk:
         if changed & {"privacy", "state", "feed"}:
             self.privacy.close()
             self.privacy = open_privacy(new.privacy, feed_state_dir(new.state.dir, new.feed.type))
-        if changed & {"display", "theme", "board", "privacy", "state", "feed"} or new.feed.avatars != old.feed.avatars:
+        if changed & {"display", "theme", "board", "privacy", "state", "feed"} or new.feed.avatars != old.feed.avatars \
+                or wall_qr_url(new.web) != wall_qr_url(old.web):
             self._rebuild()
         until = self.clock.now() + RELOADED_NOTICE_SECONDS
         self.wall.set_notice(Notice((f"Config reloaded: {', '.join(outcome.changed) or 'no changes'}",),

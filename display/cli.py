@@ -25,6 +25,7 @@ from feeds.db import feed_state_dir
 from feeds.live.roles import RoleModels
 from feeds.config.lastgood import fall_back
 from feeds.config.privacy import top_n_warning
+from feeds.config.web import qr_warning
 from feeds.logs import LOGGER, setup_logging
 from feeds.model import FeedError, Snapshot
 from feeds.config.validate import ConfigError, Problem, read_toml
@@ -251,7 +252,8 @@ def _web(loaded: LoadedConfig) -> int:
         return cmd_web(loaded)
     previews = Previews(loaded)
     try:
-        return cmd_web(loaded, preview=previews.png, check=previews.check, scenes=previews.scenes)
+        return cmd_web(loaded, preview=previews.png, check=previews.check, scenes=previews.scenes,
+                       wall_of=previews.appearances, wall_picture=previews.page_png)
     finally:
         previews.close()
 
@@ -328,6 +330,9 @@ def check_warnings(loaded: LoadedConfig) -> tuple[str, list[str]]:
     top = top_n_warning(cfg.privacy, _last_group(cfg))
     if top:
         warnings.append(top)
+    qr = qr_warning(cfg.web)
+    if qr:
+        warnings.append(qr)
     if cfg.display.viewing_distance > 0:
         import pygame
 
@@ -504,9 +509,13 @@ def cmd_shot(loaded: LoadedConfig, scene: str, size_text: str, theme_name: str |
 
     import pygame
 
+    from feeds.db import DB_NAME, feed_state_dir
+
     theme = load_theme(theme_name, loaded.base_dir, "--theme") if theme_name else None
+    state = feed_state_dir(loaded.config.state.dir, loaded.config.feed.type)
+    people = state if (state / DB_NAME).is_file() else None  # the people's privacy choices, as the wall reads them
     try:
-        preview = build_wall(loaded, size, theme=theme)
+        preview = build_wall(loaded, size, theme=theme, people=people)
     except FeedError as exc:
         print(f"chalkwall: feed failed: {exc}", file=sys.stderr)
         return 1

@@ -24,6 +24,7 @@ from feeds.connectors.base import Adapter
 from feeds.connectors.registry import adapter_for
 from feeds.live.avatars import avatar_dir
 from feeds.config.schema import LoadedConfig
+from feeds.config.web import wall_qr_url
 from feeds.live.coordinator import FeedCoordinator
 from feeds.live.roles import RoleModels
 from feeds.game.engine import Engine
@@ -47,7 +48,8 @@ def make_stage(loaded: LoadedConfig, size: tuple[int, int], clock: Clock, theme:
     cfg = loaded.config
     theme = theme or load_theme(cfg.display.theme, loaded.base_dir, loaded.label)
     fonts = FontBook({"text": theme.fonts.text, "numbers": theme.fonts.numbers})
-    return Stage(size, theme, fonts, clock, Motion(cfg.display.animation), cfg.display, cfg.board, avatar_dir(cfg))
+    return Stage(size, theme, fonts, clock, Motion(cfg.display.animation), cfg.display, cfg.board, avatar_dir(cfg),
+                 wall_qr_url(cfg.web))
 
 
 @dataclass
@@ -57,12 +59,26 @@ class Preview:
     clock: FakeClock
     scratch: tempfile.TemporaryDirectory[str] | None = None  # the throwaway state, removed with the preview
 
+    def close(self) -> None:
+        """Close the engine's ledger and history, the role models' and the privacy choices'
+        connections, and remove the throwaway state."""
+        for part in (self.coordinator.on_snapshot, self.coordinator.roles, self.wall.privacy):
+            close = getattr(part, "close", None)
+            if close is not None:
+                close()
+        if self.scratch is not None:
+            self.scratch.cleanup()
+
 
 def build_wall(loaded: LoadedConfig, size: tuple[int, int], *, clock: FakeClock | None = None,
-               theme: Theme | None = None, state: Path | None = None, adapter: Adapter | None = None) -> Preview:
+               theme: Theme | None = None, state: Path | None = None, adapter: Adapter | None = None,
+               people: Path | None = None) -> Preview:
     """A wall fed by one real poll of the configured feed (two for the demo), or of ``adapter``
     (the team page's previews: the wall's last saved board), on a fake clock.
-    Its challenges run over ``state`` (a throwaway directory unless given), never the real ledger."""
+    Its challenges run over ``state`` (a throwaway directory unless given), never the real ledger;
+    each person's privacy choices and the team page's role models are read from ``people`` (the
+    real state directory, read as the wall reads it: a preview never shows what the wall would
+    not), else from ``state``."""
     init_offscreen()
     clock = clock or FakeClock()
     cfg = loaded.config
@@ -72,8 +88,8 @@ def build_wall(loaded: LoadedConfig, size: tuple[int, int], *, clock: FakeClock 
     adapter = adapter or adapter_for(loaded, clock=clock.wall, state_dir=directory)
     engine = Engine(Ledger(directory), cfg, History(directory), clock=clock.wall, announce=False)
     coordinator = FeedCoordinator(adapter, cfg.feed, cfg.board, clock=clock.wall, on_snapshot=engine,
-                                  roles=RoleModels(cfg.roles.role_models, directory))
-    wall = Wall(make_stage(loaded, size, clock, theme), privacy=open_privacy(cfg.privacy, directory))
+                                  roles=RoleModels(cfg.roles.role_models, people or directory))
+    wall = Wall(make_stage(loaded, size, clock, theme), privacy=open_privacy(cfg.privacy, people or directory))
     coordinator.poll_once()
     wall.update(coordinator.state(), [e for e in coordinator.drain_events() if not isinstance(e, FeedEventReceived)])
     if warm_up:

@@ -54,6 +54,7 @@ class Stage:
     display: DisplayConfig
     board: BoardConfig
     avatar_dir: Path | None = None  # the fetched pictures (feeds/avatars.py); None: not shown
+    wall_qr: str = ""  # the team page's address, drawn as a QR code on the wins scene ("": none)
 
     def __post_init__(self) -> None:
         self._background: pygame.Surface | None = None

@@ -2,6 +2,10 @@
 
 The scene remembers the events it has seen (the feed may only list its most recent few), so the
 wall keeps showing the day's wins after they have scrolled out of the feed.
+
+With ``[web] qr_on_wall`` a QR code of the team page's address stands in the content's bottom-right
+corner (:mod:`display.qr`, made once); the cards that reach down beside it are narrower, so that
+nothing is drawn under it.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from datetime import datetime, timezone
 
 import pygame
 
+from display.qr import QrPanel, make_panel
 from display.scenes import Scene
 from display.stage import Stage
 from display.widgets import Avatars, avatar_colour, draw_heart, draw_star, wrap_text
@@ -36,6 +41,8 @@ class WinsScene(Scene):
         self.events: OrderedDict[str, tuple[float, FeedEvent]] = OrderedDict()
         self.avatars = Avatars(stage)
         self._laid_out: dict[tuple[str, int, int, str, str], tuple[list[tuple[str, str, str, bool]], int]] = {}
+        self._qr: tuple[tuple[str, tuple[int, int], object], QrPanel] | None = None
+        self.cards_drawn: list[pygame.Rect] = []  # where the last draw put its cards (or its message)
 
     def subtitle(self) -> str:
         return "Wins and thanks"
@@ -67,33 +74,75 @@ class WinsScene(Scene):
     def latest(self) -> list[FeedEvent]:
         return [e for _, e in sorted(self.events.values(), key=lambda item: -item[0])]
 
+    def qr_panel(self) -> QrPanel | None:
+        """The QR code's panel (None when ``[web] qr_on_wall`` is off), made once per address, size and theme."""
+        st = self.stage
+        if not st.wall_qr:
+            return None
+        key = (st.wall_qr, st.size, st.theme)
+        if self._qr is None or self._qr[0] != key:
+            self._qr = (key, make_panel(st, st.wall_qr))
+        return self._qr[1]
+
+    def qr_rect(self, area: pygame.Rect | None = None) -> pygame.Rect | None:
+        """Where the QR panel stands: the content's bottom-right corner (in portrait a strip across
+        its foot, the caption beside the code); None when it is off, or on a screen too small to
+        give it room beside the cards."""
+        panel = self.qr_panel()
+        if panel is None:
+            return None
+        area = area or self.stage.content()
+        w, h = panel.size
+        wide, tall = (1.0, 0.3) if self.stage.portrait else (0.4, 0.6)  # of the content: room left for the cards
+        if w > area.w * wide or h > area.h * tall:
+            return None
+        return pygame.Rect(area.right - w, area.bottom - h, w, h)
+
     def draw(self, surface: pygame.Surface) -> None:
         st = self.stage
         area = st.content()
         items = self.latest()
+        qr = self.qr_rect(area)
+        self.cards_drawn = []
+        if qr is not None:
+            surface.blit(self.qr_panel().surface, qr)  # type: ignore[union-attr]
         if not items:  # shown only when asked for (a preview): the rotation skips an empty scene
-            title = st.text_fitted("No wins or thanks yet today", st.theme.sizes.value, "text", area.w, bold=True)
+            free = area.w - 2 * (qr.w + st.margin) if qr is not None else area.w  # centred, clear of the code
+            title = st.text_fitted("No wins or thanks yet today", st.theme.sizes.value, "text", free, bold=True)
             note = st.text_fitted("The first completed challenge or thank-you shows here", st.theme.sizes.small,
-                                  "muted", area.w)
-            surface.blit(title, title.get_rect(midbottom=area.center))
-            surface.blit(note, note.get_rect(midtop=area.center))
+                                  "muted", free)
+            self.cards_drawn = [surface.blit(title, title.get_rect(midbottom=area.center)),
+                                surface.blit(note, note.get_rect(midtop=area.center))]
             return
         row_h = self.row_height()
         gap = round(row_h * 0.15)
         y = area.y
         for event in items:
-            name, _, _, giver, _, _ = self._what(event)
-            key = (event.id, area.w, row_h, name, giver)  # a renamed agent is laid out again
-            if key not in self._laid_out:  # measuring text is what a frame costs: once per event and size
-                if len(self._laid_out) > 4 * REMEMBERED:
-                    self._laid_out.clear()
-                lines = self._lines(event, self._text_width(area.w, row_h, event))
-                self._laid_out[key] = (lines, max(row_h, self._lines_height(lines) + row_h // 8))
-            lines, h = self._laid_out[key]
+            width = area.w
+            lines, h = self._fitted(event, width, row_h)
+            if qr is not None and y + h > qr.top - gap:
+                if st.portrait:  # the code and its caption are a strip across the foot: cards stop above it
+                    break
+                width = area.w - qr.w - gap  # it would reach down beside the code: narrower
+                lines, h = self._fitted(event, width, row_h)
             if y + h > area.bottom:
                 break
-            self._card(surface, event, pygame.Rect(area.x, y, area.w, h), lines, row_h)
+            card = pygame.Rect(area.x, y, width, h)
+            self._card(surface, event, card, lines, row_h)
+            self.cards_drawn.append(card)
             y += h + gap
+
+    def _fitted(self, event: FeedEvent, width: int, row_h: int) -> tuple[list[tuple[str, str, str, bool]], int]:
+        """A card's lines and height at ``width``: measuring text is what a frame costs, so once per
+        event and size (a renamed agent is laid out again)."""
+        name, _, _, giver, _, _ = self._what(event)
+        key = (event.id, width, row_h, name, giver)
+        if key not in self._laid_out:
+            if len(self._laid_out) > 4 * REMEMBERED:
+                self._laid_out.clear()
+            lines = self._lines(event, self._text_width(width, row_h, event))
+            self._laid_out[key] = (lines, max(row_h, self._lines_height(lines) + row_h // 8))
+        return self._laid_out[key]
 
     def row_height(self) -> int:
         """A card's height with one or two lines of text; a longer thank-you makes its card taller."""

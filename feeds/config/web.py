@@ -1,6 +1,7 @@
 """The ``[web]`` section: where the team page (``chalkwall web``) listens and how it signs people in.
 
-Plain HTTP is for a trusted LAN only; with ``tls_cert`` and ``tls_key`` (both or neither) the page
+``qr_on_wall`` puts ``public_url`` on the wall as a QR code (the wins scene). Plain HTTP is for a
+trusted LAN only; with ``tls_cert`` and ``tls_key`` (both or neither) the page
 is served over HTTPS and its session cookie is marked ``Secure``.
 """
 
@@ -10,6 +11,7 @@ import ipaddress
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from feeds.config.validate import Reader
 
@@ -53,6 +55,7 @@ class WebConfig:
     admin_password_file: str = "admin-password"  # an argon2 hash; `chalkwall people admin-password` writes it
     tls_cert: str = ""
     tls_key: str = ""
+    qr_on_wall: bool = False  # a QR code of public_url on the wall's wins scene ("Thank a colleague: scan")
 
     def check(self, reader: Reader, key: str) -> None:
         if bool(self.tls_cert) != bool(self.tls_key):
@@ -69,6 +72,33 @@ class WebConfig:
         if self.public_url:
             return self.public_url.rstrip("/")
         return f"{'https' if self.tls else 'http'}://{self.listen}"
+
+
+def wall_qr_url(web: WebConfig) -> str:
+    """What the wall's QR code holds: ``public_url`` (the team page's own address, which signs a
+    visitor in, never a personal link), or "" for no QR code: off, or no ``public_url`` set."""
+    return web.public_url.rstrip("/") if web.qr_on_wall and web.public_url else ""
+
+
+def qr_warning(web: WebConfig) -> str | None:
+    """For ``chalkwall check``: the sentence when ``qr_on_wall`` is on but phones could not use it."""
+    if not web.qr_on_wall:
+        return None
+    if not web.public_url:
+        return ("web.qr_on_wall = true but web.public_url is empty: the wall draws no QR code (one of "
+                f"{web.url()} would help nobody); set public_url to the address phones reach the team page at")
+    host = urlsplit(web.public_url).hostname or ""
+    if host == "localhost" or _loopback(host):
+        return (f"web.qr_on_wall = true but web.public_url ({web.public_url}) is this machine's own loopback "
+                "address: a phone that scans the wall's QR code cannot reach it")
+    return None
+
+
+def _loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback or ipaddress.ip_address(host).is_unspecified
+    except ValueError:
+        return False
 
 
 def web_path(value: str, base_dir: Path, credential: bool = False) -> Path:

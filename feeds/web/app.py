@@ -10,7 +10,7 @@ without it. Responses carry no-store and a strict Content-Security-Policy (no sc
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, MutableMapping, Sequence
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -52,6 +52,11 @@ Scope = MutableMapping[str, Any]
 Checker = Callable[[], tuple[list[Problem], list[Problem]]]
 # A scene of the wall as PNG bytes, from its last saved board; None when there is no board yet.
 Previewer = Callable[[str], bytes | None]
+# Where the wall shows a person (by id) now: the name it shows them by (None: nowhere) and each
+# (scene, page, title) on which it is drawn; None when there is no board yet.
+WallOf = Callable[[str], tuple[str | None, Sequence[tuple[str, int, str]]] | None]
+# One page (from 0) of a scene as PNG bytes; None when there is no such page.
+WallPicture = Callable[[str, int], bytes | None]
 ASGI = Callable[[Scope, Callable[[], Awaitable[Any]], Callable[[Any], Awaitable[None]]], Awaitable[None]]
 
 
@@ -81,6 +86,8 @@ class Site:
     check: Checker | None = None  # None: the config's own validation only (no theme checks)
     preview: Previewer | None = None  # None: no pygame here, scene previews are off
     scenes: tuple[str, ...] = ()  # the scenes a preview may show
+    wall_of: WallOf | None = None  # None: no pygame here, the Me page cannot show the wall's pictures
+    wall_picture: WallPicture | None = None
 
     def admin_hash(self) -> str | None:
         return read_password_hash(self.password_file)

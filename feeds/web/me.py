@@ -1,5 +1,6 @@
 """The Me page (``/me``): my points and what earned each, my badges, today's targets, my streaks,
-the thanks I received, and my privacy choices.
+the thanks I received, what the wall shows about me (:mod:`feeds.web.wall_me`) and my privacy
+choices.
 
 Everything comes from the state file the wall writes: the ledger (points, badges and streaks,
 through the same :func:`feeds.game.challenges.badges` the wall wears them by), the wall's last saved
@@ -28,6 +29,7 @@ from feeds.privacy.choices import ALIAS_MAX, RANKINGS, Choices
 from feeds.web.app import Site, Who, checked_form, page
 from feeds.web.floor import Floor
 from feeds.web.thanks import now_of, thanks_routes
+from feeds.web.wall_me import on_wall, wall_routes
 
 BADGE_LABELS = {"record": "Record holder", "streak": "On a streak"}
 RANKING_LABELS = {"ranked": "Rank me as usual",
@@ -186,7 +188,7 @@ def own_routes(site: Site) -> list[Route]:
                     targets=me_page.targets(who.id, now), streaks=me_page.streaks(who.id, now),
                     received=store.received_by(who.id), names=names, choice=choice, rankings=RANKINGS,
                     ranking_labels=RANKING_LABELS, alias_max=ALIAS_MAX, ranked_role=who.role != "watcher",
-                    on_board=floor.agent(who.id) is not None, when=floor.when, **extra)
+                    on_board=floor.agent(who.id) is not None, when=floor.when, wall=on_wall(site, who.id), **extra)
 
     def not_a_person(request: Request) -> HTMLResponse:
         return page(request, "message.html", 403, title="Sign in as yourself",
@@ -215,6 +217,6 @@ def own_routes(site: Site) -> list[Route]:
             return await run_in_threadpool(view, request, who, 400, error=str(exc), alias_typed=alias)
         return RedirectResponse("/me?saved=1", 303)
 
-    return [*thanks_routes(site, store, floor),
+    return [*thanks_routes(site, store, floor), *wall_routes(site),
             Route("/me", me, methods=["GET"]),
             Route("/me/privacy", privacy, methods=["POST"])]

@@ -21,7 +21,7 @@ from feeds.web.invites import invite_url, write_qr
 from feeds.web.people import ROLES, People
 
 if TYPE_CHECKING:
-    from feeds.web.app import Checker, Previewer
+    from feeds.web.app import Checker, Previewer, WallOf, WallPicture
 
 log = logging.getLogger(LOGGER + ".web")
 INVITES_DIR = "invites"
@@ -38,9 +38,10 @@ def password_file(loaded: LoadedConfig, reading: bool = True) -> Path:
 
 
 def cmd_web(loaded: LoadedConfig, preview: Previewer | None = None, check: Checker | None = None,
-            scenes: Sequence[str] = ()) -> int:
-    """Serve the team page until interrupted; ``preview`` and ``check`` come from the composition
-    root (``display/cli.py``), which can draw: without them previews are off."""
+            scenes: Sequence[str] = (), wall_of: WallOf | None = None, wall_picture: WallPicture | None = None) -> int:
+    """Serve the team page until interrupted; ``preview``, ``check``, ``wall_of`` and
+    ``wall_picture`` come from the composition root (``display/cli.py``), which can draw: without
+    them previews (and the Me page's pictures of the wall) are off."""
     import uvicorn
 
     from feeds.game.shop import Shop
@@ -58,7 +59,8 @@ def cmd_web(loaded: LoadedConfig, preview: Previewer | None = None, check: Check
     people = People(people_dir(loaded))
     shop = Shop(people_dir(loaded), loaded.config.periods.zone)
     site = Site(people, password_file(loaded), web.url(), RateLimit(), tls=web.tls, shop=shop, config_path=loaded.path,
-                check=check, preview=preview, scenes=tuple(scenes), config=loaded.config)
+                check=check, preview=preview, scenes=tuple(scenes), config=loaded.config, wall_of=wall_of,
+                wall_picture=wall_picture)
     app = build_app(site)
     scheme = "https" if web.tls else "http"
     host = f"[{listen[0]}]" if ":" in listen[0] else listen[0]
