@@ -200,6 +200,33 @@ def test_another_persons_thank_you_cannot_be_undone_by_me(team: Team) -> None:
     assert balances(team) == [("agent", "petr", 5.0, 1)]
 
 
+def test_odd_ids_in_the_address_or_the_form_are_a_clear_answer_never_a_500(team: Team) -> None:
+    asa = team.person("asa")
+    assert give(asa, "petr").status_code == 303
+    for odd in ("²", "9" * 30, "x", "-1", "1.0"):
+        assert asa.get(f"/thanks?sent={odd}").status_code == 200, odd
+        assert asa.get(f"/thanks?sent=x&undone={odd}").status_code == 200, odd
+        undo = asa.post("/thanks/undo", data={"csrf": form_of(asa)["csrf"], "id": odd})
+        assert undo.status_code == 404, odd
+    assert balances(team) == [("agent", "petr", 5.0, 1)]
+
+
+def test_an_undo_never_takes_back_points_already_spent_in_the_shop(team: Team) -> None:
+    from feeds.game.shop import Shop
+
+    asa = team.person("asa")
+    assert give(asa, "petr").status_code == 303
+    shop = Shop(team.state, "UTC")
+    try:
+        item = shop.add_item("Fika", 5, None, "tax_free")
+        shop.request("petr", item)  # Пётр spends the 5 points at once
+        refused = asa.post("/thanks/undo", data={"csrf": form_of(asa)["csrf"], "id": "1"})
+        assert refused.status_code == 409 and "already spent in the shop" in refused.text
+        assert [b for b in balances(team) if b[1] == "petr"][0][2] == 0.0  # never below zero
+    finally:
+        shop.close()
+
+
 def test_every_new_form_is_refused_without_its_csrf_token(team: Team) -> None:
     asa = team.person("asa")
     assert give(asa, "petr").status_code == 303

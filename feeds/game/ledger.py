@@ -39,7 +39,8 @@ CREATE TABLE IF NOT EXISTS awards (
     UNIQUE (challenge, subject_kind, subject, period)
 );
 CREATE INDEX IF NOT EXISTS awards_by_subject ON awards (subject_kind, subject);
-CREATE INDEX IF NOT EXISTS kudos_by_giver ON awards (giver, period) WHERE challenge = 'kudos';
+DROP INDEX IF EXISTS kudos_by_giver;  -- it covered 'kudos' only: the limit counts undone ones too
+CREATE INDEX IF NOT EXISTS kudos_given ON awards (giver, period) WHERE challenge IN ('kudos', 'kudos_undone');
 CREATE TABLE IF NOT EXISTS names (  -- who an id was when last awarded, for payroll after they left
     subject_kind TEXT NOT NULL,
     subject TEXT NOT NULL,
@@ -63,9 +64,10 @@ class Award:
 
 def kudos_used(db: sqlite3.Connection, giver: str, day: str) -> int:
     """How many of ``day``'s kudos ``giver`` has used: those given, less those taken back."""
-    row = db.execute("SELECT COALESCE(SUM(CASE challenge WHEN ? THEN 1 ELSE -1 END), 0) FROM awards "
-                     "WHERE challenge IN (?, ?) AND giver = ? AND substr(period, 1, ?) = ?",
-                     (KUDOS, KUDOS, KUDOS_UNDONE, giver, len(day) + 1, f"{day}#")).fetchone()
+    # The names are literals, not parameters, so that SQLite can use the partial index kudos_given.
+    row = db.execute(f"SELECT COALESCE(SUM(CASE challenge WHEN '{KUDOS}' THEN 1 ELSE -1 END), 0) FROM awards "
+                     f"WHERE challenge IN ('{KUDOS}', '{KUDOS_UNDONE}') AND giver = ? AND substr(period, 1, ?) = ?",
+                     (giver, len(day) + 1, f"{day}#")).fetchone()
     return int(row[0])
 
 

@@ -14,6 +14,7 @@ payout already exported can be squared), and the sender's day gets its kudos bac
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 import unicodedata
 from dataclasses import dataclass
@@ -42,6 +43,17 @@ CREATE INDEX IF NOT EXISTS thanks_by_taker ON thanks (taker);
 CREATE INDEX IF NOT EXISTS thanks_by_giver ON thanks (giver, given_at);
 """
 _COLUMNS = "id, giver, taker, text, public, given_at, undone_at"
+
+
+def _can_take_back(db: sqlite3.Connection, thank: Thank) -> bool:
+    """Whether the one thanked still has the points to give back (the shop may have held them):
+    an undo never takes a balance below zero, as no shop request may."""
+    award = db.execute("SELECT points FROM awards WHERE event_id = ?", (thank.event_id,)).fetchone()
+    if award is None:
+        return True
+    balance = db.execute("SELECT COALESCE(SUM(points), 0) FROM awards WHERE subject_kind = 'agent' AND subject = ?",
+                         (thank.taker,)).fetchone()[0]
+    return float(balance) >= float(award[0]) - 1e-9
 
 
 class Refused(Exception):
@@ -183,6 +195,8 @@ class ThanksStore:
                            else ("That thank-you was already undone.", 409) if thank.undone_at is not None
                            else (f"Thanks can be undone for {UNDO_SECONDS // 60} minutes; this one stands.", 409)
                            if not thank.undoable(moment) else None)
+                if problem is None and thank is not None and not _can_take_back(self._db, thank):
+                    problem = ("The points of this thank-you are already spent in the shop, so it stands.", 409)
                 if problem is not None:
                     self._db.execute("COMMIT")
                     raise Refused(*problem)

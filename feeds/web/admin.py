@@ -21,10 +21,10 @@ from starlette.routing import Route
 from feeds.config.validate import ConfigError, Problem
 from feeds.game.shop import TAX_LABELS, TAX_NOTES, Refused, Tax
 from feeds.logs import LOGGER
-from feeds.web.app import Site, checked_form, page
+from feeds.web.app import Site, as_id, checked_form, page
 from feeds.web.invites import invite_url, qr_data_uri
 from feeds.web.people import ROLE_LABELS, ROLES
-from feeds.web.shop import as_id, points, shop_of
+from feeds.web.shop import points, shop_of
 
 log = logging.getLogger(LOGGER + ".web")
 MAX_COST = 1_000_000.0

@@ -186,6 +186,13 @@ def page(request: Request, name: str, status: int = 200, **context: Any) -> HTML
     return page_response(name, {"who": who, "csrf": request.session["csrf"], **context}, status)
 
 
+def as_id(text: object) -> int | None:
+    """A row id from a form field or a query: plain ASCII digits that fit SQLite's integer, else None
+    ("²" is a digit to str.isdigit, and 30 digits overflow SQLite: neither may become a 500)."""
+    raw = str(text or "")
+    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 18 else None
+
+
 async def checked_form(request: Request) -> FormData:
     """The POSTed form, once its CSRF token is the session's; 403 otherwise."""
     form = await request.form()

@@ -11,7 +11,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from feeds.game.shop import TAX_NOTES, Refused, Shop
-from feeds.web.app import Site, Who, checked_form, page
+from feeds.web.app import Site, Who, as_id, checked_form, page
 
 SHOPPERS = ("agent", "role_model")  # who may spend points: those the wall counts
 
@@ -28,12 +28,6 @@ def may_shop(site: Site, who: Who) -> bool:
         return False
     person = site.people.get(who.id)
     return person is not None and person.role in SHOPPERS
-
-
-def as_id(text: object) -> int | None:
-    """A row id from a form field: plain ASCII digits that fit SQLite's integer, else None."""
-    raw = str(text or "")
-    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 18 else None
 
 
 def points(value: float) -> str:

@@ -21,7 +21,7 @@ from starlette.routing import Route
 
 from feeds.game.thanks import TEXT_MAX, UNDO_SECONDS, Refused, Thank, ThanksStore
 from feeds.logs import LOGGER
-from feeds.web.app import Site, Who, checked_form, page
+from feeds.web.app import Site, Who, as_id, checked_form, page
 from feeds.web.floor import Floor
 
 log = logging.getLogger(LOGGER + ".web")
@@ -60,11 +60,12 @@ def thanks_routes(site: Site, store: ThanksStore, floor: Floor) -> list[Route]:
         if who is None:
             return not_a_person(request)
         notice = None
-        sent, undone = request.query_params.get("sent", ""), request.query_params.get("undone", "")
-        if sent.isdigit() or undone.isdigit():
-            thank = await run_in_threadpool(store.get, int(sent or undone))
+        sent, undone = as_id(request.query_params.get("sent")), as_id(request.query_params.get("undone"))
+        number = sent if sent is not None else undone
+        if number is not None:
+            thank = await run_in_threadpool(store.get, number)
             if thank is not None and thank.giver == who.id:
-                notice = (thank, "sent" if sent else "undone")
+                notice = (thank, "sent" if sent is not None else "undone")
         return await run_in_threadpool(view, request, who, notice=notice)
 
     async def give(request: Request) -> Response:
@@ -96,11 +97,11 @@ def thanks_routes(site: Site, store: ThanksStore, floor: Floor) -> list[Route]:
         who = person(request)
         if who is None:
             return not_a_person(request)
-        raw = str(form.get("id", ""))
+        number = as_id(form.get("id"))
         try:
-            if not raw.isdigit():
+            if number is None:
                 raise Refused("There is no such thank-you of yours.", 404)
-            thank: Thank = await run_in_threadpool(store.undo, int(raw), who.id, now_of(site))
+            thank: Thank = await run_in_threadpool(store.undo, number, who.id, now_of(site))
         except Refused as exc:
             return await run_in_threadpool(view, request, who, exc.status, error=str(exc))
         log.info("thanks %d undone by %s", thank.id, who.id)
