@@ -29,7 +29,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
@@ -252,6 +252,7 @@ class Previews:
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="chalkwall-preview")
         self._cache: tuple[float, tuple[object, ...], dict[str, Rendered]] | None = None
         self._cache_lock = threading.Lock()
+        self._refreshing: Future[dict[str, Rendered] | None] | None = None
 
     def close(self) -> None:
         self._worker.shutdown(wait=False, cancel_futures=True)
@@ -291,6 +292,14 @@ class Previews:
         kept = self._kept(stamp)
         if kept is not None:
             return kept
+        with self._cache_lock:
+            old = self._cache
+            if old is not None and old[1] == stamp:  # only older than CACHE_SECONDS: redraw behind it
+                if self._refreshing is None or self._refreshing.done():
+                    self._refreshing = self._worker.submit(self._draw, stamp)
+                return old[2]
+        # Nothing drawn yet, or someone's privacy choice changed since: a picture under the old
+        # choices could show a person who has just asked not to be shown, so this one waits.
         return self._worker.submit(self._draw, stamp).result(timeout)
 
     def render(self, scene: str, timeout: float = 120.0) -> Rendered | None:
