@@ -1,0 +1,81 @@
+"""A screen's retained status and ``chalkwall hub status``, through a real Mosquitto and a real hub
+process: online since when, version, teams, the scene and frame p95 from the wall's status file, the
+last board applied and its lag; offline after a clean stop; the exit code says whether every listed
+screen is online."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from feeds.live.feed import open_live_feed
+from tests.mosquitto import Client, needs_mosquitto
+from tests.test_hub_e2e import screen_config, site, wait_for  # noqa: F401  (site: the fixture)
+
+pytestmark = needs_mosquitto
+
+
+def hub_status(tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "display.cli", "hub", "status", "--config", str(tmp_path / "hub.toml")],
+                          capture_output=True, text=True, timeout=30)
+
+
+def retained_status(port: int, screen: str) -> dict[str, object]:
+    watcher = Client(f"watch-{screen}")
+    assert watcher.connect(port) == 0
+    watcher.mqtt.subscribe(f"chalkwall/acme/screen/{screen}/status", qos=1)
+    wait_for(lambda: watcher.messages, timeout=3)
+    watcher.close()
+    return json.loads(watcher.messages[-1].payload) if watcher.messages else {}
+
+
+def test_a_screen_publishes_its_status_and_hub_status_lists_it(site) -> None:
+    tmp_path, port, _, _ = site
+    state = tmp_path / "floor-1-state"
+    state.mkdir()
+    (state / "status.json").write_text(json.dumps({"updated": time.time(), "screen": "on", "scene": "leaderboard",
+                                                  "frame_p95_ms": 12.34}))  # as display/health.py writes it
+    before = hub_status(tmp_path)
+    assert before.returncode == 1 and "floor-1" in before.stdout and "never seen" in before.stdout, before
+    live = open_live_feed(screen_config(tmp_path, port))
+    live.start()
+    try:
+        assert wait_for(lambda: live.coordinator.state().board, timeout=5)
+        body = wait_for(lambda: (lambda b: b if (b.get("board") or {}).get("rev") else None)(
+            retained_status(port, "floor-1")), timeout=10)
+        assert body and body["state"] == "online" and body["version"] and body["teams"] == ["night"]
+        assert body["scene"] == "leaderboard" and body["frame_p95_ms"] == 12.34
+        assert body["hub"] == {"online": True, "broker": "connected"}
+        assert 0 <= body["board"]["lag_s"] < 5, body["board"]  # the hub's observed_at to applied
+        assert abs(body["since"] - time.time()) < 30
+        shown = hub_status(tmp_path)
+        assert shown.returncode == 0, shown
+        row = next(line for line in shown.stdout.splitlines() if line.startswith("floor-1"))
+        assert "online" in row and "leaderboard" in row and "12.3" in row and "rev " in row and " ms" in row, row
+        assert "last good poll" in shown.stdout and "connected as anonymous" in shown.stdout
+    finally:
+        live.stop()
+    assert wait_for(lambda: retained_status(port, "floor-1").get("state") == "offline", timeout=5)
+    after = wait_for(lambda: (lambda r: r if "offline" in r.stdout else None)(hub_status(tmp_path)), timeout=10)
+    assert after and after.returncode == 1
+    row = next(line for line in after.stdout.splitlines() if line.startswith("floor-1"))
+    assert "offline" in row and "ago" in row, row  # offline, and since when
+
+
+def test_hub_status_without_a_broker_says_so_and_fails(tmp_path: Path) -> None:
+    from tests.mosquitto import free_port
+
+    (tmp_path / "hub.toml").write_text(f"""
+[feed]
+type = "file"
+path = "x.json"
+[hub]
+broker = "mqtt://127.0.0.1:{free_port()}"
+site = "acme"
+screens = ["floor-1"]
+""")
+    done = hub_status(tmp_path)
+    assert done.returncode == 1 and "cannot connect" in done.stderr and "Traceback" not in done.stderr, done
