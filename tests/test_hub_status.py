@@ -79,3 +79,35 @@ screens = ["floor-1"]
 """)
     done = hub_status(tmp_path)
     assert done.returncode == 1 and "cannot connect" in done.stderr and "Traceback" not in done.stderr, done
+
+
+def test_a_real_wall_on_a_hub_feed_reports_its_scene_and_its_status_shows_the_hub(site) -> None:
+    """``chalkwall run`` (pygame under SDL's dummy driver) on ``[feed] type = "hub"``: its status file
+    has the hub connection and the board's lag, ``chalkwall status`` says so, and the screen's
+    retained status carries the scene and frame p95 the wall wrote."""
+    import os
+
+    tmp_path, port, _, _ = site
+    screen_config(tmp_path, port)
+    config = tmp_path / "floor-1.toml"
+    env = {k: v for k, v in os.environ.items() if k != "RUNTIME_DIRECTORY"} | {
+        "SDL_VIDEODRIVER": "dummy", "SDL_AUDIODRIVER": "dummy"}
+    wall = subprocess.Popen([sys.executable, "-m", "display.cli", "run", "--windowed", "--size", "640x360",
+                             "--config", str(config)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            text=True)
+    status_file = tmp_path / "floor-1-state" / "status.json"
+    try:
+        found = wait_for(lambda: status_file.exists() and (json.loads(status_file.read_text()).get("hub") or {})
+                         .get("rev") is not None, timeout=30)
+        assert found, wall.poll()
+        shown = subprocess.run([sys.executable, "-m", "display.cli", "status", "--config", str(config)], env=env,
+                               capture_output=True, text=True, timeout=30)
+        line = next(x for x in shown.stdout.splitlines() if x.startswith("hub:"))
+        assert f"broker 127.0.0.1:{port} connected since" in line and "as screen floor-1" in line, line
+        assert "the hub online" in line and "board rev" in line and "ms after the hub had it" in line, line
+        body = wait_for(lambda: (lambda b: b if b.get("scene") else None)(retained_status(port, "floor-1")), timeout=15)
+        assert body and isinstance(body["frame_p95_ms"], float) and body["screen"] == "on", body
+    finally:
+        wall.terminate()
+        _, err = wall.communicate(timeout=20)
+    assert "Traceback" not in err, err
