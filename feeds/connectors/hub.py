@@ -20,7 +20,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -50,6 +50,7 @@ class HubFeedOptions:
     broker: str = ""
     site: str = ""
     screen: str = ""
+    reconnect_max: float = field(default=30.0, metadata={"min": 1, "max": 600})  # seconds: the backoff's cap
 
     def check(self, reader: Any, key: str) -> None:
         for name, check in (("broker", check_broker), ("site", check_topic_id), ("screen", check_topic_id)):
@@ -96,7 +97,7 @@ class HubFeed:
         self.link = link_factory(endpoint, options.screen, username=user, password=password, ca_file=ca,
                                  will=(self.topics.screen_status(options.screen), offline_payload()),
                                  on_message=self._message,
-                                 on_up=self._up, clock=ctx.clock)
+                                 on_up=self._up, clock=ctx.clock, reconnect_max=options.reconnect_max)
         # the hub's status first: its "at" sets this screen's estimate of the hub's clock before any event
         self.link.subscribe(self.topics.hub_status, qos=1)
         levels = [team_level(t) for t in teams] or ["+"]
@@ -129,7 +130,8 @@ class HubFeed:
         if not status.connected:
             raise FeedError(f"hub unreachable since {_clock_text(status.since)} ({status.error})", "hub")
         if self._hub_online is False:
-            raise FeedError(f"the hub has been offline since {_clock_text(self._hub_since)}", "hub")
+            raise FeedError(f"hub offline since {_clock_text(self._hub_since)} (its will: is 'chalkwall hub' "
+                            "running?)", "hub")
         ready = self._ready()
         with self._lock:
             if not self._docs:

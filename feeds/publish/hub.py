@@ -258,7 +258,7 @@ class HubProcess:
         self.link = Link(self.hub.endpoint, user, username=user if self.hub.auth else None,
                          password=password_of(self.hub, loaded.base_dir), ca_file=self.hub.ca_file or None,
                          will=(topics.hub_status, pack("hub_status", {"state": "offline", "epoch": self.outbox.epoch})),
-                         on_up=lambda: self.publisher.reconnected(), clock=clock,
+                         on_up=lambda: self.publisher.reconnected(), clock=clock, reconnect_max=self.hub.reconnect_max,
                          on_message=lambda *m: self.publisher.screen_message(*m))
         self.link.subscribe(topics.screen_statuses, qos=1)
         self.publisher = Publisher(self.hub, self.live.coordinator, self.outbox, self.link, clock, wake=self.wake.set)
