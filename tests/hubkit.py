@@ -28,7 +28,7 @@ class Site:
     def hub_log_text(self) -> str:
         return self.hub_log.read_text(errors="replace") if self.hub_log.exists() else ""
 
-    def write_hub_config(self, extra: str = "", broker: str | None = None) -> Path:
+    def write_hub_config(self, extra: str = "", broker: str | None = None, screens: str = '["floor-1"]') -> Path:
         path = self.root / "hub.toml"
         path.write_text(f"""
 [feed]
@@ -40,23 +40,25 @@ dir = "{self.root / 'hub-state'}"
 [hub]
 broker = "{broker or f'mqtt://127.0.0.1:{self.port}'}"
 site = "acme"
-screens = ["floor-1"]
+screens = {screens}
 reconnect_max = 1
 {extra}
 """)
         return path
 
-    def start_hub(self, extra: str = "", broker: str | None = None, wait_online: bool = True) -> None:
-        config = self.write_hub_config(extra, broker)
+    def start_hub(self, extra: str = "", broker: str | None = None, wait_online: bool = True,
+                  watcher: tuple[str, str] | None = None, screens: str = '["floor-1"]') -> None:
+        """Run ``chalkwall hub``; wait for its online status (read as ``watcher``, a login, when given)."""
+        config = self.write_hub_config(extra, broker, screens)
         self.hub = subprocess.Popen([sys.executable, "-m", "display.cli", "hub", "--config", str(config)],
                                     stdout=subprocess.DEVNULL, stderr=open(self.hub_log, "ab"))
         if wait_online:
-            watcher = Client("watcher-hub")
-            assert watcher.connect(self.port) == 0
-            watcher.mqtt.subscribe("chalkwall/acme/hub/status", qos=1)
-            assert wait_for(lambda: any(b'"online"' in m.payload for m in watcher.messages), timeout=15), \
+            client = Client("watcher-hub")
+            assert client.connect(self.port, *(watcher or ())) == 0
+            client.mqtt.subscribe("chalkwall/acme/hub/status", qos=1)
+            assert wait_for(lambda: any(b'"online"' in m.payload for m in client.messages), timeout=15), \
                 self.hub_log_text()
-            watcher.close()
+            client.close()
 
     def screen(self, name: str = "floor-1", feed_extra: str = "", auth: str = "", broker: str | None = None,
                teams: str = '["night"]') -> LoadedConfig:

@@ -40,6 +40,7 @@ from feeds.model import FeedError, FeedEvent, Snapshot
 
 log = logging.getLogger(f"{LOGGER}.hub")
 SITE = "site"
+COMPLAINTS = 5
 CONNECT_GRACE = 10.0  # seconds after start before "not connected yet" counts as the hub unreachable
 
 
@@ -78,7 +79,7 @@ class HubFeed:
         self._hub_online: bool | None = None
         self._hub_since = ctx.clock()
         self._changed = True
-        self._complained: set[str] = set()
+        self._complained: dict[str, set[str]] = {}  # topic -> the kinds of mistake said since its last good message
         self._wake: Callable[[], None] | None = None
         self.inbox = Inbox(Cursor(ctx.state_dir)) if ctx.state_dir is not None else None
         self.hub_clock = HubClock(ctx.clock)
@@ -190,8 +191,12 @@ class HubFeed:
             self._wake()
 
     def _complain(self, topic: str, why: str) -> None:
-        if topic not in self._complained:
-            self._complained.add(topic)
+        """One line per kind of mistake on a topic (a rogue repeating itself is not news), at most
+        ``COMPLAINTS`` kinds until a good message arrives there."""
+        kind = why.split(" (", 1)[0].split(":", 1)[0]
+        said = self._complained.setdefault(topic, set())
+        if kind not in said and len(said) < COMPLAINTS:
+            said.add(kind)
             log.warning("ignored a message on %s: %s; keeping what was there", topic, why)
 
     def _message(self, topic: str, payload: bytes, retain: bool) -> None:
@@ -204,7 +209,7 @@ class HubFeed:
         except (BusError, DecodeError, FeedError, KeyError, TypeError, ValueError) as exc:
             self._complain(topic, str(exc))
             return
-        self._complained.discard(topic)
+        self._complained.pop(topic, None)
         if self._wake is not None:
             self._wake()
 
@@ -247,6 +252,9 @@ class HubFeed:
             data = read(payload, "event" if what == "events" else "recent")
             items = [data] if what == "events" else [read(_reencode(e), "event") for e in data["events"]]
             for item in items:
+                missing = [k for k in ("stream", "epoch", "seq", "event", "expires_at") if k not in item]
+                if missing:
+                    raise BusError(f"an event without {', '.join(missing)}")
                 self.inbox.offer(Arrival(str(item["stream"]), str(item["epoch"]), int(item["seq"]),
                                          _event_json(item["event"]), float(item["expires_at"])), time.monotonic())
 
@@ -278,4 +286,4 @@ def _make(feed: FeedConfig, ctx: Context) -> HubFeed:
 
 
 TYPE = ConnectorType("hub", "the boards and celebrations a chalkwall hub publishes (docs/hub.md)", _make,
-                     options=HubFeedOptions, keys=frozenset({"ca_file"}), interval=2.0)
+                     options=HubFeedOptions, keys=frozenset({"ca_file", "auth"}), interval=2.0)

@@ -40,6 +40,7 @@ log = logging.getLogger(f"{LOGGER}.hub")
 EVENT_TTL = 900  # seconds a celebration stays worth showing to a screen that was away
 SITE = "site"
 VERSION = "0.1.0"
+REASONS = {0x87: "not authorised", 0x95: "packet too large", 0x97: "quota exceeded", 0x90: "topic name invalid"}
 
 
 def team_of(event: FeedEvent, snapshot: Snapshot | None) -> str | None:
@@ -121,6 +122,7 @@ class Publisher:
         self._acks: deque[tuple[tuple[str, int], int]] = deque()  # from paho's thread: (stream, seq), reason
         self._sent: dict[str, bytes] = {}  # retained topic -> the body last sent (to skip the unchanged)
         self._inflight: set[tuple[str, int]] = set()
+        self._refused: set[str] = set()  # streams whose last celebration the broker refused (said once)
         # screen id -> (online/offline, since when on the hub's clock), noted by paho's thread
         self._screens_lock = threading.Lock()  # never held across a paho call
         self._screens: dict[str, tuple[str, float]] = {}
@@ -178,8 +180,13 @@ class Publisher:
             self._inflight.discard((stream, seq))
             if reason in (0, NO_SUBSCRIBERS):
                 self.outbox.mark_published(stream, seq)
-            else:
-                log.warning("the broker refused celebration %s #%d (reason %d): check the hub's ACL", stream, seq, reason)
+                if stream in self._refused:
+                    self._refused.discard(stream)
+                    log.info("the broker takes celebrations on %s again", stream)
+            elif stream not in self._refused:  # said once: it is sent again (and refused) after every poll
+                self._refused.add(stream)
+                log.warning("the broker refused celebration %s #%d (reason %d: %s): check the hub's ACL; "
+                            "kept in the outbox and sent again", stream, seq, reason, REASONS.get(reason, "refused"))
         if not self.link.status().connected:
             return  # the session and the outbox keep it until the link is back (reconnected publishes)
         if self._fresh:
