@@ -99,10 +99,12 @@ def collect(hub: HubConfig, base_dir: Path, timeout: float = 5.0, settle: float 
         return f"{where}: cannot connect ({type(exc).__name__}: {exc})"
     client.loop_start()
     try:
-        if not seen.connected.wait(timeout) or not client.is_connected() and seen.refused is None:
+        if not seen.connected.wait(timeout):
             return f"{where}: no answer within {timeout:g} s"
         if seen.refused:
             return f"{where}: {seen.refused}"
+        if not client.is_connected():
+            return f"{where}: cannot connect (TLS failed? is [hub] ca_file the broker's CA?)"
         if seen.subscribed.wait(timeout):
             time.sleep(settle)  # retained messages follow the SUBACK at once; a moment for all of them
         return seen
@@ -154,7 +156,7 @@ def render(hub: HubConfig, seen: Seen, now: float | None = None) -> tuple[str, b
         if body and state == "online" and isinstance(body.get("at"), (int, float)) and now - body["at"] > SILENT_AFTER:
             state = "silent"  # online, it said, but nothing since: it died without the broker noticing yet
             since = body["at"]
-        if state == "offline" or since is None:
+        if note.get("state") == state or since is None:  # the hub's note: on the hub's clock, and a will has no time
             since = note.get("since", since)
         online = state == "online"
         up += sid in hub.screens and online
