@@ -168,3 +168,38 @@ def test_a_screen_hours_off_the_hubs_clock_shows_fresh_celebrations_and_skips_st
         hub.close()
         feed.close()
         broker.stop()
+
+
+def test_a_coordinator_whose_clock_goes_back_hours_still_retries_and_still_marks_stale(server, tmp_path: Path) -> None:
+    """A real HTTP feed that fails, on a wall clock set back by 5 h mid-failure: the next try is not
+    postponed by 5 h, and the board is marked stale after stale_after on the monotonic clock."""
+    import random
+
+    from feeds.connectors.registry import make_adapter
+    from feeds.live.coordinator import FeedCoordinator
+    from helpers import FakeClock, Reply, agent, doc
+
+    if True:  # (the conftest's real HTTP server)
+        server.json("/feed", doc(agent("ada", 1)))
+        loaded = load_config(str(write_config(tmp_path, f'[feed]\ntype = "http"\nurl = "{server.url}/feed"\n'
+                                                        'interval = 5\nstale_after = 20\n')))
+        wall, mono = FakeClock(DAY1.timestamp()), FakeClock(1000.0)
+        c = FeedCoordinator(make_adapter(loaded.config.feed, loaded.base_dir), loaded.config.feed,
+                            loaded.config.board, clock=wall, rng=random.Random(0), monotonic=mono)
+        c._tick()
+        assert c.state().board is not None and not c.state().stale
+        server.routes["/feed"] = Reply(503, b"")
+        wall.advance(5)
+        mono.advance(5)
+        c._tick()  # fails: a back-off of a few seconds
+        asked = len(server.requests)
+        wall.advance(-5 * HOUR)  # NTP sets the clock back by 5 h
+        mono.advance(30)
+        c._tick()
+        assert len(server.requests) == asked + 1  # tried again now, not in 5 h
+        assert c.state().stale  # 35 s without a good poll on the monotonic clock
+        server.json("/feed", doc(agent("ada", 2)))
+        mono.advance(60)  # past the back-off, on the clock as it now is
+        wall.advance(60)
+        c._tick()
+        assert not c.state().stale and c.state().last_error is None
