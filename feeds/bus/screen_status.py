@@ -23,10 +23,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from feeds.bus.link import LinkStatus
 from feeds.bus.topics import pack
+
+if TYPE_CHECKING:  # `chalkwall status` reads the path from here and need not load paho
+    from feeds.bus.link import LinkStatus
 
 STATUS_NAME = "status.json"  # the wall's status file (display/health.py writes it)
 VERSION = "0.1.0"
