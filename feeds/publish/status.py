@@ -188,6 +188,10 @@ def cmd_hub_status(loaded: LoadedConfig) -> int:
         print(f"chalkwall: {loaded.label} has no [hub] section: 'chalkwall hub status' reads a hub's config "
               "(docs/hub.md)", file=sys.stderr)
         return 2
+    if not hub.endpoint.loopback and hub.auth is not None:
+        print(f"chalkwall: note: reading {hub.broker} as {hub.auth.username!r}; a listener that ties client ids "
+              "to user names (init-broker's TLS listener does) knocks the hub off for a moment — point [hub] "
+              "broker at the local listener, mqtt://127.0.0.1:1883", file=sys.stderr)
     try:
         seen = collect(hub, loaded.base_dir)
     except OSError as exc:
