@@ -11,6 +11,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from feeds.live.feed import open_live_feed
 from tests.mosquitto import Client, needs_mosquitto
 from tests.test_hub_e2e import screen_config, site, wait_for  # noqa: F401  (site: the fixture)
@@ -111,3 +113,34 @@ def test_a_real_wall_on_a_hub_feed_reports_its_scene_and_its_status_shows_the_hu
         wall.terminate()
         _, err = wall.communicate(timeout=20)
     assert "Traceback" not in err, err
+
+
+@pytest.mark.slow
+def test_a_screen_killed_minus_9_is_offline_since_its_will_arrived(site) -> None:
+    """No clean stop: the broker sends the screen's will (no time in it) after its 10 s delay; the
+    hub notes when it arrived, and ``chalkwall hub status`` says offline since then."""
+    import signal
+
+    tmp_path, port, _, _ = site
+    screen_config(tmp_path, port)
+    script = ("import sys, time\nfrom feeds.config.schema import load_config\nfrom feeds.live.feed import open_live_feed\n"
+              "live = open_live_feed(load_config(sys.argv[1]))\nlive.start()\ntime.sleep(600)\n")
+    proc = subprocess.Popen([sys.executable, "-c", script, str(tmp_path / "floor-1.toml")],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        assert wait_for(lambda: retained_status(port, "floor-1").get("state") == "online", timeout=15)
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    killed = time.time()
+    assert wait_for(lambda: retained_status(port, "floor-1") == {"v": 1, "kind": "screen_status", "state": "offline"},
+                    timeout=20)  # the will
+    shown = wait_for(lambda: (lambda r: r if "offline" in r.stdout else None)(hub_status(tmp_path)), timeout=10)
+    assert shown and shown.returncode == 1
+    row = next(line for line in shown.stdout.splitlines() if line.startswith("floor-1"))
+    import re
+
+    found = re.search(r"offline\s+(\d\d:\d\d:\d\d)", row)
+    assert found, row
+    expected = {time.strftime("%H:%M:%S", time.localtime(killed + d)) for d in range(8, 16)}  # the will's 10 s
+    assert found.group(1) in expected, (row, sorted(expected))
