@@ -330,6 +330,9 @@ class Kiosk:
                                  "unlisted": unlisted(view)}
         fields |= {"config": {"file": self.loaded.label, "theme": self.theme.name, "rejected": self.rejected},
                    **feed_fields(coordinator.state())}
+        bus_status = getattr(coordinator.adapter, "bus_status", None)  # a hub's screen: its broker and board lag
+        if callable(bus_status):
+            fields["hub"] = bus_status()
         if not self.status.write(now, fields) and not self.status_failed:
             log.error("cannot write the status file %s (a full disk, a read-only directory?); "
                       "the wall keeps running", self.status.path)

@@ -85,6 +85,8 @@ def _parser() -> argparse.ArgumentParser:
                       help="another name or address screens reach the broker by (repeatable)")
     init.add_argument("--local-port", type=int, default=1883, help="the hub's plain listener on 127.0.0.1 (1883)")
     init.add_argument("--tls-port", type=int, default=8883, help="the screens' TLS listener (8883)")
+    hub_sub.add_parser("status", parents=[common],
+                       help="every screen online or not, its scene, frame p95 and board lag; the source; the broker")
     sub.add_parser("status", parents=[common], help="how the running wall is doing (from its status file)")
     run = sub.add_parser("run", parents=[common], help="show the wall (fullscreen; --windowed for a laptop)")
     run.add_argument("--windowed", action="store_true", help="a window instead of the whole screen; Esc or q quits")
@@ -174,6 +176,10 @@ def _main(argv: Sequence[str] | None) -> int:
                 from feeds.publish.hub import cmd_hub
 
                 return cmd_hub(loaded)
+            if args.hub_action == "status":
+                from feeds.publish.status import cmd_hub_status
+
+                return cmd_hub_status(loaded)
             from feeds.publish.broker_setup import cmd_init_broker
 
             return cmd_init_broker(loaded, args.out, args.host, args.local_port, args.tls_port)

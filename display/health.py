@@ -104,10 +104,10 @@ class StatusFile:
 
 def status_path(configured_state_dir: str = "") -> Path:
     """Where the status file lives: systemd's $RUNTIME_DIRECTORY when given, else the state directory."""
+    from feeds.bus.screen_status import wall_status_path  # the same path a hub's screen reads it from
     from feeds.db import state_dir
 
-    runtime = os.environ.get("RUNTIME_DIRECTORY", "").split(":")[0]
-    return (Path(runtime) if runtime else state_dir(configured_state_dir)) / STATUS_NAME
+    return wall_status_path(state_dir(configured_state_dir))
 
 
 def read_status(path: Path) -> dict[str, Any] | None:
@@ -115,6 +115,26 @@ def read_status(path: Path) -> dict[str, Any] | None:
         return json.loads(path.read_text())
     except (OSError, ValueError):
         return None
+
+
+def describe_hub(hub: dict[str, Any], now: float) -> str:
+    """One line on a hub's screen: its broker connection, the hub, and the lag of its board."""
+    since = hub.get("since")
+    at = time.strftime("%H:%M:%S", time.localtime(since)) if isinstance(since, (int, float)) else "?"
+    if hub.get("connected"):
+        line = f"hub:     broker {hub.get('broker', '?')} connected since {at} as screen {hub.get('screen', '?')}"
+        line += {True: "; the hub online", False: "; the hub OFFLINE (its will)", None: "; no word from the hub yet"}[
+            hub.get("hub_online")]
+    else:
+        line = f"hub:     broker {hub.get('broker', '?')} UNREACHABLE since {at} ({hub.get('error') or '?'})"
+    lag = hub.get("lag_s")
+    if hub.get("rev") is not None:
+        line += f"; board rev {hub['rev']}" + (f", applied {lag * 1000:.0f} ms after the hub had it"
+                                               if isinstance(lag, (int, float)) else "")
+    offset = hub.get("clock_offset_s")
+    if isinstance(offset, (int, float)) and abs(offset) >= 5:
+        line += f"; this clock is {abs(offset):.0f} s {'behind' if offset > 0 else 'ahead of'} the hub's (NTP?)"
+    return line
 
 
 def describe(status: dict[str, Any], now: float | None = None) -> str:
@@ -136,6 +156,9 @@ def describe(status: dict[str, Any], now: float | None = None) -> str:
     ]
     if status.get("last_error"):
         lines.append(f"error:   {status['last_error']}")
+    hub = status.get("hub")
+    if isinstance(hub, dict):
+        lines.append(describe_hub(hub, now))
     for problem in status.get("data_problems") or ():
         lines.append(f"data:    {problem}")
     board = status.get("board")

@@ -223,7 +223,10 @@ class Stage:
         if not state.stale or state.last_success is None:
             return None
         when = time.strftime("%H:%M", time.localtime(state.last_success))
-        return f"data from {when} — " + ("feed unreachable" if state.last_error else "updating…")
+        error = state.last_error or ""
+        if error.startswith("hub "):  # a hub's screen: "hub unreachable since 10:42", its own words
+            return f"data from {when} — {error.split(' (', 1)[0]}"
+        return f"data from {when} — " + ("feed unreachable" if error else "updating…")
 
     def place_notices(self, notices: list[Notice]) -> list[tuple[Notice, pygame.Rect]]:
         """Where notices go: the first in the bottom-right corner, the next in the bottom-left

@@ -62,3 +62,17 @@ def test_the_status_file_is_replaced_whole_and_read_back(tmp_path: Path) -> None
     blocked = StatusFile(tmp_path / "status.json" / "inside")
     assert blocked.write(1.0, {}) is False  # a path that cannot be written: False, no exception
     assert json.loads((tmp_path / "status.json").read_text())["scene"] == "teams"
+
+
+def test_a_hub_screens_status_says_its_broker_the_hub_and_the_lag(tmp_path: Path) -> None:
+    base = {"updated": 1_795_000_000.0, "screen": "on", "scene": "leaderboard"}
+    up = describe(base | {"hub": {"broker": "hub.lan:8883", "connected": True, "since": 1_794_999_000.0,
+                                  "screen": "floor-1", "hub_online": True, "rev": 7, "lag_s": 0.042,
+                                  "clock_offset_s": 18000.0}}, now=base["updated"])
+    line = next(x for x in up.splitlines() if x.startswith("hub:"))
+    assert "broker hub.lan:8883 connected since" in line and "as screen floor-1; the hub online" in line
+    assert "board rev 7, applied 42 ms after the hub had it" in line and "18000 s behind the hub's" in line
+    down = describe(base | {"hub": {"broker": "hub.lan:8883", "connected": False, "since": 1_794_999_000.0,
+                                    "error": "cannot connect (no broker there, or TLS failed: is ca_file the hub's CA?)",
+                                    "hub_online": None, "rev": None}}, now=base["updated"])
+    assert "hub:     broker hub.lan:8883 UNREACHABLE since" in down and "TLS failed" in down

@@ -60,7 +60,7 @@ class Link:
                  password: str | None = None, ca_file: str | None = None,
                  will: tuple[str, bytes] | None = None, will_delay: int = 10,
                  on_message: Message | None = None, on_up: Callable[[], None] | None = None,
-                 clock: Callable[[], float] = time.time, keepalive: int = 15) -> None:
+                 clock: Callable[[], float] = time.time, keepalive: int = 15, reconnect_max: float = 30) -> None:
         self.endpoint, self.client_id, self.clock, self.keepalive = endpoint, client_id, clock, keepalive
         self.on_message, self.on_up = on_message, on_up
         # Two locks, neither ever taken by paho's network thread while we are inside paho: ``_send``
@@ -84,7 +84,9 @@ class Link:
             props = Properties(PacketTypes.WILLMESSAGE)
             props.WillDelayInterval = will_delay
             client.will_set(will[0], will[1], qos=1, retain=True, properties=props)
-        client.reconnect_delay_set(1, 30)
+        # paho doubles the wait after each failed try, up to this cap: after an hour without a broker, a
+        # screen is back at most reconnect_max seconds after the broker is
+        client.reconnect_delay_set(1, max(1, int(reconnect_max)))
         client.on_connect = self._on_connect
         client.on_connect_fail = self._on_connect_fail
         client.on_disconnect = self._on_disconnect

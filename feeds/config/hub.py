@@ -98,6 +98,7 @@ class HubConfig:
     site: str = field(default="", metadata={"check": check_topic_id})
     screens: tuple[str, ...] = field(default=(), metadata={"each": check_topic_id})
     ca_file: str = ""  # the CA that signed the broker's certificate (init-broker writes ca.crt); "": the system's
+    reconnect_max: float = field(default=30.0, metadata={"min": 1, "max": 600})  # seconds: the backoff's cap
     auth: HubAuth | None = None
 
     def check(self, reader: Reader, key: str) -> None:

@@ -20,7 +20,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -28,6 +28,7 @@ from typing import Any
 from feeds.bus.codec import DecodeError
 from feeds.bus.cursor import Arrival, Cursor, Inbox
 from feeds.bus.link import NOT_YET, Link
+from feeds.bus.screen_status import Applied, HubClock, ScreenReport, offline_payload, wall_status_path
 from feeds.bus.topics import BusError, Topics, read, team_level
 from feeds.config.feed import FeedConfig
 from feeds.config.hub import check_broker, check_topic_id, parse_broker
@@ -39,6 +40,7 @@ from feeds.model import FeedError, FeedEvent, Snapshot
 
 log = logging.getLogger(f"{LOGGER}.hub")
 SITE = "site"
+COMPLAINTS = 5
 CONNECT_GRACE = 10.0  # seconds after start before "not connected yet" counts as the hub unreachable
 
 
@@ -49,6 +51,7 @@ class HubFeedOptions:
     broker: str = ""
     site: str = ""
     screen: str = ""
+    reconnect_max: float = field(default=30.0, metadata={"min": 1, "max": 600})  # seconds: the backoff's cap
 
     def check(self, reader: Any, key: str) -> None:
         for name, check in (("broker", check_broker), ("site", check_topic_id), ("screen", check_topic_id)):
@@ -76,9 +79,14 @@ class HubFeed:
         self._hub_online: bool | None = None
         self._hub_since = ctx.clock()
         self._changed = True
-        self._complained: set[str] = set()
+        self._complained: dict[str, set[str]] = {}  # topic -> the kinds of mistake said since its last good message
         self._wake: Callable[[], None] | None = None
         self.inbox = Inbox(Cursor(ctx.state_dir)) if ctx.state_dir is not None else None
+        self.hub_clock = HubClock(ctx.clock)
+        self.report = ScreenReport(options.screen, teams,
+                                   wall_status_path(ctx.state_dir) if ctx.state_dir is not None else None, ctx.clock)
+        self._revs: dict[str, tuple[int | None, float | None]] = {}  # team level -> the board's rev, observed_at
+        self.applied: Applied | None = None
         endpoint = parse_broker(options.broker)
         assert endpoint is not None  # the config's check
         user = password = None
@@ -88,15 +96,17 @@ class HubFeed:
         ca = str(Path(feed.ca_file) if Path(feed.ca_file).is_absolute() else ctx.base_dir / feed.ca_file) \
             if feed.ca_file else None
         self.link = link_factory(endpoint, options.screen, username=user, password=password, ca_file=ca,
-                                 will=(self.topics.screen_status(options.screen), b'{"v":1,"kind":"screen_status",'
-                                       b'"state":"offline"}'), on_message=self._message,
-                                 on_up=self._up, clock=ctx.clock)
+                                 will=(self.topics.screen_status(options.screen), offline_payload()),
+                                 on_message=self._message,
+                                 on_up=self._up, clock=ctx.clock, reconnect_max=options.reconnect_max)
+        # the hub's status first: its "at" sets this screen's estimate of the hub's clock before any event
+        self.link.subscribe(self.topics.hub_status, qos=1)
         levels = [team_level(t) for t in teams] or ["+"]
         for level in levels:
             self.link.subscribe(self.topics.board(None).rsplit("/", 1)[0] + f"/{level}", qos=1)
             self.link.subscribe(self.topics.events(f"team/{level}"), qos=1)
             self.link.subscribe(self.topics.recent(f"team/{level}"), qos=1)
-        for topic in (self.topics.game, self.topics.hub_status, self.topics.events(SITE), self.topics.recent(SITE)):
+        for topic in (self.topics.game, self.topics.events(SITE), self.topics.recent(SITE)):
             self.link.subscribe(topic, qos=1)
         self._started = 0.0
 
@@ -109,13 +119,20 @@ class HubFeed:
         if not self._started:
             self._started = self.ctx.clock()
             self.link.start()
+        try:
+            return self._poll()
+        finally:
+            self._publish_status()
+
+    def _poll(self) -> Snapshot | None:
         status = self.link.status()
         if not status.connected and status.error == NOT_YET and self.ctx.clock() - self._started < CONNECT_GRACE:
             return None  # starting: the first connect takes a moment, which is no failure to log
         if not status.connected:
             raise FeedError(f"hub unreachable since {_clock_text(status.since)} ({status.error})", "hub")
         if self._hub_online is False:
-            raise FeedError(f"the hub has been offline since {_clock_text(self._hub_since)}", "hub")
+            raise FeedError(f"hub offline since {_clock_text(self._hub_since)} (its will: is 'chalkwall hub' "
+                            "running?)", "hub")
         ready = self._ready()
         with self._lock:
             if not self._docs:
@@ -124,6 +141,7 @@ class HubFeed:
                 return None
             self._changed = False
             docs = list(self._docs.values())
+            revs = list(self._revs.values())
         agents, teams, warnings, stamps = [], {}, [], []
         for doc in docs:
             part = normalise(doc)
@@ -132,27 +150,53 @@ class HubFeed:
             warnings.extend(part.warnings)
             if part.generated_at:
                 stamps.append(part.generated_at)
+        if revs:
+            rev, observed = max(revs, key=lambda r: (r[0] is not None, r[0] or 0))
+            self.applied = Applied(rev, observed, self.ctx.clock())
         return Snapshot(tuple(agents), tuple(teams.values()), tuple(ready), min(stamps) if stamps else None,
                         tuple(warnings))
+
+    def _publish_status(self) -> None:
+        """The screen's retained status, when it changed (the coordinator's thread, never paho's)."""
+        link = self.link.status()
+        if not link.connected:
+            return
+        payload = self.report.due(self.report.body(link, self._hub_online, self.applied, self.hub_clock))
+        if payload is not None:
+            self.link.publish(self.topics.screen_status(self.options.screen), payload, retain=True)
+
+    def bus_status(self) -> dict[str, Any]:
+        """The hub connection and the lag of the last board, for the wall's status file."""
+        link = self.link.status()
+        endpoint = self.link.endpoint
+        return {"broker": f"{endpoint.host}:{endpoint.port}", "connected": link.connected, "since": link.since,
+                "error": link.error, "hub_online": self._hub_online, "screen": self.options.screen,
+                "rev": self.applied.rev if self.applied else None,
+                "lag_s": self.applied.lag(self.hub_clock) if self.applied else None,
+                "clock_offset_s": None if self.hub_clock.offset is None else round(self.hub_clock.offset, 1)}
 
     def game(self) -> Any:
         return self._game
 
     def close(self) -> None:
-        self.link.stop(last=(self.topics.screen_status(self.options.screen),
-                             b'{"v":1,"kind":"screen_status","state":"offline"}'))
+        self.link.stop(last=(self.topics.screen_status(self.options.screen), offline_payload(self.ctx.clock())))
         if self.inbox is not None:
             self.inbox.cursor.close()
 
     # -- paho's network thread ------------------------------------------------------------------
     def _up(self) -> None:
-        self.link.publish(self.topics.screen_status(self.options.screen),
-                          (b'{"v":1,"kind":"screen_status","state":"online","teams":%s}'
-                           % str(list(self.teams)).replace("'", '"').encode()), retain=True)
+        """The link is (back) up (paho's thread): only note it and wake the poller, which publishes."""
+        self.report.soon()
+        if self._wake is not None:
+            self._wake()
 
     def _complain(self, topic: str, why: str) -> None:
-        if topic not in self._complained:
-            self._complained.add(topic)
+        """One line per kind of mistake on a topic (a rogue repeating itself is not news), at most
+        ``COMPLAINTS`` kinds until a good message arrives there."""
+        kind = why.split(" (", 1)[0].split(":", 1)[0]
+        said = self._complained.setdefault(topic, set())
+        if kind not in said and len(said) < COMPLAINTS:
+            said.add(kind)
             log.warning("ignored a message on %s: %s; keeping what was there", topic, why)
 
     def _message(self, topic: str, payload: bytes, retain: bool) -> None:
@@ -161,26 +205,30 @@ class HubFeed:
             return
         what, which = found
         try:
-            self._file(what, which, payload)
+            self._file(what, which, payload, retain)
         except (BusError, DecodeError, FeedError, KeyError, TypeError, ValueError) as exc:
             self._complain(topic, str(exc))
             return
-        self._complained.discard(topic)
+        self._complained.pop(topic, None)
         if self._wake is not None:
             self._wake()
 
-    def _file(self, what: str, which: str, payload: bytes) -> None:
+    def _file(self, what: str, which: str, payload: bytes, retain: bool = False) -> None:
         if what == "board":
             if not payload:  # the team left the feed: the hub cleared its board
                 with self._lock:
                     self._docs.pop(which, None)
+                    self._revs.pop(which, None)
                     self._changed = True
                 return
             data = read(payload, "board")
             doc = {k: data[k] for k in ("version", "teams", "agents", "generated_at") if k in data}
             normalise(doc)  # refuse a board that is not a canonical document, before keeping it
+            rev, observed = data.get("rev"), data.get("observed_at")
             with self._lock:
                 self._docs[which] = doc
+                self._revs[which] = (rev if isinstance(rev, int) else None,
+                                     float(observed) if isinstance(observed, (int, float)) else None)
                 self._changed = True
         elif what == "game":
             data = read(payload, "game")
@@ -193,6 +241,7 @@ class HubFeed:
                 self._game = game
         elif what == "hub":
             data = read(payload, "hub_status")
+            self.hub_clock.heard(data.get("at"), retain)
             online = data.get("state") == "online"
             if online != self._hub_online:
                 self._hub_since = self.ctx.clock()
@@ -203,6 +252,9 @@ class HubFeed:
             data = read(payload, "event" if what == "events" else "recent")
             items = [data] if what == "events" else [read(_reencode(e), "event") for e in data["events"]]
             for item in items:
+                missing = [k for k in ("stream", "epoch", "seq", "event", "expires_at") if k not in item]
+                if missing:
+                    raise BusError(f"an event without {', '.join(missing)}")
                 self.inbox.offer(Arrival(str(item["stream"]), str(item["epoch"]), int(item["seq"]),
                                          _event_json(item["event"]), float(item["expires_at"])), time.monotonic())
 
@@ -210,7 +262,8 @@ class HubFeed:
         if self.inbox is None:
             return []
         out = []
-        for arrival in self.inbox.ready(time.monotonic(), self.ctx.clock()):
+        # expires_at is on the hub's clock: compared with the hub's time as this screen estimates it
+        for arrival in self.inbox.ready(time.monotonic(), self.hub_clock.now()):
             body = json.loads(arrival.payload)
             event_id, kind = body.pop("id"), body.pop("type")
             at = body.pop("at", None)
@@ -233,4 +286,4 @@ def _make(feed: FeedConfig, ctx: Context) -> HubFeed:
 
 
 TYPE = ConnectorType("hub", "the boards and celebrations a chalkwall hub publishes (docs/hub.md)", _make,
-                     options=HubFeedOptions, keys=frozenset({"ca_file"}), interval=2.0)
+                     options=HubFeedOptions, keys=frozenset({"ca_file", "auth"}), interval=2.0)

@@ -38,6 +38,7 @@ from feeds.connectors.transport import RetryPolicy
 log = logging.getLogger(f"{LOGGER}.feed")
 MAX_QUEUED_EVENTS = 1000
 JOB_ID = "chalkwall-feed"
+CLOCK_STEP = 60.0  # seconds of disagreement between the wall and the monotonic clock that is a jump
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +68,8 @@ class FeedCoordinator:
                  seen: SeenEvents | None = None, on_update: Callable[[], None] | None = None,
                  on_snapshot: Callable[[Snapshot], EngineOutput] | None = None,
                  store: StoredBoard | None = None, metrics: Sequence[MetricRef] = (),
-                 roles: Callable[[Snapshot], Snapshot] | None = None) -> None:
+                 roles: Callable[[Snapshot], Snapshot] | None = None,
+                 monotonic: Callable[[], float] = time.monotonic) -> None:
         self.adapter = adapter
         self.roles = roles  # marks the role models (feeds/live/roles.py) before the engine and the board see a poll
         self.on_update = on_update  # called from the polling thread after each publish (a wake-up)
@@ -77,6 +79,11 @@ class FeedCoordinator:
         self.feed = feed
         self.board_config = board
         self.clock = clock
+        # The wall clock can jump by hours (a Pi before NTP): a clock set back must neither hide that
+        # the board is stale nor postpone the next try by hours, so both are also judged on this one.
+        self.monotonic = monotonic
+        self._success_mono: float | None = None  # monotonic time of the last good poll of this process
+        self._wait = 0.0  # the back-off asked for after the last failure
         self.policy = RetryPolicy(feed.interval)
         self._rng = rng or random.Random()
         self._seen = seen if seen is not None else SeenEvents()  # not "or": an empty store is falsy
@@ -118,7 +125,10 @@ class FeedCoordinator:
         """The latest state, with ``stale`` judged against the clock now."""
         state = self._state
         last = state.last_success
-        stale = state.board is not None and (last is None or self.clock() - last > self.feed.stale_seconds)
+        age = None if last is None else self.clock() - last
+        if age is not None and age < -CLOCK_STEP and self._success_mono is not None:  # the clock went back
+            age = self.monotonic() - self._success_mono
+        stale = state.board is not None and (age is None or age > self.feed.stale_seconds)
         if stale != state.stale:
             state = replace(state, stale=stale)
         return state
@@ -238,6 +248,7 @@ class FeedCoordinator:
                       down_seconds=round(now - self._broken_since, 1), failures=old.failures)
             self._broken_since = None
         self._not_before = 0.0
+        self._success_mono = self.monotonic()
         generation = old.generation + fresh
         with self._lock:
             self._events.extend(events)
@@ -250,7 +261,7 @@ class FeedCoordinator:
         old = self._state
         failures = old.failures + 1
         delay = self.policy.delay(failures, exc.retry_after, self._rng)
-        self._not_before = now + delay
+        self._not_before, self._wait = now + delay, delay
         if self._broken_since is None:
             self._broken_since = now
             log_event(log, logging.WARNING, "feed_error", f"feed failed: {exc}; keeping the last good board",
@@ -283,7 +294,10 @@ class FeedCoordinator:
 
     def _tick(self, nudged: bool = False) -> None:
         with self._poll_lock:  # the interval job and a nudge never poll at once
-            if nudged or self.clock() >= self._not_before:  # backing off: skip the tick, unless there is news
+            remaining = self._not_before - self.clock()
+            # backing off: skip the tick, unless there is news — or the wait is longer than asked (the
+            # clock went back)
+            if nudged or remaining <= 0 or remaining > self._wait + CLOCK_STEP:
                 self.poll_once()
 
     def poll_soon(self) -> None:

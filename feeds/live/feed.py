@@ -13,6 +13,7 @@ from pathlib import Path
 
 from feeds.connectors.hub import HubFeed
 from feeds.connectors.registry import adapter_for
+from feeds.live.clockguard import ClockGuard
 from feeds.live.hubgame import HubGame
 from feeds.live.avatars import AvatarFetcher, open_avatars
 from feeds.config.schema import Config, LoadedConfig
@@ -63,7 +64,7 @@ class LiveFeed:
         if engine is None or scheduler is None:
             return
         self.engine = engine
-        self.coordinator.attach(engine)
+        self.coordinator.attach(ClockGuard(engine, feed_state_dir(self.config.state.dir, self.config.feed.type)))
         engine.schedule(scheduler)
         scheduler.remove_job(RETRY_JOB)
         log_event(log, logging.INFO, "ledger_recovered", "the points ledger is open again; points are recorded")
@@ -103,7 +104,8 @@ def open_live_feed(loaded: LoadedConfig, on_update: Callable[[], None] | None = 
     if isinstance(adapter, HubFeed):  # a hub's screen: the hub runs the game and writes the ledger
         engine, on_snapshot = None, HubGame(adapter)
     else:
-        engine = on_snapshot = open_engine(cfg)
+        engine = open_engine(cfg)
+        on_snapshot = ClockGuard(engine, directory) if engine is not None else None  # no points on a wrong clock
     coordinator = FeedCoordinator(adapter, cfg.feed, cfg.board, on_update=on_update, seen=seen,
                                   on_snapshot=on_snapshot, store=StoredBoard(directory), metrics=metric_refs(cfg),
                                   roles=RoleModels(cfg.roles.role_models, directory))

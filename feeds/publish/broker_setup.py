@@ -114,9 +114,9 @@ allow_anonymous false
 password_file {layout.passwd}
 acl_file {layout.acl}
 
-# the hub itself, on this machine
+# the hub itself, on this machine; client ids are not tied to user names here, so that
+# `chalkwall hub status` can log in as the hub beside it without taking the hub's session over
 listener {local_port} 127.0.0.1
-use_username_as_clientid true
 
 # the screens, over TLS with chalkwall's own CA
 listener {tls_port}

@@ -25,7 +25,7 @@ from typing import Any
 
 from feeds.board.diff import SeenEvents
 from feeds.bus.link import NO_SUBSCRIBERS, Link
-from feeds.bus.topics import Topics, pack, stream_of
+from feeds.bus.topics import BusError, Topics, pack, read, stream_of
 from feeds.config.hub import HubConfig
 from feeds.config.schema import LoadedConfig
 from feeds.config.web import web_path
@@ -40,6 +40,7 @@ log = logging.getLogger(f"{LOGGER}.hub")
 EVENT_TTL = 900  # seconds a celebration stays worth showing to a screen that was away
 SITE = "site"
 VERSION = "0.1.0"
+REASONS = {0x87: "not authorised", 0x95: "packet too large", 0x97: "quota exceeded", 0x90: "topic name invalid"}
 
 
 def team_of(event: FeedEvent, snapshot: Snapshot | None) -> str | None:
@@ -121,13 +122,44 @@ class Publisher:
         self._acks: deque[tuple[tuple[str, int], int]] = deque()  # from paho's thread: (stream, seq), reason
         self._sent: dict[str, bytes] = {}  # retained topic -> the body last sent (to skip the unchanged)
         self._inflight: set[tuple[str, int]] = set()
+        self._refused: set[str] = set()  # streams whose last celebration the broker refused (said once)
+        # screen id -> (online/offline, since when on the hub's clock), noted by paho's thread
+        self._screens_lock = threading.Lock()  # never held across a paho call
+        self._screens: dict[str, tuple[str, float]] = {}
 
     def status_payload(self, state: str = "online") -> bytes:
         feed = self.coordinator.state()
         return pack("hub_status", {"state": state, "version": VERSION, "epoch": self.outbox.epoch,
                                    "started_at": self.started_at, "at": self.clock(),
                                    "source": {"last_success": feed.last_success, "stale": feed.stale,
-                                              "error": feed.last_error}})
+                                              "error": feed.last_error}, "screens": self.screens()})
+
+    def screens(self) -> dict[str, dict[str, Any]]:
+        with self._screens_lock:
+            return {sid: {"state": state, "since": since} for sid, (state, since) in sorted(self._screens.items())}
+
+    def screen_message(self, topic: str, payload: bytes, retained: bool) -> None:
+        """A screen's status (paho's thread): note whether it went on- or offline, and when — its will
+        carries no time, so the hub's note is where "offline since 10:42" comes from."""
+        found = self.topics.parse(topic)
+        if found is None or found[0] != "screen":
+            return
+        try:
+            data = read(payload, "screen_status")
+        except BusError:
+            return  # the screen's own ACL keeps a rogue out; a bad one is simply not counted
+        state = "online" if data.get("state") == "online" else "offline"
+        since = data.get("since")
+        with self._screens_lock:
+            known = self._screens.get(found[1])
+            if known is not None and known[0] == state:
+                return
+            if not retained:  # live: now, on the hub's clock (a screen's clock may be hours off)
+                since = self.clock()
+            elif not isinstance(since, (int, float)) or isinstance(since, bool):
+                since = self.started_at  # a will left before this hub started: "since before" that
+            self._screens[found[1]] = (state, float(since))
+        self.wake()
 
     def reconnected(self) -> None:
         """The link is (back) up (paho's thread): everything retained again, and every unacknowledged
@@ -148,8 +180,13 @@ class Publisher:
             self._inflight.discard((stream, seq))
             if reason in (0, NO_SUBSCRIBERS):
                 self.outbox.mark_published(stream, seq)
-            else:
-                log.warning("the broker refused celebration %s #%d (reason %d): check the hub's ACL", stream, seq, reason)
+                if stream in self._refused:
+                    self._refused.discard(stream)
+                    log.info("the broker takes celebrations on %s again", stream)
+            elif stream not in self._refused:  # said once: it is sent again (and refused) after every poll
+                self._refused.add(stream)
+                log.warning("the broker refused celebration %s #%d (reason %d: %s): check the hub's ACL; "
+                            "kept in the outbox and sent again", stream, seq, reason, REASONS.get(reason, "refused"))
         if not self.link.status().connected:
             return  # the session and the outbox keep it until the link is back (reconnected publishes)
         if self._fresh:
@@ -228,7 +265,9 @@ class HubProcess:
         self.link = Link(self.hub.endpoint, user, username=user if self.hub.auth else None,
                          password=password_of(self.hub, loaded.base_dir), ca_file=self.hub.ca_file or None,
                          will=(topics.hub_status, pack("hub_status", {"state": "offline", "epoch": self.outbox.epoch})),
-                         on_up=lambda: self.publisher.reconnected(), clock=clock)
+                         on_up=lambda: self.publisher.reconnected(), clock=clock, reconnect_max=self.hub.reconnect_max,
+                         on_message=lambda *m: self.publisher.screen_message(*m))
+        self.link.subscribe(topics.screen_statuses, qos=1)
         self.publisher = Publisher(self.hub, self.live.coordinator, self.outbox, self.link, clock, wake=self.wake.set)
         self.stopping = threading.Event()
 
