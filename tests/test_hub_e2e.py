@@ -140,3 +140,42 @@ def test_a_celebration_reaches_the_screen_once_even_across_a_restart(site) -> No
     state_file = tmp_path / "floor-1-state" / "chalkwall.sqlite3"
     tables = {r[0] for r in sqlite3.connect(state_file).execute("SELECT name FROM sqlite_master")}
     assert "awards" not in tables  # a screen never opens the ledger
+
+
+def test_a_celebration_that_comes_before_any_board_waits_for_it_and_is_shown(tmp_path: Path) -> None:
+    """After a restart the broker's session may hand a screen its queued celebrations before the
+    retained boards: they must wait in the inbox, not be taken and lost."""
+    import json as _json
+
+    from feeds.bus.topics import pack
+
+    port = free_port()
+    (tmp_path / "broker").mkdir()
+    broker = Broker(tmp_path / "broker", f"listener {port} 127.0.0.1\nallow_anonymous true\n", [port]).start()
+    hub = Client("hub")
+    live = open_live_feed(screen_config(tmp_path, port))
+    got: list[str] = []
+    try:
+        assert hub.connect(port) == 0
+        live.start()
+        adapter = live.coordinator.adapter
+        assert wait_for(lambda: adapter.link.status().connected, timeout=5)
+        now = time.time()
+        event = {"id": "k9", "type": "kudos", "from": "lin", "to": "asa", "text": "Tack!"}
+        hub.publish("chalkwall/acme/events/team/night", pack("event", {
+            "stream": "team/night", "seq": 1, "epoch": "e1", "created_at": now, "expires_at": now + 900,
+            "event": event}))
+        time.sleep(1.0)  # polls come and go with no board yet
+        assert live.coordinator.state().board is None
+        doc = {"version": 1, "teams": [TEAMS[0]], "agents": AGENTS[:2]}
+        hub.publish("chalkwall/acme/board/team/night", pack("board", {"rev": 1, "epoch": "e1", **doc}), retain=True)
+
+        def seen() -> bool:
+            got.extend(e.event.id for e in live.coordinator.drain_events() if isinstance(e, FeedEventReceived))
+            return "k9" in got
+
+        assert wait_for(seen, timeout=5), _json.dumps(got)
+    finally:
+        live.stop()
+        hub.close()
+        broker.stop()

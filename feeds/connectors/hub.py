@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pathlib import Path
 from typing import Any
 
@@ -61,8 +62,13 @@ class HubFeedOptions:
                 reader.problem(f"{key}.{name}", message)
 
 
-def _clock_text(at: float) -> str:
-    return datetime.fromtimestamp(at).strftime("%H:%M")
+def _clock_text(at: float, zone: str = "") -> str:
+    """``at`` as the floor's clock shows it ([periods] timezone; "" the machine's)."""
+    try:
+        tz = ZoneInfo(zone) if zone else None
+    except (ZoneInfoNotFoundError, ValueError):
+        tz = None
+    return datetime.fromtimestamp(at, tz).strftime("%H:%M")
 
 
 class HubFeed:
@@ -129,14 +135,17 @@ class HubFeed:
         if not status.connected and status.error == NOT_YET and self.ctx.clock() - self._started < CONNECT_GRACE:
             return None  # starting: the first connect takes a moment, which is no failure to log
         if not status.connected:
-            raise FeedError(f"hub unreachable since {_clock_text(status.since)} ({status.error})", "hub")
+            raise FeedError(f"hub unreachable since {_clock_text(status.since, self.ctx.tz)} ({status.error})", "hub")
         if self._hub_online is False:
-            raise FeedError(f"hub offline since {_clock_text(self._hub_since)} (its will: is 'chalkwall hub' "
+            raise FeedError(f"hub offline since {_clock_text(self._hub_since, self.ctx.tz)} (its will: is 'chalkwall hub' "
                             "running?)", "hub")
-        ready = self._ready()
         with self._lock:
             if not self._docs:
-                return None  # connected; the retained boards arrive within a moment
+                # Connected; the retained boards arrive within a moment. Celebrations wait in the
+                # inbox until then: taken now, with no board to carry them, they would be lost.
+                return None
+        ready = self._ready()
+        with self._lock:
             if not self._changed and not ready:
                 return None
             self._changed = False

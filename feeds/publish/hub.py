@@ -270,6 +270,7 @@ class HubProcess:
         self.link.subscribe(topics.screen_statuses, qos=1)
         self.publisher = Publisher(self.hub, self.live.coordinator, self.outbox, self.link, clock, wake=self.wake.set)
         self.stopping = threading.Event()
+        self._trouble: float | None = None  # since when publishing fails (said once)
 
     def run(self) -> int:
         log.info("hub for site %s: publishing to %s:%d", self.hub.site, self.hub.endpoint.host, self.hub.endpoint.port)
@@ -279,14 +280,29 @@ class HubProcess:
             while not self.stopping.is_set():
                 self.wake.wait(5.0)
                 self.wake.clear()
-                self.publisher.publish()
-                self.outbox.prune(time.time())
+                try:
+                    self.publisher.publish()
+                    self.outbox.prune(time.time())
+                except Exception as exc:  # a locked state file, a bug: every screen would go stale with the hub
+                    self._failed(exc)
+                else:
+                    self._recovered()
         finally:
             self.live.stop()
             self.link.stop(last=(self.publisher.topics.hub_status, self.publisher.status_payload("offline")))
             self.seen.close()
             self.outbox.close()
         return 0
+
+    def _failed(self, exc: Exception) -> None:
+        if self._trouble is None:
+            log.exception("publishing failed (%s); the hub keeps polling and tries again", type(exc).__name__)
+        self._trouble = self._trouble or time.monotonic()
+
+    def _recovered(self) -> None:
+        if self._trouble is not None:
+            log.info("publishing again after %.0f s", time.monotonic() - self._trouble)
+            self._trouble = None
 
     def stop(self) -> None:
         self.stopping.set()
