@@ -169,7 +169,7 @@ def test_the_privacy_form_writes_my_choices(me: tuple[TestClient, Path]) -> None
         page = client.get("/me?saved=1").text
         assert "Saved." in page and 'value="celebrate_only" checked' in page and 'value="Åsa Ö."' in page
         too_long = client.post("/me/privacy", data={"csrf": csrf, "ranking": "hidden", "alias": "x" * 41})
-        assert too_long.status_code == 400 and "An alias is at most 40 characters." in too_long.text
+        assert too_long.status_code == 400 and "An alias is at most 40 characters (got 41)." in too_long.text
         assert client.post("/me/privacy", data={"csrf": csrf, "ranking": "everything"}).status_code == 400
         assert choices.get("asa").ranking == "celebrate_only"  # nothing refused was written
         back = client.post("/me/privacy", data={"csrf": csrf, "ranking": "ranked", "alias": ""})

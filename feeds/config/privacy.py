@@ -20,7 +20,7 @@ from feeds.config.validate import Reader, empty_mapping
 Mode = Literal["named", "top", "anonymous", "teams"]
 MODES: tuple[Mode, ...] = ("named", "top", "anonymous", "teams")
 PersonRanking = Literal["ranked", "celebrate_only", "hidden"]
-ALIAS_MAX = 40  # as feeds/privacy/choices.py: what a row on the wall has room for
+ALIAS_MAX = 40  # what a row on the wall has room for (the team page's aliases too: feeds/privacy/choices.py)
 # The features that show one person's data, each a switch of its own (all on by default).
 FEATURES = ("near_you", "individual_challenges", "individual_history", "thanks")
 

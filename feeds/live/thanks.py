@@ -77,7 +77,7 @@ class ThanksReader:
         once (until it works again) and costs nothing but this check."""
         with self._lock:
             try:
-                events, withdrawn = self._read()
+                events, withdrawn, seen = self._read()
             except sqlite3.Error as exc:
                 if not self._broken:
                     log.warning("cannot read the team page's thanks: %s; trying again", exc)
@@ -86,42 +86,47 @@ class ThanksReader:
             if self._broken:
                 log.info("reading the team page's thanks again")
                 self._broken = False
-        if not events and not withdrawn:
-            return 0
-        self.publish(events, withdrawn)
+        if events or withdrawn:
+            self.publish(events, withdrawn)  # if this raises, the same rows are read again next time
+        with self._lock:
+            self._version, self._last, self._watching = seen
         return len(events) + len(withdrawn)
 
-    def _read(self) -> tuple[list[FeedEvent], list[BoardEvent]]:
+    def _read(self) -> tuple[list[FeedEvent], list[BoardEvent], tuple[int, int, OrderedDict[int, float]]]:
+        """The news since the last look, and what the reader will have seen once it is handed on."""
         version = int(self._db.execute("PRAGMA data_version").fetchone()[0])
         if version == self._version:
-            return [], []
+            return [], [], (version, self._last, self._watching)
+        # The version and the last row seen move on only once every read below has worked and the
+        # news is handed on (see check): a failure is read again whole at the next look.
         first = self._version is None
-        self._version = version
         now = self.clock()
+        last = self._last
         rows = self._db.execute("SELECT id, giver, taker, text, public, given_at, undone_at FROM thanks "
-                                "WHERE id > ? ORDER BY id", (self._last,)).fetchall()
+                                "WHERE id > ? ORDER BY id", (last,)).fetchall()
         # At the first look, what a wall before this one announced (a restart, or the feed this one
         # took over from on a config reload) is not news: the announced-events table says so now.
         shown = self._announced([f"{EVENT_PREFIX}{r[0]}" for r in rows]) if first else set()
         events: list[FeedEvent] = []
+        watching = dict(self._watching)
         for thank_id, giver, taker, text, public, given_at, undone_at in rows:
-            self._last = max(self._last, int(thank_id))
+            last = max(last, int(thank_id))
             if public and undone_at is None:
-                self._watching[int(thank_id)] = now
+                watching[int(thank_id)] = now
                 event_id = f"{EVENT_PREFIX}{thank_id}"
                 if event_id not in shown:
                     events.append(FeedEvent(event_id, KUDOS, given_at,
                                             _frozen({"from": giver, "to": taker, "text": text, "source": "web"})))
-        while self._watching and now - next(iter(self._watching.values())) > UNDO_SECONDS + 60:
-            self._watching.popitem(last=False)
+        for thank_id in [t for t, seen in watching.items() if now - seen > UNDO_SECONDS + 60]:
+            del watching[thank_id]  # past the undo window: it stands
         withdrawn: list[BoardEvent] = []
-        if self._watching:
-            ids = list(self._watching)
+        if watching:
+            ids = list(watching)
             for (thank_id,) in self._db.execute(f"SELECT id FROM thanks WHERE undone_at IS NOT NULL AND id IN "
                                                 f"({','.join('?' * len(ids))})", ids).fetchall():
-                del self._watching[int(thank_id)]
+                del watching[int(thank_id)]
                 withdrawn.append(ThanksWithdrawn(f"{EVENT_PREFIX}{thank_id}"))
-        return events, withdrawn
+        return events, withdrawn, (version, last, OrderedDict(watching))
 
     def _announced(self, event_ids: list[str]) -> set[str]:
         """Which of these the wall's announced-events table holds (none while it has no such table)."""

@@ -16,11 +16,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Literal, get_args
 
+from feeds.config.privacy import ALIAS_MAX, check_alias  # noqa: F401 - ALIAS_MAX: the team page's form
 from feeds.db import connect
 
 Ranking = Literal["ranked", "celebrate_only", "hidden"]
 RANKINGS: tuple[Ranking, ...] = get_args(Ranking)
-ALIAS_MAX = 40
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS privacy_choices (
     agent TEXT PRIMARY KEY,        -- the agent id on the board
@@ -57,10 +57,9 @@ def clean_alias(text: str | None) -> str | None:
     alias = unicodedata.normalize("NFC", " ".join(text.split()))
     if not alias:
         return None
-    if any(unicodedata.category(ch).startswith("C") for ch in alias):
-        raise ValueError("An alias cannot hold control characters.")
-    if len(alias) > ALIAS_MAX:
-        raise ValueError(f"An alias is at most {ALIAS_MAX} characters.")
+    problem = check_alias(alias)  # the same rule as an alias in [privacy.people]
+    if problem:
+        raise ValueError(problem[0].upper() + problem[1:] + ".")
     return alias
 
 
