@@ -137,6 +137,21 @@ def test_my_points_and_what_earned_each_row(me: tuple[TestClient, Path]) -> None
         assert line in shown, line
 
 
+def test_my_shop_rows_read_as_the_payroll_export_says_them(me: tuple[TestClient, Path]) -> None:
+    from feeds.game.shop import Shop
+
+    client, state = me
+    shop = Shop(state, "UTC")
+    try:
+        made = shop.request("asa", shop.add_item("Biobiljetter", 60, None, "taxable"))
+        shop.decline(made.id, "Slut i lager")
+    finally:
+        shop.close()
+    shown = text_of(client.get("/me").text)
+    assert f"Shop: Biobiljetter (request {made.id}) — requested (points held) -60" in shown, shown
+    assert f"Shop: Biobiljetter (request {made.id}) — declined (points back) +60" in shown
+
+
 def test_my_badges_targets_and_streaks(me: tuple[TestClient, Path]) -> None:
     client, _ = me
     shown = text_of(client.get("/me").text)

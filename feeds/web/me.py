@@ -22,7 +22,8 @@ from starlette.routing import Route
 from feeds.config.schema import ChallengeConfig
 from feeds.game.challenges import Challenges, Progress, _Blank, badges
 from feeds.game.history import History
-from feeds.game.ledger import KUDOS, KUDOS_UNDONE, Ledger
+from feeds.game.ledger import KUDOS, KUDOS_UNDONE, SHOP, Ledger
+from feeds.game.shop import request_titles, row_title
 from feeds.game.thanks import LedgerRow, ThanksStore
 from feeds.model import plain_number
 from feeds.privacy.choices import ALIAS_MAX, RANKINGS, Choices
@@ -104,11 +105,14 @@ class MePage:
         level = self.config.levels.agents.get(me) or (agent.level if agent else None)
         titles = {c.id: title_of(c, c.target_for(level) if c.kind in ("target", "race") else None, past=True)
                   for c in self.config.challenges}
-        return [Line(self.floor.when(r.awarded_at), self.what(r, titles, names), r.points)
-                for r in self.store.ledger_of(me)]
+        rows = self.store.ledger_of(me)
+        items = request_titles(self.floor.path) if any(r.source == SHOP for r in rows) else {}
+        return [Line(self.floor.when(r.awarded_at), self.what(r, titles, names, items), r.points) for r in rows]
 
     @staticmethod
-    def what(row: LedgerRow, titles: dict[str, str], names: dict[str, str]) -> str:
+    def what(row: LedgerRow, titles: dict[str, str], names: dict[str, str], items: dict[int, str] | None = None) -> str:
+        if row.source == SHOP:  # as the payroll export says it: "Shop: Fika (request 3) — approved"
+            return row_title(row.challenge, row.period, items or {})
         giver = names.get(row.giver or "", row.giver or "a colleague")
         if row.challenge == KUDOS:
             return f"thanks from {giver}: {row.text}" if row.text else f"thanks from {giver}"
