@@ -20,7 +20,7 @@ import threading
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from feeds.db import DB_NAME, connect
@@ -42,6 +42,7 @@ TAX_LABELS: dict[Tax, str] = {"taxable": "taxable", "tax_free": "tax-free", "ask
 STEP_LABELS: dict[str, str] = {"hold": "requested (points held)", "approve": "approved",
                                "fulfil": "fulfilled", "refund": "declined (points back)"}
 STEP_OF_CHALLENGE = {f"{SHOP}:{step}": step for step in STEP_LABELS}
+REQUEST_COLUMNS = "id, item_id, item_name, person, cost, tax, status, reason, requested_at, decided_at, fulfilled_at"
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS shop_items (
     id INTEGER PRIMARY KEY,
@@ -157,36 +158,49 @@ class Shop:
 
     def items(self, active_only: bool = False) -> list[Item]:
         where = "WHERE active = 1" if active_only else ""
+        return self._items(where + " ORDER BY active DESC, cost, name COLLATE NOCASE")
+
+    def _items(self, tail: str, args: tuple[object, ...] = ()) -> list[Item]:
         with self._lock:
-            rows = self._db.execute(f"SELECT id, name, cost, stock, tax, tax_note, active FROM shop_items {where} "
-                                    "ORDER BY active DESC, cost, name COLLATE NOCASE").fetchall()
+            rows = self._db.execute(f"SELECT id, name, cost, stock, tax, tax_note, active FROM shop_items {tail}",
+                                    args).fetchall()
         return [Item(r[0], r[1], float(r[2]), r[3], r[4], r[5], bool(r[6])) for r in rows]
 
     def item(self, item_id: int) -> Item | None:
-        return next((i for i in self.items() if i.id == item_id), None)
+        found = self._items("WHERE id = ?", (item_id,))
+        return found[0] if found else None
 
     # --- requests ----------------------------------------------------------------------
     def requests(self, person: str | None = None, statuses: tuple[Status, ...] = ()) -> list[Request]:
         """Requests, newest first: one person's, and/or those in ``statuses``."""
-        where, args = [], []
-        if person is not None:
-            where.append("person = ?")
-            args.append(person)
-        if statuses:
-            where.append(f"status IN ({','.join('?' * len(statuses))})")
-            args += statuses
-        sql = ("SELECT id, item_id, item_name, person, cost, tax, status, reason, requested_at, decided_at, "
-               "fulfilled_at FROM shop_requests " + ("WHERE " + " AND ".join(where) if where else "") + " ORDER BY id DESC")
+        where, args = self._where(person, statuses)
         with self._lock:
-            rows = self._db.execute(sql, args).fetchall()
-        return [Request(r[0], r[1], r[2], r[3], float(r[4]), r[5], r[6], r[7], r[8], r[9], r[10]) for r in rows]
+            rows = self._db.execute(f"SELECT {REQUEST_COLUMNS} FROM shop_requests {where} ORDER BY id DESC", args).fetchall()
+        return [_request(r) for r in rows]
+
+    @staticmethod
+    def _where(person: str | None = None, statuses: tuple[Status, ...] = (), request_id: int | None = None
+               ) -> tuple[str, list[object]]:
+        terms, args = [], []  # type: ignore[var-annotated]
+        for term, value in (("person = ?", person), ("id = ?", request_id)):
+            if value is not None:
+                terms.append(term)
+                args.append(value)
+        if statuses:
+            terms.append(f"status IN ({','.join('?' * len(statuses))})")
+            args += statuses
+        return ("WHERE " + " AND ".join(terms) if terms else ""), args
+
+    def count(self, statuses: tuple[Status, ...]) -> int:
+        where, args = self._where(statuses=statuses)
+        with self._lock:
+            return int(self._db.execute(f"SELECT COUNT(*) FROM shop_requests {where}", args).fetchone()[0])
 
     def get(self, request_id: int) -> Request | None:
+        where, args = self._where(request_id=request_id)
         with self._lock:
-            found = self._db.execute("SELECT id FROM shop_requests WHERE id = ?", (request_id,)).fetchone()
-        if found is None:
-            return None
-        return next(r for r in self.requests() if r.id == request_id)
+            row = self._db.execute(f"SELECT {REQUEST_COLUMNS} FROM shop_requests {where}", args).fetchone()
+        return None if row is None else _request(row)
 
     def balance(self, person: str) -> float:
         """``person``'s points: every ledger row of theirs, shop holds and refunds included."""
@@ -284,6 +298,10 @@ class Shop:
 
 def _points(value: float) -> str:
     return f"{value:g}" if value != int(value) else str(int(value))
+
+
+def _request(r: tuple[Any, ...]) -> Request:
+    return Request(r[0], r[1], r[2], r[3], float(r[4]), r[5], r[6], r[7], r[8], r[9], r[10])
 
 
 def request_titles(path: Path) -> dict[int, str]:

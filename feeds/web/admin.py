@@ -80,7 +80,7 @@ def routes(site: Site) -> list[Route]:
 
     async def admin_page(request: Request, name: str, section: str, status: int = 200,
                          **context: object) -> HTMLResponse:
-        waiting = len(await run_in_threadpool(shop.requests, None, ("pending",)))
+        waiting = await run_in_threadpool(shop.count, ("pending",))
         return page(request, name, status, section=section, waiting=waiting, **context)
 
     async def people(request: Request) -> HTMLResponse:
