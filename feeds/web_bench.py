@@ -31,6 +31,8 @@ from pathlib import Path
 
 import httpx
 
+from feeds.db import feed_state_dir
+
 PAGES: tuple[str, ...] = ("/", "/thanks", "/me", "/shop")  # what a signed-in person browses
 STATUS_FILE = "status.json"  # the wall's status file in its state directory (display.health.STATUS_NAME)
 READY_TIMEOUT = 60.0
@@ -331,7 +333,7 @@ def run(seconds: float = 60.0, people: int = 200, pages: Sequence[str] = PAGES,
             _wait(lambda: _healthy(base), "the team page (chalkwall web)", web, web_log)
             say(f"web bench: a wall and a team page on {state}; inviting {people} people …")
             links = _invite(config, people, env, root / "qr")
-            _stock(state, _ids(people))
+            _stock(feed_state_dir(str(state), "demo"), _ids(people))  # the demo's ledger is its own
             found = _pages_that_exist(base, links[0], pages)
             result = Result(people, seconds, found)
             _wait(lambda: float(str(_status(status).get("uptime_s") or 0)) >= WARM_UP_SECONDS,
