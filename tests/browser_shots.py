@@ -267,11 +267,13 @@ def seed(web: WebServer) -> None:
         ledger.close()
     store = ThanksStore(web.state)
     try:
-        paid = {"day": today_key(web, now), "points": 5, "per_sender_per_day": 3, "now": now - timedelta(hours=2)}
-        store.give("s1", "petr", "asa", "Спасибо за помощь с очередью!", True, **paid)  # type: ignore[arg-type]
-        store.give("s2", "zoe", "asa", "Tack för kaffet och tålamodet ☕", False, **paid)  # type: ignore[arg-type]
-        store.give("s3", "petr", "zoe", "Thanks for the handover notes", True, **paid)  # type: ignore[arg-type]
-        store.give("s4", "zoe", "sven", "Tack, Sven-Göran!", True, **paid)  # type: ignore[arg-type]
+        day, earlier = today_key(web, now), now - timedelta(hours=2)
+        for form, giver, taker, text, public in (
+                ("s1", "petr", "asa", "Спасибо за помощь с очередью!", True),
+                ("s2", "zoe", "asa", "Tack för kaffet och tålamodet ☕", False),
+                ("s3", "petr", "zoe", "Thanks for the handover notes", True),
+                ("s4", "zoe", "sven", "Tack, Sven-Göran!", True)):
+            store.give(form, giver, taker, text, public, day=day, points=5, per_sender_per_day=3, now=earlier)
     finally:
         store.close()
     shop = Shop(web.state)
