@@ -4,7 +4,10 @@ A real wall (``chalkwall run`` on the demo feed, SDL's dummy video driver unless
 set) and a real ``chalkwall web`` share one fresh state directory. ``chalkwall people invite``
 makes a link for each of N people; then N scripted clients (httpx, one session each, signed in by
 its own link) browse the pages in :data:`PAGES` in turn, with no pause, for the set time. Pages
-that answer 404 (not built yet) are left out, so adding a page is adding its path.
+that answer 404 (not built yet) are left out, so adding a page is adding its path. Mostly GETs:
+on every other round each client also sends a thank-you from the Thanks page's form (its CSRF
+token and one-time key, public or quiet, within the daily limit), and on the others asks the shop
+for a small item (each person starts with points for a few) — what people do besides looking.
 
 Reported: requests, errors, p50/p95/max page time, the wall's ``frame_p95_ms`` (from its status
 file) before and during the load, the web server's CPU (share of one core) and RSS. The machine
@@ -16,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -27,11 +31,18 @@ from pathlib import Path
 
 import httpx
 
+from feeds.db import feed_state_dir
+
 PAGES: tuple[str, ...] = ("/", "/thanks", "/me", "/shop")  # what a signed-in person browses
 STATUS_FILE = "status.json"  # the wall's status file in its state directory (display.health.STATUS_NAME)
 READY_TIMEOUT = 60.0
 WARM_UP_SECONDS = 20.0  # the wall's start (first frames, scene entries) out of its 600-frame window
 BEFORE_SECONDS = 11.0  # then the wall alone: two status-file writes (every 5 s)
+THANKS_EACH = 3  # thank-yous per client: the default [points] kudos_per_sender_per_day
+SHOP_EACH = 3  # shop requests per client, each holding ITEM_COST of STARTING_POINTS
+ITEM_COST = 10.0
+STARTING_POINTS = 50.0
+FIELD = re.compile(r'name="(csrf|key|item)" value="([^"]+)"')
 
 
 def percentile(values: Sequence[float], q: float) -> float:
@@ -89,6 +100,8 @@ class Result:
     seconds: float
     pages: list[str]
     times: list[float] = field(default_factory=list)  # seconds per page, every request that answered
+    post_times: list[float] = field(default_factory=list)  # seconds per form sent (thanks, shop), of those
+    sent: dict[str, int] = field(default_factory=dict)  # forms sent and how they were answered ("thanks 303")
     errors: dict[str, int] = field(default_factory=dict)  # what went wrong, how often
     frame_before: list[float] = field(default_factory=list)  # the wall's frame p95 (ms), each status write
     frame_during: list[float] = field(default_factory=list)
@@ -102,11 +115,16 @@ class Result:
     def error(self, what: str) -> None:
         self.errors[what] = self.errors.get(what, 0) + 1
 
+    def answered(self, what: str) -> None:
+        self.sent[what] = self.sent.get(what, 0) + 1
+
 
 def report(result: Result) -> str:
     ms = [t * 1000 for t in result.times]
     errors = sum(result.errors.values())
     detail = ", ".join(f"{what} ×{n}" for what, n in sorted(result.errors.items())) or "none"
+    posts = [t * 1000 for t in result.post_times]
+    sent = ", ".join(f"{what} ×{n:,}" for what, n in sorted(result.sent.items())) or "none"
     def frames(values: list[float]) -> str:
         return f"{percentile(values, 50):.1f} ms (max {max(values):.1f})" if values else "no status"
     return "\n".join([
@@ -114,6 +132,7 @@ def report(result: Result) -> str:
         f"without pause for {result.seconds:.0f} s, beside a running wall:",
         f"  requests {len(ms) + errors:,} ({(len(ms) + errors) / result.seconds:.0f}/s), errors {errors} ({detail})",
         f"  page time p50 {percentile(ms, 50):.0f} ms   p95 {percentile(ms, 95):.0f} ms   max {max(ms, default=0):.0f} ms",
+        f"  forms sent: {sent} (p95 {percentile(posts, 95):.0f} ms)",
         f"  wall frame p95: before {frames(result.frame_before)}, during {frames(result.frame_during)}",
         f"  web server: CPU {result.web_cpu_share * 100:.0f}% of a core (and waiting for one "
         f"{result.web_waited_share * 100:.0f}% of the time), RSS {result.web_rss_mib:.0f} MiB "
@@ -150,8 +169,31 @@ def _read(path: Path) -> str:
         return ""
 
 
+def _ids(people: int) -> list[str]:
+    return [f"bench{i:03d}" for i in range(people)]
+
+
+def _stock(state: Path, ids: Sequence[str]) -> None:
+    """What an admin and the floor would have done first: a small item in the shop, and points
+    for each person (as a challenge's award) to ask for it a few times."""
+    from feeds.game.ledger import Award, Ledger
+    from feeds.game.shop import Shop
+
+    shop = Shop(state)
+    try:
+        shop.add_item("Fika voucher", ITEM_COST, None, "tax_free")
+    finally:
+        shop.close()
+    ledger = Ledger(state)
+    try:
+        for person in ids:
+            ledger.award(Award("bench-start", "agent", person, "bench", STARTING_POINTS, "chalkwall"))
+    finally:
+        ledger.close()
+
+
 def _invite(config: Path, people: int, env: dict[str, str], qr_dir: Path) -> list[str]:
-    ids = [f"bench{i:03d}" for i in range(people)]
+    ids = _ids(people)
     done = subprocess.run([sys.executable, "-m", "display.cli", "people", "invite", *ids, "--config", str(config),
                            "--qr-dir", str(qr_dir)], env=env, capture_output=True, text=True, timeout=300)
     if done.returncode != 0:
@@ -188,7 +230,24 @@ def _healthy(url: str) -> bool:
         return False
 
 
-async def _person(base: str, link: str, pages: list[str], until: float, result: Result) -> None:
+async def _send(client: httpx.AsyncClient, kind: str, path: str, data: dict[str, str], result: Result) -> None:
+    """One form, as the page's button sends it: a 303 is done; 409 (sold out, too few points) and
+    429 (the day's thanks used up) are answers too, anything else an error."""
+    start = time.perf_counter()
+    try:
+        reply = await client.post(path, data=data)
+    except httpx.TransportError as exc:
+        result.error(f"{kind} {type(exc).__name__}")
+        return
+    if reply.status_code in (303, 409, 429):
+        result.post_times.append(time.perf_counter() - start)
+        result.answered(f"{kind} {reply.status_code}")
+    else:
+        result.error(f"{kind} {reply.status_code}")
+
+
+async def _person(base: str, link: str, pages: list[str], until: float, result: Result,
+                  colleagues: Sequence[str] = ()) -> None:
     async with httpx.AsyncClient(base_url=base, timeout=30, follow_redirects=False) as client:
         try:
             signed_in = await client.get(link)
@@ -198,9 +257,10 @@ async def _person(base: str, link: str, pages: list[str], until: float, result: 
         if signed_in.status_code != 303:
             result.error(f"sign-in {signed_in.status_code}")
             return
-        turn = 0
+        turn, thanked, asked = 0, 0, 0
         while time.monotonic() < until:
             page = pages[turn % len(pages)]
+            odd_round = (turn // len(pages)) % 2 == 1
             turn += 1
             start = time.perf_counter()
             try:
@@ -212,12 +272,26 @@ async def _person(base: str, link: str, pages: list[str], until: float, result: 
                 result.error(f"{page} {reply.status_code}")
                 continue
             result.times.append(time.perf_counter() - start)
+            fields = dict(FIELD.findall(reply.text))  # the form fields (on the shop page: its one item)
+            if page == "/thanks" and not odd_round and thanked < THANKS_EACH and colleagues and "key" in fields:
+                to = colleagues[(turn + thanked) % len(colleagues)]
+                thanked += 1
+                await _send(client, "thanks", "/thanks", {
+                    "csrf": fields.get("csrf", ""), "key": fields["key"], "to": to,
+                    "text": f"Tack för hjälpen i dag ({thanked}) — спасибо!",
+                    "visibility": "quiet" if thanked == 2 else "public"}, result)
+            elif page == "/shop" and odd_round and asked < SHOP_EACH and "item" in fields:
+                asked += 1
+                await _send(client, "shop", "/shop/request", {"csrf": fields.get("csrf", ""), "item": fields["item"]},
+                            result)
 
 
 async def _load(base: str, links: list[str], pages: list[str], seconds: float, result: Result,
-                sample: Callable[[], None]) -> None:
+                sample: Callable[[], None], ids: Sequence[str] = ()) -> None:
     until = time.monotonic() + seconds
-    people = [asyncio.create_task(_person(base, link, pages, until, result)) for link in links]
+    people = [asyncio.create_task(_person(base, link, pages, until, result,
+                                          [other for other in ids if other != ids[n]] if ids else ()))
+              for n, link in enumerate(links)]
 
     async def sampler() -> None:
         while time.monotonic() < until:
@@ -259,6 +333,7 @@ def run(seconds: float = 60.0, people: int = 200, pages: Sequence[str] = PAGES,
             _wait(lambda: _healthy(base), "the team page (chalkwall web)", web, web_log)
             say(f"web bench: a wall and a team page on {state}; inviting {people} people …")
             links = _invite(config, people, env, root / "qr")
+            _stock(feed_state_dir(str(state), "demo"), _ids(people))  # the demo's ledger is its own
             found = _pages_that_exist(base, links[0], pages)
             result = Result(people, seconds, found)
             _wait(lambda: float(str(_status(status).get("uptime_s") or 0)) >= WARM_UP_SECONDS,
@@ -291,7 +366,7 @@ def run(seconds: float = 60.0, people: int = 200, pages: Sequence[str] = PAGES,
                 take_frame(result.frame_during)
                 rss.append(memory_mib(_read(proc / "status")))
 
-            asyncio.run(_load(base, links, found, seconds, result, sample))
+            asyncio.run(_load(base, links, found, seconds, result, sample, _ids(people)))
             elapsed = time.monotonic() - t0
             result.seconds = elapsed
             result.web_cpu_share = (cpu_seconds(_read(proc / "stat")) - web_cpu0) / elapsed

@@ -131,16 +131,22 @@ class WebServer:
             stop_process(self.process)
 
 
-def start_web(tmp: Path, password: str = PASSWORD, public_url: str | None = None) -> WebServer:
+DEAD_FEED = '[feed]\ntype = "http"\nurl = "http://127.0.0.1:9/feed"\n'  # the team page never polls it
+
+
+def start_web(tmp: Path, password: str = PASSWORD, public_url: str | None = None, feed: str = DEAD_FEED,
+              extra: str = "") -> WebServer:
     """``chalkwall web`` on a free port over a fresh state directory, once ``/health`` answers;
-    ``public_url`` (default: the server's own address) is what its links and QR codes show."""
+    ``public_url`` (default: the server's own address) is what its links and QR codes show.
+    ``feed`` (a ``[feed]`` section) and ``extra`` (more sections) are for a wall started on the
+    same config (``chalkwall run --config web.config``)."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     public_url = public_url or url
     state = tmp / "state"
     config = tmp / "config.toml"
-    config.write_text(f'[feed]\ntype = "http"\nurl = "http://127.0.0.1:9/feed"\n[state]\ndir = "{state}"\n'
-                      f'[web]\nlisten = "127.0.0.1:{port}"\npublic_url = "{public_url}"\n',
+    config.write_text(f'{feed}[state]\ndir = "{state}"\n'
+                      f'[web]\nlisten = "127.0.0.1:{port}"\npublic_url = "{public_url}"\n{extra}',
                       encoding="utf-8")
     result = chalkwall("people", "admin-password", "--config", str(config), stdin=password + "\n")
     assert result.returncode == 0, result.stderr
@@ -201,7 +207,8 @@ class Browser:
 
     # -- doing things ------------------------------------------------------------------------
     def submit(self, form: str, **fields: str) -> None:
-        """Fill ``fields`` (by name) of the form matched by CSS selector ``form`` and press its button."""
+        """Fill ``fields`` (by name) of the form matched by CSS selector ``form`` and press its button
+        (a select picks the option, a radio button or checkbox is clicked by its value)."""
         from selenium.webdriver.common.by import By
         from selenium.webdriver.support.ui import Select
 
@@ -210,6 +217,10 @@ class Browser:
             box = element.find_element(By.NAME, name)
             if box.tag_name == "select":
                 Select(box).select_by_value(value)
+            elif box.get_attribute("type") in ("radio", "checkbox"):
+                choice = element.find_element(By.CSS_SELECTOR, f"input[name='{name}'][value='{value}']")
+                if not choice.is_selected():
+                    choice.click()
             else:
                 box.clear()
                 box.send_keys(value)

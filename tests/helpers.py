@@ -172,23 +172,27 @@ def config_problems(tmp_path: Path, text: str) -> list[str]:
 
 
 class WallProcess:
-    """``chalkwall run`` in a real subprocess (SDL's dummy video driver: no display needed), its
-    JSON log lines collected as they arrive, and its status file at hand."""
+    """``chalkwall run`` in a real subprocess (SDL's dummy video driver: no display needed; or on
+    the X display ``display``, e.g. an Xvfb's), its JSON log lines collected as they arrive, and
+    its status file at hand."""
 
-    def __init__(self, config: Path, state: Path, prefix: tuple[str, ...] = (), runtime: Path | None = None) -> None:
+    def __init__(self, config: Path, state: Path, prefix: tuple[str, ...] = (), runtime: Path | None = None,
+                 display: str | None = None, size: str = "640x360") -> None:
         import os
         import subprocess
         import sys
 
-        env = {k: v for k, v in os.environ.items() if k not in ("CHALKWALL_CONFIG", "NOTIFY_SOCKET", "DISPLAY")}
-        env.update(SDL_VIDEODRIVER="dummy", SDL_AUDIODRIVER="dummy", XDG_STATE_HOME=str(state))
+        drop = ("CHALKWALL_CONFIG", "NOTIFY_SOCKET", "DISPLAY", "SDL_VIDEODRIVER")
+        env = {k: v for k, v in os.environ.items() if k not in drop}
+        env.update(SDL_AUDIODRIVER="dummy", XDG_STATE_HOME=str(state))
+        env.update({"DISPLAY": display} if display else {"SDL_VIDEODRIVER": "dummy"})
         if runtime is not None:  # the status file there, as with systemd's RuntimeDirectory=
             env["RUNTIME_DIRECTORY"] = str(runtime)
         self.status_file = (runtime or state / "chalkwall") / "status.json"
         self.records: list[tuple[float, dict[str, Any]]] = []  # (arrival time, record)
         self.lines: list[str] = []
         self.proc = subprocess.Popen([*prefix, sys.executable, "-m", "display.cli", "run", "--windowed", "--size",
-                                      "640x360", "--config", str(config), "--log-format", "json"], env=env,
+                                      size, "--config", str(config), "--log-format", "json"], env=env,
                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()

@@ -1,5 +1,6 @@
-"""``chalkwall bench --web``'s arithmetic and parsers: percentiles, /proc and status-file reading,
-the report. (The bench itself is run by hand: it is a measurement, not a test.)"""
+"""``chalkwall bench --web``'s arithmetic and parsers (percentiles, /proc and status-file reading,
+the report) and its scripted clients against a real team page for a few seconds. (The bench
+itself is run by hand: it is a measurement, not a test.)"""
 
 from __future__ import annotations
 
@@ -69,3 +70,40 @@ def test_the_report_names_every_figure() -> None:
 
 def test_the_page_list_starts_with_home() -> None:
     assert PAGES[0] == "/" and len(set(PAGES)) == len(PAGES)
+
+
+def test_the_report_counts_the_forms_sent_and_their_answers() -> None:
+    result = Result(2, 1.0, ["/"], times=[0.01], post_times=[0.02, 0.03], sent={"thanks 303": 2, "shop 409": 1})
+    assert "forms sent: shop 409 ×1, thanks 303 ×2 (p95 30 ms)" in report(result)
+    assert "forms sent: none" in report(Result(1, 1.0, ["/"]))
+
+
+def test_the_scripted_clients_thank_and_shop_through_a_real_team_page(tmp_path: Path) -> None:
+    """Three clients for a few seconds against a real ``chalkwall web``: every form they send is
+    answered as a person's would be (thanks within the day's limit, shop requests within points)."""
+    import asyncio
+
+    from browser import start_web
+    from feeds.game.shop import Shop
+    from feeds.web_bench import ITEM_COST, SHOP_EACH, STARTING_POINTS, THANKS_EACH, _ids, _load, _stock
+
+    web = start_web(tmp_path)
+    try:
+        ids = _ids(3)
+        links = [web.invite(person) for person in ids]
+        _stock(web.state, ids)
+        result = Result(3, 4.0, list(PAGES))
+        asyncio.run(_load(web.url, links, list(PAGES), 4.0, result, lambda: None, ids))
+        assert result.errors == {}
+        thanked, asked = result.sent.get("thanks 303", 0), result.sent.get("shop 303", 0)
+        assert set(result.sent) == {"thanks 303", "shop 303"}, result.sent  # nothing refused: within limits
+        assert 1 <= thanked <= 3 * THANKS_EACH and 1 <= asked <= 3 * SHOP_EACH
+        shop = Shop(web.state)
+        try:
+            assert len(shop.requests(statuses=("pending",))) == asked
+            kudos = 5.0  # the default [points] kudos
+            assert sum(shop.balance(person) for person in ids) == 3 * STARTING_POINTS - ITEM_COST * asked + kudos * thanked
+        finally:
+            shop.close()
+    finally:
+        web.stop()
