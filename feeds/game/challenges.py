@@ -214,8 +214,13 @@ class Challenges:
         made: dict[str, Progress] = {}
         out: list[Progress] = []
         personal = challenge.kind == "personal_best"
+        by_level: dict[str | None, float | None] = {}  # target_for, once per level rather than per subject
         for subject, value in current.items():
-            target = own.get(subject, challenge.floor or None) if personal else challenge.target_for(levels.get(subject))
+            if personal:
+                target = own.get(subject, challenge.floor or None)
+            else:
+                level = levels.get(subject)
+                target = by_level[level] if level in by_level else by_level.setdefault(level, challenge.target_for(level))
             if target is None:
                 continue
             gated = subject in shut

@@ -41,6 +41,18 @@ class Fragments:
         self._now[key] = found
         return found[1]
 
+    def many(self, objs: Iterable[object], encode: Callable[[Any], str]) -> list[str]:
+        """:meth:`get` for each of ``objs`` (one call for a floor: this loop runs 15,000 times a poll)."""
+        last, now, out = self._last, self._now, []
+        for obj in objs:
+            key = id(obj)
+            found = now.get(key) or last.get(key)
+            if found is None or found[0] is not obj:
+                found = (obj, encode(obj))
+            now[key] = found
+            out.append(found[1])
+        return out
+
     def turn(self) -> None:
         """A poll's payloads are made: keep only what they used."""
         self._last, self._now = self._now, {}
@@ -70,9 +82,10 @@ class Encoder:
     def boards(self, snapshot: Snapshot, head: Mapping[str, Any]) -> dict[str | None, bytes]:
         """Each team's board payload: ``pack("board", {**head, **team_documents(snapshot)[team]})``."""
         teams = {t.id: t for t in snapshot.teams}
-        members: dict[str | None, list[str]] = {}
+        grouped: dict[str | None, list[Agent]] = {}
         for agent in snapshot.agents:
-            members.setdefault(agent.team, []).append(self.fragments.get(agent, _agent))
+            grouped.setdefault(agent.team, []).append(agent)
+        members = {team: self.fragments.many(agents, _agent) for team, agents in grouped.items()}
         start = [("v", enc(VERSION)), ("kind", enc("board")), *((k, enc(v)) for k, v in head.items()),
                  ("version", "1")]
         out: dict[str | None, bytes] = {}
@@ -90,7 +103,7 @@ class Encoder:
     def game(self, game: GameState, epoch: int) -> bytes:
         """``pack("game", {"epoch": epoch, "game": game.to_dict()})``."""
         whole = game.to_dict(progress=False)
-        progress = "[" + ",".join(self.fragments.get(p, _progress) for p in game.progress) + "]"
+        progress = "[" + ",".join(self.fragments.many(game.progress, _progress)) + "]"
         inner = [(k, progress if k == "progress" else enc(v)) for k, v in whole.items()]
         return _object([("v", enc(VERSION)), ("kind", enc("game")), ("epoch", enc(epoch)),
                         ("game", _object(inner))]).encode()
