@@ -51,9 +51,10 @@ def hub_child(config: str, out: str) -> int:
         return ok
 
     def timed_publish() -> None:
-        t0 = time.thread_time()
+        t0, start = time.thread_time(), time.monotonic()
         publish()
-        write({"t": "publish", "cpu": time.thread_time() - t0})
+        write({"t": "publish", "cpu": time.thread_time() - t0, "start": start, "end": time.monotonic(),
+               "rev": coordinator.state().generation})
 
     coordinator.poll_once = timed_poll  # type: ignore[method-assign]
     publisher.publish = timed_publish  # type: ignore[method-assign]
@@ -221,15 +222,20 @@ def _count(directory: Path, started: float, seconds: float, faults: list[float],
            samples: dict[str, list[Any]], hub_cpu: float, wall_alive: bool, wall_usage: tuple[float, int],
            report: Any) -> dict[str, Any]:
     published: dict[tuple[int, float], float] = {}
-    poll_cpu, publish_cpu = [], []
-    for path in sorted(directory.glob("hub-*.jsonl")):
+    poll_cpu, publish_cpu, waits, spans = [], [], [], []
+    for path in sorted(directory.glob("hub-*.jsonl")):  # one file per hub run: its revs start again
+        boards: dict[int, float] = {}
         for line in path.read_text().splitlines():
             record = json.loads(line)
             if record["t"] == "board":
-                published[(record["rev"], record["observed_at"])] = record["at"]
+                published[(record["rev"], record["observed_at"])] = boards[record["rev"]] = record["at"]
                 poll_cpu.append(record["cpu"])
             else:
                 publish_cpu.append(record["cpu"])
+                spans.append(record["end"] - record["start"])
+                at = boards.pop(record["rev"], None)  # the first publish after the board came
+                if at is not None and record["start"] >= at:
+                    waits.append(record["start"] - at)
     shown: dict[str, list[tuple[str, int]]] = {}
     streams: dict[str, str] = {}
     received: list[tuple[int, float, float]] = []
@@ -262,11 +268,14 @@ def _count(directory: Path, started: float, seconds: float, faults: list[float],
     report(f"  board latency, every board       {summary(every)}")
     report(f"  board latency, outside the faults {summary(steady)}")
     report(f"    of which to the screen's socket {summary(network)} (the rest: decoding, 25 screens to a process)")
+    report(f"    the hub's part: poll done -> publish starts {summary(waits)}; publish (wall) {summary(spans)}")
     report(f"  celebrations: {sum(map(len, expected.values()))} published to {len(expected)} teams' screens, "
            f"lost {lost}, duplicated {duplicated} (redelivered and dropped by the cursor: {redelivered}; bad payloads {errors})")
     report(f"  hub: CPU {hub_cpu:.1f} s over {seconds:.0f} s ({hub_cpu / seconds:.0%} of a core), RSS max {rss('hub'):.0f} MiB")
     report(f"  hub work per poll (live, CPU): parse + engine {summary(poll_cpu)}; publish {summary(publish_cpu)}")
-    report(f"  broker RSS max {rss('broker'):.0f} MiB; screen processes RSS max {rss('screens'):.0f} MiB together")
+    screens_cpu = max((c for c, _ in samples["screens"]), default=0.0)
+    report(f"  broker RSS max {rss('broker'):.0f} MiB; the 2 screen processes: RSS max {rss('screens'):.0f} MiB "
+           f"together, CPU {screens_cpu:.1f} s ({screens_cpu / seconds:.0%} of a core)")
     report(f"  pygame screen: {'running' if wall_alive else 'EXITED (see wall.log)'}, CPU {wall_usage[0]:.1f} s, "
            f"RSS {wall_usage[1] / 1024:.0f} MiB")
     return {"latency": every, "steady": steady, "network": network, "lost": lost, "duplicated": duplicated, "hub_cpu": hub_cpu,
