@@ -46,7 +46,7 @@ class Fragments:
         last, now, out = self._last, self._now, []
         for obj in objs:
             key = id(obj)
-            found = now.get(key) or last.get(key)
+            found = last.get(key)  # (an object met twice in one poll is only encoded twice)
             if found is None or found[0] is not obj:
                 found = (obj, encode(obj))
             now[key] = found
