@@ -108,13 +108,17 @@ def _parser() -> argparse.ArgumentParser:
                        help="measure the whole 'chalkwall run' process over a scripted minute on X (Xvfb)")
     bench.add_argument("--still", type=int, nargs="+", metavar="AGENTS",
                        help="CPU-s per minute of 'chalkwall run' showing a still board of AGENTS agents on X (Xvfb)")
-    bench.add_argument("--seconds", type=float, default=60.0,
-                       help="how long --still measures each board, or --web loads the team page (60)")
+    bench.add_argument("--seconds", type=float,
+                       help="how long --still measures each board, --web loads the team page (60), "
+                            "or --hub runs (300)")
     bench.add_argument("--web", action="store_true",
                        help="200 people on the team page at once beside a running wall: page times, the wall's frames")
     bench.add_argument("--connector", metavar="TYPE",
                        help="a native connector on its fake vendor API: a big floor's cold backfill and steady poll")
     bench.add_argument("--tickets", type=int, default=12_500, help="tickets in the --connector day (12500)")
+    bench.add_argument("--hub", action="store_true",
+                       help="the hub's work per poll for 5,000 agents, then a real broker, hub and 50 screens "
+                            "with a broker and a hub restart: latency, lost and repeated celebrations")
     return parser
 
 
@@ -204,6 +208,11 @@ def _main(argv: Sequence[str] | None) -> int:
 
                 connector_bench.run(args.connector, agents=args.agents or 500, tickets=args.tickets)
                 return 0
+            if args.hub:
+                from feeds import hub_bench_run
+
+                hub_bench_run.run(seconds=args.seconds or 300.0)
+                return 0
             regular = not (args.soak or args.minute or args.still or args.web) or args.only is not None  # alone: only them
             if regular and args.only != "display":
                 from feeds import bench
@@ -226,11 +235,11 @@ def _main(argv: Sequence[str] | None) -> int:
             if args.web:
                 from feeds import web_bench
 
-                print(web_bench.report(web_bench.run(seconds=args.seconds, people=args.agents or 200)), flush=True)
+                print(web_bench.report(web_bench.run(seconds=args.seconds or 60.0, people=args.agents or 200)), flush=True)
             for agents in args.still or ():
                 from display import still
 
-                print(still.report(still.run(agents, seconds=args.seconds)), flush=True)
+                print(still.report(still.run(agents, seconds=args.seconds or 60.0)), flush=True)
             return 0
     except ConfigError as exc:  # a theme, or anything else read after the config
         print("\n".join(str(p) for p in exc.problems), file=sys.stderr)

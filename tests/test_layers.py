@@ -15,7 +15,7 @@ LAYERS = [
     {"feeds.game", "feeds.privacy"},  # privacy redacts the board and the game the wall receives
     {"feeds.live", "feeds.web"},
     {"feeds.publish"},  # the hub: a live feed whose reader publishes
-    {"feeds.bench", "feeds.connector_bench", "feeds.web_bench"},
+    {"feeds.bench", "feeds.connector_bench", "feeds.web_bench", "feeds.hub_bench", "feeds.hub_bench_run"},
 ]
 
 

@@ -223,10 +223,11 @@ def normalise(doc: Any, cache: AgentCache | None = None, fresh: AgentCache | Non
             if hit is not None and hit[0] == record:
                 agent = hit[1]
                 notes.extend(hit[2])
+                fresh[raw_id] = hit  # type: ignore[index]  # its record equals this one: the same entry
             else:
                 agent = _agent(record, notes)
-            if cacheable:
-                fresh[raw_id] = (record, agent, tuple(notes))  # type: ignore[index]
+                if cacheable:
+                    fresh[raw_id] = (record, agent, tuple(notes))  # type: ignore[index]
             if agent.team is not None and agent.team not in teams:
                 if not derive_teams:  # the agent still counts; only its team is unknown
                     notes.append(f'team "{agent.team}" ignored: not one of the feed\'s teams')
@@ -239,7 +240,8 @@ def normalise(doc: Any, cache: AgentCache | None = None, fresh: AgentCache | Non
             warnings.append(f"{_label('agents', i, record)} dropped: {exc}")
             continue
         agents[agent.id] = agent
-        warnings.extend(f"{_label('agents', i, record)} {note}" for note in notes)
+        if notes:
+            warnings.extend(f"{_label('agents', i, record)} {note}" for note in notes)
 
     events: list[FeedEvent] = []
     seen: set[str] = set()

@@ -21,7 +21,7 @@ import dataclasses
 import statistics
 from collections.abc import Callable
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from types import MappingProxyType
 from datetime import datetime
 from typing import Any
@@ -96,13 +96,22 @@ class GameState:
     duels: tuple[Duel, ...] = ()
     badges: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: MappingProxyType({}))  # subject -> badges
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"period": self.period, "progress": [asdict(p) for p in self.progress],
-                "records": [asdict(r) for r in self.records], "duels": [asdict(d) for d in self.duels],
+    def to_dict(self, progress: bool = True) -> dict[str, Any]:
+        """Plain data for JSON; ``progress=False`` leaves the (long) progress list empty, for a
+        caller that encodes it itself (the hub, :mod:`feeds.publish.encode`)."""
+        return {"period": self.period, "progress": [plain_fields(p) for p in self.progress] if progress else [],
+                "records": [plain_fields(r) for r in self.records], "duels": [plain_fields(d) for d in self.duels],
                 "comparison": self.comparison.to_dict() if self.comparison else None,
                 "badges": {k: list(v) for k, v in self.badges.items()}}
 
 
+def plain_fields(obj: Progress | RecordToBeat | Duel) -> dict[str, Any]:
+    """``dataclasses.asdict`` for these flat records (their fields are numbers, text and tuples of
+    them), without its deep copy: ten thousand progress entries a poll on a big floor."""
+    return {name: getattr(obj, name) for name in _FIELDS[type(obj)]}
+
+
+_FIELDS = {cls: tuple(f.name for f in dataclasses.fields(cls)) for cls in (Progress, RecordToBeat, Duel)}
 MILESTONES = (100, 50, 10)
 
 
@@ -136,6 +145,8 @@ class Challenges:
         self.duels: tuple[Duel, ...] = ()
         self._targets: dict[tuple[str, str], dict[str, float]] = {}
         self._winners: dict[tuple[str, str], str] = {}  # (race, period) -> its winner
+        self._made: dict[str, dict[str, Progress]] = {}  # challenge -> subject -> its last Progress
+        self._titles: dict[str, dict[float, str]] = {}  # challenge -> target -> its title
 
     def metrics(self) -> set[str]:
         return {c.metric for c in self.challenges if c.metric}
@@ -176,15 +187,8 @@ class Challenges:
                 done += beaten
                 continue
             shut = self._gated(challenge, snapshot)
-            for subject, value in current.items():
-                target = own.get(subject, challenge.floor or None) if challenge.kind == "personal_best" \
-                    else challenge.target_for(levels.get(subject))
-                if target is not None:
-                    gated = subject in shut
-                    progress.append(Progress(challenge.id, challenge.title.format_map(_Blank({"target": plain_number(target)})),
-                                             challenge.kind, challenge.scope, subject, value, target,
-                                             reached(value, target) and not gated, gated=gated))
-            winners = [(p.subject, p.value, p.target) for p in progress if p.challenge == challenge.id and p.done]
+            mine = self._progress_of(challenge, current, own, levels, shut, reached)
+            winners = [(p.subject, p.value, p.target) for p in mine if p.done]
             if challenge.kind == "race":
                 winners = sorted(winners, key=lambda w: (w[1] if lower else -w[1], w[0]))[:1]
             for subject, value, target in winners:
@@ -194,10 +198,43 @@ class Challenges:
                     done.append((award, self._event(challenge, award, now, target=target, value=value)))
             if challenge.kind == "race" and winners:
                 won = self._race_winner(challenge, period.key)
-                progress = [dataclasses.replace(p, won=True) if p.challenge == challenge.id and p.subject == won else p
-                            for p in progress]
+                mine = [dataclasses.replace(p, won=True) if p.subject == won else p for p in mine]
+            progress += mine
         self.progress, self.records, self.duels = tuple(progress), tuple(records), tuple(duels)
         return done
+
+    def _progress_of(self, challenge: ChallengeConfig, current: Mapping[str, float], own: Mapping[str, float],
+                     levels: Mapping[str, str | None], shut: frozenset[str],
+                     reached: Callable[[float, float], bool]) -> list[Progress]:
+        """Every subject's progress on a target, race or personal-best challenge. A subject whose
+        value, target and gate are as at the last poll keeps the same :class:`Progress` object (on
+        a big floor most do), which spares building it and lets the hub reuse its encoding."""
+        last = self._made.get(challenge.id, {})
+        titles = self._titles.setdefault(challenge.id, {})
+        made: dict[str, Progress] = {}
+        out: list[Progress] = []
+        personal = challenge.kind == "personal_best"
+        by_level: dict[str | None, float | None] = {}  # target_for, once per level rather than per subject
+        for subject, value in current.items():
+            if personal:
+                target = own.get(subject, challenge.floor or None)
+            else:
+                level = levels.get(subject)
+                target = by_level[level] if level in by_level else by_level.setdefault(level, challenge.target_for(level))
+            if target is None:
+                continue
+            gated = subject in shut
+            p = last.get(subject)
+            if p is None or p.value != value or p.target != target or p.gated != gated:
+                title = titles.get(target)
+                if title is None:
+                    title = titles[target] = challenge.title.format_map(_Blank({"target": plain_number(target)}))
+                p = Progress(challenge.id, title, challenge.kind, challenge.scope, subject, value, target,
+                             reached(value, target) and not gated, gated=gated)
+            made[subject] = p
+            out.append(p)
+        self._made[challenge.id] = made  # this poll's only: it never outgrows the floor
+        return out
 
     def _gated(self, challenge: ChallengeConfig, snapshot: Snapshot) -> frozenset[str]:
         """The agents whose quality shuts the challenge's gate this poll (judged on the feed's
@@ -305,8 +342,9 @@ class Challenges:
             periods.append(self.calendar.previous(periods[-1]))
         keys = [p.key for p in periods]
         done = []
+        won = self.ledger.periods_won_by(challenge.of, challenge.scope, keys)
         for subject in self.ledger.subjects_won(challenge.of, challenge.scope, period.key):
-            if self.ledger.periods_won(challenge.of, challenge.scope, subject, keys) == set(keys):
+            if won.get(subject) == set(keys):
                 award = Award(challenge.id, challenge.scope, subject, period.key, challenge.points, "chalkwall")
                 if self.ledger.award(award, now):
                     done.append((award, self._event(challenge, award, now, target=challenge.length)))

@@ -24,6 +24,7 @@ from feeds.db import DB_NAME, connect
 KUDOS = "kudos"
 KUDOS_UNDONE = "kudos_undone"  # a kudos taken back (the team page's undo): the same points, negative
 SHOP = "shop"  # the source (and challenge prefix, "shop:hold" ...) of the shop's rows: spending, not winning
+PRESENT_CAP = 200_000  # award keys remembered as recorded (a few periods of a 5,000-agent floor)
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS awards (
     id INTEGER PRIMARY KEY,
@@ -102,12 +103,20 @@ class Ledger:
         self._db = connect(directory, autocommit=True, synchronous="FULL")  # an SD card in a Pi loses power too
         self._lock = threading.Lock()
         self._db.executescript(SCHEMA)
+        # Awards are never deleted (retention only forgets a giver), so a key once seen in the
+        # ledger stays there: the engine offers the same completions every poll, and these spare
+        # it a write transaction each time. Kept to the latest periods (see _remember).
+        self._present: set[tuple[str, str, str, str]] = set()
+        self._decided: set[tuple[str, str]] = set()  # (race, period): someone won it already
 
     def close(self) -> None:
         self._db.close()
 
     def award(self, award: Award, now: datetime | None = None) -> bool:
         """Record ``award`` unless it already is; True when it is new."""
+        key = (award.challenge, award.subject_kind, award.subject, award.period)
+        if key in self._present:
+            return False
         stamp = (now or datetime.now(timezone.utc)).isoformat(timespec="seconds")
         with self._lock:
             cursor = self._db.execute(
@@ -115,10 +124,21 @@ class Ledger:
                 " giver, event_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (award.challenge, award.subject_kind, award.subject, award.period, award.points, stamp,
                  award.source, award.giver, award.event_id))
-            return cursor.rowcount == 1
+            new = cursor.rowcount == 1
+        if new or award.event_id is None:  # ignored for its event id alone: the key itself may be free
+            self._remember(key)
+        return new
+
+    def _remember(self, key: tuple[str, str, str, str]) -> None:
+        if len(self._present) > PRESENT_CAP:
+            self._present.clear()  # a long-running hub: forget, and ask the database again
+        self._present.add(key)
 
     def award_first(self, award: Award, now: datetime | None = None) -> bool:
         """Record ``award`` only if nobody has won its challenge in its period yet (a race)."""
+        race = (award.challenge, award.period)
+        if race in self._decided:
+            return False
         stamp = (now or datetime.now(timezone.utc)).isoformat(timespec="seconds")
         with self._lock:
             cursor = self._db.execute(
@@ -127,7 +147,10 @@ class Ledger:
                 "(SELECT 1 FROM awards WHERE challenge = ? AND period = ? AND source != ?)",
                 (award.challenge, award.subject_kind, award.subject, award.period, award.points, stamp,
                  award.source, award.giver, award.event_id, award.challenge, award.period, SHOP))
-            return cursor.rowcount == 1
+        if len(self._decided) > PRESENT_CAP:
+            self._decided.clear()
+        self._decided.add(race)  # won now, or by someone before: decided either way, for good
+        return cursor.rowcount == 1
 
     def award_kudos(self, event_id: str, giver: str | None, taker: str, day: str, points: float,
                     per_sender_per_day: int, now: datetime | None = None) -> bool:
@@ -170,6 +193,18 @@ class Ledger:
             return {row[0] for row in self._db.execute(
                 f"SELECT period FROM awards WHERE challenge = ? AND subject_kind = ? AND subject = ? "
                 f"AND source != ? AND period IN ({marks})", (challenge, subject_kind, subject, SHOP, *periods))}
+
+    def periods_won_by(self, challenge: str, subject_kind: str, periods: list[str]) -> dict[str, set[str]]:
+        """Which of ``periods`` each subject won ``challenge`` in: :meth:`periods_won` for everybody
+        in one query (a streak asks it of every winner, every poll)."""
+        marks = ",".join("?" * len(periods))
+        out: dict[str, set[str]] = {}
+        with self._lock:
+            for subject, period in self._db.execute(
+                    f"SELECT subject, period FROM awards WHERE challenge = ? AND subject_kind = ? AND source != ? "
+                    f"AND period IN ({marks})", (challenge, subject_kind, SHOP, *periods)):
+                out.setdefault(subject, set()).add(period)
+        return out
 
     def completions(self) -> dict[tuple[str, str], int]:
         """How many challenges each agent and team has completed (kudos and the shop not counted)."""

@@ -69,8 +69,11 @@ class FeedCoordinator:
                  on_snapshot: Callable[[Snapshot], EngineOutput] | None = None,
                  store: StoredBoard | None = None, metrics: Sequence[MetricRef] = (),
                  roles: Callable[[Snapshot], Snapshot] | None = None,
-                 monotonic: Callable[[], float] = time.monotonic) -> None:
+                 monotonic: Callable[[], float] = time.monotonic, rank: bool = True) -> None:
         self.adapter = adapter
+        # False for the hub: its screens rank the snapshot themselves and its rank moves are nobody's
+        # news, so it builds no board (a third of a 5,000-agent poll); freshness then follows the snapshot.
+        self.rank = rank
         self.roles = roles  # marks the role models (feeds/live/roles.py) before the engine and the board see a poll
         self.on_update = on_update  # called from the polling thread after each publish (a wake-up)
         # Each new snapshot, in the polling thread: the points engine, which answers with the
@@ -128,7 +131,8 @@ class FeedCoordinator:
         age = None if last is None else self.clock() - last
         if age is not None and age < -CLOCK_STEP and self._success_mono is not None:  # the clock went back
             age = self.monotonic() - self._success_mono
-        stale = state.board is not None and (age is None or age > self.feed.stale_seconds)
+        shown = state.board is not None or (not self.rank and self._snapshot is not None)
+        stale = shown and (age is None or age > self.feed.stale_seconds)
         if stale != state.stale:
             state = replace(state, stale=stale)
         return state
@@ -220,6 +224,7 @@ class FeedCoordinator:
         notes = old.notes
         events: list[BoardEvent] = []
         fresh = snapshot is not None
+        had_board = old.board is not None if self.rank else self._snapshot is not None
         if snapshot is not None:
             self._snapshot = snapshot
             notes = snapshot.notes
@@ -230,12 +235,12 @@ class FeedCoordinator:
             # let through: points as the ledger recorded them, no repeats, no self-thanks.
             vetted = replace(snapshot, events=tuple(shown))
             missing = missing_metrics(snapshot, self.metrics, self.board_config)
-            if old.board is None:  # no board to keep: the one there is, with the problem beside it
+            if not had_board:  # no board to keep: the one there is, with the problem beside it
                 missing = tuple(replace(m, held=False) for m in missing)
             problems = self._log_missing(missing)
             if any(m.held for m in missing):
                 fresh = False  # nothing to rank by: the last good board stays, not a board of blanks
-            else:
+            elif self.rank:
                 board = build_board(vetted, self.board_config)
                 events = diff_boards(old.board, board)
             with self._seen_lock:

@@ -85,13 +85,14 @@ class LiveFeed:
 
 def open_live_feed(loaded: LoadedConfig, on_update: Callable[[], None] | None = None,
                    after: FeedCoordinator | None = None, read_only: bool = False,
-                   seen: SeenEvents | None = None) -> LiveFeed:
+                   seen: SeenEvents | None = None, rank: bool = True) -> LiveFeed:
     """The live feed for a config, carrying on from ``after`` (a reload) or else from the board the
     last run saved; FeedError when the adapter cannot be made (a missing secret).
 
     ``read_only`` (``chalkwall feed --watch``: looking) touches no state at all: no points, no
     events marked as announced, no board saved, so a wall started later still celebrates them.
-    ``seen`` replaces the stored "already announced" events (the hub's outbox)."""
+    ``seen`` replaces the stored "already announced" events (the hub's outbox); ``rank=False``
+    (the hub) builds no board: the screens rank what it publishes."""
     cfg = loaded.config
     adapter = adapter_for(loaded)
     if read_only:
@@ -108,7 +109,7 @@ def open_live_feed(loaded: LoadedConfig, on_update: Callable[[], None] | None = 
         on_snapshot = ClockGuard(engine, directory) if engine is not None else None  # no points on a wrong clock
     coordinator = FeedCoordinator(adapter, cfg.feed, cfg.board, on_update=on_update, seen=seen,
                                   on_snapshot=on_snapshot, store=StoredBoard(directory), metrics=metric_refs(cfg),
-                                  roles=RoleModels(cfg.roles.role_models, directory))
+                                  roles=RoleModels(cfg.roles.role_models, directory), rank=rank)
     if after is None or not coordinator.continues(after):  # a first start, or between the demo and a real feed
         coordinator.restore()
     if after is not None:
