@@ -225,13 +225,13 @@ def render_scene(loaded: LoadedConfig, scene: str, snapshot: Snapshot, size: tup
 def config_findings(loaded: LoadedConfig) -> tuple[list[Problem], list[Problem]]:
     """What ``chalkwall check`` says of the config file as it is on disk now: its problems (file,
     key, message with any "did you mean") and its warnings."""
-    from display.cli import _theme_problems, check_warnings
+    from display.check import check_warnings, theme_problems
 
     cli_path = str(loaded.path) if loaded.path is not None else None
     try:
         now = load_config(cli_path)
     except ConfigError as exc:
-        return [*exc.problems, *_theme_problems(cli_path)], []
+        return [*exc.problems, *theme_problems(cli_path)], []
     try:
         _, warnings = check_warnings(now)
     except ConfigError as exc:
