@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 DB_NAME = "chalkwall.sqlite3"
@@ -60,3 +62,18 @@ def saved_board_json(directory: Path) -> str | None:
     except sqlite3.Error:  # no table yet: the wall has not saved a board
         return None
     return str(row[0]) if row else None
+
+
+@contextmanager
+def immediate(db: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """One ``BEGIN IMMEDIATE`` transaction on an autocommit connection: it takes the write lock at
+    once, so a check and the write it allows cannot be split by another process (a balance and a
+    hold, a limit and a kudos, a number and its event); committed at the end, rolled back on any
+    exception, which then goes on."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        yield db
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")

@@ -100,7 +100,11 @@ class Board:
         team = next((t.team for t in self.teams if t.team.id == ident), None)
         if team is not None:
             return team.name, team.color, None
-        return ident or "Someone", None, None
+        return self.unknown(ident), None, None
+
+    def unknown(self, ident: str | None) -> str:
+        """What to call an id the board does not know (a privacy profile's board says less)."""
+        return ident or "Someone"
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"rank_by": self.rank_by, "lower_is_better": self.lower_is_better,

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from feeds.db import DB_NAME, connect
+from feeds.db import DB_NAME, connect, immediate
 
 KUDOS = "kudos"
 KUDOS_UNDONE = "kudos_undone"  # a kudos taken back (the team page's undo): the same points, negative
@@ -160,15 +160,8 @@ class Ledger:
         if giver is None or giver == taker:
             return False
         stamp = (now or datetime.now(timezone.utc)).isoformat(timespec="seconds")
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                outcome = kudos_in(self._db, event_id, giver, taker, day, points, per_sender_per_day, stamp)
-                self._db.execute("COMMIT")
-                return outcome == "awarded"
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
+        with self._lock, immediate(self._db):
+            return kudos_in(self._db, event_id, giver, taker, day, points, per_sender_per_day, stamp) == "awarded"
 
     def recorded(self, event_ids: list[str]) -> dict[str, float]:
         """The points recorded for each of these feed events that the ledger holds an award for."""

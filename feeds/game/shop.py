@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from feeds.db import DB_NAME, connect
+from feeds.db import DB_NAME, connect, immediate
 from feeds.game.ledger import SCHEMA as LEDGER_SCHEMA
 from feeds.game.ledger import SHOP
 
@@ -217,8 +217,7 @@ class Shop:
         both in one transaction with the check; Refused (nothing written) when it cannot be."""
         when = _stamp(now)
         with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
+            with immediate(self._db):
                 row = self._db.execute("SELECT name, cost, stock, tax, active FROM shop_items WHERE id = ?",
                                        (item_id,)).fetchone()
                 if row is None or not row[4]:
@@ -238,10 +237,6 @@ class Shop:
                 if stock is not None:
                     self._db.execute("UPDATE shop_items SET stock = stock - 1 WHERE id = ?", (item_id,))
                 self._row(request_id, person, "hold", -cost, when)
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
         found = self.get(request_id)
         assert found is not None
         return found
@@ -261,8 +256,7 @@ class Shop:
         when = _stamp(now)
         stamp = when.isoformat(timespec="seconds")
         with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
+            with immediate(self._db):
                 row = self._db.execute("SELECT person, cost, status, item_id FROM shop_requests WHERE id = ?",
                                        (request_id,)).fetchone()
                 if row is None:
@@ -277,10 +271,6 @@ class Shop:
                     self._db.execute("UPDATE shop_items SET stock = stock + 1 WHERE id = ? AND stock IS NOT NULL",
                                      (item_id,))
                 self._row(request_id, person, step, cost if step == "refund" else 0.0, when)
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
         found = self.get(request_id)
         assert found is not None
         return found

@@ -101,15 +101,8 @@ class PrivateBoard(Board):
         return RankedAgent(None, self.rules.shown_as(row.agent, choice), None) \
             if self.rules.celebrated(row.agent, choice) else None
 
-    def who(self, ident: str | None) -> tuple[str, str | None, str | None]:
-        ranked = self.find(ident) if ident else None
-        if ranked is not None:
-            team = next((t.team for t in self.teams if t.team.id == ranked.agent.team), None)
-            return ranked.agent.name, team.color if team else None, ranked.agent.avatar
-        team = next((t.team for t in self.teams if t.team.id == ident), None)
-        if team is not None:
-            return team.name, team.color, None
-        return SOMEONE, None, None  # never the raw id: it may be a name
+    def unknown(self, ident: str | None) -> str:
+        return SOMEONE  # never the raw id: it may be a name
 
 
 class _Known(Container[str]):

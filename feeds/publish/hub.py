@@ -30,7 +30,7 @@ from feeds.bus.topics import BusError, Topics, pack, read, stream_of
 from feeds.config.hub import HubConfig
 from feeds.config.schema import LoadedConfig
 from feeds.config.web import web_path
-from feeds.db import connect, feed_state_dir
+from feeds.db import connect, feed_state_dir, immediate
 from feeds.live.coordinator import FeedCoordinator
 from feeds.live.feed import LiveFeed, open_live_feed
 from feeds.logs import LOGGER, register_secret
@@ -73,18 +73,13 @@ class OutboxSeen(SeenEvents):
         if not events:
             return []
         snapshot, now, fresh = self._snapshot(), self._clock(), []
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
+        with immediate(self._db):
             for event in events:
                 team = team_of(event, snapshot)
                 stream = stream_of(team) if team else SITE
                 body = json.dumps(event.to_dict(), separators=(",", ":"), ensure_ascii=False)
                 if enqueue(self._db, stream, event.id, body, now, EVENT_TTL) is not None:
                     fresh.append(event)
-            self._db.execute("COMMIT")
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
         return fresh
 
     def close(self) -> None:

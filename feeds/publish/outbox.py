@@ -18,7 +18,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from feeds.db import connect
+from feeds.db import connect, immediate
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS hub_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -84,13 +84,8 @@ class Outbox:
     def add(self, stream: str, event_id: str, payload: str, now: float, ttl: float) -> int | None:
         """:func:`enqueue` in a transaction of its own (for events no award goes with)."""
         with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
+            with immediate(self._db):
                 seq = enqueue(self._db, stream, event_id, payload, now, ttl)
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
         return seq
 
     def unpublished(self, limit: int = 1000) -> list[Entry]:
