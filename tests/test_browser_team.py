@@ -64,9 +64,7 @@ def second(web: WebServer) -> Iterator[Browser]:
 
 @pytest.fixture
 def other(second: Browser) -> Browser:
-    second.driver.execute_cdp_cmd("Network.clearBrowserCookies", {})
-    second.size("phone")
-    return second
+    return second.fresh()
 
 
 # -- helpers -----------------------------------------------------------------------------------
