@@ -1,5 +1,5 @@
 """What makes the hub's poll fast must not change what it says: the encoder's payloads are byte for
-byte ``pack``'s, and every cache lets go when it must — a new period, a config reload, a ledger
+byte ``pack``'s (the game's parts: ``pack``'s of each team's share, tests/test_hub_game_parts.py), and every cache lets go when it must — a new period, a config reload, a ledger
 written by someone else (the team page) — on real SQLite files."""
 
 from __future__ import annotations
@@ -16,9 +16,10 @@ from feeds.game.challenges import GameState
 from feeds.game.engine import Engine
 from feeds.game.history import History
 from feeds.game.ledger import KUDOS, Award, Ledger, kudos_in
-from feeds.publish.encode import Encoder
+from feeds.publish.encode import REST, Encoder
 from feeds.publish.hub import team_documents
 from helpers import write_config
+from tests.test_hub_game_parts import reference
 
 DAY1 = datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc)  # 10:00 in Stockholm
 DAY2 = DAY1 + timedelta(days=1)
@@ -113,10 +114,12 @@ def test_an_unchanged_agent_is_not_encoded_again() -> None:
 def test_game_payload_is_packs_bytes_and_to_dict_is_asdict(tmp_path: Path) -> None:
     eng, encoder = engine(tmp_path), Encoder()
     for values, now in (((12, 16, 3), DAY1), ((12, 18, 3), DAY1 + timedelta(minutes=1)), ((1, 2, 3), DAY2)):
-        eng.process(normalise(doc(*values)), now)
+        snapshot = normalise(doc(*values))
+        eng.process(snapshot, now)
         game = eng.game
         assert game is not None and game.progress
-        assert encoder.game(game, 5) == pack("game", {"epoch": 5, "game": game.to_dict()})
+        parts = encoder.game(game, 5, snapshot)
+        assert parts == reference(game, snapshot, 5) and set(parts) == {REST, "night", "day", "empty", None}
         encoder.turn()
         old = {"period": game.period, "progress": [dataclasses.asdict(p) for p in game.progress],
                "records": [dataclasses.asdict(r) for r in game.records],
