@@ -96,7 +96,7 @@ def test_board_payloads_are_packs_bytes_across_polls() -> None:
         assert boards == {team: pack("board", {**head, **d}) for team, d in team_documents(snapshot).items()}
         assert set(boards) == {"night", "day", "empty", None}
         encoder.turn()
-    assert len(encoder.fragments) == 4  # one floor's agents, not every poll's
+    assert len(encoder.agents.fragments) == 4  # one floor's agents, not every poll's
 
 
 def test_an_unchanged_agent_is_not_encoded_again() -> None:
@@ -106,8 +106,7 @@ def test_an_unchanged_agent_is_not_encoded_again() -> None:
     encoder.turn()
     second = parse(doc(3, 6, 5))  # only Пётр moved
     assert second.agents[0] is first.agents[0] and second.agents[1] is not first.agents[1]
-    encoder.fragments.get(second.agents[0], lambda a: calls.append(a) or "x")
-    encoder.fragments.get(second.agents[1], lambda a: calls.append(a) or "x")
+    encoder.agents.fragments.update(second.agents, lambda a: calls.append(a) or b"x")
     assert calls == [second.agents[1]]
 
 

@@ -34,41 +34,65 @@ _who = operator.attrgetter("scope", "subject")
 
 
 class Fragments:
-    """The JSON of objects seen at the last poll, by ``id``. Each poll's :meth:`turn` forgets the
-    objects it did not use, so the cache holds one floor at most. A strong reference to every
-    object in the cache keeps it alive, so no other object can have its ``id`` while its entry
-    lives: an ``id`` found is the object itself, and the lookups run in C."""
+    """The JSON of each object of a list (the floor's agents, the engine's progress), kept from the
+    last poll position by position: a poll compares each position's object with the last poll's by
+    identity in C and encodes only those that are not the same. A list of another length (an agent
+    came or went) finds its unchanged objects by ``id`` among the last poll's, which are still held,
+    so no ``id`` can have been reused."""
 
     def __init__(self) -> None:
-        self._last: dict[int, bytes] = {}
-        self._now: dict[int, bytes] = {}
-        self._kept: dict[int, object] = {}  # id -> the object (what makes the ids safe)
-        self._keep: dict[int, object] = {}
+        self.objs: Sequence[object] = ()
+        self.parts: list[bytes] = []
 
-    def get(self, obj: object, encode: Callable[[Any], bytes]) -> bytes:
-        return self.many((obj,), encode)[0]
-
-    def many(self, objs: Sequence[object], encode: Callable[[Any], bytes]) -> list[bytes]:
-        """:meth:`get` for each of ``objs``: C-level lookups, Python only for the misses (an object
-        met twice in one poll before it was cached is encoded twice)."""
-        ids = list(map(id, objs))
-        last = self._last
-        out: list[bytes | None] = list(map(last.get, ids))
-        if None in out:
-            now = self._now
-            for i in compress(range(len(out)), map(operator.is_, out, repeat(None))):
-                out[i] = now.get(ids[i]) or encode(objs[i])
-        self._now.update(zip(ids, out))  # type: ignore[arg-type]
-        self._keep.update(zip(ids, objs))
-        return out  # type: ignore[return-value]
-
-    def turn(self) -> None:
-        """A poll's payloads are made: keep only what they used."""
-        self._last, self._now = self._now, {}
-        self._kept, self._keep = self._keep, {}
+    def update(self, objs: Sequence[object], encode: Callable[[Any], bytes]) -> list[int] | None:
+        """Bring :attr:`parts` to ``objs``; the positions re-encoded, or None for a list of another length."""
+        if len(objs) == len(self.objs):
+            changed = list(compress(range(len(objs)), map(operator.is_not, objs, self.objs)))
+            parts = self.parts
+            for i in changed:
+                parts[i] = encode(objs[i])
+            self.objs = objs
+            return changed
+        known = dict(zip(map(id, self.objs), self.parts))
+        parts = list(map(known.get, map(id, objs)))
+        for i in compress(range(len(parts)), map(operator.is_, parts, repeat(None))):
+            parts[i] = encode(objs[i])
+        self.objs, self.parts = objs, parts  # type: ignore[assignment]
+        return None
 
     def __len__(self) -> int:
-        return len(self._last)
+        return len(self.parts)
+
+
+class Grouped:
+    """:class:`Fragments` of a list whose objects each belong to a group (a team), with each
+    group's fragments in a list of its own, kept while every re-encoded object stays in its group."""
+
+    def __init__(self, key: Callable[[Any], Hashable], same: Callable[[Any], Hashable] | None = None) -> None:
+        self.key, self.same = key, same or key  # same: what must not change for an object to keep its place
+        self.generation = 0  # counts the times the groups were sorted again
+        self.fragments = Fragments()
+        self.where: dict[Hashable, list[int]] = {}  # group -> its positions in the list
+        self.lists: dict[Hashable, list[bytes]] = {}  # group -> its fragments
+        self._slot: dict[int, tuple[list[bytes], int]] = {}  # position -> (its group's list, place there)
+        self._context: object = None
+
+    def update(self, objs: Sequence[object], encode: Callable[[Any], bytes], context: object = None) -> None:
+        """Bring the groups to ``objs``; ``context`` (compared with ``==``) is whatever else decides
+        the groups (who is in which team): when it changes, everything is sorted again."""
+        old = self.fragments.objs
+        changed = self.fragments.update(objs, encode)
+        same, parts = self.same, self.fragments.parts
+        if changed is not None and context == self._context and all(same(objs[i]) == same(old[i]) for i in changed):
+            slot = self._slot
+            for i in changed:
+                target, at = slot[i]
+                target[at] = parts[i]
+            return
+        self._context, self.generation = context, self.generation + 1
+        self.where = positions(list(map(self.key, objs)))
+        self.lists = {group: list(map(parts.__getitem__, where)) for group, where in self.where.items()}
+        self._slot = {i: (self.lists[group], at) for group, where in self.where.items() for at, i in enumerate(where)}
 
 
 def positions(keys: Sequence[Hashable]) -> dict[Hashable, list[int]]:
@@ -97,20 +121,28 @@ class Encoder:
     """Board and game payloads for the :class:`~feeds.publish.hub.Publisher`."""
 
     def __init__(self) -> None:
-        self.fragments = Fragments()
+        self.agents = Grouped(_team_of, operator.attrgetter("id", "team"))
+        self.progress = Grouped(self._home)
+        self._owner: dict[tuple[str, str | None], str | None] = {}  # (scope, subject) -> its team
+        self._member: dict[str, str | None] = {}  # agent -> team
+        self._teams: set[str | None] = set()  # every team: the snapshot's and its agents'
+        self._listed: set[str] = set()  # the snapshot's teams
+        self._orders: dict[Hashable, bytes] = {}  # team -> its progress's places, encoded (kept with the groups)
+        self._order_generation = -1
+
+    def _home(self, progress: Progress) -> Hashable:
+        return self._owner.get((progress.scope, progress.subject), REST)
 
     def boards(self, snapshot: Snapshot, head: Mapping[str, Any]) -> dict[str | None, bytes]:
         """Each team's board payload: ``pack("board", {**head, **team_documents(snapshot)[team]})``."""
         teams = {t.id: t for t in snapshot.teams}
-        agents = snapshot.agents
-        fragments = self.fragments.many(agents, _agent)
+        self._follow(snapshot)
         start = [("v", enc(VERSION)), ("kind", enc("board")), *((k, enc(v)) for k, v in head.items()),
                  ("version", b"1")]
         out: dict[str | None, bytes] = {}
-        for team_id, where in positions(list(map(_team_of, agents))).items():
+        for team_id, parts in self.agents.lists.items():
             team: Team | None = teams.get(team_id) if team_id else None  # type: ignore[arg-type]
-            body = [*start, ("teams", enc([team.to_dict()] if team else [])),
-                    ("agents", _array(list(map(fragments.__getitem__, where))))]
+            body = [*start, ("teams", enc([team.to_dict()] if team else [])), ("agents", _array(parts))]
             if snapshot.generated_at:
                 body.append(("generated_at", enc(snapshot.generated_at)))
             out[team_id] = _object(body)  # type: ignore[index]
@@ -119,39 +151,51 @@ class Encoder:
                 out[team_id] = _object([*start, ("teams", enc([team.to_dict()])), ("agents", b"[]")])
         return out
 
+    def _follow(self, snapshot: Snapshot | None) -> None:
+        """The floor's agents and who is in which team (once per snapshot)."""
+        agents = snapshot.agents if snapshot is not None else ()
+        if agents is self.agents.fragments.objs and agents:
+            return
+        before = self.agents.generation
+        self.agents.update(agents, _agent)
+        teams = {t.id for t in snapshot.teams} if snapshot is not None else set()
+        if self.agents.generation != before or teams != self._listed:
+            self._listed = teams
+            self._member = dict(zip(map(_id_of, agents), map(_team_of, agents)))
+            self._teams = teams | set(self._member.values())
+            self._owner = dict(zip(zip(repeat("agent"), self._member), self._member.values()))
+            self._owner.update(zip(zip(repeat("team"), self._teams), self._teams))
+
     def game(self, game: GameState, epoch: int, snapshot: Snapshot | None = None,
              teams: Iterable[str | None] = ()) -> dict[str | None, bytes]:
         """The game's parts: under :data:`REST` the site's ``pack("game", {"epoch", "game": …})``,
         under each team id (``teams``, and any team a progress entry or badge belongs to) its
         ``pack("game_team", {"epoch", "team", "progress", "order", "badges"})``. A subject is a
         team's when it is one of the team's agents (scope "agent") or the team (scope "team")."""
-        agents = snapshot.agents if snapshot is not None else ()
-        team_ids = set(teams) | {t.id for t in snapshot.teams} if snapshot is not None else set(teams)
-        member = dict(zip(map(_id_of, agents), map(_team_of, agents)))
-        team_ids |= set(member.values())
-        owner: dict[tuple[str, str | None], str | None] = dict(zip(zip(repeat("agent"), member), member.values()))
-        owner.update(zip(zip(repeat("team"), team_ids), team_ids))
-        progress = game.progress
-        fragments = self.fragments.many(progress, enc)
-        where = positions(list(map(owner.get, map(_who, progress), repeat(REST))))
-        badges: dict[str | None, dict[str, Any]] = {}
+        self._follow(snapshot)
+        member, team_ids = self._member, self._teams | set(teams)
+        self.progress.update(game.progress, enc, (self.agents.generation, frozenset(team_ids)))
+        lists, where = self.progress.lists, self.progress.where
+        if self._order_generation != self.progress.generation:
+            self._orders = {group: enc(places) for group, places in where.items()}
+            self._order_generation = self.progress.generation
+        badges: dict[Hashable, dict[str, Any]] = {}
         for subject, worn in game.badges.items():
             homes = [h for h in (member.get(subject, REST), subject if subject in team_ids else REST) if h != REST]
             for home in homes or [REST]:
                 badges.setdefault(home, {})[subject] = list(worn)
-        rest = where.pop(REST, [])
         whole = game.to_dict(progress=False)
         inner = [("period", enc(whole.pop("period"))),
-                 ("progress", _array(list(map(fragments.__getitem__, rest)))), ("order", enc(rest)),
+                 ("progress", _array(lists.get(REST, []))), ("order", self._orders.get(REST, b"[]")),
                  *((k, enc(badges.get(REST, {}) if k == "badges" else v)) for k, v in whole.items() if k != "progress")]
         out: dict[str | None, bytes] = {REST: _object([("v", enc(VERSION)), ("kind", b'"game"'), ("epoch", enc(epoch)),
                                                         ("game", _object(inner))])}
-        for team in sorted(team_ids | set(where) | (set(badges) - {REST}), key=lambda t: (t is None, t or "")):
-            mine = where.get(team, [])
-            out[team] = _object([("v", enc(VERSION)), ("kind", b'"game_team"'), ("epoch", enc(epoch)),
-                                 ("team", enc(team)), ("progress", _array(list(map(fragments.__getitem__, mine)))),
-                                 ("order", enc(mine)), ("badges", enc(badges.get(team, {})))])
+        groups = (team_ids | set(lists) | set(badges)) - {REST}
+        for team in sorted(groups, key=lambda t: (t is None, t or "")):  # type: ignore[arg-type, operator]
+            out[team] = _object([("v", enc(VERSION)), ("kind", b'"game_team"'), ("epoch", enc(epoch)),  # type: ignore[index]
+                                 ("team", enc(team)), ("progress", _array(lists.get(team, []))),
+                                 ("order", self._orders.get(team, b"[]")), ("badges", enc(badges.get(team, {})))])
         return out
 
     def turn(self) -> None:
-        self.fragments.turn()
+        """A poll's payloads are made (kept for the publisher's calls; the caches keep themselves)."""
