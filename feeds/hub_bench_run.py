@@ -5,7 +5,8 @@ the run that starts them, restarts the broker and the hub mid-way, and counts.
 logs each new board's monotonic time and each poll's CPU time; ``… screens PORT FIRST COUNT SECONDS
 OUT`` runs COUNT headless screens, each a real :class:`~feeds.bus.link.Link` (persistent session,
 reconnects by itself) with the real :class:`~feeds.bus.cursor.Inbox` and its cursor on disk, which
-decide what a wall would show; each screen notes when it has decoded each board.
+decide what a wall would show, subscribed as a real screen of its team is (its board, game part,
+events, and the site's game); each screen notes when it has decoded each board, and decodes the game.
 """
 
 from __future__ import annotations
@@ -77,6 +78,7 @@ class Screen:
         self.arrived: list[tuple[int, float, float]] = []  # the same boards, as the socket handed them over
         self.shown: list[tuple[str, int]] = []
         self.errors = 0
+        self.game_bytes = 0
         self._boards: set[tuple[int, float]] = set()  # a retained board sent again after a reconnect is not news
 
     def on_message(self, topic: str, payload: bytes, _retained: bool) -> None:
@@ -93,12 +95,20 @@ class Screen:
                     self._boards.add(key)
                     self.boards.append((*key, time.monotonic()))
                     self.arrived.append((*key, arrived))
+            elif what in ("game", "game_team"):  # decoded as a real screen does, so its cost is counted
+                from feeds.live.hubgame import decode_game, decode_team_game
+
+                if what == "game":
+                    decode_game(read(payload, "game")["game"])
+                elif payload:
+                    decode_team_game(read(payload, "game_team"))
+                self.game_bytes += len(payload)
             elif what in ("events", "recent"):
                 data = read(payload, "event" if what == "events" else "recent")
                 for item in [data] if what == "events" else data["events"]:
                     self.inbox.offer(Arrival(str(item["stream"]), str(item["epoch"]), int(item["seq"]),
                                              json.dumps(item["event"]), float(item["expires_at"])), time.monotonic())
-        except (BusError, KeyError, TypeError, ValueError):
+        except (BusError, KeyError, TypeError, ValueError):  # (the codec's DecodeError is a ValueError)
             self.errors += 1
 
     def tick(self) -> None:
@@ -107,7 +117,7 @@ class Screen:
     def result(self) -> dict[str, Any]:
         return {"team": self.team, "stream": self.stream, "boards": self.boards, "arrived": self.arrived,
                 "shown": self.shown,
-                "errors": self.errors, "redelivered": self.inbox.duplicates, "missed": self.inbox.missed}
+                "errors": self.errors, "game_bytes": self.game_bytes, "redelivered": self.inbox.duplicates, "missed": self.inbox.missed}
 
 
 def screens_child(port: str, first: str, count: str, seconds: str, out: str) -> int:
@@ -120,7 +130,7 @@ def screens_child(port: str, first: str, count: str, seconds: str, out: str) -> 
         screen = Screen(f"wall-{i}", f"t{i % TEAMS}", directory / f"wall-{i}")
         link = Link(Endpoint("127.0.0.1", int(port), False), f"bench-wall-{i}", on_message=screen.on_message)
         for topic in (screen.topics.board(screen.team), screen.topics.events(screen.stream),
-                      screen.topics.recent(screen.stream)):
+                      screen.topics.recent(screen.stream), screen.topics.game_team(screen.team), screen.topics.game):
             link.subscribe(topic)
         link.start()
         screens.append(screen)
@@ -240,7 +250,7 @@ def _count(directory: Path, started: float, seconds: float, faults: list[float],
     streams: dict[str, str] = {}
     received: list[tuple[int, float, float]] = []
     arrived: list[tuple[int, float, float]] = []
-    redelivered = errors = 0
+    redelivered = errors = game_bytes = 0
     for path in directory.glob("screens-*.json"):
         for name, result in json.loads(path.read_text()).items():
             shown[name] = [tuple(x) for x in result["shown"]]  # type: ignore[misc]
@@ -248,6 +258,7 @@ def _count(directory: Path, started: float, seconds: float, faults: list[float],
             received += [tuple(b) for b in result["boards"]]  # type: ignore[misc]
             arrived += [tuple(b) for b in result["arrived"]]  # type: ignore[misc]
             redelivered, errors = redelivered + result["redelivered"], errors + result["errors"]
+            game_bytes += result.get("game_bytes", 0)
     db = sqlite3.connect(next((directory / "hub-state").rglob(DB_NAME)))
     first = started + 3.0  # the screens are connected by then
     wall0 = time.time() - (time.monotonic() - first)
@@ -271,6 +282,8 @@ def _count(directory: Path, started: float, seconds: float, faults: list[float],
     report(f"    the hub's part: poll done -> publish starts {summary(waits)}; publish (wall) {summary(spans)}")
     report(f"  celebrations: {sum(map(len, expected.values()))} published to {len(expected)} teams' screens, "
            f"lost {lost}, duplicated {duplicated} (redelivered and dropped by the cursor: {redelivered}; bad payloads {errors})")
+    report(f"  game received per headless screen (its team's part and the site's): "
+           f"{game_bytes / max(1, len(streams)) / seconds / 1e3:.0f} kB a second")
     report(f"  hub: CPU {hub_cpu:.1f} s over {seconds:.0f} s ({hub_cpu / seconds:.0%} of a core), RSS max {rss('hub'):.0f} MiB")
     report(f"  hub work per poll (live, CPU): parse + engine {summary(poll_cpu)}; publish {summary(publish_cpu)}")
     screens_cpu = max((c for c, _ in samples["screens"]), default=0.0)

@@ -1,5 +1,5 @@
 """What makes the hub's poll fast must not change what it says: the encoder's payloads are byte for
-byte ``pack``'s, and every cache lets go when it must — a new period, a config reload, a ledger
+byte ``pack``'s (the game's parts: ``pack``'s of each team's share, tests/test_hub_game_parts.py), and every cache lets go when it must — a new period, a config reload, a ledger
 written by someone else (the team page) — on real SQLite files."""
 
 from __future__ import annotations
@@ -16,9 +16,10 @@ from feeds.game.challenges import GameState
 from feeds.game.engine import Engine
 from feeds.game.history import History
 from feeds.game.ledger import KUDOS, Award, Ledger, kudos_in
-from feeds.publish.encode import Encoder
+from feeds.publish.encode import REST, Encoder
 from feeds.publish.hub import team_documents
 from helpers import write_config
+from tests.test_hub_game_parts import reference
 
 DAY1 = datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc)  # 10:00 in Stockholm
 DAY2 = DAY1 + timedelta(days=1)
@@ -95,7 +96,7 @@ def test_board_payloads_are_packs_bytes_across_polls() -> None:
         assert boards == {team: pack("board", {**head, **d}) for team, d in team_documents(snapshot).items()}
         assert set(boards) == {"night", "day", "empty", None}
         encoder.turn()
-    assert len(encoder.fragments) == 4  # one floor's agents, not every poll's
+    assert len(encoder.agents.fragments) == 4  # one floor's agents, not every poll's
 
 
 def test_an_unchanged_agent_is_not_encoded_again() -> None:
@@ -105,18 +106,19 @@ def test_an_unchanged_agent_is_not_encoded_again() -> None:
     encoder.turn()
     second = parse(doc(3, 6, 5))  # only Пётр moved
     assert second.agents[0] is first.agents[0] and second.agents[1] is not first.agents[1]
-    encoder.fragments.get(second.agents[0], lambda a: calls.append(a) or "x")
-    encoder.fragments.get(second.agents[1], lambda a: calls.append(a) or "x")
+    encoder.agents.fragments.update(second.agents, lambda a: calls.append(a) or b"x")
     assert calls == [second.agents[1]]
 
 
 def test_game_payload_is_packs_bytes_and_to_dict_is_asdict(tmp_path: Path) -> None:
     eng, encoder = engine(tmp_path), Encoder()
     for values, now in (((12, 16, 3), DAY1), ((12, 18, 3), DAY1 + timedelta(minutes=1)), ((1, 2, 3), DAY2)):
-        eng.process(normalise(doc(*values)), now)
+        snapshot = normalise(doc(*values))
+        eng.process(snapshot, now)
         game = eng.game
         assert game is not None and game.progress
-        assert encoder.game(game, 5) == pack("game", {"epoch": 5, "game": game.to_dict()})
+        parts = encoder.game(game, 5, snapshot)
+        assert parts == reference(game, snapshot, 5) and set(parts) == {REST, "night", "day", "empty", None}
         encoder.turn()
         old = {"period": game.period, "progress": [dataclasses.asdict(p) for p in game.progress],
                "records": [dataclasses.asdict(r) for r in game.records],

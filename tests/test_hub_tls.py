@@ -158,7 +158,7 @@ def test_the_acl_refuses_a_screen_and_the_hubs_refused_celebration_is_said_once(
     layout.acl.write_text(layout.acl.read_text().replace(
         "user hub\ntopic readwrite chalkwall/acme/#",
         "user hub\ntopic readwrite chalkwall/acme/board/#\ntopic readwrite chalkwall/acme/hub/#\n"
-        "topic readwrite chalkwall/acme/game\ntopic readwrite chalkwall/acme/recent/#\ntopic read chalkwall/acme/screen/#"))
+        "topic readwrite chalkwall/acme/game/#\ntopic readwrite chalkwall/acme/recent/#\ntopic read chalkwall/acme/screen/#"))
     site.broker.start()
     hub_password, screen_password = secrets_of(layout, "hub", "floor-1")
     screen = Client("floor-1")

@@ -1,10 +1,10 @@
 """``[feed] type = "hub"``: a screen that reads its boards and celebrations from the hub's broker.
 
 The screen never polls a source and never writes the ledger. It subscribes to its teams' retained
-boards (``[display] teams``; none: every team), the retained game, the hub's status, and its teams'
-and the site's event streams with their retained "recent" rings; paho's network thread files each
-message here, and wakes the coordinator so the board is ranked and shown at once rather than at the
-next interval. :meth:`HubFeed.poll` assembles the teams' documents into one snapshot — the
+boards and game parts (``[display] teams``; none: every team), the site's retained game, the hub's
+status, and its teams' and the site's event streams with their retained "recent" rings; paho's
+network thread files each message here, and wakes the coordinator so the board is ranked and shown
+at once rather than at the next interval. :meth:`HubFeed.poll` assembles the teams' documents into one snapshot — the
 coordinator ranks, diffs and shows it as it would any feed — with the celebrations the
 :class:`~feeds.bus.cursor.Inbox` hands on: each once, in order, its number on disk first.
 
@@ -80,8 +80,14 @@ class HubFeed:
         self.topics = Topics(options.site)
         self._lock = threading.Lock()
         self._docs: dict[str, dict[str, Any]] = {}  # team level -> its canonical document
+        # The game's parts as they arrive, and the game made of them (by game(), when a part changed):
+        # decoding and assembling are the live side's (feeds.live.hubgame), set as game_codec.
+        self.game_codec: tuple[Callable[[dict[str, Any]], Any], Callable[[dict[str, Any]], Any],
+                               Callable[[Any, list[Any]], Any]] | None = None
+        self._game_site: Any = None
+        self._game_teams: dict[str, Any] = {}  # team level -> its part
         self._game: Any = None
-        self._decode_game: Callable[[dict[str, Any]], Any] | None = None  # set by the live side (feeds.live.hubgame)
+        self._game_stale = False
         self._hub_online: bool | None = None
         self._hub_since = ctx.clock()
         self._changed = True
@@ -112,6 +118,7 @@ class HubFeed:
             self.link.subscribe(self.topics.board(None).rsplit("/", 1)[0] + f"/{level}", qos=1)
             self.link.subscribe(self.topics.events(f"team/{level}"), qos=1)
             self.link.subscribe(self.topics.recent(f"team/{level}"), qos=1)
+            self.link.subscribe(self.topics.game_teams_of(level), qos=1)
         for topic in (self.topics.game, self.topics.events(SITE), self.topics.recent(SITE)):
             self.link.subscribe(topic, qos=1)
         self._started = 0.0
@@ -185,7 +192,16 @@ class HubFeed:
                 "clock_offset_s": None if self.hub_clock.offset is None else round(self.hub_clock.offset, 1)}
 
     def game(self) -> Any:
-        return self._game
+        """The game of the site's part and this screen's teams' parts (None before the site's)."""
+        with self._lock:
+            if not self._game_stale:
+                return self._game
+            self._game_stale = False
+            site, teams = self._game_site, list(self._game_teams.values())
+        game = site if self.game_codec is None or site is None else self.game_codec[2](site, teams)
+        with self._lock:
+            self._game = game
+        return game
 
     def close(self) -> None:
         self.link.stop(last=(self.topics.screen_status(self.options.screen), offline_payload(self.ctx.clock())))
@@ -244,10 +260,22 @@ class HubFeed:
             game = data.get("game")
             if not isinstance(game, dict):
                 raise BusError("a game message without its game")
-            if self._decode_game is not None:
-                game = self._decode_game(game)  # refuse a wrong shape here, where it can be logged
+            if self.game_codec is not None:
+                game = self.game_codec[0](game)  # refuse a wrong shape here, where it can be logged
             with self._lock:
-                self._game = game
+                self._game_site, self._game_stale = game, True
+        elif what == "game_team":
+            part = None
+            if payload:  # else the team left the feed: the hub cleared its part
+                part = read(payload, "game_team")
+                if self.game_codec is not None:
+                    part = self.game_codec[1](part)
+            with self._lock:
+                if part is None:
+                    self._game_teams.pop(which, None)
+                else:
+                    self._game_teams[which] = part
+                self._game_stale = True
         elif what == "hub":
             data = read(payload, "hub_status")
             self.hub_clock.heard(data.get("at"), retain)

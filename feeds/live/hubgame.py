@@ -4,21 +4,77 @@ A screen never writes the ledger, so the coordinator's ``on_snapshot`` here only
 hub decided: the game (decoded and checked as it arrives, so a wrong shape is refused where it can
 be logged) and the celebrations the screen's inbox handed on, points as the hub's ledger recorded
 them — not zeroed as they would be for a feed without a ledger.
+
+The hub sends the game in parts (docs/hub.md): the site's (period, records, duels, comparison, and
+whatever belongs to no team) and one per team (its agents' and its own progress, and their badges),
+each progress entry with its place in the engine's list. :func:`assemble` puts the parts a screen
+subscribed to back together: the GameState a single wall would have, for those teams.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from types import MappingProxyType
 from typing import Any
 
-from feeds.bus.codec import decode
+from feeds.bus.codec import DecodeError, decode
 from feeds.connectors.hub import HubFeed
-from feeds.game.challenges import GameState
+from feeds.game.challenges import GameState, Progress
 from feeds.game.engine import EngineOutput
 from feeds.model import Snapshot
 
 
-def decode_game(data: dict[str, Any]) -> GameState:
-    return decode(GameState, data)
+@dataclass(frozen=True, slots=True)
+class TeamGame:
+    """One team's part of the game (``game/team/<team>``)."""
+
+    progress: tuple[Progress, ...] = ()
+    order: tuple[int, ...] = ()  # each progress entry's place in the engine's list
+    badges: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: MappingProxyType({}))
+
+
+@dataclass(frozen=True, slots=True)
+class SiteGame:
+    """The site's part (``game``): a GameState holding only the progress and badges of no team."""
+
+    state: GameState
+    order: tuple[int, ...]
+
+
+def _ordered(progress: tuple[Progress, ...], order: Any, where: str) -> tuple[int, ...]:
+    if not isinstance(order, (list, tuple)) or len(order) != len(progress) \
+            or not all(type(i) is int for i in order):
+        raise DecodeError(f"{where}.order: expected {len(progress)} integers, one per progress entry")
+    return tuple(order)
+
+
+def decode_game(data: dict[str, Any]) -> SiteGame:
+    """The site's part; a game of the old shape (one message with every team's progress) is refused."""
+    if "order" not in data:
+        raise DecodeError("a game of the old shape (every team's progress in one message); this screen reads "
+                          "the per-team game (are the hub and this screen the same release?)")
+    state = decode(GameState, data)
+    return SiteGame(state, _ordered(state.progress, data["order"], "GameState"))
+
+
+def decode_team_game(data: dict[str, Any]) -> TeamGame:
+    part = decode(TeamGame, {k: data[k] for k in ("progress", "order", "badges") if k in data})
+    if len(part.order) != len(part.progress):
+        raise DecodeError(f"TeamGame.order: expected {len(part.progress)} integers, one per progress entry")
+    return part
+
+
+def assemble(site: SiteGame, teams: Iterable[TeamGame]) -> GameState:
+    """The GameState of the site's part and these teams' parts, progress in the engine's order."""
+    progress, order = list(site.state.progress), list(site.order)
+    badges = dict(site.state.badges)
+    for part in teams:
+        progress += part.progress
+        order += part.order
+        badges.update(part.badges)
+    places = sorted(range(len(order)), key=order.__getitem__)
+    return replace(site.state, progress=tuple(map(progress.__getitem__, places)), badges=MappingProxyType(badges))
 
 
 class HubGame:
@@ -26,7 +82,7 @@ class HubGame:
 
     def __init__(self, feed: HubFeed) -> None:
         self.feed = feed
-        feed._decode_game = decode_game
+        feed.game_codec = (decode_game, decode_team_game, assemble)
 
     def __call__(self, snapshot: Snapshot) -> EngineOutput:
         game = self.feed.game()

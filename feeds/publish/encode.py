@@ -4,109 +4,198 @@ A 5,000-agent floor's boards and game are megabytes of JSON every poll, yet betw
 a few agents move. The parse layer keeps an unchanged agent's record as the *same* object, and so
 does the engine an unchanged :class:`~feeds.game.challenges.Progress`; :class:`Fragments` keeps the
 JSON of each such object from the last poll, keyed by the object itself, and a payload is the join
-of its parts. The bytes are exactly what :func:`feeds.bus.topics.pack` makes of the same data
-(``tests/test_hub_encode.py`` holds them side by side), so screens see no difference.
+of its parts. Fragments and payloads come from the one encoder :func:`~feeds.bus.topics.pack` uses
+(msgspec's), so the bytes are exactly ``pack``'s of the same data (``tests/test_hub_speed.py``
+holds them side by side), and screens see no difference.
+
+The game goes out in parts (docs/hub.md, "Topics and payloads"): each team's progress and badges on
+its own topic, and the rest — period, records, duels, comparison, and the progress and badges of
+subjects in no team — on the site's. Each progress entry travels with its place in the engine's list
+(``order``), so a screen of any set of teams puts its parts back in the engine's order.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Iterable, Mapping
+import operator
+from bisect import bisect_left
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from itertools import compress, repeat
 from typing import Any
 
-from feeds.bus.topics import VERSION
-from feeds.game.challenges import GameState, Progress, plain_fields
+from feeds.bus.topics import ENCODER, VERSION
+from feeds.game.challenges import GameState, Progress
 from feeds.model import Agent, Snapshot, Team
 
-
-def enc(value: Any) -> str:
-    """One JSON value exactly as ``pack`` writes it."""
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+enc: Callable[[Any], bytes] = ENCODER.encode  # one JSON value exactly as ``pack`` writes it
+REST = "\0rest"  # the site part's key among the teams' (no team id is this: ids are visible text)
+_team_of = operator.attrgetter("team")
+_id_of = operator.attrgetter("id")
+_who = operator.attrgetter("scope", "subject")
 
 
 class Fragments:
-    """The JSON of objects seen at the last poll, by identity. Each poll's :meth:`turn` forgets the
-    objects it did not use, so the cache holds one floor at most; a strong reference to each
-    object keeps its ``id`` from being reused while its entry lives."""
+    """The JSON of each object of a list (the floor's agents, the engine's progress), kept from the
+    last poll position by position: a poll compares each position's object with the last poll's by
+    identity in C and encodes only those that are not the same. A list of another length (an agent
+    came or went) finds its unchanged objects by ``id`` among the last poll's, which are still held,
+    so no ``id`` can have been reused."""
 
     def __init__(self) -> None:
-        self._last: dict[int, tuple[object, str]] = {}
-        self._now: dict[int, tuple[object, str]] = {}
+        self.objs: Sequence[object] = ()
+        self.parts: list[bytes] = []
 
-    def get(self, obj: object, encode: Callable[[Any], str]) -> str:
-        key = id(obj)
-        found = self._now.get(key) or self._last.get(key)
-        if found is None or found[0] is not obj:
-            found = (obj, encode(obj))
-        self._now[key] = found
-        return found[1]
-
-    def many(self, objs: Iterable[object], encode: Callable[[Any], str]) -> list[str]:
-        """:meth:`get` for each of ``objs`` (one call for a floor: this loop runs 15,000 times a poll)."""
-        last, now, out = self._last, self._now, []
-        for obj in objs:
-            key = id(obj)
-            found = last.get(key)  # (an object met twice in one poll is only encoded twice)
-            if found is None or found[0] is not obj:
-                found = (obj, encode(obj))
-            now[key] = found
-            out.append(found[1])
-        return out
-
-    def turn(self) -> None:
-        """A poll's payloads are made: keep only what they used."""
-        self._last, self._now = self._now, {}
+    def update(self, objs: Sequence[object], encode: Callable[[Any], bytes]) -> list[int] | None:
+        """Bring :attr:`parts` to ``objs``; the positions re-encoded, or None for a list of another length."""
+        if len(objs) == len(self.objs):
+            changed = list(compress(range(len(objs)), map(operator.is_not, objs, self.objs)))
+            parts = self.parts
+            for i in changed:
+                parts[i] = encode(objs[i])
+            self.objs = objs
+            return changed
+        known = dict(zip(map(id, self.objs), self.parts))
+        parts = list(map(known.get, map(id, objs)))
+        for i in compress(range(len(parts)), map(operator.is_, parts, repeat(None))):
+            parts[i] = encode(objs[i])
+        self.objs, self.parts = objs, parts  # type: ignore[assignment]
+        return None
 
     def __len__(self) -> int:
-        return len(self._last)
+        return len(self.parts)
 
 
-def _agent(agent: Agent) -> str:
+class Grouped:
+    """:class:`Fragments` of a list whose objects each belong to a group (a team), with each
+    group's fragments in a list of its own, kept while every re-encoded object stays in its group."""
+
+    def __init__(self, key: Callable[[Any], Hashable], same: Callable[[Any], Hashable] | None = None) -> None:
+        self.key, self.same = key, same or key  # same: what must not change for an object to keep its place
+        self.generation = 0  # counts the times the groups were sorted again
+        self.fragments = Fragments()
+        self.where: dict[Hashable, list[int]] = {}  # group -> its positions in the list
+        self.lists: dict[Hashable, list[bytes]] = {}  # group -> its fragments
+        self._slot: dict[int, tuple[list[bytes], int]] = {}  # position -> (its group's list, place there)
+        self._context: object = None
+
+    def update(self, objs: Sequence[object], encode: Callable[[Any], bytes], context: object = None) -> None:
+        """Bring the groups to ``objs``; ``context`` (compared with ``==``) is whatever else decides
+        the groups (who is in which team): when it changes, everything is sorted again."""
+        old = self.fragments.objs
+        changed = self.fragments.update(objs, encode)
+        same, parts = self.same, self.fragments.parts
+        if changed is not None and context == self._context and all(same(objs[i]) == same(old[i]) for i in changed):
+            slot = self._slot
+            for i in changed:
+                target, at = slot[i]
+                target[at] = parts[i]
+            return
+        self._context, self.generation = context, self.generation + 1
+        self.where = positions(list(map(self.key, objs)))
+        self.lists = {group: list(map(parts.__getitem__, where)) for group, where in self.where.items()}
+        self._slot = {i: (self.lists[group], at) for group, where in self.where.items() for at, i in enumerate(where)}
+
+
+def positions(keys: Sequence[Hashable]) -> dict[Hashable, list[int]]:
+    """Where each key occurs in ``keys``, ascending, the keys in the order first met — what a loop
+    of ``setdefault(key, []).append(i)`` makes, with the loops in C (a stable sort by key rank)."""
+    rank = {key: i for i, key in enumerate(dict.fromkeys(keys))}
+    ranks = list(map(rank.__getitem__, keys))
+    order = sorted(range(len(ranks)), key=ranks.__getitem__)
+    ranks.sort()
+    return {key: order[bisect_left(ranks, r):bisect_left(ranks, r + 1)] for key, r in rank.items()}
+
+
+def _agent(agent: Agent) -> bytes:
     return enc(agent.to_dict())
 
 
-def _progress(progress: Progress) -> str:
-    return enc(plain_fields(progress))
+def _object(pairs: Iterable[tuple[str, bytes]]) -> bytes:
+    return b"{" + b",".join(enc(k) + b":" + v for k, v in pairs) + b"}"
 
 
-def _object(pairs: Iterable[tuple[str, str]]) -> str:
-    return "{" + ",".join(f"{enc(k)}:{v}" for k, v in pairs) + "}"
+def _array(parts: list[bytes]) -> bytes:
+    return b"[" + b",".join(parts) + b"]"
 
 
 class Encoder:
     """Board and game payloads for the :class:`~feeds.publish.hub.Publisher`."""
 
     def __init__(self) -> None:
-        self.fragments = Fragments()
+        self.agents = Grouped(_team_of, operator.attrgetter("id", "team"))
+        self.progress = Grouped(self._home)
+        self._owner: dict[tuple[str, str | None], str | None] = {}  # (scope, subject) -> its team
+        self._member: dict[str, str | None] = {}  # agent -> team
+        self._teams: set[str | None] = set()  # every team: the snapshot's and its agents'
+        self._listed: set[str] = set()  # the snapshot's teams
+        self._orders: dict[Hashable, bytes] = {}  # team -> its progress's places, encoded (kept with the groups)
+        self._order_generation = -1
+
+    def _home(self, progress: Progress) -> Hashable:
+        return self._owner.get((progress.scope, progress.subject), REST)
 
     def boards(self, snapshot: Snapshot, head: Mapping[str, Any]) -> dict[str | None, bytes]:
         """Each team's board payload: ``pack("board", {**head, **team_documents(snapshot)[team]})``."""
         teams = {t.id: t for t in snapshot.teams}
-        grouped: dict[str | None, list[Agent]] = {}
-        for agent in snapshot.agents:
-            grouped.setdefault(agent.team, []).append(agent)
-        members = {team: self.fragments.many(agents, _agent) for team, agents in grouped.items()}
+        self._follow(snapshot)
         start = [("v", enc(VERSION)), ("kind", enc("board")), *((k, enc(v)) for k, v in head.items()),
-                 ("version", "1")]
+                 ("version", b"1")]
         out: dict[str | None, bytes] = {}
-        for team_id, parts in members.items():
-            team: Team | None = teams.get(team_id) if team_id else None
-            body = [*start, ("teams", enc([team.to_dict()] if team else [])), ("agents", "[" + ",".join(parts) + "]")]
+        for team_id, parts in self.agents.lists.items():
+            team: Team | None = teams.get(team_id) if team_id else None  # type: ignore[arg-type]
+            body = [*start, ("teams", enc([team.to_dict()] if team else [])), ("agents", _array(parts))]
             if snapshot.generated_at:
                 body.append(("generated_at", enc(snapshot.generated_at)))
-            out[team_id] = _object(body).encode()
+            out[team_id] = _object(body)  # type: ignore[index]
         for team_id, team in teams.items():  # a team with nobody in it yet still has a board
             if team_id not in out:
-                out[team_id] = _object([*start, ("teams", enc([team.to_dict()])), ("agents", "[]")]).encode()
+                out[team_id] = _object([*start, ("teams", enc([team.to_dict()])), ("agents", b"[]")])
         return out
 
-    def game(self, game: GameState, epoch: int) -> bytes:
-        """``pack("game", {"epoch": epoch, "game": game.to_dict()})``."""
+    def _follow(self, snapshot: Snapshot | None) -> None:
+        """The floor's agents and who is in which team (once per snapshot)."""
+        agents = snapshot.agents if snapshot is not None else ()
+        if agents is self.agents.fragments.objs and agents:
+            return
+        before = self.agents.generation
+        self.agents.update(agents, _agent)
+        teams = {t.id for t in snapshot.teams} if snapshot is not None else set()
+        if self.agents.generation != before or teams != self._listed:
+            self._listed = teams
+            self._member = dict(zip(map(_id_of, agents), map(_team_of, agents)))
+            self._teams = teams | set(self._member.values())
+            self._owner = dict(zip(zip(repeat("agent"), self._member), self._member.values()))
+            self._owner.update(zip(zip(repeat("team"), self._teams), self._teams))
+
+    def game(self, game: GameState, epoch: int, snapshot: Snapshot | None = None,
+             teams: Iterable[str | None] = ()) -> dict[str | None, bytes]:
+        """The game's parts: under :data:`REST` the site's ``pack("game", {"epoch", "game": …})``,
+        under each team id (``teams``, and any team a progress entry or badge belongs to) its
+        ``pack("game_team", {"epoch", "team", "progress", "order", "badges"})``. A subject is a
+        team's when it is one of the team's agents (scope "agent") or the team (scope "team")."""
+        self._follow(snapshot)
+        member, team_ids = self._member, self._teams | set(teams)
+        self.progress.update(game.progress, enc, (self.agents.generation, frozenset(team_ids)))
+        lists, where = self.progress.lists, self.progress.where
+        if self._order_generation != self.progress.generation:
+            self._orders = {group: enc(places) for group, places in where.items()}
+            self._order_generation = self.progress.generation
+        badges: dict[Hashable, dict[str, Any]] = {}
+        for subject, worn in game.badges.items():
+            homes = [h for h in (member.get(subject, REST), subject if subject in team_ids else REST) if h != REST]
+            for home in homes or [REST]:
+                badges.setdefault(home, {})[subject] = list(worn)
         whole = game.to_dict(progress=False)
-        progress = "[" + ",".join(self.fragments.many(game.progress, _progress)) + "]"
-        inner = [(k, progress if k == "progress" else enc(v)) for k, v in whole.items()]
-        return _object([("v", enc(VERSION)), ("kind", enc("game")), ("epoch", enc(epoch)),
-                        ("game", _object(inner))]).encode()
+        inner = [("period", enc(whole.pop("period"))),
+                 ("progress", _array(lists.get(REST, []))), ("order", self._orders.get(REST, b"[]")),
+                 *((k, enc(badges.get(REST, {}) if k == "badges" else v)) for k, v in whole.items() if k != "progress")]
+        out: dict[str | None, bytes] = {REST: _object([("v", enc(VERSION)), ("kind", b'"game"'), ("epoch", enc(epoch)),
+                                                        ("game", _object(inner))])}
+        groups = (team_ids | set(lists) | set(badges)) - {REST}
+        for team in sorted(groups, key=lambda t: (t is None, t or "")):  # type: ignore[arg-type, operator]
+            out[team] = _object([("v", enc(VERSION)), ("kind", b'"game_team"'), ("epoch", enc(epoch)),  # type: ignore[index]
+                                 ("team", enc(team)), ("progress", _array(lists.get(team, []))),
+                                 ("order", self._orders.get(team, b"[]")), ("badges", enc(badges.get(team, {})))])
+        return out
 
     def turn(self) -> None:
-        self.fragments.turn()
+        """A poll's payloads are made (kept for the publisher's calls; the caches keep themselves)."""

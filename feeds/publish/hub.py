@@ -2,12 +2,12 @@
 
 The hub is an ordinary live feed — adapter, coordinator, engine and ledger, exactly as a single wall
 runs them — whose reader is a :class:`Publisher` instead of a display. After every poll it publishes
-what changed: each team's part of the feed (retained), the game (retained), its own status (retained,
-with a will), and every new celebration through the outbox. The coordinator's "already announced"
-store *is* the outbox (:class:`OutboxSeen`): an event is marked announced in the same transaction that
-numbers it for its stream, so a crash cannot mark it without queuing it. On every (re)connect the
-publisher sends all retained state again (a broker restarted without persistence has lost it) and
-every event the broker never acknowledged.
+what changed: each team's part of the feed (retained), the game (retained: the site's part and each
+team's), its own status (retained, with a will), and every new celebration through the outbox. The
+coordinator's "already announced" store *is* the outbox (:class:`OutboxSeen`): an event is marked
+announced in the same transaction that numbers it for its stream, so a crash cannot mark it without
+queuing it. On every (re)connect the publisher sends all retained state again (a broker restarted
+without persistence has lost it) and every event the broker never acknowledged.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from feeds.live.coordinator import FeedCoordinator
 from feeds.live.feed import LiveFeed, open_live_feed
 from feeds.logs import LOGGER, register_secret
 from feeds.model import FeedEvent, Snapshot
-from feeds.publish.encode import Encoder
+from feeds.publish.encode import REST, Encoder
 from feeds.publish.outbox import Entry, Outbox, enqueue, ensure_schema
 
 log = logging.getLogger(f"{LOGGER}.hub")
@@ -172,6 +172,13 @@ class Publisher:
         self._sent[topic] = body
         self.link.publish(topic, body, retain=True)
 
+    def _clear_gone(self, topic_of: Callable[[str | None], str], live: set[str]) -> None:
+        """A team gone from the feed: clear its retained message under ``topic_of``'s branch."""
+        branch = topic_of("x").rsplit("/", 1)[0] + "/"
+        for topic in [t for t in self._sent if t.startswith(branch) and t not in live]:
+            del self._sent[topic]
+            self.link.publish(topic, b"", retain=True)
+
     def publish(self) -> None:
         """Send what changed since the last call (the main thread's work after each poll)."""
         while self._acks:
@@ -201,12 +208,13 @@ class Publisher:
             live = {self.topics.board(team) for team in boards}
             for team, body in boards.items():
                 self._retain(self.topics.board(team), body)
-            for topic in [t for t in self._sent if t.startswith(self.topics.board("x").rsplit("/", 1)[0])]:
-                if topic not in live:  # a team gone from the feed: clear its retained board
-                    del self._sent[topic]
-                    self.link.publish(topic, b"", retain=True)
-        if state.game is not None:
-            self._retain(self.topics.game, self.encoder.game(state.game, self.outbox.epoch))
+            self._clear_gone(self.topics.board, live)
+        if state.game is not None:  # the site's part, then each team's (screens take them in any order)
+            parts = self.encoder.game(state.game, self.outbox.epoch, snapshot, boards if snapshot is not None else ())
+            self._retain(self.topics.game, parts.pop(REST))  # type: ignore[arg-type]
+            for team, body in parts.items():
+                self._retain(self.topics.game_team(team), body)
+            self._clear_gone(self.topics.game_team, {self.topics.game_team(team) for team in parts})
         self.encoder.turn()
         self.link.publish(self.topics.hub_status, self.status_payload(), retain=True)
         self._events()
