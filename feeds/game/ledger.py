@@ -187,7 +187,10 @@ class Ledger:
             return False
         stamp = (now or datetime.now(timezone.utc)).isoformat(timespec="seconds")
         with self._lock, immediate(self._db):
-            return kudos_in(self._db, event_id, giver, taker, day, points, per_sender_per_day, stamp) == "awarded"
+            new = kudos_in(self._db, event_id, giver, taker, day, points, per_sender_per_day, stamp) == "awarded"
+        if new:
+            fault(AWARDED)
+        return new
 
     def recorded(self, event_ids: list[str]) -> dict[str, float]:
         """The points recorded for each of these feed events that the ledger holds an award for."""
