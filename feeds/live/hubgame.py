@@ -4,7 +4,7 @@ A screen never writes the ledger, so the coordinator's ``on_snapshot`` here only
 hub decided: the game (decoded and checked as it arrives, so a wrong shape is refused where it can
 be logged) and the celebrations the screen's inbox handed on, points as the hub's ledger recorded
 them — not zeroed as they would be for a feed without a ledger. A thank-you the team page took back
-comes from the hub as a ``thanks_withdrawn`` event (:mod:`feeds.publish.undo`), handed to the display
+comes from the hub as a ``thanks_withdrawn`` event (:mod:`feeds.live.undo`), handed to the display
 as :class:`~feeds.board.diff.ThanksWithdrawn`, as a single wall's thanks reader does: the toast goes,
 or never comes.
 """
@@ -20,7 +20,7 @@ from feeds.connectors.hub import HubFeed
 from feeds.game.challenges import GameState
 from feeds.game.engine import EngineOutput
 from feeds.model import FeedEvent, Snapshot
-from feeds.publish.undo import WITHDRAWN, WITHDRAWS
+from feeds.live.undo import WITHDRAWN, WITHDRAWS
 
 
 def decode_game(data: dict[str, Any]) -> GameState:

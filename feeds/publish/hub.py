@@ -41,7 +41,7 @@ from feeds.logs import LOGGER, register_secret
 from feeds.model import FeedEvent, Snapshot
 from feeds.publish.encode import Encoder
 from feeds.publish.outbox import Entry, Outbox, enqueue, ensure_schema
-from feeds.publish.undo import thanks_publisher, undone_announced, withdrawal
+from feeds.live.undo import thanks_publisher, undone_announced, withdrawal
 
 log = logging.getLogger(f"{LOGGER}.hub")
 EVENT_TTL = 900  # seconds a celebration stays worth showing to a screen that was away
@@ -89,7 +89,7 @@ class OutboxSeen(SeenEvents):
 
     def withdraw(self, event_ids: Iterable[str]) -> int:
         """A withdrawal of each of these thank-yous on every stream that announced it (see
-        :mod:`feeds.publish.undo`), once; how many were queued."""
+        :mod:`feeds.live.undo`), once; how many were queued."""
         wanted = list(dict.fromkeys(event_ids))
         if not wanted:
             return 0
