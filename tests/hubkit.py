@@ -3,6 +3,7 @@ file (to count its lines), and a screen's config — each test says which broker
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -47,11 +48,14 @@ reconnect_max = 1
         return path
 
     def start_hub(self, extra: str = "", broker: str | None = None, wait_online: bool = True,
-                  watcher: tuple[str, str] | None = None, screens: str = '["floor-1"]') -> None:
-        """Run ``chalkwall hub``; wait for its online status (read as ``watcher``, a login, when given)."""
+                  watcher: tuple[str, str] | None = None, screens: str = '["floor-1"]',
+                  env: dict[str, str] | None = None) -> None:
+        """Run ``chalkwall hub`` (with ``env`` added to its environment, a fault point say); wait for its
+        online status (read as ``watcher``, a login, when given)."""
         config = self.write_hub_config(extra, broker, screens)
         self.hub = subprocess.Popen([sys.executable, "-m", "display.cli", "hub", "--config", str(config)],
-                                    stdout=subprocess.DEVNULL, stderr=open(self.hub_log, "ab"))
+                                    stdout=subprocess.DEVNULL, stderr=open(self.hub_log, "ab"),
+                                    env={**os.environ, **(env or {})})
         if wait_online:
             client = Client("watcher-hub")
             assert client.connect(self.port, *(watcher or ())) == 0

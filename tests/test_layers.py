@@ -9,7 +9,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 # Bottom to top; a module may import from its own layer or any below it (its own sub-package aside).
 LAYERS = [
-    {"feeds.model", "feeds.periods", "feeds.logs", "feeds.db"},
+    {"feeds.model", "feeds.periods", "feeds.logs", "feeds.db", "feeds.faults"},
     {"feeds.config"},
     {"feeds.connectors", "feeds.board", "feeds.bus"},  # the bus: the MQTT link a hub's screen reads through
     {"feeds.game", "feeds.privacy"},  # privacy redacts the board and the game the wall receives

@@ -22,6 +22,7 @@ import statistics
 from collections.abc import Callable
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from types import MappingProxyType
 from datetime import datetime
 from typing import Any
@@ -193,9 +194,10 @@ class Challenges:
                 winners = sorted(winners, key=lambda w: (w[1] if lower else -w[1], w[0]))[:1]
             for subject, value, target in winners:
                 award = Award(challenge.id, challenge.scope, subject, period.key, challenge.points, "chalkwall")
-                new = self.ledger.award_first(award, now) if challenge.kind == "race" else self.ledger.award(award, now)
+                made = partial(self._event, challenge, award, now, target=target, value=value)
+                new = (self.ledger.award_first if challenge.kind == "race" else self.ledger.award)(award, now, made)
                 if new:
-                    done.append((award, self._event(challenge, award, now, target=target, value=value)))
+                    done.append((award, made()))
             if challenge.kind == "race" and winners:
                 won = self._race_winner(challenge, period.key)
                 mine = [dataclasses.replace(p, won=True) if p.subject == won else p for p in mine]
@@ -330,11 +332,14 @@ class Challenges:
             return []  # a side without figures, or a draw: no winner
         winner, loser = (a, b) if ((finals[a] < finals[b]) if lower else (finals[a] > finals[b])) else (b, a)
         award = Award(challenge.id, challenge.scope, winner, ended.key, challenge.points, "chalkwall")
-        if not self.ledger.award_first(award, now):
+
+        def made() -> FeedEvent:
+            event = self._event(challenge, award, now, value=finals[winner], best=finals[loser])
+            return dataclasses.replace(event, data=_frozen({**event.data, "challenge":
+                                       f"{challenge.title}: won {plain_number(finals[winner])} to {plain_number(finals[loser])}"}))
+        if not self.ledger.award_first(award, now, made):
             return []
-        event = self._event(challenge, award, now, value=finals[winner], best=finals[loser])
-        return [(award, dataclasses.replace(event, data=_frozen({**event.data, "challenge":
-                 f"{challenge.title}: won {plain_number(finals[winner])} to {plain_number(finals[loser])}"})))]
+        return [(award, made())]
 
     def _streak(self, challenge: ChallengeConfig, period: Period, now: datetime) -> list[tuple[Award, FeedEvent]]:
         periods = [period]
@@ -346,8 +351,9 @@ class Challenges:
         for subject in self.ledger.subjects_won(challenge.of, challenge.scope, period.key):
             if won.get(subject) == set(keys):
                 award = Award(challenge.id, challenge.scope, subject, period.key, challenge.points, "chalkwall")
-                if self.ledger.award(award, now):
-                    done.append((award, self._event(challenge, award, now, target=challenge.length)))
+                made = partial(self._event, challenge, award, now, target=challenge.length)
+                if self.ledger.award(award, now, made):
+                    done.append((award, made()))
         return done
 
     def _record(self, challenge: ChallengeConfig, current: dict[str, float], period_now: Period, lower: bool,
@@ -371,8 +377,9 @@ class Challenges:
         for subject, value in current.items():
             if (value < best) if lower else (value > best):
                 award = Award(challenge.id, challenge.scope, subject, period, challenge.points, "chalkwall")
-                if self.ledger.award(award, now):
-                    done.append((award, self._event(challenge, award, now, best=best, value=value)))
+                made = partial(self._event, challenge, award, now, best=best, value=value)
+                if self.ledger.award(award, now, made):
+                    done.append((award, made()))
         return record, done
 
     def _event(self, challenge: ChallengeConfig, award: Award, now: datetime, **numbers: float) -> FeedEvent:

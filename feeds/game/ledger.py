@@ -8,22 +8,29 @@ next poll offers it again. Kudos are awards too (challenge "kudos", one per kudo
 per sender per day; a kudos taken back (the team page's undo) is a reversing "kudos_undone" row, so
 the history stays whole and the sender's day gets the kudos back. The shop's steps are rows too (source "shop", see :mod:`feeds.game.shop`): they
 count in balances and never as a completion, a win or a streak.
+
+A ledger may be given an ``announce`` hook (the hub's outbox, :mod:`feeds.publish.hub`): then an
+award offered with its celebration is written in one transaction with the hook's own writes, so a
+completion is never paid without its announcement queued, nor announced without being paid.
 """
 
 from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
 from feeds.db import DB_NAME, connect, immediate
+from feeds.faults import fault
+from feeds.model import FeedEvent
 
 KUDOS = "kudos"
 KUDOS_UNDONE = "kudos_undone"  # a kudos taken back (the team page's undo): the same points, negative
 SHOP = "shop"  # the source (and challenge prefix, "shop:hold" ...) of the shop's rows: spending, not winning
+AWARDED = "after-award"  # the fault point just after a new award is committed (see feeds.faults)
 PRESENT_CAP = 200_000  # award keys remembered as recorded (a few periods of a 5,000-agent floor)
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS awards (
@@ -49,6 +56,10 @@ CREATE TABLE IF NOT EXISTS names (  -- who an id was when last awarded, for payr
     PRIMARY KEY (subject_kind, subject)
 );
 """
+
+
+Announce = Callable[[sqlite3.Connection, FeedEvent], None]  # writes the celebration, inside the award's transaction
+MakeEvent = Callable[[], FeedEvent]  # the celebration of an award, made only when the award is new
 
 
 @dataclass(frozen=True)
@@ -103,6 +114,7 @@ class Ledger:
         self._db = connect(directory, autocommit=True, synchronous="FULL")  # an SD card in a Pi loses power too
         self._lock = threading.Lock()
         self._db.executescript(SCHEMA)
+        self.announce: Announce | None = None  # the hub's outbox: see the module docstring
         # Awards are never deleted (retention only forgets a giver), so a key once seen in the
         # ledger stays there: the engine offers the same completions every poll, and these spare
         # it a write transaction each time. Kept to the latest periods (see _remember).
@@ -112,21 +124,35 @@ class Ledger:
     def close(self) -> None:
         self._db.close()
 
-    def award(self, award: Award, now: datetime | None = None) -> bool:
-        """Record ``award`` unless it already is; True when it is new."""
+    def award(self, award: Award, now: datetime | None = None, event: MakeEvent | None = None) -> bool:
+        """Record ``award`` unless it already is; True when it is new. ``event`` makes its celebration,
+        handed to ``announce`` (when set) in the same transaction."""
         key = (award.challenge, award.subject_kind, award.subject, award.period)
         if key in self._present:
             return False
         stamp = (now or datetime.now(timezone.utc)).isoformat(timespec="seconds")
-        with self._lock:
-            cursor = self._db.execute(
-                "INSERT OR IGNORE INTO awards (challenge, subject_kind, subject, period, points, awarded_at, source,"
-                " giver, event_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (award.challenge, award.subject_kind, award.subject, award.period, award.points, stamp,
-                 award.source, award.giver, award.event_id))
-            new = cursor.rowcount == 1
+        sql = ("INSERT OR IGNORE INTO awards (challenge, subject_kind, subject, period, points, awarded_at, source,"
+               " giver, event_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
+        args = (award.challenge, award.subject_kind, award.subject, award.period, award.points, stamp,
+                award.source, award.giver, award.event_id)
+        new = self._write(sql, args, event)
         if new or award.event_id is None:  # ignored for its event id alone: the key itself may be free
             self._remember(key)
+        return new
+
+    def _write(self, sql: str, args: tuple[object, ...], event: MakeEvent | None) -> bool:
+        """One award's INSERT; True when it added the row. With an ``announce`` hook and an event,
+        the row and the hook's writes are one transaction."""
+        with self._lock:
+            if self.announce is None or event is None:
+                new = self._db.execute(sql, args).rowcount == 1
+            else:
+                with immediate(self._db):
+                    new = self._db.execute(sql, args).rowcount == 1
+                    if new:
+                        self.announce(self._db, event())
+        if new:
+            fault(AWARDED)
         return new
 
     def _remember(self, key: tuple[str, str, str, str]) -> None:
@@ -134,23 +160,23 @@ class Ledger:
             self._present.clear()  # a long-running hub: forget, and ask the database again
         self._present.add(key)
 
-    def award_first(self, award: Award, now: datetime | None = None) -> bool:
-        """Record ``award`` only if nobody has won its challenge in its period yet (a race)."""
+    def award_first(self, award: Award, now: datetime | None = None, event: MakeEvent | None = None) -> bool:
+        """Record ``award`` only if nobody has won its challenge in its period yet (a race);
+        ``event`` as for :meth:`award`."""
         race = (award.challenge, award.period)
         if race in self._decided:
             return False
         stamp = (now or datetime.now(timezone.utc)).isoformat(timespec="seconds")
-        with self._lock:
-            cursor = self._db.execute(
-                "INSERT INTO awards (challenge, subject_kind, subject, period, points, awarded_at, source, giver,"
-                " event_id) SELECT ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE NOT EXISTS "
-                "(SELECT 1 FROM awards WHERE challenge = ? AND period = ? AND source != ?)",
-                (award.challenge, award.subject_kind, award.subject, award.period, award.points, stamp,
-                 award.source, award.giver, award.event_id, award.challenge, award.period, SHOP))
+        new = self._write(
+            "INSERT INTO awards (challenge, subject_kind, subject, period, points, awarded_at, source, giver,"
+            " event_id) SELECT ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE NOT EXISTS "
+            "(SELECT 1 FROM awards WHERE challenge = ? AND period = ? AND source != ?)",
+            (award.challenge, award.subject_kind, award.subject, award.period, award.points, stamp,
+             award.source, award.giver, award.event_id, award.challenge, award.period, SHOP), event)
         if len(self._decided) > PRESENT_CAP:
             self._decided.clear()
         self._decided.add(race)  # won now, or by someone before: decided either way, for good
-        return cursor.rowcount == 1
+        return new
 
     def award_kudos(self, event_id: str, giver: str | None, taker: str, day: str, points: float,
                     per_sender_per_day: int, now: datetime | None = None) -> bool:
@@ -161,7 +187,10 @@ class Ledger:
             return False
         stamp = (now or datetime.now(timezone.utc)).isoformat(timespec="seconds")
         with self._lock, immediate(self._db):
-            return kudos_in(self._db, event_id, giver, taker, day, points, per_sender_per_day, stamp) == "awarded"
+            new = kudos_in(self._db, event_id, giver, taker, day, points, per_sender_per_day, stamp) == "awarded"
+        if new:
+            fault(AWARDED)
+        return new
 
     def recorded(self, event_ids: list[str]) -> dict[str, float]:
         """The points recorded for each of these feed events that the ledger holds an award for."""

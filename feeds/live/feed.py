@@ -20,6 +20,7 @@ from feeds.config.schema import Config, LoadedConfig
 from feeds.live.coordinator import FeedCoordinator
 from feeds.board.diff import SeenEvents
 from feeds.game.engine import Engine, open_engine
+from feeds.game.ledger import Announce
 from feeds.logs import LOGGER, log_event
 from feeds.config.metricnames import metric_refs
 from feeds.db import feed_state_dir
@@ -40,6 +41,14 @@ class LiveFeed:
     config: Config | None = None  # to open the ledger later, when it could not be opened at start
     avatars: AvatarFetcher | None = None  # agents' pictures, fetched in the scheduler's threads
     thanks: ThanksReader | None = None  # the team page's thank-yous, as toasts
+    announce: Announce | None = None  # the hub's outbox: queues each completion in its award's transaction
+
+    def __post_init__(self) -> None:
+        self._hook(self.engine)
+
+    def _hook(self, engine: Engine | None) -> None:
+        if engine is not None and self.announce is not None:
+            engine.ledger.announce = self.announce
 
     def start(self) -> None:
         """Poll now and on the interval; note the values at every period boundary."""
@@ -63,6 +72,7 @@ class LiveFeed:
         scheduler = self.coordinator.scheduler
         if engine is None or scheduler is None:
             return
+        self._hook(engine)
         self.engine = engine
         self.coordinator.attach(ClockGuard(engine, feed_state_dir(self.config.state.dir, self.config.feed.type)))
         engine.schedule(scheduler)
@@ -85,14 +95,15 @@ class LiveFeed:
 
 def open_live_feed(loaded: LoadedConfig, on_update: Callable[[], None] | None = None,
                    after: FeedCoordinator | None = None, read_only: bool = False,
-                   seen: SeenEvents | None = None, rank: bool = True) -> LiveFeed:
+                   seen: SeenEvents | None = None, rank: bool = True, announce: Announce | None = None) -> LiveFeed:
     """The live feed for a config, carrying on from ``after`` (a reload) or else from the board the
     last run saved; FeedError when the adapter cannot be made (a missing secret).
 
     ``read_only`` (``chalkwall feed --watch``: looking) touches no state at all: no points, no
     events marked as announced, no board saved, so a wall started later still celebrates them.
     ``seen`` replaces the stored "already announced" events (the hub's outbox); ``rank=False``
-    (the hub) builds no board: the screens rank what it publishes."""
+    (the hub) builds no board: the screens rank what it publishes; ``announce`` (the hub's outbox)
+    is the ledger's hook for announcing each completion in the transaction that awards it."""
     cfg = loaded.config
     adapter = adapter_for(loaded)
     if read_only:
@@ -114,7 +125,10 @@ def open_live_feed(loaded: LoadedConfig, on_update: Callable[[], None] | None = 
         coordinator.restore()
     if after is not None:
         coordinator.take_over(after)
-    return LiveFeed(coordinator, engine, seen, cfg, open_avatars(loaded), open_thanks(directory, coordinator))
+    if isinstance(on_snapshot, HubGame):
+        on_snapshot.publish = coordinator.publish  # the hub's undos, for the display
+    return LiveFeed(coordinator, engine, seen, cfg, open_avatars(loaded), open_thanks(directory, coordinator),
+                    announce)
 
 
 def open_thanks(directory: Path, coordinator: FeedCoordinator) -> ThanksReader | None:

@@ -9,20 +9,26 @@ The hub sends the game in parts (docs/hub.md): the site's (period, records, duel
 whatever belongs to no team) and one per team (its agents' and its own progress, and their badges),
 each progress entry with its place in the engine's list. :func:`assemble` puts the parts a screen
 subscribed to back together: the GameState a single wall would have, for those teams.
+
+A thank-you the team page took back comes from the hub as a ``thanks_withdrawn`` event
+(:mod:`feeds.live.undo`), handed to the display as :class:`~feeds.board.diff.ThanksWithdrawn`, as a
+single wall's thanks reader does: the toast goes, or never comes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any
 
+from feeds.board.diff import BoardEvent, ThanksWithdrawn
 from feeds.bus.codec import DecodeError, decode
 from feeds.connectors.hub import HubFeed
 from feeds.game.challenges import GameState, Progress
 from feeds.game.engine import EngineOutput
-from feeds.model import Snapshot
+from feeds.model import FeedEvent, Snapshot
+from feeds.live.undo import WITHDRAWN, WITHDRAWS
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +89,17 @@ class HubGame:
     def __init__(self, feed: HubFeed) -> None:
         self.feed = feed
         feed.game_codec = (decode_game, decode_team_game, assemble)
+        # the coordinator's publish, for the withdrawals of thank-yous shown at an earlier poll
+        self.publish: Callable[[Sequence[FeedEvent], Sequence[BoardEvent]], object] | None = None
 
     def __call__(self, snapshot: Snapshot) -> EngineOutput:
         game = self.feed.game()
-        return EngineOutput((), game if isinstance(game, GameState) else None, snapshot.events)
+        events = snapshot.events
+        if any(e.type == WITHDRAWN for e in events):
+            taken = [str(e.data.get(WITHDRAWS)) for e in events if e.type == WITHDRAWN]
+            listed = {e.id for e in events}
+            late = [ThanksWithdrawn(i) for i in taken if i not in listed]
+            events = tuple(e for e in events if e.type != WITHDRAWN and e.id not in taken)  # given and undone: no toast
+            if late and self.publish is not None:
+                self.publish((), late)
+        return EngineOutput((), game if isinstance(game, GameState) else None, events)

@@ -3,11 +3,14 @@
 The hub is an ordinary live feed — adapter, coordinator, engine and ledger, exactly as a single wall
 runs them — whose reader is a :class:`Publisher` instead of a display. After every poll it publishes
 what changed: each team's part of the feed (retained), the game (retained: the site's part and each
-team's), its own status (retained, with a will), and every new celebration through the outbox. The
-coordinator's "already announced" store *is* the outbox (:class:`OutboxSeen`): an event is marked
-announced in the same transaction that numbers it for its stream, so a crash cannot mark it without
-queuing it. On every (re)connect the publisher sends all retained state again (a broker restarted
-without persistence has lost it) and every event the broker never acknowledged.
+team's), its own status (retained, with a will), and every new celebration through the outbox. The coordinator's "already announced"
+store *is* the outbox (:class:`OutboxSeen`): an event is marked announced in the same transaction that
+numbers it for its stream, so a crash cannot mark it without queuing it. chalkwall's own completions
+go further: the ledger's ``announce`` hook queues each in the very transaction that awards it, so
+no crash can pay one without announcing it (the feed's events and the team page's thanks are
+offered again after a restart, and the outbox takes each once). On every (re)connect the
+publisher sends all retained state again (a broker restarted without persistence has lost it) and
+every event the broker never acknowledged.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import gc
 import json
 import logging
 import signal
+import sqlite3
 import sys
 import threading
 import time
@@ -37,6 +41,7 @@ from feeds.logs import LOGGER, register_secret
 from feeds.model import FeedEvent, Snapshot
 from feeds.publish.encode import REST, Encoder
 from feeds.publish.outbox import Entry, Outbox, enqueue, ensure_schema
+from feeds.live.undo import thanks_publisher, undone_announced, withdrawal
 
 log = logging.getLogger(f"{LOGGER}.hub")
 EVENT_TTL = 900  # seconds a celebration stays worth showing to a screen that was away
@@ -67,23 +72,56 @@ class OutboxSeen(SeenEvents):
         self._db = connect(directory, autocommit=True, synchronous="FULL")
         ensure_schema(self._db)
         self._snapshot, self._clock = snapshot, clock
+        self._lock = threading.Lock()  # the poll and the thanks reader share the connection
 
     def new(self, events: Iterable[FeedEvent]) -> list[FeedEvent]:
         events = list(events)
         if not events:
             return []
-        snapshot, now, fresh = self._snapshot(), self._clock(), []
-        with immediate(self._db):
-            for event in events:
-                team = team_of(event, snapshot)
-                stream = stream_of(team) if team else SITE
-                body = json.dumps(event.to_dict(), separators=(",", ":"), ensure_ascii=False)
-                if enqueue(self._db, stream, event.id, body, now, EVENT_TTL) is not None:
-                    fresh.append(event)
-        return fresh
+        snapshot, now = self._snapshot(), self._clock()
+        with self._lock, immediate(self._db):
+            return [event for event in events if _enqueue(self._db, event, snapshot, now)]
+
+    def enqueue_in(self, db: sqlite3.Connection, event: FeedEvent) -> None:
+        """The ledger's ``announce`` hook: ``event`` into the outbox on the ledger's connection ``db``,
+        inside the transaction of its award (the same state file)."""
+        _enqueue(db, event, self._snapshot(), self._clock())
+
+    def withdraw(self, event_ids: Iterable[str]) -> int:
+        """A withdrawal of each of these thank-yous on every stream that announced it (see
+        :mod:`feeds.live.undo`), once; how many were queued."""
+        wanted = list(dict.fromkeys(event_ids))
+        if not wanted:
+            return 0
+        now, queued = self._clock(), 0
+        with self._lock, immediate(self._db):
+            for start in range(0, len(wanted), 500):  # SQLite's limit on bound parameters
+                chunk = wanted[start:start + 500]
+                for stream, event_id in self._db.execute(
+                        f"SELECT stream, event_id FROM hub_outbox WHERE event_id IN ({','.join('?' * len(chunk))}) "
+                        "ORDER BY rowid", chunk).fetchall():
+                    event = withdrawal(event_id, now)
+                    body = json.dumps(event.to_dict(), separators=(",", ":"), ensure_ascii=False)
+                    queued += enqueue(self._db, stream, event.id, body, now, EVENT_TTL) is not None
+        return queued
+
+    def withdraw_undone(self) -> int:
+        """At start: withdraw what the team page undid while the hub was down, or before it could."""
+        with self._lock:
+            undone = undone_announced(self._db, self._clock())
+        return self.withdraw(undone)
 
     def close(self) -> None:
         self._db.close()
+
+
+def _enqueue(db: sqlite3.Connection, event: FeedEvent, snapshot: Snapshot | None, now: float) -> bool:
+    """``event`` numbered on its team's stream (or the site's) inside the caller's transaction on
+    ``db``; False when that stream holds it already."""
+    team = team_of(event, snapshot)
+    stream = stream_of(team) if team else SITE
+    body = json.dumps(event.to_dict(), separators=(",", ":"), ensure_ascii=False)
+    return enqueue(db, stream, event.id, body, now, EVENT_TTL) is not None
 
 
 def team_documents(snapshot: Snapshot) -> dict[str | None, dict[str, Any]]:
@@ -276,8 +314,12 @@ class HubProcess:
         self.outbox = Outbox(directory)
         holder: list[LiveFeed] = []
         self.seen = OutboxSeen(directory, lambda: holder[0].coordinator.snapshot if holder else None, clock)
-        self.live = open_live_feed(loaded, on_update=self.wake.set, seen=self.seen, rank=False)
+        self.live = open_live_feed(loaded, on_update=self.wake.set, seen=self.seen, rank=False,
+                                   announce=self.seen.enqueue_in)
         holder.append(self.live)
+        if self.live.thanks is not None:  # undos, too, go to the screens through the outbox
+            self.live.thanks.publish = thanks_publisher(self.live.coordinator.publish, self.seen.withdraw)
+        self.seen.withdraw_undone()
         topics = Topics(self.hub.site)
         user = self.hub.auth.username if self.hub.auth is not None else "hub"
         self.link = Link(self.hub.endpoint, user, username=user if self.hub.auth else None,
