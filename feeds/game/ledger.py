@@ -152,6 +152,11 @@ class Ledger:
         self._decided.add(race)  # won now, or by someone before: decided either way, for good
         return cursor.rowcount == 1
 
+    def race_decided(self, challenge: str, period: str) -> bool:
+        """Whether :meth:`award_first` is known to refuse any award of ``challenge`` in ``period``
+        (asked only of memory: False may also mean "not known")."""
+        return (challenge, period) in self._decided
+
     def award_kudos(self, event_id: str, giver: str | None, taker: str, day: str, points: float,
                     per_sender_per_day: int, now: datetime | None = None) -> bool:
         """A kudos award to ``taker``, unless ``giver`` has used up the day's kudos or is ``taker``;
