@@ -141,7 +141,8 @@ def compare(history: History, calendar: Calendar, now: datetime, metric: str, va
         if week_then is not None:  # last week only where it was running at this time of day
             theirs = history.values(calendar.period("day", day.start - timedelta(days=7)).key, "floor", metric)
             week_then += theirs.get("all", 0.0)
-    improved = sorted((Change(s, v, agents_then.get(s)) for s, v in agents_now.items() if agents_then.get(s)),
+    improved = sorted((Change(s, v, agents_then.get(s)) for s, v in agents_now.items() if agents_then.get(s))
+                      if agents_then else (),  # no samples yesterday (a new floor): spare the walk over everyone
                       key=lambda c: (c.percent if not lower else -(c.percent or 0)) or 0, reverse=True)
     improved = [c for c in improved if (c.percent or 0) * (-1 if lower else 1) > 0][:IMPROVED]
     past: dict[str, float] = {}
@@ -155,7 +156,8 @@ def compare(history: History, calendar: Calendar, now: datetime, metric: str, va
             total = history.values(day.key, "floor", metric).get("all")
             if total is not None:
                 daily.append((day.key, total))
-    bests = tuple(s for s, v in agents_now.items() if s in past and ((v < past[s]) if lower else (v > past[s])))
+    bests = tuple(s for s, v in agents_now.items() if s in past and ((v < past[s]) if lower else (v > past[s]))) \
+        if past else ()
     daily = daily[::-1] + ([(today.key, floor_now)] if floor_now is not None else [])
     hourly = by_hour(history.curve(today.key, "floor", "all", metric),
                      (minute, floor_now) if floor_now is not None else None)
