@@ -24,7 +24,8 @@ from feeds.db import DB_NAME
 from feeds.game.compare import measure
 from feeds.game.engine import Engine
 from feeds.game.history import History
-from feeds.game.incremental import Measurer
+from feeds.board.build import without_role_models
+from feeds.game.incremental import Measurer, Roster
 from feeds.game.ledger import Ledger
 from feeds.model import Snapshot
 from helpers import write_config
@@ -300,11 +301,11 @@ def test_incremental_polls_equal_the_full_computation(tmp_path: Path, seed: int)
 
 @pytest.mark.parametrize("seed", range(4))
 def test_the_measurer_gives_what_measure_gives(tmp_path: Path, seed: int) -> None:
-    """Values equal to ``compare.measure``'s after every poll; the rows a superset of those that
+    """The roster's ids and game as the snapshot's; values equal to ``compare.measure``'s after every poll; the rows a superset of those that
     changed (all of them after a full measurement); duplicate ids measured as ``measure`` does."""
     rng = random.Random(seed)
     config = load_config(str(write_config(tmp_path, CONFIG))).config
-    measurer, floor, parse = Measurer(config.board), Floor(rng, agents=40), Normaliser()
+    measurer, floor, parse, roster = Measurer(config.board), Floor(rng, agents=40), Normaliser(), Roster()
     metrics = {"tickets_solved", "aht_seconds", "csat"}
     before: set[tuple[str, str, str, float]] = set()
     for poll in range(80):
@@ -312,6 +313,9 @@ def test_the_measurer_gives_what_measure_gives(tmp_path: Path, seed: int) -> Non
         snapshot = parse(doc)
         if rng.random() < 0.03:  # duplicate ids: never from the parser, but a Snapshot may have them
             snapshot = Snapshot(snapshot.agents + snapshot.agents[:2])
+        known, game = roster.update(snapshot.agents)
+        assert known == {a.id for a in snapshot.agents}, poll
+        assert game == without_role_models(snapshot).agents, poll
         values, rows, changes = measurer.measure(snapshot.agents, metrics, full=rng.random() < 0.05)
         want_values, want_rows = measure(snapshot, metrics, config.board)
         assert values == want_values and list(values) == list(want_values), poll

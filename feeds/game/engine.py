@@ -27,17 +27,17 @@ from feeds.game.challenges import Challenges, GameState, badges
 from feeds.game.compare import Values, compare, measure
 from feeds.config.schema import Config
 from feeds.game.history import History, Row
-from feeds.game.incremental import Measurer
+from feeds.game.incremental import Measurer, Roster
 from feeds.game.ledger import KUDOS as KUDOS_CHALLENGE
 from feeds.game.ledger import Award, Ledger
 from feeds.game.retention import trim_quietly
 from feeds.logs import LOGGER, log_event
-from feeds.model import CHALLENGE_COMPLETED, KUDOS, FeedEvent, Snapshot, _frozen
+from feeds.model import CHALLENGE_COMPLETED, KUDOS, Agent, FeedEvent, Snapshot, _frozen
 from feeds.periods import Calendar, Shift, parse_clock
 
 log = logging.getLogger(f"{LOGGER}.engine")
 MAX_UNRECORDED = 1000  # feed events kept to offer again while the ledger cannot be written
-_ID = attrgetter("id")
+_ID, _NAME = attrgetter("id"), attrgetter("name")
 
 
 class EngineOutput(NamedTuple):
@@ -74,6 +74,8 @@ class Engine:
         # The last poll's measurements, so that a poll costs what changed (feeds/game/incremental.py);
         # trusted only after a poll that finished in the same day (_steady, _day).
         self._measurer = Measurer(config.board)
+        self._roster = Roster()
+        self._game_agents: tuple[Agent, ...] = ()  # this poll's agents without the role models
         self._steady = False
         self._day = ""
 
@@ -105,7 +107,7 @@ class Engine:
         fresh: list[Award] = []
         self.completed = []
         names = _Names(snapshot)
-        known = frozenset(map(_ID, snapshot.agents))
+        known, self._game_agents = self._roster.update(snapshot.agents)
         # Events offered while the ledger failed come again, even if the feed has moved past them.
         listed = {e.id for e in snapshot.events}
         events = [*snapshot.events, *(e for i, e in self._unrecorded.items() if i not in listed)]
@@ -221,7 +223,9 @@ class Engine:
         assert self.history is not None
         self._last = snapshot
         metric = self.history_metric()
-        snapshot = without_role_models(snapshot)  # role models are thanked, never in the agents' races
+        # Role models are thanked, never in the agents' races (as without_role_models, kept by the roster).
+        if self._game_agents is not snapshot.agents:
+            snapshot = dataclasses.replace(snapshot, agents=self._game_agents)
         period = self.calendar.period("day", now)
         local = self.calendar.local(now)
         minute = local.hour * 60 + local.minute
@@ -289,7 +293,8 @@ class _Names(Mapping[str, str]):
     def _names(self) -> dict[str, str]:
         if self._found is None:
             snapshot = self._snapshot
-            self._found = {a.id: a.name for a in snapshot.agents} | {t.id: t.name for t in snapshot.teams}
+            agents = snapshot.agents
+            self._found = dict(zip(map(_ID, agents), map(_NAME, agents))) | {t.id: t.name for t in snapshot.teams}
         return self._found
 
     def __getitem__(self, key: str) -> str:

@@ -21,13 +21,13 @@ from itertools import compress
 from operator import attrgetter, is_not
 
 from feeds.board.scoring import team_averages
-from feeds.config.schema import BoardConfig
+from feeds.config.schema import ROLE_MODEL, BoardConfig
 from feeds.game.compare import Values
 from feeds.game.compare import measure as measure_all
 from feeds.game.history import Row
 from feeds.model import Agent, Snapshot
 
-_ID = attrgetter("id")
+_ID, _ROLE = attrgetter("id"), attrgetter("role")
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,13 +51,6 @@ class _Metric:
         self.members: dict[str, dict[str, float]] = {}
         self.teams: dict[str, float] = {}
         self.floor: float | None = None
-
-    def value(self, agent: Agent) -> float | None:
-        found = agent.metrics
-        value = found.get(self.name)
-        if value is None or (self.need and found.get(self.samples, 0.0) < self.need):
-            return None
-        return value
 
     def build(self, agents: Sequence[Agent]) -> None:
         """From scratch, as ``compare._agent_and_team_values`` does."""
@@ -87,15 +80,19 @@ class _Metric:
         """The changed agents' (new, old) records applied in place; the rows that may have changed,
         or None (and nothing applied) when the change is more than values changing in place."""
         moves: list[tuple[Agent, float]] = []
+        name, need, samples, agents = self.name, self.need, self.samples, self.agents
         for new, old in changed:
-            value, before = self.value(new), self.agents.get(new.id)
+            found = new.metrics
+            value, before = found.get(name), agents.get(new.id)
+            if value is not None and need and found.get(samples, 0.0) < need:
+                value = None
             if (value is None) != (before is None) or (before is not None and new.team != old.team):
                 return None  # the set of agents with a value, or a team's members, changed
             if value is not None:
                 moves.append((new, value))
         if not moves:
             return []
-        agents, members, name = self.agents, self.members, self.name
+        members = self.members
         touched: dict[str, None] = {}
         rows: list[Row] = []
         for agent, value in moves:
@@ -124,6 +121,27 @@ class _Metric:
         if self.floor is not None:
             rows.append(("floor", "all", name, self.floor))
         return rows
+
+
+class Roster:
+    """The ids on the floor and the agents in its game (role models are not), worked out again
+    only when an agent joins, leaves, moves or changes role: else they are as at the last poll."""
+
+    def __init__(self) -> None:
+        self._agents: Sequence[Agent] | None = None
+        self._known: frozenset[str] = frozenset()
+        self._keep: list[bool] | None = None  # which agents are not role models; None: all of them
+
+    def update(self, agents: tuple[Agent, ...]) -> tuple[frozenset[str], tuple[Agent, ...]]:
+        """The ids of ``agents``, and ``agents`` without the role models (``agents`` itself when
+        there are none, as ``without_role_models`` gives them)."""
+        changed = _changed(agents, self._agents) if self._agents is not None else None
+        if changed is None or any((new.role == ROLE_MODEL) != (old.role == ROLE_MODEL) for new, old in changed):
+            self._known = frozenset(map(_ID, agents))
+            keep = [role != ROLE_MODEL for role in map(_ROLE, agents)]
+            self._keep = None if all(keep) else keep
+        self._agents = agents
+        return self._known, agents if self._keep is None else tuple(compress(agents, self._keep))
 
 
 class Measurer:
@@ -184,6 +202,8 @@ class Measurer:
 def _changed(agents: Sequence[Agent], before: Sequence[Agent]) -> list[tuple[Agent, Agent]] | None:
     """(new, old) of each agent whose record is not the same object as at the same place last time,
     in floor order; None when the floor itself changed (an agent joined, left or moved)."""
+    if agents is before:
+        return []
     if len(agents) != len(before):
         return None
     places = list(compress(range(len(agents)), map(is_not, agents, before)))
