@@ -17,8 +17,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from itertools import compress
-from operator import attrgetter, is_not
+from itertools import compress, repeat
+from operator import attrgetter, eq, is_not
 
 from feeds.board.scoring import team_averages
 from feeds.config.schema import ROLE_MODEL, BoardConfig
@@ -136,7 +136,7 @@ class Roster:
         """The ids of ``agents``, and ``agents`` without the role models (``agents`` itself when
         there are none, as ``without_role_models`` gives them)."""
         changed = _changed(agents, self._agents) if self._agents is not None else None
-        if changed is None or any((new.role == ROLE_MODEL) != (old.role == ROLE_MODEL) for new, old in changed):
+        if changed is None or _role_models([n for n, _ in changed]) != _role_models([o for _, o in changed]):
             self._known = frozenset(map(_ID, agents))
             keep = [role != ROLE_MODEL for role in map(_ROLE, agents)]
             self._keep = None if all(keep) else keep
@@ -199,15 +199,33 @@ class Measurer:
         return [row for metric in self._metrics.values() for row in metric.rows()]
 
 
+def _role_models(agents: Sequence[Agent]) -> list[bool]:
+    return list(map(eq, map(_ROLE, agents), repeat(ROLE_MODEL)))
+
+
+_last: tuple[Sequence[Agent], Sequence[Agent], list[tuple[Agent, Agent]] | None] | None = None
+
+
 def _changed(agents: Sequence[Agent], before: Sequence[Agent]) -> list[tuple[Agent, Agent]] | None:
     """(new, old) of each agent whose record is not the same object as at the same place last time,
-    in floor order; None when the floor itself changed (an agent joined, left or moved)."""
+    in floor order; None when the floor itself changed (an agent joined, left or moved). The last
+    answer is kept: with no role models the roster and the measurer ask the same question."""
+    global _last
+    last = _last  # one read: another thread's answer is a whole tuple or none
+    if last is not None and last[0] is agents and last[1] is before:
+        return last[2]
+    found = _compare(agents, before)
+    _last = (agents, before, found)
+    return found
+
+
+def _compare(agents: Sequence[Agent], before: Sequence[Agent]) -> list[tuple[Agent, Agent]] | None:
     if agents is before:
         return []
     if len(agents) != len(before):
         return None
     places = list(compress(range(len(agents)), map(is_not, agents, before)))
-    pairs = [(agents[i], before[i]) for i in places]
-    if any(new.id != old.id for new, old in pairs):
+    new, old = list(map(agents.__getitem__, places)), list(map(before.__getitem__, places))
+    if list(map(_ID, new)) != list(map(_ID, old)):
         return None
-    return pairs
+    return list(zip(new, old))

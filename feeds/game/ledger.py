@@ -108,6 +108,7 @@ class Ledger:
         # it a write transaction each time. Kept to the latest periods (see _remember).
         self._present: set[tuple[str, str, str, str]] = set()
         self._decided: set[tuple[str, str]] = set()  # (race, period): someone won it already
+        self._paid: set[str] = set()  # feed events whose kudos award the ledger holds (offered every poll)
 
     def close(self) -> None:
         self._db.close()
@@ -165,8 +166,15 @@ class Ledger:
         if giver is None or giver == taker:
             return False
         stamp = (now or datetime.now(timezone.utc)).isoformat(timespec="seconds")
+        if event_id in self._paid:
+            return False
         with self._lock, immediate(self._db):
-            return kudos_in(self._db, event_id, giver, taker, day, points, per_sender_per_day, stamp) == "awarded"
+            outcome = kudos_in(self._db, event_id, giver, taker, day, points, per_sender_per_day, stamp)
+        if outcome != "limit":  # the event's award is in the ledger, for good: its next offers need no transaction
+            if len(self._paid) > PRESENT_CAP:
+                self._paid.clear()
+            self._paid.add(event_id)
+        return outcome == "awarded"
 
     def recorded(self, event_ids: list[str]) -> dict[str, float]:
         """The points recorded for each of these feed events that the ledger holds an award for."""

@@ -59,12 +59,11 @@ class Book:
     done: set[str]
     won: tuple[Progress, Progress] | None = None  # a race's winner: (its progress, marked won)
     made: dict[str, Progress] = field(default_factory=dict)
+    by_level: dict[str | None, float | None] = field(default_factory=dict)  # target_for, once per level
 
 
-def _made(challenge: ChallengeConfig, titles: dict[float, str], subject: str, value: float, target: float,
-          gated: bool, reached: Reached, last: Progress | None) -> Progress:
-    if last is not None and last.value == value and last.target == target and last.gated == gated:
-        return last
+def _new(challenge: ChallengeConfig, titles: dict[float, str], subject: str, value: float, target: float,
+         gated: bool, reached: Reached) -> Progress:
     title = titles.get(target)
     if title is None:
         title = titles[target] = challenge.title.format_map(_Blank({"target": plain_number(target)}))
@@ -87,7 +86,10 @@ def progress_of(challenge: ChallengeConfig, current: Mapping[str, float], own: M
             target = by_level[level] if level in by_level else by_level.setdefault(level, challenge.target_for(level))
         if target is None:
             continue
-        p = _made(challenge, titles, subject, value, target, subject in shut, reached, last.get(subject))
+        gated = subject in shut
+        p = last.get(subject)
+        if p is None or p.value != value or p.target != target or p.gated != gated:
+            p = _new(challenge, titles, subject, value, target, gated, reached)
         made[subject] = p
     return made
 
@@ -98,35 +100,39 @@ def progress_since(book: Book, challenge: ChallengeConfig, current: Mapping[str,
     """``book.made`` brought up to date for the agents in ``changes`` (``levels``: the config's,
     which override the feed's); the changed subjects that are done, in order. None (and the book
     not to be used) when a subject gains a target, so the order could change."""
-    personal, gate, made = challenge.kind == "personal_best", challenge.gate, book.made
+    personal, gate, made, shut, by_level = challenge.kind == "personal_best", challenge.gate, book.made, book.shut, \
+        book.by_level
     todo: list[tuple[str, float, float | None]] = []
     for subject, agent in changes.agents.items():
         if gate is not None:
             if gate_open(agent, gate, board):
-                book.shut.discard(subject)
+                shut.discard(subject)
             else:
-                book.shut.add(subject)
+                shut.add(subject)
         value = current.get(subject)
         if value is None:
             continue  # no value (the measurer proved that it had none at the last poll either)
         if personal:
             target = own.get(subject, challenge.floor or None)
         else:
-            target = challenge.target_for(levels[subject] if subject in levels else agent.level)
+            level = levels[subject] if subject in levels else agent.level
+            target = by_level[level] if level in by_level else by_level.setdefault(level, challenge.target_for(level))
         if target is not None and subject not in made:
             return None
         todo.append((subject, value, target))
-    done = []
+    done, finished = [], book.done
     for subject, value, target in todo:
         if target is None:
             made.pop(subject, None)
-            book.done.discard(subject)
+            finished.discard(subject)
             continue
-        p = made[subject] = _made(challenge, titles, subject, value, target, subject in book.shut, reached,
-                                  made[subject])
+        gated = subject in shut
+        p = made[subject]
+        if p.value != value or p.target != target or p.gated != gated:
+            p = made[subject] = _new(challenge, titles, subject, value, target, gated, reached)
         if p.done:
-            book.done.add(subject)
+            finished.add(subject)
             done.append(subject)
         else:
-            book.done.discard(subject)
+            finished.discard(subject)
     return done
