@@ -39,6 +39,9 @@ CONFIG = """
 timezone = "Europe/Stockholm"
 shifts = [{ name = "early", start = "06:00", end = "14:00" }, { name = "late", start = "14:00", end = "22:00" }]
 
+[privacy]
+keep_days = 1
+
 [board]
 rank_by = "tickets_solved"
 
@@ -262,7 +265,7 @@ def test_incremental_polls_equal_the_full_computation(tmp_path: Path, seed: int)
     rng = random.Random(seed)
     fast, full = _engine(tmp_path, "fast"), _engine(tmp_path, "full")
     floor, parse, now = Floor(rng), Normaliser(), START
-    incremental = 0
+    incremental = compared = 0
     for poll in range(70):
         now, new_day = _clock(rng, now)
         doc = floor.step(new_day)
@@ -281,6 +284,8 @@ def test_incremental_polls_equal_the_full_computation(tmp_path: Path, seed: int)
                     getattr(owner, name).close()
                     setattr(owner, name, db)
         incremental += was_steady and fast._steady
+        c = fast.game.comparison if fast.game else None
+        compared += bool(c and (c.improved or c.personal_bests) and c.today.before is not None)
         assert got == want, poll
         assert fast.completed == full.completed, poll
         assert fast.shown == full.shown, poll
@@ -289,11 +294,16 @@ def test_incremental_polls_equal_the_full_computation(tmp_path: Path, seed: int)
         if rng.random() < 0.05:
             fast.boundary(now)
             full.boundary(now)
+        if rng.random() < 0.05:  # the nightly retention trim (keep_days = 1), on the engines' clock
+            for engine in (fast, full):
+                engine.clock = now.timestamp
+                engine.trim()
         if poll % 10 == 9 or fail:
             assert _tables(fast) == _tables(full), (poll, _diff(_tables(fast), _tables(full)))
     assert _tables(fast) == _tables(full)
     assert fast.game is not None and fast.game.progress  # the game was played...
     assert incremental > 20  # ...and most polls took the incremental way
+    assert compared > 5  # polls compared with yesterday at this time (most improved, personal bests)
     assert _tables(fast)["awards"], "some awards were made"
     for engine in (fast, full):
         engine.close()

@@ -24,7 +24,7 @@ from apscheduler.triggers.cron import CronTrigger
 
 from feeds.board.build import self_thank, without_role_models
 from feeds.game.challenges import Challenges, GameState, badges
-from feeds.game.compare import Values, compare, measure
+from feeds.game.compare import Values, Yardsticks, compare, measure
 from feeds.config.schema import Config
 from feeds.game.history import History, Row
 from feeds.game.incremental import Measurer, Roster
@@ -75,6 +75,7 @@ class Engine:
         # trusted only after a poll that finished in the same day (_steady, _day).
         self._measurer = Measurer(config.board)
         self._roster = Roster()
+        self._yardsticks = Yardsticks()  # what compare() read of finished days
         self._game_agents: tuple[Agent, ...] = ()  # this poll's agents without the role models
         self._steady = False
         self._day = ""
@@ -215,6 +216,7 @@ class Engine:
         """Reduce individuals' history to ``[privacy] keep_days`` (feeds/game/retention.py)."""
         trim_quietly(self.ledger.path.parent, self.config.privacy.keep_days,
                      datetime.fromtimestamp(self.clock(), timezone.utc))
+        self._yardsticks.forget()  # finished days' rows may be gone
 
     def _measure(self, snapshot: Snapshot, now: datetime) -> list[tuple[Award | None, FeedEvent]]:
         """History, challenges and comparisons from this poll's metrics; the new completions.
@@ -231,6 +233,8 @@ class Engine:
         minute = local.hour * 60 + local.minute
         full = not self._steady or period.key != self._day
         self._steady = False  # until this poll is through
+        if full:
+            self._yardsticks.forget()
         metrics = {metric} | (self.challenges.metrics() if self.challenges else set())
         values, rows, changes = self._measurer.measure(snapshot.agents, {m for m in metrics if m}, full)
         self.history.record(period.key, rows, now)  # all rows, or those of what changed: record() skips the rest
@@ -241,7 +245,7 @@ class Engine:
             own = list(self.challenges.evaluate(snapshot, values, now, changes))
             self.completed = [event for _, event in own]
         comparison = compare(self.history, self.calendar, now, metric, values,
-                             self.config.board.metric(metric).lower_is_better) if metric else None
+                             self.config.board.metric(metric).lower_is_better, self._yardsticks) if metric else None
         self.game = GameState(period.key, self.challenges.progress if self.challenges else (),
                               self.challenges.records if self.challenges else (), comparison,
                               self.challenges.duels if self.challenges else (), self._badges[1])
