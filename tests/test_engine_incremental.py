@@ -20,7 +20,6 @@ import pytest
 
 from feeds.config.schema import load_config
 from feeds.connectors.parse import Normaliser, normalise
-from feeds.db import DB_NAME
 from feeds.game.compare import measure
 from feeds.game.engine import Engine
 from feeds.game.history import History
@@ -362,7 +361,8 @@ def test_a_locked_ledger_then_full_polls_again(tmp_path: Path) -> None:
     fast.close()
 
 
-def _diff(a: dict, b: dict) -> str:  # debugging aid
+def _diff(a: dict[str, list[tuple[Any, ...]]], b: dict[str, list[tuple[Any, ...]]]) -> str:
+    """What differs between two engines' tables, for the assertion's message."""
     out = []
     for k in a:
         sa, sb = set(a[k]), set(b[k])
