@@ -164,6 +164,8 @@ class Measurer:
         before = self._agents
         self._agents = None  # until this call has finished: an exception leaves a full measurement due
         changed = None if full or before is None or list(self._metrics) != sorted(metrics) else _changed(agents, before)
+        if changed is not None and 2 * len(changed) > len(agents):
+            changed = None  # most records are new objects (a source without the parser's cache): start afresh
         if changed is None:
             if len(set(map(_ID, agents))) != len(agents):
                 # Duplicate ids (never from the parser): a team counts each record, which the
