@@ -18,6 +18,7 @@ import dataclasses
 from collections.abc import Container, Mapping, Sequence
 from dataclasses import dataclass, field
 from math import inf
+from operator import attrgetter
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
@@ -28,6 +29,7 @@ from feeds.board.scoring import gate_open, lower_is_better, rank_values, team_av
 QUALITY_FIRST = "quality first"  # the mark of an agent whose volume waits for their quality
 OTHER_GROUP = "other"  # the group of agents the feed gives no queue or channel for
 
+_ROLE = attrgetter("role")
 _PRECISION = 6  # values equal to this many decimals are a tie (floating noise is not a lead)
 
 
@@ -130,7 +132,7 @@ def is_role_model(agent: Agent) -> bool:
 
 def without_role_models(snapshot: Snapshot) -> Snapshot:
     """The snapshot as the agents' game sees it: no role models in races, challenges or team totals."""
-    if not any(a.role == ROLE_MODEL for a in snapshot.agents):
+    if ROLE_MODEL not in map(_ROLE, snapshot.agents):  # a C-level pass: every poll, 5,000 agents on a hub
         return snapshot
     return dataclasses.replace(snapshot, agents=tuple(a for a in snapshot.agents if not is_role_model(a)))
 

@@ -31,29 +31,14 @@ from feeds.board.scoring import gate_open
 from feeds.config.schema import BoardConfig, ChallengeConfig
 from feeds.game.compare import Comparison, Values
 from feeds.game.history import History
+from feeds.game.incremental import Changes
 from feeds.game.ledger import Award, Ledger
 from feeds.model import CHALLENGE_COMPLETED, FeedEvent, Snapshot, _frozen, plain_number
+from feeds.game.progress import Book, Progress, _Blank, progress_of, progress_since
 from feeds.periods import Calendar, Period
 
-
-@dataclass(frozen=True, slots=True)
-class Progress:
-    """Where one agent or team stands on one target or race challenge."""
-
-    challenge: str
-    title: str
-    kind: str
-    scope: str
-    subject: str
-    value: float
-    target: float
-    done: bool
-    won: bool = False  # a race: this subject reached the target first, so the race is decided
-    gated: bool = False  # quality first: the agent's quality is under the challenge's gate, so it does not count
-
-    @property
-    def fraction(self) -> float:
-        return min(1.0, self.value / self.target) if self.target > 0 else 0.0
+__all__ = ["Challenges", "Duel", "GameState", "Progress", "RecordToBeat", "_Blank", "badges", "plain_fields",
+           "plain_number"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +99,7 @@ def plain_fields(obj: Progress | RecordToBeat | Duel) -> dict[str, Any]:
 
 _FIELDS = {cls: tuple(f.name for f in dataclasses.fields(cls)) for cls in (Progress, RecordToBeat, Duel)}
 MILESTONES = (100, 50, 10)
+_NO_TARGETS: Mapping[str, float] = MappingProxyType({})  # the same object every poll (Book.own)
 
 
 def badges(ledger: Ledger, challenges: tuple[ChallengeConfig, ...], recent_period: str) -> dict[str, tuple[str, ...]]:
@@ -148,19 +134,28 @@ class Challenges:
         self._winners: dict[tuple[str, str], str] = {}  # (race, period) -> its winner
         self._made: dict[str, dict[str, Progress]] = {}  # challenge -> subject -> its last Progress
         self._titles: dict[str, dict[float, str]] = {}  # challenge -> target -> its title
+        self._books: dict[str, Book] = {}  # challenge -> what its last poll found (progress_since)
+        self._steady = False  # the last evaluate() finished: its books hold
 
     def metrics(self) -> set[str]:
         return {c.metric for c in self.challenges if c.metric}
 
-    def evaluate(self, snapshot: Snapshot, values: Values, now: datetime) -> list[tuple[Award, FeedEvent]]:
+    def evaluate(self, snapshot: Snapshot, values: Values, now: datetime,
+                 changes: Changes | None = None) -> list[tuple[Award, FeedEvent]]:
         """Every challenge this poll's ``values`` complete; the new completions.
-        ``self.progress`` and ``self.records`` are then where every challenge stands."""
+        ``self.progress`` and ``self.records`` are then where every challenge stands. With
+        ``changes`` (what changed since the last call), a day's agent challenge works out only
+        the changed agents' progress, and offers the ledger only their completions: the others'
+        were offered at an earlier poll of the period (see :func:`feeds.game.progress.progress_since`)."""
         progress: list[Progress] = []
         records: list[RecordToBeat] = []
-        levels = {a.id: a.level for a in snapshot.agents} | dict(self.levels)
+        levels: dict[str, str | None] | None = None
         done: list[tuple[Award, FeedEvent]] = []
         duels: list[Duel] = []
         by_id = {c.id: c for c in self.challenges}
+        if not self._steady or len(by_id) != len(self.challenges):
+            changes = None  # the last call failed half-way (or ids repeat): nothing is known to be as it was
+        self._steady = False
         # Streaks last: they count the awards the other challenges have just made.
         for challenge in sorted(self.challenges, key=lambda c: c.kind == "streak"):
             kind_of_period = by_id[challenge.of].period if challenge.kind == "streak" and challenge.of in by_id \
@@ -179,7 +174,7 @@ class Challenges:
                                   period.end.isoformat(timespec="seconds")))
                 done += self._decide(challenge, period, lower, now)
                 continue
-            own = self._own_targets(challenge, period) if challenge.kind == "personal_best" else {}
+            own = self._own_targets(challenge, period) if challenge.kind == "personal_best" else _NO_TARGETS
             lower = self.board.metric(challenge.metric).lower_is_better
             reached: Callable[[float, float], bool] = (lambda v, t: v <= t) if lower else (lambda v, t: v >= t)
             if challenge.kind == "record":
@@ -187,56 +182,65 @@ class Challenges:
                 records.append(record)
                 done += beaten
                 continue
-            shut = self._gated(challenge, snapshot)
-            mine = self._progress_of(challenge, current, own, levels, shut, reached)
-            winners = [(p.subject, p.value, p.target) for p in mine if p.done]
+            titles = self._titles.setdefault(challenge.id, {})
+            book = self._books.get(challenge.id)
+            found = None
+            if (changes is not None and book is not None and book.period == period.key and book.own is own
+                    and challenge.scope == "agent" and period.kind == "day" and challenge.metric in changes.stable):
+                found = progress_since(book, challenge, current, own, self.levels, changes, self.board, reached, titles)
+            if found is None:
+                if levels is None:
+                    levels = {a.id: a.level for a in snapshot.agents} | dict(self.levels)
+                shut = self._gated(challenge, snapshot)
+                made = progress_of(challenge, current, own, levels, shut, reached,
+                                   self._made.get(challenge.id, {}), titles)
+                book = self._books[challenge.id] = Book(period.key, own, set(shut),
+                                                         {s for s, p in made.items() if p.done}, made=made)
+                found = [s for s, p in made.items() if p.done]
+            self._made[challenge.id] = made = book.made  # this poll's only: it never outgrows the floor
+            mine = list(made.values())
             if challenge.kind == "race":
-                winners = sorted(winners, key=lambda w: (w[1] if lower else -w[1], w[0]))[:1]
-            for subject, value, target in winners:
-                award = Award(challenge.id, challenge.scope, subject, period.key, challenge.points, "chalkwall")
-                made = partial(self._event, challenge, award, now, target=target, value=value)
-                new = (self.ledger.award_first if challenge.kind == "race" else self.ledger.award)(award, now, made)
-                if new:
-                    done.append((award, made()))
-            if challenge.kind == "race" and winners:
-                won = self._race_winner(challenge, period.key)
-                mine = [dataclasses.replace(p, won=True) if p.subject == won else p for p in mine]
+                done += self._race(challenge, period, lower, book, now)
+                if book.done:
+                    mine = self._mark_won(challenge, period, book, mine)
+            else:
+                for subject in found:
+                    p = made[subject]
+                    award = Award(challenge.id, challenge.scope, subject, period.key, challenge.points, "chalkwall")
+                    made_event = partial(self._event, challenge, award, now, target=p.target, value=p.value)
+                    if self.ledger.award(award, now, made_event):
+                        done.append((award, made_event()))
             progress += mine
         self.progress, self.records, self.duels = tuple(progress), tuple(records), tuple(duels)
+        self._steady = True
         return done
 
-    def _progress_of(self, challenge: ChallengeConfig, current: Mapping[str, float], own: Mapping[str, float],
-                     levels: Mapping[str, str | None], shut: frozenset[str],
-                     reached: Callable[[float, float], bool]) -> list[Progress]:
-        """Every subject's progress on a target, race or personal-best challenge. A subject whose
-        value, target and gate are as at the last poll keeps the same :class:`Progress` object (on
-        a big floor most do), which spares building it and lets the hub reuse its encoding."""
-        last = self._made.get(challenge.id, {})
-        titles = self._titles.setdefault(challenge.id, {})
-        made: dict[str, Progress] = {}
-        out: list[Progress] = []
-        personal = challenge.kind == "personal_best"
-        by_level: dict[str | None, float | None] = {}  # target_for, once per level rather than per subject
-        for subject, value in current.items():
-            if personal:
-                target = own.get(subject, challenge.floor or None)
-            else:
-                level = levels.get(subject)
-                target = by_level[level] if level in by_level else by_level.setdefault(level, challenge.target_for(level))
-            if target is None:
-                continue
-            gated = subject in shut
-            p = last.get(subject)
-            if p is None or p.value != value or p.target != target or p.gated != gated:
-                title = titles.get(target)
-                if title is None:
-                    title = titles[target] = challenge.title.format_map(_Blank({"target": plain_number(target)}))
-                p = Progress(challenge.id, title, challenge.kind, challenge.scope, subject, value, target,
-                             reached(value, target) and not gated, gated=gated)
-            made[subject] = p
-            out.append(p)
-        self._made[challenge.id] = made  # this poll's only: it never outgrows the floor
-        return out
+    def _race(self, challenge: ChallengeConfig, period: Period, lower: bool, book: Book,
+              now: datetime) -> list[tuple[Award, FeedEvent]]:
+        """A race's award, to the best of those done (the first to get there wins: the ledger
+        keeps one winner per period); asked of the ledger only while the race is not decided."""
+        if not book.done or self.ledger.race_decided(challenge.id, period.key):
+            return []
+        made = book.made
+        subject = min(book.done, key=lambda s: (made[s].value if lower else -made[s].value, s))
+        award = Award(challenge.id, challenge.scope, subject, period.key, challenge.points, "chalkwall")
+        event = partial(self._event, challenge, award, now, target=made[subject].target, value=made[subject].value)
+        if not self.ledger.award_first(award, now, event):
+            return []
+        return [(award, event())]
+
+    def _mark_won(self, challenge: ChallengeConfig, period: Period, book: Book,
+                  mine: list[Progress]) -> list[Progress]:
+        """The progress list with the race's winner marked (the same marked object while the
+        winner's progress is the same)."""
+        won = self._race_winner(challenge, period.key)
+        p = book.made.get(won) if won is not None else None
+        if p is None:
+            return mine
+        if book.won is None or book.won[0] is not p:
+            book.won = (p, dataclasses.replace(p, won=True))
+        mine[list(book.made).index(p.subject)] = book.won[1]
+        return mine
 
     def _gated(self, challenge: ChallengeConfig, snapshot: Snapshot) -> frozenset[str]:
         """The agents whose quality shuts the challenge's gate this poll (judged on the feed's
@@ -389,10 +393,3 @@ class Challenges:
                          now.isoformat(timespec="seconds"),
                          _frozen({award.subject_kind: award.subject, "challenge": title, "points": award.points,
                                   "kind": challenge.kind}))
-
-
-class _Blank(dict):  # type: ignore[type-arg]
-    """str.format_map that leaves an unknown {placeholder} as it is instead of failing."""
-
-    def __missing__(self, key: str) -> str:
-        return "{" + key + "}"

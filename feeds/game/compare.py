@@ -8,20 +8,24 @@ days from its totals.
 
 from __future__ import annotations
 
+import heapq
+import itertools
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from feeds.config.schema import BoardConfig
 from feeds.game.history import History, Row
 from feeds.model import Snapshot
-from feeds.periods import Calendar
+from feeds.periods import Calendar, Period
 from feeds.board.scoring import metric_value, team_averages
 
 Values = dict[tuple[str, str], dict[str, float]]  # (subject kind, metric) -> subject -> value
 SPARK_DAYS = 7
 BEST_DAYS = 30
 IMPROVED = 3
+_T = TypeVar("_T")
 
 
 def team_values(snapshot: Snapshot, metric: str, board: BoardConfig) -> dict[str, float]:
@@ -118,32 +122,41 @@ def by_hour(samples: list[tuple[int, float]], end: tuple[int, float] | None = No
     return tuple(points + [last])
 
 
-def compare(history: History, calendar: Calendar, now: datetime, metric: str, values: Values,
-            lower: bool) -> Comparison:
-    today = calendar.period("day", now)
-    local = calendar.local(now)
-    minute = local.hour * 60 + local.minute
-    yesterday = calendar.previous(today)
-    floor_now = values.get(("floor", metric), {}).get("all")
-    floor_then = history.at(yesterday.key, minute, "floor", metric).get("all")
-    teams_then = history.at(yesterday.key, minute, "team", metric)
-    agents_then = history.at(yesterday.key, minute, "agent", metric)
-    agents_now = values.get(("agent", metric), {})
-    # The week so far: finished days' finals, plus today so far; last week the same days, plus
-    # the same weekday as it stood at this time.
-    week_now = floor_now
-    week_then = history.at(calendar.period("day", now - timedelta(days=7)).key, minute, "floor", metric).get("all")
-    day = today
-    week_start = calendar.period("week", now).start
-    while week_now is not None and day.start > week_start and not lower:
-        day = calendar.previous(day)
-        week_now += history.values(day.key, "floor", metric).get("all", 0.0)
-        if week_then is not None:  # last week only where it was running at this time of day
-            theirs = history.values(calendar.period("day", day.start - timedelta(days=7)).key, "floor", metric)
-            week_then += theirs.get("all", 0.0)
-    improved = sorted((Change(s, v, agents_then.get(s)) for s, v in agents_now.items() if agents_then.get(s)),
-                      key=lambda c: (c.percent if not lower else -(c.percent or 0)) or 0, reverse=True)
-    improved = [c for c in improved if (c.percent or 0) * (-1 if lower else 1) > 0][:IMPROVED]
+class Yardsticks:
+    """What :func:`compare` reads of days that are over, kept for the rest of the day: yesterday's
+    (and last week's) values at this time of day, finished days' finals, each agent's best of the
+    last days. Nothing writes to a day that is over (samples and totals go under the day they are
+    taken in), so only the retention trim can change them: :meth:`forget` (after a trim, and after
+    anything else the engine cannot vouch for) drops all, and so does a change of day, whichever
+    way the clock went. A read that a :meth:`forget` overtook is not kept."""
+
+    def __init__(self) -> None:
+        self._day = ""
+        self._generations = itertools.count(1)  # next() is one C call: a trim's thread and the poll's never both get 5
+        self._generation = 0
+        self._kept: dict[tuple[Any, ...], tuple[int, Any]] = {}
+
+    def forget(self) -> None:
+        self._generation = next(self._generations)
+
+    def get(self, today: str, key: tuple[Any, ...], read: Callable[[], _T]) -> _T:
+        if today != self._day:
+            self._day, self._kept = today, {}
+        generation = self._generation  # before the read: a trim meanwhile makes the entry stale
+        found = self._kept.get(key)
+        if found is not None and found[0] == generation:
+            return found[1]  # type: ignore[no-any-return]
+        value = read()
+        if len(self._kept) > 256:  # the values at each minute of the day: only the latest are asked
+            self._kept = {}
+        self._kept[key] = (generation, value)
+        return value
+
+
+def _bests(history: History, calendar: Calendar, today: Period, metric: str,
+           lower: bool) -> tuple[dict[str, float], tuple[tuple[str, float], ...]]:
+    """Each agent's best of the last BEST_DAYS days, and the floor's finals of the last days
+    (latest first)."""
     past: dict[str, float] = {}
     day = today
     daily: list[tuple[str, float]] = []
@@ -155,11 +168,69 @@ def compare(history: History, calendar: Calendar, now: datetime, metric: str, va
             total = history.values(day.key, "floor", metric).get("all")
             if total is not None:
                 daily.append((day.key, total))
-    bests = tuple(s for s, v in agents_now.items() if s in past and ((v < past[s]) if lower else (v > past[s])))
-    daily = daily[::-1] + ([(today.key, floor_now)] if floor_now is not None else [])
+    return past, tuple(daily)
+
+
+def _improved(agents_now: Mapping[str, float], agents_then: Mapping[str, float], lower: bool) -> list[Change]:
+    """The IMPROVED agents most improved on themselves (by ``Change.percent``), best first, ties
+    in the order of ``agents_now``: what sorting every agent's Change would give, without making
+    them all (``nlargest`` is ``sorted(reverse=True)[:n]``; "improved" is a key above 0)."""
+    if not agents_then:
+        return []  # nothing yesterday (a new floor): spare the walk over everyone
+    scored = [(s, v, b, 100.0 * (v - b) / abs(b)) for s, v in agents_now.items() if (b := agents_then.get(s))]
+    keys = [-p for _, _, _, p in scored] if lower else [p for _, _, _, p in scored]
+    top = heapq.nlargest(IMPROVED, range(len(scored)), key=keys.__getitem__)
+    return [Change(*scored[i][:3]) for i in top if keys[i] > 0]
+
+
+def compare(history: History, calendar: Calendar, now: datetime, metric: str, values: Values,
+            lower: bool, kept: Yardsticks | None = None) -> Comparison:
+    """The floor, the teams and the agents against themselves (see the module); ``kept``: what
+    the last polls read of finished days, to read it only once."""
+    today = calendar.period("day", now)
+    local = calendar.local(now)
+    minute = local.hour * 60 + local.minute
+    yesterday = calendar.previous(today)
+
+    def at(day: str, kind: str) -> dict[str, float]:
+        if kept is None:
+            return history.at(day, minute, kind, metric)
+        return kept.get(today.key, ("at", day, minute, kind, metric), lambda: history.at(day, minute, kind, metric))
+
+    def final(day: str) -> dict[str, float]:
+        if kept is None:
+            return history.values(day, "floor", metric)
+        return kept.get(today.key, ("final", day, metric), lambda: history.values(day, "floor", metric))
+
+    floor_now = values.get(("floor", metric), {}).get("all")
+    floor_then = at(yesterday.key, "floor").get("all")
+    teams_then = at(yesterday.key, "team")
+    agents_then = at(yesterday.key, "agent")
+    agents_now = values.get(("agent", metric), {})
+    # The week so far: finished days' finals, plus today so far; last week the same days, plus
+    # the same weekday as it stood at this time.
+    week_now = floor_now
+    week_then = at(calendar.period("day", now - timedelta(days=7)).key, "floor").get("all")
+    day = today
+    week_start = calendar.period("week", now).start
+    while week_now is not None and day.start > week_start and not lower:
+        day = calendar.previous(day)
+        week_now += final(day.key).get("all", 0.0)
+        if week_then is not None:  # last week only where it was running at this time of day
+            theirs = final(calendar.period("day", day.start - timedelta(days=7)).key)
+            week_then += theirs.get("all", 0.0)
+    improved = _improved(agents_now, agents_then, lower)
+    if kept is None:
+        past, daily_before = _bests(history, calendar, today, metric, lower)
+    else:
+        past, daily_before = kept.get(today.key, ("bests", metric, lower),
+                                      lambda: _bests(history, calendar, today, metric, lower))
+    bests = tuple(s for s, v in agents_now.items() if s in past and ((v < past[s]) if lower else (v > past[s]))) \
+        if past else ()
+    daily = list(daily_before[::-1]) + ([(today.key, floor_now)] if floor_now is not None else [])
     hourly = by_hour(history.curve(today.key, "floor", "all", metric),
                      (minute, floor_now) if floor_now is not None else None)
-    yesterday_final = history.values(yesterday.key, "floor", metric).get("all")
+    yesterday_final = final(yesterday.key).get("all")
     samples_before = history.curve(yesterday.key, "floor", "all", metric)
     hourly_before = by_hour(samples_before, (max(24 * 60, samples_before[-1][0]), yesterday_final)
                             if samples_before and yesterday_final is not None else None)

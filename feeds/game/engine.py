@@ -5,6 +5,11 @@ ones not seen before — and the ledger's unique keys keep each award single. Th
 ``kill -9`` at any moment safe: whatever was not committed is offered again by the next poll
 (while the feed still lists the event), and whatever was is not counted twice. Each new award is
 logged as one structured ``celebration`` record.
+
+A hub polls 5,000 agents every second, and most of them have not changed: after a poll that went
+well, the next one in the same day works out only what changed (:mod:`feeds.game.incremental`,
+:func:`feeds.game.progress.progress_since`, :class:`feeds.game.compare.Yardsticks`), with results
+equal to working everything out; after a ledger error, a new day or a restart it does that.
 """
 
 from __future__ import annotations
@@ -13,7 +18,8 @@ import dataclasses
 import logging
 import sqlite3
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from operator import attrgetter
 from datetime import datetime, timezone
 from types import MappingProxyType
 from typing import NamedTuple
@@ -23,18 +29,20 @@ from apscheduler.triggers.cron import CronTrigger
 
 from feeds.board.build import self_thank, without_role_models
 from feeds.game.challenges import Challenges, GameState, badges
-from feeds.game.compare import Values, compare, measure
+from feeds.game.compare import Values, Yardsticks, compare, measure
 from feeds.config.schema import Config
 from feeds.game.history import History, Row
+from feeds.game.incremental import Measurer, Roster
 from feeds.game.ledger import KUDOS as KUDOS_CHALLENGE
 from feeds.game.ledger import Award, Ledger
 from feeds.game.retention import trim_quietly
 from feeds.logs import LOGGER, log_event
-from feeds.model import CHALLENGE_COMPLETED, KUDOS, FeedEvent, Snapshot, _frozen
+from feeds.model import CHALLENGE_COMPLETED, KUDOS, Agent, FeedEvent, Snapshot, _frozen
 from feeds.periods import Calendar, Shift, parse_clock
 
 log = logging.getLogger(f"{LOGGER}.engine")
 MAX_UNRECORDED = 1000  # feed events kept to offer again while the ledger cannot be written
+_ID, _NAME = attrgetter("id"), attrgetter("name")
 
 
 class EngineOutput(NamedTuple):
@@ -68,6 +76,14 @@ class Engine:
         self._failing = False  # the ledger could not be written at the last try
         self._unrecorded: dict[str, FeedEvent] = {}  # the events offered meanwhile, to offer again
         self._badges: tuple[str, Mapping[str, tuple[str, ...]]] = ("", MappingProxyType({}))
+        # The last poll's measurements, so that a poll costs what changed (feeds/game/incremental.py);
+        # trusted only after a poll that finished in the same day (_steady, _day).
+        self._measurer = Measurer(config.board)
+        self._roster = Roster()
+        self._yardsticks = Yardsticks()  # what compare() read of finished days
+        self._game_agents: tuple[Agent, ...] = ()  # this poll's agents without the role models
+        self._steady = False
+        self._day = ""
 
     def __call__(self, snapshot: Snapshot) -> EngineOutput:
         """For the coordinator: record this snapshot; what chalkwall itself found, to announce and show."""
@@ -96,8 +112,8 @@ class Engine:
         now = now or datetime.now(timezone.utc)
         fresh: list[Award] = []
         self.completed = []
-        names = {a.id: a.name for a in snapshot.agents} | {t.id: t.name for t in snapshot.teams}
-        known = frozenset(a.id for a in snapshot.agents)
+        names = _Names(snapshot)
+        known, self._game_agents = self._roster.update(snapshot.agents)
         # Events offered while the ledger failed come again, even if the feed has moved past them.
         listed = {e.id for e in snapshot.events}
         events = [*snapshot.events, *(e for i, e in self._unrecorded.items() if i not in listed)]
@@ -118,6 +134,7 @@ class Engine:
                 log_event(log, logging.ERROR, "ledger_error", f"cannot record points: {exc}; trying again every poll "
                           "(what the board still shows is recorded once it works)", error=str(exc))
             self._failing = True
+            self._steady = False  # the next poll works everything out again, as after a restart
             self._unrecorded.update((e.id, e) for e in events)
             while len(self._unrecorded) > MAX_UNRECORDED:
                 del self._unrecorded[next(iter(self._unrecorded))]
@@ -204,27 +221,40 @@ class Engine:
         """Reduce individuals' history to ``[privacy] keep_days`` (feeds/game/retention.py)."""
         trim_quietly(self.ledger.path.parent, self.config.privacy.keep_days,
                      datetime.fromtimestamp(self.clock(), timezone.utc))
+        self._yardsticks.forget()  # finished days' rows may be gone
 
     def _measure(self, snapshot: Snapshot, now: datetime) -> list[tuple[Award | None, FeedEvent]]:
-        """History, challenges and comparisons from this poll's metrics; the new completions."""
+        """History, challenges and comparisons from this poll's metrics; the new completions.
+        Within a day, after a poll that went well, only what changed is worked out again: the
+        changed agents' values and history rows, their progress, their completions offered."""
         assert self.history is not None
         self._last = snapshot
         metric = self.history_metric()
-        snapshot = without_role_models(snapshot)  # role models are thanked, never in the agents' races
-        values, rows = self._rows(snapshot)
+        # Role models are thanked, never in the agents' races (as without_role_models, kept by the roster).
+        if self._game_agents is not snapshot.agents:
+            snapshot = dataclasses.replace(snapshot, agents=self._game_agents)
         period = self.calendar.period("day", now)
         local = self.calendar.local(now)
-        self.history.record(period.key, rows, now)
-        self.history.sample(period.key, local.hour * 60 + local.minute, rows)
+        minute = local.hour * 60 + local.minute
+        full = not self._steady or period.key != self._day
+        self._steady = False  # until this poll is through
+        if full:
+            self._yardsticks.forget()
+        metrics = {metric} | (self.challenges.metrics() if self.challenges else set())
+        values, rows, changes = self._measurer.measure(snapshot.agents, {m for m in metrics if m}, full)
+        self.history.record(period.key, rows, now)  # all rows, or those of what changed: record() skips the rest
+        if self.history.sample_due(period.key, minute):
+            self.history.sample(period.key, minute, rows if changes is None else self._measurer.rows())
         own: list[tuple[Award | None, FeedEvent]] = []
         if self.challenges is not None:
-            own = list(self.challenges.evaluate(snapshot, values, now))
+            own = list(self.challenges.evaluate(snapshot, values, now, changes))
             self.completed = [event for _, event in own]
         comparison = compare(self.history, self.calendar, now, metric, values,
-                             self.config.board.metric(metric).lower_is_better) if metric else None
+                             self.config.board.metric(metric).lower_is_better, self._yardsticks) if metric else None
         self.game = GameState(period.key, self.challenges.progress if self.challenges else (),
                               self.challenges.records if self.challenges else (), comparison,
                               self.challenges.duels if self.challenges else (), self._badges[1])
+        self._steady, self._day = True, period.key
         return own
 
     def _refresh_badges(self, awarded: bool, now: datetime) -> None:
@@ -259,6 +289,31 @@ class Engine:
             if self.ledger.award_kudos(event.id, giver, taker, day, points.kudos, points.kudos_per_sender_per_day, now):
                 return Award(KUDOS_CHALLENGE, "agent", taker, day, points.kudos, "kudos", giver, event.id)
         return None
+
+
+class _Names(Mapping[str, str]):
+    """The floor's names by id (agents', then teams'), worked out only when asked: when
+    something was awarded (most polls award nothing)."""
+
+    def __init__(self, snapshot: Snapshot) -> None:
+        self._snapshot = snapshot
+        self._found: dict[str, str] | None = None
+
+    def _names(self) -> dict[str, str]:
+        if self._found is None:
+            snapshot = self._snapshot
+            agents = snapshot.agents
+            self._found = dict(zip(map(_ID, agents), map(_NAME, agents))) | {t.id: t.name for t in snapshot.teams}
+        return self._found
+
+    def __getitem__(self, key: str) -> str:
+        return self._names()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names())
+
+    def __len__(self) -> int:
+        return len(self._names())
 
 
 def open_engine(config: Config, quiet: bool = False) -> Engine | None:

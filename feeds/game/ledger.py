@@ -120,6 +120,7 @@ class Ledger:
         # it a write transaction each time. Kept to the latest periods (see _remember).
         self._present: set[tuple[str, str, str, str]] = set()
         self._decided: set[tuple[str, str]] = set()  # (race, period): someone won it already
+        self._paid: set[str] = set()  # feed events whose kudos award the ledger holds (offered every poll)
 
     def close(self) -> None:
         self._db.close()
@@ -178,6 +179,11 @@ class Ledger:
         self._decided.add(race)  # won now, or by someone before: decided either way, for good
         return new
 
+    def race_decided(self, challenge: str, period: str) -> bool:
+        """Whether :meth:`award_first` is known to refuse any award of ``challenge`` in ``period``
+        (asked only of memory: False may also mean "not known")."""
+        return (challenge, period) in self._decided
+
     def award_kudos(self, event_id: str, giver: str | None, taker: str, day: str, points: float,
                     per_sender_per_day: int, now: datetime | None = None) -> bool:
         """A kudos award to ``taker``, unless ``giver`` has used up the day's kudos or is ``taker``;
@@ -186,11 +192,17 @@ class Ledger:
         if giver is None or giver == taker:
             return False
         stamp = (now or datetime.now(timezone.utc)).isoformat(timespec="seconds")
+        if event_id in self._paid:
+            return False
         with self._lock, immediate(self._db):
-            new = kudos_in(self._db, event_id, giver, taker, day, points, per_sender_per_day, stamp) == "awarded"
-        if new:
+            outcome = kudos_in(self._db, event_id, giver, taker, day, points, per_sender_per_day, stamp)
+        if outcome != "limit":  # the event's award is in the ledger, for good: its next offers need no transaction
+            if len(self._paid) > PRESENT_CAP:
+                self._paid.clear()
+            self._paid.add(event_id)
+        if outcome == "awarded":
             fault(AWARDED)
-        return new
+        return outcome == "awarded"
 
     def recorded(self, event_ids: list[str]) -> dict[str, float]:
         """The points recorded for each of these feed events that the ledger holds an award for."""
