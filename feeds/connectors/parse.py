@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Callable
 from types import MappingProxyType
 from typing import Any
 
@@ -229,17 +230,15 @@ def _agent(record: Any, notes: list[str]) -> Agent:
         raise _Drop(f"expected an object, got {_kind(record)}")
     agent_id = clean_id(record.get("id"))
     raw_name = record.get("name")
-    name = _optional(lambda: clean_text(raw_name, MAX_NAME), "name", notes)
+    name = _field(clean_text, raw_name, MAX_NAME, "name", notes)
     if name is None:
         notes.append("has no name; shown by its id")
         name = agent_id
     elif len(raw_name) > MAX_NAME:
         notes.append(f"name shortened to {MAX_NAME} characters")
-    team = record.get("team")
-    if team is not None:
-        team = _optional(lambda: clean_id(team, "team"), "team", notes)
-    level = _optional(lambda: clean_text(record.get("level"), 40), "level", notes)
-    avatar = _optional(lambda: clean_text(record.get("avatar"), 2048), "avatar", notes)
+    team = _field(clean_id, record.get("team"), "team", "team", notes)
+    level = _field(clean_text, record.get("level"), 40, "level", notes)
+    avatar = _field(clean_text, record.get("avatar"), 2048, "avatar", notes)
     raw_metrics = record.get("metrics", {})
     if not isinstance(raw_metrics, dict):
         raise _Drop(f"metrics must be an object, got {_kind(raw_metrics)}")
@@ -263,16 +262,29 @@ def _agent(record: Any, notes: list[str]) -> Agent:
             break
         metrics[key] = number
     hours = _hours(record.get("hours_available"), notes)
-    role = _optional(lambda: _word(record.get("role")), "role", notes)
-    queue = _optional(lambda: _word(record.get("queue")), "queue", notes)
-    channel = _optional(lambda: _word(record.get("channel")), "channel", notes)
+    role = _field(_word, record.get("role"), 40, "role", notes)
+    queue = _field(_word, record.get("queue"), 40, "queue", notes)
+    channel = _field(_word, record.get("channel"), 40, "channel", notes)
     return Agent(agent_id, name, team, level.lower() if level else None, avatar, MappingProxyType(metrics),
                  hours, role, queue, channel)
 
 
-def _word(value: Any) -> str | None:
+def _field(clean: Callable[[Any, Any], str | None], value: Any, arg: Any, what: str,
+           notes: list[str]) -> str | None:
+    """An agent's field it can do without: ``clean(value, arg)``, or None and a note when it is bad
+    (``_optional`` without a closure to build: this runs seven times for every changed agent)."""
+    if value is None:
+        return None
+    try:
+        return clean(value, arg)
+    except _Drop as exc:
+        notes.append(f"{what} ignored: {exc}")
+        return None
+
+
+def _word(value: Any, limit: int = 40) -> str | None:
     """A role, queue or channel: short text, compared without case ("Chat" and "chat" are one)."""
-    text = clean_text(value, 40)
+    text = clean_text(value, limit)
     return text.lower() if text else None
 
 
