@@ -24,17 +24,19 @@ import codecs
 import json
 from itertools import chain
 from operator import attrgetter, itemgetter
+from types import MappingProxyType
 from typing import Any
 
 import msgspec
 
 from feeds.connectors.clean import _Drop
 from feeds.connectors.parse import (DUPLICATE_AGENT, _agent, decode_json, label_id, named_empty, normalise,
-                                    read_events, read_head, read_teams, unknown_team)
+                                    read_events, read_head, read_metrics, read_teams, unknown_team)
 from feeds.model import Agent, FeedError, Snapshot, Team
 
 _DEPTH = 100  # a value nested deeper is left to json.loads on the whole document (its recursion limit)
 _HEAD = ("version", "generated_at", "teams", "events")
+_SCALARS = (str, int, bool, type(None))
 
 
 class _Top(msgspec.Struct, forbid_unknown_fields=True):
@@ -61,15 +63,17 @@ class _Fallback(Exception):
 class _Entry:
     """One agent record's reading, shared by every poll whose record has the same bytes."""
 
-    __slots__ = ("agent", "notes", "label", "empty", "plain", "simple", "_unteamed")
+    __slots__ = ("agent", "notes", "label", "empty", "plain", "simple", "record", "_unteamed")
 
-    def __init__(self, agent: Agent | None, notes: tuple[str, ...], label: str, empty: tuple[str, ...]) -> None:
+    def __init__(self, agent: Agent | None, notes: tuple[str, ...], label: str, empty: tuple[str, ...],
+                 record: Any) -> None:
         self.agent = agent  # None: the record is dropped, and notes holds the reason alone
         self.notes = notes
         self.label = label
         self.empty = empty
         self.plain = agent is not None and not notes
         self.simple = self.plain and not empty  # the common case: nothing to say about it at all
+        self.record = record if self.plain else None  # for _entry's short cut
         self._unteamed: Agent | None = None
 
     def unteamed(self) -> Agent:
@@ -95,17 +99,18 @@ class JsonDecoder:
         self.max_bytes = max_bytes
         self.slow_polls = 0  # documents read by the slow path (for tests and curiosity)
         self._cache: dict[bytes, _Entry] = {}
+        self._last: list[_Entry] = []  # last poll's records in order, for _entry's short cut
 
     def __call__(self, raw: bytes) -> Snapshot:
         try:
-            snapshot, self._cache = self._fast(raw)
+            snapshot, self._cache, self._last = self._fast(raw)
             return snapshot
         except (_Fallback, FeedError, msgspec.MsgspecError, ValueError, RecursionError):
             self.slow_polls += 1
-            self._cache = {}  # only this poll's records are remembered, and this poll has none
+            self._cache, self._last = {}, []  # only this poll's records are remembered, and it has none
             return normalise(decode_json(raw, self.max_bytes))
 
-    def _fast(self, raw: bytes) -> tuple[Snapshot, dict[bytes, _Entry]]:
+    def _fast(self, raw: bytes) -> tuple[Snapshot, dict[bytes, _Entry], list[_Entry]]:
         if len(raw) > self.max_bytes:
             raise _Fallback
         body = raw[3:] if raw.startswith(codecs.BOM_UTF8) else raw  # as decode("utf-8-sig") does
@@ -120,10 +125,10 @@ class JsonDecoder:
 
         keys = list(map(bytes, raws))  # msgspec.Raw is not hashable
         entries: list[_Entry | None] = list(map(self._cache.get, keys))
-        at = 0
+        at, last = 0, self._last
         for _ in range(entries.count(None)):
             at = entries.index(None, at)
-            entries[at] = _entry(keys[at])
+            entries[at] = _entry(keys[at], last[at] if at < len(last) else None)
         ready: list[_Entry] = entries  # type: ignore[assignment]  # every None was replaced
         simple = all(map(_SIMPLE, ready))
         agents = _agents_fast(ready, teams, "teams" not in doc, simple)
@@ -132,7 +137,7 @@ class JsonDecoder:
         events = read_events(raw_events, warnings)
         empty = frozenset() if simple else frozenset(chain.from_iterable(map(_EMPTY, ready)))
         snapshot = Snapshot(agents, tuple(teams.values()), tuple(events), generated_at, tuple(warnings), empty)
-        return snapshot, dict(zip(keys, ready))
+        return snapshot, dict(zip(keys, ready)), ready
 
 
 def _loose(body: bytes) -> tuple[dict[str, Any], list[msgspec.Raw]]:
@@ -165,14 +170,34 @@ def _too_deep(value: Any) -> bool:
     return True
 
 
-def _entry(key: bytes) -> _Entry:
+def _entry(key: bytes, before: _Entry | None) -> _Entry:
+    """A record not seen last poll. ``before`` is last poll's in the same place: when it had nothing
+    to say and this one differs from it in its metrics alone (a ticket solved, the usual change),
+    only the metrics are read again."""
     record = _load(key)
     notes: list[str] = []
+    if before is not None and before.record is not None and _metrics_alone(record, before.record):
+        old = before.agent
+        assert old is not None
+        metrics = MappingProxyType(read_metrics(record.get("metrics", {}), notes))
+        return _Entry(Agent(*old[:5], metrics, *old[6:]), tuple(notes), before.label, named_empty(record), record)
     try:
         agent: Agent | None = _agent(record, notes)
     except _Drop as exc:
         agent, notes = None, [str(exc)]
-    return _Entry(agent, tuple(notes), label_id(record), named_empty(record))
+    return _Entry(agent, tuple(notes), label_id(record), named_empty(record), record)
+
+
+def _metrics_alone(record: Any, before: dict[str, Any]) -> bool:
+    """Whether ``record`` has ``before``'s keys and, but for an object of metrics, its very values:
+    text, whole numbers, true/false or null only (1.0 == 1 == True and -0.0 == 0.0 would mislead)."""
+    if type(record) is not dict or record.keys() != before.keys() or type(record.get("metrics", {})) is not dict:
+        return False
+    for key, value in record.items():
+        if key != "metrics" and (type(value) not in _SCALARS or type(before[key]) is not type(value)
+                                 or before[key] != value):
+            return False
+    return True
 
 
 def _agents_fast(entries: list[_Entry], teams: dict[str, Team], derive: bool,

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import sys
 from collections.abc import Callable
 from types import MappingProxyType
 from typing import Any
@@ -237,11 +238,24 @@ def _agent(record: Any, notes: list[str]) -> Agent:
     elif len(raw_name) > MAX_NAME:
         notes.append(f"name shortened to {MAX_NAME} characters")
     team = _field(clean_id, record.get("team"), "team", "team", notes)
+    if team is not None:
+        team = sys.intern(team)  # a floor has a few teams: one string each, for the whole-poll passes
     level = _field(clean_text, record.get("level"), 40, "level", notes)
     avatar = _field(clean_text, record.get("avatar"), 2048, "avatar", notes)
     raw_metrics = record.get("metrics", {})
     if not isinstance(raw_metrics, dict):
         raise _Drop(f"metrics must be an object, got {_kind(raw_metrics)}")
+    metrics = read_metrics(raw_metrics, notes)
+    hours = _hours(record.get("hours_available"), notes)
+    role = _field(_word, record.get("role"), 40, "role", notes)
+    queue = _field(_word, record.get("queue"), 40, "queue", notes)
+    channel = _field(_word, record.get("channel"), 40, "channel", notes)
+    return Agent(agent_id, name, team, level.lower() if level else None, avatar, MappingProxyType(metrics),
+                 hours, role, queue, channel)
+
+
+def read_metrics(raw_metrics: dict[str, Any], notes: list[str]) -> dict[str, float]:
+    """An agent record's metrics object: its usable numbers; a bad value is left out with a note."""
     metrics: dict[str, float] = {}
     for key, value in raw_metrics.items():
         kind = type(value)
@@ -261,12 +275,7 @@ def _agent(record: Any, notes: list[str]) -> Agent:
             notes.append(f"has more than {MAX_METRICS} metrics; the rest are ignored")
             break
         metrics[key] = number
-    hours = _hours(record.get("hours_available"), notes)
-    role = _field(_word, record.get("role"), 40, "role", notes)
-    queue = _field(_word, record.get("queue"), 40, "queue", notes)
-    channel = _field(_word, record.get("channel"), 40, "channel", notes)
-    return Agent(agent_id, name, team, level.lower() if level else None, avatar, MappingProxyType(metrics),
-                 hours, role, queue, channel)
+    return metrics
 
 
 def _field(clean: Callable[[Any, Any], str | None], value: Any, arg: Any, what: str,
