@@ -4,13 +4,15 @@ The hub reads a 5,000-agent document every poll and a twentieth of the records c
 splits the document into its top-level values and the agents into their raw bytes (a C scan, no
 Python objects per record); a record whose bytes equal last poll's reuses last poll's result, the
 very same Agent object (the engine and the publisher skip an agent that ``is`` last poll's). Only
-the changed records are decoded and cleaned, by parse.py's own code.
+the changed records are decoded and cleaned, by parse.py's own code (and one that differs from last
+poll's record in the same place by its metrics alone keeps that one's cleaned fields).
 
 The result is exactly ``normalise(decode_json(raw))``'s: anything msgspec refuses, reads differently
 from ``json.loads`` or that is not a plain object with a list of agents, and any document-level
 error, is read again by that slow path, which gives today's result or error. msgspec's grammar is
-JSON's, narrower than ``json.loads``'s (no NaN, no lone surrogates, integers within 4,300 digits),
-and a value msgspec decodes equals ``json.loads``'s (tests/test_fastparse.py). Per poll the common
+JSON's, narrower than ``json.loads``'s (no NaN or Infinity, no lone surrogates); a value it decodes
+equals ``json.loads``'s (tests/test_fastparse.py), and one it cannot (1e400, an integer thousands of
+digits long) is left to ``json.loads``, whose errors go the slow way too. Per poll the common
 case is C-level passes over all agents (map, set, dict.fromkeys); a poll with a dropped record, a
 note, a duplicate id or an unknown team walks the records in Python to give the same warnings.
 
