@@ -18,6 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 from feeds.config.schema import CsvConfig
+from feeds.connectors.fastparse import JsonDecoder
 from feeds.connectors.mapping import Mapper
 from feeds.model import FEED_VERSION, FeedError, Snapshot
 from feeds.connectors.parse import Normaliser, decode_json
@@ -32,9 +33,9 @@ codecs.register_error(_LATIN1, lambda e: (e.object[e.start:e.end].decode("latin-
 
 
 def json_decoder(max_bytes: int, mapper: Mapper | None = None) -> Decoder:
-    normalise = Normaliser()
     if mapper is None:
-        return lambda raw: normalise(decode_json(raw, max_bytes))
+        return JsonDecoder(max_bytes)  # reads only the agent records that changed since last poll
+    normalise = Normaliser()
     return lambda raw: normalise(mapper.apply(decode_json(raw, max_bytes)))
 
 

@@ -3,8 +3,8 @@
 Two levels of trouble are told apart. A bad *document* (not JSON, not an object, wrong version,
 too big) raises FeedError and the coordinator keeps the last good board. A bad *record* (an agent
 without an id, a NaN metric, an unknown team) is dropped with a warning naming it; the rest is
-used. Text is cleaned deliberately: NFC-normalised (a decomposed "Å" from a Mac export renders as
-one letter), control characters removed, and names capped at MAX_NAME characters.
+used. Each value is cleaned by ``clean.py``; ``fastparse.py`` reads raw canonical JSON without
+decoding the records that did not change.
 """
 
 from __future__ import annotations
@@ -12,41 +12,22 @@ from __future__ import annotations
 import json
 import math
 import re
-import unicodedata
-from datetime import datetime
+import sys
 from collections.abc import Callable
 from types import MappingProxyType
 from typing import Any
 
+from feeds.connectors.clean import (MAX_ID, MAX_METRIC, MAX_NAME, MAX_TEXT, Unusable, _Drop, _kind,
+                                    _optional, clean_id, clean_number, clean_text, clean_time, plain)
 from feeds.model import (CHALLENGE_COMPLETED, FEED_VERSION, KUDOS, Agent, FeedError, FeedEvent,
                          Snapshot, Team, _frozen)
 
-MAX_NAME = 200
-MAX_TEXT = 280
-MAX_ID = 128
-MAX_METRIC = 1e15
+__all__ = ["MAX_ID", "MAX_NAME", "MAX_TEXT", "Normaliser", "Unusable", "clean_id", "clean_number",
+           "clean_text", "clean_time", "decode_json", "decode_text", "normalise", "parse_document", "plain"]
+
 MAX_METRICS = 64
+DUPLICATE_AGENT = "duplicate agent id (the first one is used)"
 _COLOR = re.compile(r"#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})")
-_SPACE = re.compile(r"\s+")
-
-
-class _Drop(Exception):
-    """One record is unusable; the message says why."""
-
-
-class Unusable:
-    """A value that could not be had (a mapping expression failed on this record): the normaliser
-    treats it like any bad value, naming ``reason``."""
-
-    __slots__ = ("reason",)
-
-    def __init__(self, reason: str) -> None:
-        self.reason = reason
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Unusable) and other.reason == self.reason
-
-    __hash__ = None  # type: ignore[assignment]
 
 
 def decode_text(raw: bytes, max_bytes: int, what: str = "document") -> str:
@@ -75,82 +56,15 @@ def parse_document(raw: bytes, max_bytes: int) -> Snapshot:
     return normalise(decode_json(raw, max_bytes))
 
 
-def clean_text(value: Any, limit: int) -> str | None:
-    """A tidy single line of text, or None when there is none; raises _Drop for a non-string."""
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise _Drop(f"expected text, got {_kind(value)}")
-    # Nearly all text is already clean; these checks run in C and spare the per-character pass.
-    if (len(value) <= limit and value.isprintable() and "  " not in value and value == value.strip()
-            and (value.isascii() or unicodedata.is_normalized("NFC", value))):
-        return value or None
-    text = unicodedata.normalize("NFC", value)
-    text = "".join(" " if unicodedata.category(c) in ("Cc", "Zl", "Zp") else c for c in text)
-    text = _SPACE.sub(" ", text).strip()
-    if len(text) > limit:
-        text = text[: limit - 1].rstrip() + "…"
-    return text or None
-
-
-def clean_id(value: Any, what: str = "id") -> str:
-    """An identifier (text, or a whole number taken as text); ``what`` names it in the message."""
-    if value is None:
-        raise _Drop(f"{what} is missing")
-    if isinstance(value, bool) or not isinstance(value, (str, int)):
-        raise _Drop(f"{what} must be text or a whole number, got {_kind(value)}")
-    text = clean_text(str(value), MAX_ID + 1)
-    if not text:
-        raise _Drop(f"{what} is empty")
-    if len(text) > MAX_ID:
-        raise _Drop(f"{what} is longer than {MAX_ID} characters")
-    return text
-
-
-def clean_number(value: Any) -> float:
-    if isinstance(value, Unusable):
-        raise _Drop(value.reason)
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise _Drop(f"expected a number, got {_kind(value)}")
-    try:
-        number = float(value)
-    except OverflowError:
-        raise _Drop("number is too large") from None
-    if not math.isfinite(number):
-        raise _Drop(f"{number} is not a finite number")
-    if abs(number) > MAX_METRIC:
-        raise _Drop(f"{value} is out of range (±{MAX_METRIC:.0e})")
-    return number
-
-
-def clean_time(value: Any) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, str):
-        try:
-            datetime.fromisoformat(value.strip())
-            return value.strip()
-        except ValueError:
-            pass
-    raise _Drop(f"time must be ISO 8601 text, got {_kind(value)}")
-
-
-def _kind(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, Unusable):
-        return value.reason
-    name = {bool: "true/false", int: "a number", float: "a number", str: "text", list: "a list",
-            dict: "an object"}.get(type(value), type(value).__name__)
-    if isinstance(value, str):
-        return f'text "{value[:30]}"'
-    return name
-
-
 def _label(kind: str, index: int, record: Any) -> str:
+    return f"{kind}[{index}]{label_id(record)}"
+
+
+def label_id(record: Any) -> str:
+    """The part of a record's label in warnings after its place: ' (id "…")' when it has one."""
     if isinstance(record, dict) and type(record.get("id")) in (str, int):
-        return f'{kind}[{index}] (id "{str(record["id"])[:40]}")'
-    return f"{kind}[{index}]"
+        return f' (id "{str(record["id"])[:40]}")'
+    return ""
 
 
 def _list(doc: dict[str, Any], key: str) -> list[Any]:
@@ -183,33 +97,8 @@ class Normaliser:
 
 def normalise(doc: Any, cache: AgentCache | None = None, fresh: AgentCache | None = None) -> Snapshot:
     """A decoded canonical document to a Snapshot; FeedError when the document as a whole is bad."""
-    if not isinstance(doc, dict):
-        raise FeedError(f"document must be a JSON object, got {_kind(doc)}", "bad_document")
-    version = doc.get("version")
-    if version != FEED_VERSION or isinstance(version, bool):
-        raise FeedError(f"unsupported feed version {json.dumps(version)} (chalkwall reads version 1)",
-                        "bad_version")
-    warnings: list[str] = []
-    try:
-        generated_at = clean_time(doc.get("generated_at"))
-    except _Drop as exc:
-        warnings.append(f"generated_at ignored: {exc}")
-        generated_at = None
-
-    raw_teams, raw_agents, raw_events = _list(doc, "teams"), _list(doc, "agents"), _list(doc, "events")
-    teams: dict[str, Team] = {}
-    for i, record in enumerate(raw_teams):
-        notes: list[str] = []  # about a record that is kept; a dropped record gets only its reason
-        try:
-            team = _team(record, notes, f"teams[{i}]")
-        except _Drop as exc:
-            warnings.append(f"{_label('teams', i, record)} dropped: {exc}")
-            continue
-        if team.id in teams:
-            warnings.append(f"{_label('teams', i, record)} dropped: duplicate team id")
-            continue
-        teams[team.id] = team
-        warnings.extend(notes)
+    generated_at, warnings, raw_teams, raw_agents, raw_events = read_head(doc)
+    teams = read_teams(raw_teams, warnings)
     derive_teams = "teams" not in doc
 
     agents: dict[str, Agent] = {}
@@ -230,12 +119,12 @@ def normalise(doc: Any, cache: AgentCache | None = None, fresh: AgentCache | Non
                     fresh[raw_id] = (record, agent, tuple(notes))  # type: ignore[index]
             if agent.team is not None and agent.team not in teams:
                 if not derive_teams:  # the agent still counts; only its team is unknown
-                    notes.append(f'team "{agent.team}" ignored: not one of the feed\'s teams')
+                    notes.append(unknown_team(agent.team))
                     agent = agent._replace(team=None)
                 else:
                     teams[agent.team] = Team(agent.team, agent.team)
             if agent.id in agents:
-                raise _Drop("duplicate agent id (the first one is used)")
+                raise _Drop(DUPLICATE_AGENT)
         except _Drop as exc:
             warnings.append(f"{_label('agents', i, record)} dropped: {exc}")
             continue
@@ -243,8 +132,49 @@ def normalise(doc: Any, cache: AgentCache | None = None, fresh: AgentCache | Non
         if notes:
             warnings.extend(f"{_label('agents', i, record)} {note}" for note in notes)
 
+    events = read_events(raw_events, warnings)
+    return Snapshot(tuple(agents.values()), tuple(teams.values()), tuple(events), generated_at,
+                    tuple(warnings), _named_empty(raw_agents))
+
+
+def read_head(doc: Any) -> tuple[str | None, list[str], list[Any], list[Any], list[Any]]:
+    """A document's version checked, its generated_at, the warnings so far and its three lists."""
+    if not isinstance(doc, dict):
+        raise FeedError(f"document must be a JSON object, got {_kind(doc)}", "bad_document")
+    version = doc.get("version")
+    if version != FEED_VERSION or isinstance(version, bool):
+        raise FeedError(f"unsupported feed version {json.dumps(version)} (chalkwall reads version 1)",
+                        "bad_version")
+    warnings: list[str] = []
+    try:
+        generated_at = clean_time(doc.get("generated_at"))
+    except _Drop as exc:
+        warnings.append(f"generated_at ignored: {exc}")
+        generated_at = None
+    return generated_at, warnings, _list(doc, "teams"), _list(doc, "agents"), _list(doc, "events")
+
+
+def read_teams(raw_teams: list[Any], warnings: list[str]) -> dict[str, Team]:
+    teams: dict[str, Team] = {}
+    for i, record in enumerate(raw_teams):
+        notes: list[str] = []  # about a record that is kept; a dropped record gets only its reason
+        try:
+            team = _team(record, notes, f"teams[{i}]")
+        except _Drop as exc:
+            warnings.append(f"{_label('teams', i, record)} dropped: {exc}")
+            continue
+        if team.id in teams:
+            warnings.append(f"{_label('teams', i, record)} dropped: duplicate team id")
+            continue
+        teams[team.id] = team
+        warnings.extend(notes)
+    return teams
+
+
+def read_events(raw_events: list[Any], warnings: list[str]) -> list[FeedEvent]:
     events: list[FeedEvent] = []
     seen: set[str] = set()
+    notes: list[str] = []
     for i, record in enumerate(raw_events):
         notes.clear()
         try:
@@ -256,19 +186,25 @@ def normalise(doc: Any, cache: AgentCache | None = None, fresh: AgentCache | Non
         if event.id not in seen:
             seen.add(event.id)
             events.append(event)
-    return Snapshot(tuple(agents.values()), tuple(teams.values()), tuple(events), generated_at,
-                    tuple(warnings), _named_empty(raw_agents))
+    return events
+
+
+def unknown_team(team: str) -> str:
+    return f'team "{team}" ignored: not one of the feed\'s teams'
 
 
 def _named_empty(raw_agents: list[Any]) -> frozenset[str]:
-    """The metrics an agent record names without a value yet (null, an empty cell): no data so far
+    """The metrics agent records name without a value yet (null, an empty cell): no data so far
     (the first CSAT rating of the day), not a metric the feed lacks."""
-    empty: set[str] = set()
-    for record in raw_agents:
-        metrics = record.get("metrics") if type(record) is dict else None
-        if type(metrics) is dict and None in metrics.values():
-            empty.update(name for name, value in metrics.items() if value is None)
-    return frozenset(empty)
+    return frozenset(name for record in raw_agents for name in named_empty(record))
+
+
+def named_empty(record: Any) -> tuple[str, ...]:
+    """The metrics one agent record names without a value yet."""
+    metrics = record.get("metrics") if type(record) is dict else None
+    if type(metrics) is dict and None in metrics.values():
+        return tuple(name for name, value in metrics.items() if value is None)
+    return ()
 
 
 def _team(record: Any, warnings: list[str], label: str) -> Team:
@@ -295,20 +231,31 @@ def _agent(record: Any, notes: list[str]) -> Agent:
         raise _Drop(f"expected an object, got {_kind(record)}")
     agent_id = clean_id(record.get("id"))
     raw_name = record.get("name")
-    name = _optional(lambda: clean_text(raw_name, MAX_NAME), "name", notes)
+    name = _field(clean_text, raw_name, MAX_NAME, "name", notes)
     if name is None:
         notes.append("has no name; shown by its id")
         name = agent_id
     elif len(raw_name) > MAX_NAME:
         notes.append(f"name shortened to {MAX_NAME} characters")
-    team = record.get("team")
+    team = _field(clean_id, record.get("team"), "team", "team", notes)
     if team is not None:
-        team = _optional(lambda: clean_id(team, "team"), "team", notes)
-    level = _optional(lambda: clean_text(record.get("level"), 40), "level", notes)
-    avatar = _optional(lambda: clean_text(record.get("avatar"), 2048), "avatar", notes)
+        team = sys.intern(team)  # a floor has a few teams: one string each, for the whole-poll passes
+    level = _field(clean_text, record.get("level"), 40, "level", notes)
+    avatar = _field(clean_text, record.get("avatar"), 2048, "avatar", notes)
     raw_metrics = record.get("metrics", {})
     if not isinstance(raw_metrics, dict):
         raise _Drop(f"metrics must be an object, got {_kind(raw_metrics)}")
+    metrics = read_metrics(raw_metrics, notes)
+    hours = _hours(record.get("hours_available"), notes)
+    role = _field(_word, record.get("role"), 40, "role", notes)
+    queue = _field(_word, record.get("queue"), 40, "queue", notes)
+    channel = _field(_word, record.get("channel"), 40, "channel", notes)
+    return Agent(agent_id, name, team, level.lower() if level else None, avatar, MappingProxyType(metrics),
+                 hours, role, queue, channel)
+
+
+def read_metrics(raw_metrics: dict[str, Any], notes: list[str]) -> dict[str, float]:
+    """An agent record's metrics object: its usable numbers; a bad value is left out with a note."""
     metrics: dict[str, float] = {}
     for key, value in raw_metrics.items():
         kind = type(value)
@@ -328,17 +275,25 @@ def _agent(record: Any, notes: list[str]) -> Agent:
             notes.append(f"has more than {MAX_METRICS} metrics; the rest are ignored")
             break
         metrics[key] = number
-    hours = _hours(record.get("hours_available"), notes)
-    role = _optional(lambda: _word(record.get("role")), "role", notes)
-    queue = _optional(lambda: _word(record.get("queue")), "queue", notes)
-    channel = _optional(lambda: _word(record.get("channel")), "channel", notes)
-    return Agent(agent_id, name, team, level.lower() if level else None, avatar, MappingProxyType(metrics),
-                 hours, role, queue, channel)
+    return metrics
 
 
-def _word(value: Any) -> str | None:
+def _field(clean: Callable[[Any, Any], str | None], value: Any, arg: Any, what: str,
+           notes: list[str]) -> str | None:
+    """An agent's field it can do without: ``clean(value, arg)``, or None and a note when it is bad
+    (``_optional`` without a closure to build: this runs seven times for every changed agent)."""
+    if value is None:
+        return None
+    try:
+        return clean(value, arg)
+    except _Drop as exc:
+        notes.append(f"{what} ignored: {exc}")
+        return None
+
+
+def _word(value: Any, limit: int = 40) -> str | None:
     """A role, queue or channel: short text, compared without case ("Chat" and "chat" are one)."""
-    text = clean_text(value, 40)
+    text = clean_text(value, limit)
     return text.lower() if text else None
 
 
@@ -362,19 +317,6 @@ def _hours(value: Any, notes: list[str]) -> float | None:
         notes.append(f"hours_available ignored: {plain(hours)} is not between 0 and 744")
         return None
     return hours
-
-
-def plain(number: float) -> str:
-    return f"{number:g}"
-
-
-def _optional(clean: Callable[[], str | None], what: str, notes: list[str], label: str = "") -> str | None:
-    """A field the record can do without: its cleaned value, or None and a note when it is bad."""
-    try:
-        return clean()
-    except _Drop as exc:
-        notes.append(f"{label + ' ' if label else ''}{what} ignored: {exc}")
-        return None
 
 
 def _event(record: Any, notes: list[str]) -> FeedEvent:
