@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Container, Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import compress
 from math import inf
 from operator import attrgetter
 from types import MappingProxyType
@@ -30,6 +31,7 @@ QUALITY_FIRST = "quality first"  # the mark of an agent whose volume waits for t
 OTHER_GROUP = "other"  # the group of agents the feed gives no queue or channel for
 
 _ROLE = attrgetter("role")
+_ID = attrgetter("id")
 _PRECISION = 6  # values equal to this many decimals are a tie (floating noise is not a lead)
 
 
@@ -139,11 +141,17 @@ def without_role_models(snapshot: Snapshot) -> Snapshot:
 
 def with_role_models(snapshot: Snapshot, ids: Container[str]) -> Snapshot:
     """The snapshot with the agents of ``ids`` marked as role models (from [roles] and the team
-    page), whatever role the feed gave them."""
-    if not any(a.id in ids and a.role != ROLE_MODEL for a in snapshot.agents):
+    page), whatever role the feed gave them. Every poll on a hub's 5,000 agents: the agents named
+    are found by C-level passes, and an agent already marked stays the same object."""
+    agents = snapshot.agents
+    named = list(compress(range(len(agents)), map(ids.__contains__, map(_ID, agents))))
+    unmarked = [i for i in named if agents[i].role != ROLE_MODEL]
+    if not unmarked:
         return snapshot
-    return dataclasses.replace(snapshot, agents=tuple(a._replace(role=ROLE_MODEL) if a.id in ids else a
-                                                      for a in snapshot.agents))
+    out = list(agents)
+    for i in unmarked:
+        out[i] = out[i]._replace(role=ROLE_MODEL)
+    return dataclasses.replace(snapshot, agents=tuple(out))
 
 
 def sort_keys(values: Sequence[float | None], lower: bool) -> list[float]:
