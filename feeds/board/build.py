@@ -144,6 +144,8 @@ def with_role_models(snapshot: Snapshot, ids: Container[str]) -> Snapshot:
     page), whatever role the feed gave them. Every poll on a hub's 5,000 agents: the agents named
     are found by C-level passes, and an agent already marked stays the same object."""
     agents = snapshot.agents
+    if isinstance(ids, (set, frozenset)) and not ids:
+        return snapshot  # no role models configured: the usual floor
     named = list(compress(range(len(agents)), map(ids.__contains__, map(_ID, agents))))
     unmarked = [i for i in named if agents[i].role != ROLE_MODEL]
     if not unmarked:
