@@ -51,8 +51,22 @@ def test_recent_ring_holds_the_last_unexpired_and_pruning_keeps_the_numbering(tm
     assert [e.seq for e in box.recent("site", now=150)] == list(range(51, 61))  # e1..e50 expired at 101..150
     for entry in box.unpublished(limit=100):
         box.mark_published(entry.stream, entry.seq)
-    assert box.prune(now=1000, keep=5) == 55
+    assert box.prune(now=1000, keep=5, remember=20) == 40  # e1..e40 forgotten, e41..e55 remembered by id
+    assert [e.seq for e in box.recent("site", now=0, limit=100)] == list(range(41, 61))
+    assert [e.payload for e in box.recent("site", now=0, limit=100)][-6:] == ["", *(f'{{"n":{i}}}' for i in range(56, 61))]
+    assert box.add("site", "e45", "{}", now=1000, ttl=100) is None  # a feed that still lists it: not again
     assert box.add("site", "e61", "{}", now=1000, ttl=100) == 61
+
+
+def test_an_event_the_feed_lists_for_hours_is_announced_once_whatever_came_after(tmp_path: Path) -> None:
+    box = Outbox(tmp_path)
+    assert box.add("team/night", "kudos-old", "{}", now=0, ttl=900) == 1
+    for i in range(200):  # a busy day: far more than the ring after it
+        box.add("team/night", f"e{i}", "{}", now=float(i), ttl=900)
+    for entry in box.unpublished(limit=1000):
+        box.mark_published(entry.stream, entry.seq)
+    box.prune(now=10_000)
+    assert box.add("team/night", "kudos-old", "{}", now=10_001, ttl=900) is None
 
 
 def arrival(seq: int, epoch: str = "ep1", expires: float = 1e12, stream: str = "team/night") -> Arrival:

@@ -44,6 +44,7 @@ from feeds.publish.outbox import Entry, Outbox, enqueue, ensure_schema
 from feeds.live.undo import thanks_publisher, undone_announced, withdrawal
 
 log = logging.getLogger(f"{LOGGER}.hub")
+PRUNE_EVERY = 60.0  # seconds between the outbox's prunes
 EVENT_TTL = 900  # seconds a celebration stays worth showing to a screen that was away
 SITE = "site"
 VERSION = "0.1.0"
@@ -337,13 +338,16 @@ class HubProcess:
         self.link.start()
         tune_gc()
         self.live.start()
+        pruned = 0.0
         try:
             while not self.stopping.is_set():
                 self.wake.wait(5.0)
                 self.wake.clear()
                 try:
                     self.publisher.publish()
-                    self.outbox.prune(time.time())
+                    if time.monotonic() - pruned >= PRUNE_EVERY:  # it reads the whole table: not every poll
+                        self.outbox.prune(time.time())
+                        pruned = time.monotonic()
                 except Exception as exc:  # a locked state file, a bug: every screen would go stale with the hub
                     self._failed(exc)
                 else:

@@ -36,6 +36,7 @@ CREATE TABLE IF NOT EXISTS hub_outbox (
 CREATE INDEX IF NOT EXISTS hub_outbox_unpublished ON hub_outbox (published) WHERE published = 0;
 """
 RING = 50  # events per stream in the retained "recent" ring
+REMEMBER = 10_000  # ids per stream kept after their event expired: never announced twice
 
 
 @dataclass(frozen=True)
@@ -110,11 +111,16 @@ class Outbox:
         with self._lock:
             return [row[0] for row in self._db.execute("SELECT DISTINCT stream FROM hub_outbox ORDER BY stream")]
 
-    def prune(self, now: float, keep: int = RING) -> int:
-        """Forget published, expired events beyond each stream's last ``keep`` (the numbers stay: the
-        highest seq of a stream is never deleted, so the next event still counts on from it)."""
-        with self._lock:
-            cursor = self._db.execute(
-                "DELETE FROM hub_outbox WHERE published = 1 AND expires_at <= ? AND seq <= "
-                "(SELECT MAX(seq) FROM hub_outbox o WHERE o.stream = hub_outbox.stream) - ?", (now, keep))
+    def prune(self, now: float, keep: int = RING, remember: int = REMEMBER) -> int:
+        """Forget published, expired events; how many rows went. Each stream's last ``keep`` stay
+        whole (the ring); older ones lose their payload but keep their id up to the last
+        ``remember``, so an event a feed still lists hours later is not announced again (as a single
+        wall remembers 10,000 ids). The highest seq of a stream is never deleted, so the next event
+        still counts on from it."""
+        last = "(SELECT MAX(seq) FROM hub_outbox o WHERE o.stream = hub_outbox.stream)"
+        with self._lock, immediate(self._db):
+            self._db.execute(f"UPDATE hub_outbox SET payload = '' WHERE published = 1 AND expires_at <= ? "
+                             f"AND payload != '' AND seq <= {last} - ?", (now, keep))
+            cursor = self._db.execute(f"DELETE FROM hub_outbox WHERE published = 1 AND expires_at <= ? "
+                                      f"AND seq <= {last} - ?", (now, max(keep, remember)))
             return cursor.rowcount
