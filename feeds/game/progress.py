@@ -118,6 +118,7 @@ def progress_since(book: Book, challenge: ChallengeConfig, current: Mapping[str,
     not to be used) when a subject gains a target, so the order could change."""
     personal, gate, made, shut, by_level = challenge.kind == "personal_best", challenge.gate, book.made, book.shut, \
         book.by_level
+    floor = challenge.floor or None
     todo: list[tuple[str, float, float | None]] = []
     for subject, agent in changes.agents.items():
         if gate is not None:
@@ -129,7 +130,7 @@ def progress_since(book: Book, challenge: ChallengeConfig, current: Mapping[str,
         if value is None:
             continue  # no value (the measurer proved that it had none at the last poll either)
         if personal:
-            target = own.get(subject, challenge.floor or None)
+            target = own.get(subject, floor)
         else:
             level = levels[subject] if subject in levels else agent.level
             target = by_level[level] if level in by_level else by_level.setdefault(level, challenge.target_for(level))
@@ -137,6 +138,7 @@ def progress_since(book: Book, challenge: ChallengeConfig, current: Mapping[str,
             return None
         todo.append((subject, value, target))
     done, finished = [], book.done
+    cid, kind, scope = challenge.id, challenge.kind, challenge.scope
     for subject, value, target in todo:
         if target is None:
             made.pop(subject, None)
@@ -145,7 +147,12 @@ def progress_since(book: Book, challenge: ChallengeConfig, current: Mapping[str,
         gated = subject in shut
         p = made[subject]
         if p.value != value or p.target != target or p.gated != gated:
-            p = made[subject] = _new(challenge, titles, subject, value, target, gated, reached)
+            # _new, inline: this is once per changed agent and challenge
+            title = titles.get(target)
+            if title is None:
+                title = titles[target] = challenge.title.format_map(_Blank({"target": plain_number(target)}))
+            p = made[subject] = _progress(cid, title, kind, scope, subject, value, target,
+                                          reached(value, target) and not gated, False, gated)
         if p.done:
             finished.add(subject)
             done.append(subject)
