@@ -11,6 +11,8 @@ Whenever it cannot prove that only values changed in place — the first poll, a
 leaving or moving (the order of the values would change), a value appearing or vanishing, a team
 change, duplicate ids, other metrics — it measures that metric (or everything) from scratch, with
 exactly the arithmetic of ``measure`` (the same sums over the same values in the same order).
+A team's or the floor's sum is kept by adding what changed only while that gives ``sum``'s very
+float: every value a whole number whose magnitudes sum under 2**52 (see ``_Metric``).
 """
 
 from __future__ import annotations
