@@ -45,6 +45,9 @@ class Calendar:
     def __init__(self, tz: str = "UTC", shifts: tuple[Shift, ...] = ()) -> None:
         self.zone = ZoneInfo(tz)
         self.shifts = shifts
+        # The last period of each kind worked out: the periods of a kind tile time without gaps or
+        # overlaps, so an instant inside it is in it (a poll asks for "today" some twenty times).
+        self._last: dict[str, Period] = {}
 
     def _instant(self, day: date, clock: time) -> datetime:
         # fold=0: a wall time that happens twice (autumn DST) is its first occurrence
@@ -55,6 +58,14 @@ class Calendar:
 
     def period(self, kind: str, instant: datetime) -> Period:
         """The period of ``kind`` (day, week, month) that contains ``instant``."""
+        last = self._last.get(kind)
+        if last is not None and instant.utcoffset() is not None and last.start <= instant < last.end:
+            return last
+        found = self._period(kind, instant)
+        self._last[kind] = found
+        return found
+
+    def _period(self, kind: str, instant: datetime) -> Period:
         today = self.local(instant).date()
         if kind == "day":
             return Period(f"day:{today.isoformat()}", self._instant(today, time()),

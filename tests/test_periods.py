@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time, timezone
+from datetime import datetime, time, timedelta, timezone
 
-from feeds.periods import Calendar, Shift, parse_clock
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from feeds.periods import KINDS, Calendar, Shift, parse_clock
 
 UTC = timezone.utc
 SHIFTS = (Shift("day", time(7), time(15)), Shift("evening", time(15), time(23)), Shift("night", time(23), time(7)))
@@ -46,3 +49,29 @@ def test_shifts_including_one_over_midnight() -> None:
 
 def test_parse_clock() -> None:
     assert parse_clock("07:30") == time(7, 30) and parse_clock("25:00") is None and parse_clock("7") is None
+
+
+# Zones whose clocks change at midnight (Havana, Santiago, Beirut's history), and two plain ones.
+_ZONES = ("UTC", "Europe/Stockholm", "America/Havana", "America/Santiago", "Asia/Beirut", "Australia/Lord_Howe")
+_CHANGES = (datetime(2024, 3, 10), datetime(2024, 11, 3), datetime(2024, 4, 7), datetime(2024, 9, 8),
+            datetime(2024, 3, 31), datetime(2024, 10, 27), datetime(2024, 1, 1))  # a day before: local midnights
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.sampled_from(_ZONES), st.sampled_from(_CHANGES),
+       st.lists(st.tuples(st.sampled_from(KINDS), st.integers(0, 3 * 365 * 24 * 60)), min_size=1, max_size=60),
+       st.booleans())
+def test_the_last_period_kept_is_the_period_worked_out(zone: str, change: datetime, asks: list[tuple[str, int]],
+                                                       near: bool) -> None:
+    """Calendar.period keeps the last period of each kind: what it answers is what working it out
+    again gives, for instants in any order, across DST changes, also those at midnight."""
+    kept = Calendar(zone)
+    base = change.replace(tzinfo=timezone.utc) - timedelta(days=1)
+    minute = 0
+    for kind, n in asks:
+        minute = (minute + n % 180 - 60) if near else n  # near: mostly small steps, as polls go
+        instant = base + timedelta(minutes=minute, seconds=n % 60)
+        found = kept.period(kind, instant)
+        assert found == Calendar(zone).period(kind, instant), (kind, instant)
+        for edge in (found.end, found.start - timedelta(microseconds=1), found.start, found.end):
+            assert kept.period(kind, edge) == Calendar(zone).period(kind, edge), (kind, edge)

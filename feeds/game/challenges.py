@@ -198,11 +198,9 @@ class Challenges:
                                                          {s for s, p in made.items() if p.done}, made=made)
                 found = [s for s, p in made.items() if p.done]
             self._made[challenge.id] = made = book.made  # this poll's only: it never outgrows the floor
-            mine = list(made.values())
             if challenge.kind == "race":
                 done += self._race(challenge, period, lower, book, now)
-                if book.done:
-                    mine = self._mark_won(challenge, period, book, mine)
+                progress += self._mark_won(challenge, period, book, list(made.values())) if book.done else made.values()
             else:
                 for subject in found:
                     p = made[subject]
@@ -210,7 +208,7 @@ class Challenges:
                     made_event = partial(self._event, challenge, award, now, target=p.target, value=p.value)
                     if self.ledger.award(award, now, made_event):
                         done.append((award, made_event()))
-            progress += mine
+                progress += made.values()
         self.progress, self.records, self.duels = tuple(progress), tuple(records), tuple(duels)
         self._steady = True
         return done

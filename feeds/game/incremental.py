@@ -11,6 +11,8 @@ Whenever it cannot prove that only values changed in place — the first poll, a
 leaving or moving (the order of the values would change), a value appearing or vanishing, a team
 change, duplicate ids, other metrics — it measures that metric (or everything) from scratch, with
 exactly the arithmetic of ``measure`` (the same sums over the same values in the same order).
+A team's or the floor's sum is kept by adding what changed only while that gives ``sum``'s very
+float: every value a whole number whose magnitudes sum under 2**52 (see ``_Metric``).
 """
 
 from __future__ import annotations
@@ -38,10 +40,18 @@ class Changes:
     stable: frozenset[str]  # metrics whose agents with a value (and their order) are as at the last poll
 
 
-class _Metric:
-    """One metric's values per agent (in floor order), per team (members in floor order) and the floor."""
+_WHOLE = 2.0 ** 52  # whole-number floats whose magnitudes sum under this add exactly, in any order
 
-    __slots__ = ("name", "need", "samples", "average", "lower", "agents", "members", "teams", "floor")
+
+class _Metric:
+    """One metric's values per agent (in floor order), per team (members in floor order) and the floor.
+
+    While every value is a whole-number float and their magnitudes sum under ``_WHOLE`` (counts:
+    tickets, calls), each sum is exact in any order, so the teams' and the floor's sums are kept up
+    to date by adding what changed, with the result ``sum`` gives; otherwise they are summed afresh."""
+
+    __slots__ = ("name", "need", "samples", "average", "lower", "agents", "members", "teams", "floor",
+                 "whole", "sums", "total", "magnitude")
 
     def __init__(self, name: str, board: BoardConfig) -> None:
         spec = board.metric(name)
@@ -51,6 +61,10 @@ class _Metric:
         self.members: dict[str, dict[str, float]] = {}
         self.teams: dict[str, float] = {}
         self.floor: float | None = None
+        self.whole = False  # the sums below hold (see the class's docstring)
+        self.sums: dict[str, float] = {}  # team -> the sum of its members' values
+        self.total = 0.0  # the sum of every agent's value
+        self.magnitude = 0.0  # the sum of their magnitudes
 
     def build(self, agents: Sequence[Agent]) -> None:
         """From scratch, as ``compare._agent_and_team_values`` does."""
@@ -68,6 +82,14 @@ class _Metric:
         self.agents, self.members = values, members
         self.teams = {team: self._team(v) for team, v in members.items()}
         self._floor()
+        found = values.values()
+        self.whole = bool(values) and set(map(type, found)) == {float} and all(map(float.is_integer, found))
+        if self.whole:
+            self.magnitude = sum(map(abs, found))
+            self.whole = self.magnitude < _WHOLE
+        if self.whole:
+            self.sums = {team: sum(v.values()) for team, v in members.items()}
+            self.total = sum(found)
 
     def _team(self, members: dict[str, float]) -> float:
         return sum(members.values()) / len(members) if self.average else sum(members.values())
@@ -92,19 +114,36 @@ class _Metric:
                 moves.append((new, value))
         if not moves:
             return []
-        members = self.members
+        members, sums, whole = self.members, self.sums, self.whole
         touched: dict[str, None] = {}
         rows: list[Row] = []
         for agent, value in moves:
+            was = agents[agent.id]
             agents[agent.id] = value
             rows.append(("agent", agent.id, name, value))
+            if whole:
+                if type(value) is float and value.is_integer() and abs(value) < _WHOLE:
+                    self.magnitude += abs(value) - abs(was)
+                    self.total += value - was
+                    if agent.team is not None:
+                        sums[agent.team] += value - was
+                else:
+                    whole = False
             if agent.team is not None:
                 members[agent.team][agent.id] = value
                 touched[agent.team] = None
+        self.whole = whole = whole and self.magnitude < _WHOLE
         for team in touched:
-            value = self.teams[team] = self._team(members[team])
+            if whole:
+                total = sums[team]
+                value = self.teams[team] = total / len(members[team]) if self.average else total
+            else:
+                value = self.teams[team] = self._team(members[team])
             rows.append(("team", team, name, value))
-        self._floor()
+        if whole:
+            self.floor = self.total / (len(agents) if self.lower else 1)
+        else:
+            self._floor()
         if self.floor is not None:
             rows.append(("floor", "all", name, self.floor))
         return rows
