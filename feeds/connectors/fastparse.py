@@ -12,9 +12,14 @@ from ``json.loads`` or that is not a plain object with a list of agents, and any
 error, is read again by that slow path, which gives today's result or error. msgspec's grammar is
 JSON's, narrower than ``json.loads``'s (no NaN or Infinity, no lone surrogates); a value it decodes
 equals ``json.loads``'s (tests/test_fastparse.py), and one it cannot (1e400, an integer thousands of
-digits long) is left to ``json.loads``, whose errors go the slow way too. Per poll the common
-case is C-level passes over all agents (map, set, dict.fromkeys); a poll with a dropped record, a
-note, a duplicate id or an unknown team walks the records in Python to give the same warnings.
+digits long) is left to ``json.loads``, whose errors go the slow way too.
+
+Per poll the common case is one C-level pass over all agents (each record's raw bytes against last
+poll's in the same place) and Python work for the changed records alone: when they keep their
+places, ids and teams, what last poll found of the whole floor (every record plain, ids unique,
+teams known) still holds. A record that moved is found by its bytes among this and recent polls'
+readings. Teams and events are read again only when their bytes change. A poll with a dropped
+record, a note, a duplicate id or an unknown team walks the records in Python for the same warnings.
 
 One difference is left: a *repeated* top-level key keeps its last value, as ``json.loads`` does,
 but an earlier value of it is checked by msgspec's grammar alone (not for UTF-8 or huge integers).
