@@ -36,10 +36,10 @@ class Fallback(Exception):
 class Entry:
     """One agent record's reading, shared by every poll whose record has the same bytes."""
 
-    __slots__ = ("agent", "notes", "label", "empty", "plain", "simple", "key", "_parts", "_unteamed")
+    __slots__ = ("agent", "notes", "label", "empty", "plain", "simple", "key", "_unteamed")
 
     def __init__(self, agent: Agent | None, notes: tuple[str, ...], label: str, empty: tuple[str, ...],
-                 key: bytes, parts: dict[str, msgspec.Raw] | None = None) -> None:
+                 key: bytes) -> None:
         self.agent = agent  # None: the record is dropped, and notes holds the reason alone
         self.notes = notes
         self.label = label
@@ -47,7 +47,6 @@ class Entry:
         self.plain = agent is not None and not notes
         self.simple = self.plain and not empty  # the common case: nothing to say about it at all
         self.key = key  # the record's bytes
-        self._parts = parts  # its values but the metrics, raw (made when first needed)
         self._unteamed: Agent | None = None
 
     def unteamed(self) -> Agent:
@@ -56,13 +55,6 @@ class Entry:
             assert self.agent is not None
             self._unteamed = self.agent._replace(team=None)
         return self._unteamed
-
-    def parts(self) -> dict[str, msgspec.Raw]:
-        """The record's values but its metrics, raw; only for a plain entry (an object, so it splits)."""
-        if self._parts is None:
-            self._parts = _PARTS.decode(self.key)
-            self._parts.pop("metrics", None)
-        return self._parts
 
 
 def load(raw: bytes) -> Any:
@@ -111,7 +103,12 @@ def _metrics_changed(key: bytes, before: Entry) -> Entry | None:
     except msgspec.MsgspecError:  # not an object
         return None
     raw_metrics = parts.pop("metrics", None)
-    if raw_metrics is None or parts != before.parts():
+    if raw_metrics is None:
+        return None
+    # before's split is made again rather than kept: 5,000 dicts more for the collector to walk cost more
+    old_parts = _PARTS.decode(before.key)  # an object: before is plain
+    old_parts.pop("metrics", None)
+    if parts != old_parts:
         return None
     old = before.agent
     assert old is not None
@@ -120,7 +117,7 @@ def _metrics_changed(key: bytes, before: Entry) -> Entry | None:
     except msgspec.MsgspecError:  # something read_metrics has a note for, or a null
         pass
     else:
-        return Entry(_with_metrics(old, numbers), (), before.label, (), key, parts)
+        return Entry(_with_metrics(old, numbers), (), before.label, (), key)
     if bytes(raw_metrics).count(b"[") + bytes(raw_metrics).count(b"{") > 1:
         return None  # something nested: the whole record's depth is load's to judge
     try:
@@ -132,7 +129,7 @@ def _metrics_changed(key: bytes, before: Entry) -> Entry | None:
     notes: list[str] = []
     numbers = read_metrics(metrics, notes)
     empty = named_empty({"metrics": metrics})
-    return Entry(_with_metrics(old, numbers), tuple(notes), before.label, empty, key, parts)
+    return Entry(_with_metrics(old, numbers), tuple(notes), before.label, empty, key)
 
 
 def _with_metrics(agent: Agent, metrics: dict[str, float]) -> Agent:
