@@ -12,9 +12,14 @@ from ``json.loads`` or that is not a plain object with a list of agents, and any
 error, is read again by that slow path, which gives today's result or error. msgspec's grammar is
 JSON's, narrower than ``json.loads``'s (no NaN or Infinity, no lone surrogates); a value it decodes
 equals ``json.loads``'s (tests/test_fastparse.py), and one it cannot (1e400, an integer thousands of
-digits long) is left to ``json.loads``, whose errors go the slow way too. Per poll the common
-case is C-level passes over all agents (map, set, dict.fromkeys); a poll with a dropped record, a
-note, a duplicate id or an unknown team walks the records in Python to give the same warnings.
+digits long) is left to ``json.loads``, whose errors go the slow way too.
+
+Per poll the common case is one C-level pass over all agents (each record's raw bytes against last
+poll's in the same place) and Python work for the changed records alone: when they keep their
+places, ids and teams, what last poll found of the whole floor (every record plain, ids unique,
+teams known) still holds. A record that moved is found by its bytes among this and recent polls'
+readings. Teams and events are read again only when their bytes change. A poll with a dropped
+record, a note, a duplicate id or an unknown team walks the records in Python for the same warnings.
 
 One difference is left: a *repeated* top-level key keeps its last value, as ``json.loads`` does,
 but an earlier value of it is checked by msgspec's grammar alone (not for UTF-8 or huge integers).
@@ -23,26 +28,23 @@ but an earlier value of it is checked by msgspec's grammar alone (not for UTF-8 
 from __future__ import annotations
 
 import codecs
-import json
-from itertools import chain
-from operator import attrgetter, itemgetter
-from types import MappingProxyType
+from itertools import chain, compress, count
+from operator import attrgetter, itemgetter, ne
 from typing import Any
 
 import msgspec
 
-from feeds.connectors.clean import _Drop
-from feeds.connectors.parse import (DUPLICATE_AGENT, _agent, decode_json, label_id, named_empty, normalise,
-                                    read_events, read_head, read_metrics, read_teams, unknown_team)
-from feeds.model import Agent, FeedError, Snapshot, Team
+from feeds.connectors.fastrecord import Entry, Fallback, load, read_record
+from feeds.connectors.parse import (DUPLICATE_AGENT, decode_json, normalise, read_events, read_head,
+                                    read_teams, unknown_team)
+from feeds.model import Agent, FeedError, FeedEvent, Snapshot, Team
 
-_DEPTH = 100  # a value nested deeper is left to json.loads on the whole document (its recursion limit)
 _HEAD = ("version", "generated_at", "teams", "events")
-_SCALARS = (str, int, bool, type(None))
+_load = load  # the name tests/test_fastparse.py knows
 
 
 class _Top(msgspec.Struct, forbid_unknown_fields=True):
-    """A canonical document's top level: the small values raw (decoded by ``_load``), the agents
+    """A canonical document's top level: the small values raw (decoded by ``load``), the agents
     split into their raw bytes. Another key sends the document to ``_loose``."""
 
     version: msgspec.Raw = msgspec.Raw()
@@ -55,41 +57,12 @@ class _Top(msgspec.Struct, forbid_unknown_fields=True):
 _TOP = msgspec.json.Decoder(_Top)
 _PARTS = msgspec.json.Decoder(dict[str, msgspec.Raw])
 _RAWS = msgspec.json.Decoder(list[msgspec.Raw])
-_ANY = msgspec.json.Decoder()
-
-
-class _Fallback(Exception):
-    """This document is for the slow path."""
-
-
-class _Entry:
-    """One agent record's reading, shared by every poll whose record has the same bytes."""
-
-    __slots__ = ("agent", "notes", "label", "empty", "plain", "simple", "record", "_unteamed")
-
-    def __init__(self, agent: Agent | None, notes: tuple[str, ...], label: str, empty: tuple[str, ...],
-                 record: Any) -> None:
-        self.agent = agent  # None: the record is dropped, and notes holds the reason alone
-        self.notes = notes
-        self.label = label
-        self.empty = empty
-        self.plain = agent is not None and not notes
-        self.simple = self.plain and not empty  # the common case: nothing to say about it at all
-        self.record = record if self.plain else None  # for _entry's short cut
-        self._unteamed: Agent | None = None
-
-    def unteamed(self) -> Agent:
-        """The agent without its team (not one of the feed's), the same object every poll."""
-        if self._unteamed is None:
-            assert self.agent is not None
-            self._unteamed = self.agent._replace(team=None)
-        return self._unteamed
-
 
 _PLAIN = attrgetter("plain")
 _SIMPLE = attrgetter("simple")
 _AGENT = attrgetter("agent")
 _EMPTY = attrgetter("empty")
+_KEY = attrgetter("key")
 _ID = itemgetter(0)
 _TEAM = itemgetter(2)
 
@@ -100,127 +73,148 @@ class JsonDecoder:
     def __init__(self, max_bytes: int) -> None:
         self.max_bytes = max_bytes
         self.slow_polls = 0  # documents read by the slow path (for tests and curiosity)
-        self._cache: dict[bytes, _Entry] = {}
-        self._last: list[_Entry] = []  # last poll's records in order, for _entry's short cut
+        self._forget()
+
+    def _forget(self) -> None:
+        self._cache: dict[bytes, Entry] = {}  # records by their bytes: this poll's and some before
+        self._raws: list[msgspec.Raw] = []  # last poll's records in order, raw ...
+        self._last: list[Entry] = []  # ... and read (for read_record's short cut)
+        # Last poll's agents in order and the teams they name, when every record was plain with a
+        # unique id; whether every record was simple too.
+        self._plain: tuple[list[Agent], dict[str, None]] | None = None
+        self._simple = False
+        self._values: dict[str, tuple[msgspec.Raw, Any]] = {}  # teams and events: last poll's, raw and read
+        self._teams_read: tuple[Any, dict[str, Team], list[str]] | None = None
+        self._events_read: tuple[Any, tuple[FeedEvent, ...], list[str]] | None = None
 
     def __call__(self, raw: bytes) -> Snapshot:
         try:
-            snapshot, self._cache, self._last = self._fast(raw)
-            return snapshot
-        except (_Fallback, FeedError, msgspec.MsgspecError, ValueError, RecursionError):
+            return self._fast(raw)
+        except (Fallback, FeedError, msgspec.MsgspecError, ValueError, RecursionError):
             self.slow_polls += 1
-            self._cache, self._last = {}, []  # only this poll's records are remembered, and it has none
+            self._forget()  # only this poll's records are remembered, and it has none
             return normalise(decode_json(raw, self.max_bytes))
 
-    def _fast(self, raw: bytes) -> tuple[Snapshot, dict[bytes, _Entry], list[_Entry]]:
+    def _fast(self, raw: bytes) -> Snapshot:
         if len(raw) > self.max_bytes:
-            raise _Fallback
+            raise Fallback
         body = raw[3:] if raw.startswith(codecs.BOM_UTF8) else raw  # as decode("utf-8-sig") does
         try:
             top = _TOP.decode(body)
-            doc = {name: _load(bytes(value)) for name in _HEAD if (value := getattr(top, name))}
+            doc = {name: self._value(name, value) for name in _HEAD if (value := getattr(top, name))}
             raws = top.agents
         except msgspec.ValidationError:  # another key, or a wrong type: the slower split, or the slow path
             doc, raws = _loose(body)
         generated_at, warnings, raw_teams, _, raw_events = read_head(doc)
-        teams = read_teams(raw_teams, warnings)
-
-        keys = list(map(bytes, raws))  # msgspec.Raw is not hashable
-        entries: list[_Entry | None] = list(map(self._cache.get, keys))
-        at, last = 0, self._last
-        for _ in range(entries.count(None)):
-            at = entries.index(None, at)
-            entries[at] = _entry(keys[at], last[at] if at < len(last) else None)
-        ready: list[_Entry] = entries  # type: ignore[assignment]  # every None was replaced
-        simple = all(map(_SIMPLE, ready))
-        agents = _agents_fast(ready, teams, "teams" not in doc, simple)
+        teams = self._teams(raw_teams, warnings)
+        derive = "teams" not in doc
+        ready, misses = self._entries(raws)
+        agents = self._agents_kept(ready, misses, teams, derive)
         if agents is None:
-            agents = _agents_slow(ready, teams, "teams" not in doc, warnings)
-        events = read_events(raw_events, warnings)
-        empty = frozenset() if simple else frozenset(chain.from_iterable(map(_EMPTY, ready)))
-        snapshot = Snapshot(agents, tuple(teams.values()), tuple(events), generated_at, tuple(warnings), empty)
-        return snapshot, dict(zip(keys, ready)), ready
+            self._plain = None
+            agents = _agents_slow(ready, teams, derive, warnings)
+        events = self._events(raw_events, warnings)
+        empty = frozenset() if self._simple else frozenset(chain.from_iterable(map(_EMPTY, ready)))
+        if len(self._cache) > 2 * len(ready) + 64:  # records seen polls ago: let them go
+            self._cache = dict(zip(map(_KEY, ready), ready))
+        self._raws, self._last = raws, ready
+        return Snapshot(agents, tuple(teams.values()), events, generated_at, tuple(warnings), empty)
+
+    def _value(self, name: str, raw: msgspec.Raw) -> Any:
+        """A top-level value read; teams and events are the very objects of last poll when their
+        bytes are the same (so _teams and _events know them)."""
+        if name == "version" or name == "generated_at":
+            return load(bytes(raw))
+        seen = self._values.get(name)
+        if seen is not None and seen[0] == raw:
+            return seen[1]
+        value = load(bytes(raw))
+        self._values[name] = (raw, value)
+        return value
+
+    def _teams(self, raw_teams: list[Any], warnings: list[str]) -> dict[str, Team]:
+        seen = self._teams_read
+        if seen is None or seen[0] is not raw_teams:
+            notes: list[str] = []
+            seen = self._teams_read = (raw_teams, read_teams(raw_teams, notes), notes)
+        warnings.extend(seen[2])
+        return dict(seen[1])  # a copy: the agents may add teams to it
+
+    def _events(self, raw_events: list[Any], warnings: list[str]) -> tuple[FeedEvent, ...]:
+        seen = self._events_read
+        if seen is None or seen[0] is not raw_events:
+            notes: list[str] = []
+            seen = self._events_read = (raw_events, tuple(read_events(raw_events, notes)), notes)
+        warnings.extend(seen[2])
+        return seen[1]
+
+    def _entries(self, raws: list[msgspec.Raw]) -> tuple[list[Entry], list[int]]:
+        """Every record read, and the places whose bytes differ from last poll's (or are new)."""
+        last, cache = self._last, self._cache
+        ready: list[Entry | None] = last[: len(raws)]  # type: ignore[assignment]
+        misses = list(compress(count(), map(ne, raws, self._raws)))  # Raw compares by bytes, in C
+        if len(raws) > len(last):
+            misses.extend(range(len(last), len(raws)))
+            ready.extend([None] * (len(raws) - len(last)))
+        for at in misses:
+            key = bytes(raws[at])  # msgspec.Raw is not hashable
+            entry = cache.get(key)
+            if entry is None:
+                entry = cache[key] = read_record(key, last[at] if at < len(last) else None)
+            ready[at] = entry
+        return ready, misses  # type: ignore[return-value]  # every None was replaced
+
+    def _agents_kept(self, ready: list[Entry], misses: list[int], teams: dict[str, Team],
+                     derive: bool) -> tuple[Agent, ...] | None:
+        """The agents when every record is plain, ids unique and every team known (or, without a
+        "teams" list, derived in order of first appearance); None otherwise. When last poll's were
+        so and the records that changed kept their places, ids and teams, that is known without a
+        pass over them all."""
+        kept, last = self._plain, self._last
+        if kept is not None and len(ready) == len(last):
+            agents = kept[0].copy()
+            for at in misses:
+                entry, old = ready[at], agents[at]
+                agent = entry.agent
+                if not entry.plain or agent.id != old.id or agent.team != old.team:  # type: ignore[union-attr]
+                    break
+                agents[at] = agent  # type: ignore[assignment]
+            else:
+                self._simple = (self._simple and all(map(_SIMPLE, map(ready.__getitem__, misses)))
+                                or all(map(_SIMPLE, ready)))
+                return _with_teams(agents, kept[1], teams, derive, self)
+        self._simple = all(map(_SIMPLE, ready))
+        if not self._simple and not all(map(_PLAIN, ready)):
+            return None
+        agents = list(map(_AGENT, ready))
+        if len(set(map(_ID, agents))) != len(agents):
+            return None
+        named = dict.fromkeys(map(_TEAM, agents))
+        named.pop(None, None)
+        return _with_teams(agents, named, teams, derive, self)
+
+
+def _with_teams(agents: list[Agent], named: dict[str, None], teams: dict[str, Team], derive: bool,
+                decoder: JsonDecoder) -> tuple[Agent, ...] | None:
+    """The agents, once their teams are known to be the feed's (or derived: no "teams" key, so
+    ``teams`` is empty); the decoder remembers them for next poll."""
+    if derive:
+        teams.update({team: Team(team, team) for team in named})
+    elif not named.keys() <= teams.keys():
+        return None
+    decoder._plain = (agents, named)
+    return tuple(agents)
 
 
 def _loose(body: bytes) -> tuple[dict[str, Any], list[msgspec.Raw]]:
     """A document with keys beyond the five: every value but the agents is decoded (so checked as
     ``json.loads`` would), the agents split. Not an object, or agents not a list: ValidationError."""
     parts = _PARTS.decode(body)
-    doc = {name: _load(bytes(value)) for name, value in parts.items() if name != "agents"}
+    doc = {name: load(bytes(value)) for name, value in parts.items() if name != "agents"}
     return doc, (_RAWS.decode(parts["agents"]) if "agents" in parts else [])
 
 
-def _load(raw: bytes) -> Any:
-    """One JSON value as ``json.loads`` reads it: msgspec when it can (it reads the same, faster),
-    ``json.loads`` for what only it accepts (1e400); its errors send the document to the slow path."""
-    try:
-        value = _ANY.decode(raw)
-    except msgspec.MsgspecError:
-        value = json.loads(raw.decode("utf-8"))
-    if raw.count(b"[") + raw.count(b"{") > _DEPTH and _too_deep(value):
-        raise _Fallback
-    return value
-
-
-def _too_deep(value: Any) -> bool:
-    level = [value]
-    for _ in range(_DEPTH):
-        level = [child for v in level if isinstance(v, (dict, list))
-                 for child in (v.values() if isinstance(v, dict) else v)]
-        if not level:
-            return False
-    return True
-
-
-def _entry(key: bytes, before: _Entry | None) -> _Entry:
-    """A record not seen last poll. ``before`` is last poll's in the same place: when it had nothing
-    to say and this one differs from it in its metrics alone (a ticket solved, the usual change),
-    only the metrics are read again."""
-    record = _load(key)
-    notes: list[str] = []
-    if before is not None and before.record is not None and _metrics_alone(record, before.record):
-        old = before.agent
-        assert old is not None
-        metrics = MappingProxyType(read_metrics(record.get("metrics", {}), notes))
-        return _Entry(Agent(*old[:5], metrics, *old[6:]), tuple(notes), before.label, named_empty(record), record)
-    try:
-        agent: Agent | None = _agent(record, notes)
-    except _Drop as exc:
-        agent, notes = None, [str(exc)]
-    return _Entry(agent, tuple(notes), label_id(record), named_empty(record), record)
-
-
-def _metrics_alone(record: Any, before: dict[str, Any]) -> bool:
-    """Whether ``record`` has ``before``'s keys and, but for an object of metrics, its very values:
-    text, whole numbers, true/false or null only (1.0 == 1 == True and -0.0 == 0.0 would mislead)."""
-    if type(record) is not dict or record.keys() != before.keys() or type(record.get("metrics", {})) is not dict:
-        return False
-    for key, value in record.items():
-        if key != "metrics" and (type(value) not in _SCALARS or type(before[key]) is not type(value)
-                                 or before[key] != value):
-            return False
-    return True
-
-
-def _agents_fast(entries: list[_Entry], teams: dict[str, Team], derive: bool,
-                 simple: bool) -> tuple[Agent, ...] | None:
-    """The common poll in C-level passes: every record kept without a note, ids unique, every team
-    known (or, without a "teams" list, derived in order of first appearance). None otherwise."""
-    if not simple and not all(map(_PLAIN, entries)):
-        return None
-    agents: list[Agent] = list(map(_AGENT, entries))
-    if len(set(map(_ID, agents))) != len(agents):
-        return None
-    named = dict.fromkeys(map(_TEAM, agents))
-    named.pop(None, None)
-    if derive:  # no "teams" key: teams is empty
-        teams.update({team: Team(team, team) for team in named})
-    elif not named.keys() <= teams.keys():
-        return None
-    return tuple(agents)
-
-
-def _agents_slow(entries: list[_Entry], teams: dict[str, Team], derive: bool,
+def _agents_slow(entries: list[Entry], teams: dict[str, Team], derive: bool,
                  warnings: list[str]) -> tuple[Agent, ...]:
     """``normalise``'s loop over the agents, on readings already made."""
     agents: dict[str, Agent] = {}
