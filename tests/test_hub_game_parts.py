@@ -38,7 +38,23 @@ def home_of(scope: str, subject: str, member: dict[str, str | None], teams: set[
     return REST
 
 
-def reference(game: GameState, snapshot: Snapshot, epoch: int) -> dict[Any, bytes]:
+def heads_of(parts: dict[Any, bytes]) -> list[tuple[str, ...]]:
+    """The heads every team part carries (the same list in each, no head twice)."""
+    lists = {json.dumps(json.loads(body)["heads"]) for team, body in parts.items() if team != REST}
+    assert len(lists) <= 1, lists
+    heads = [tuple(h) for h in json.loads(lists.pop())] if lists else []
+    assert len(set(heads)) == len(heads)
+    return heads
+
+
+def compact(progress: list[Progress], heads: list[tuple[str, ...]]) -> list[list[Any]]:
+    """A team's progress as docs/hub.md writes it: [head, subject, value, target, flags]."""
+    return [[heads.index((p.challenge, p.title, p.kind, p.scope)), p.subject, p.value, p.target,
+             (1 if p.done else 0) + (2 if p.won else 0) + (4 if p.gated else 0)] for p in progress]
+
+
+def reference(game: GameState, snapshot: Snapshot, epoch: int, heads: list[tuple[str, ...]]) -> dict[Any, bytes]:
+    """The parts a plain loop makes, team parts with the publisher's ``heads`` (its numbering)."""
     member = {a.id: a.team for a in snapshot.agents}
     teams = {t.id for t in snapshot.teams} | set(member.values())
     groups: dict[Any, list[tuple[int, Progress]]] = {}
@@ -57,7 +73,8 @@ def reference(game: GameState, snapshot: Snapshot, epoch: int) -> dict[Any, byte
         "badges": badges.get(REST, {})}})}
     for team in sorted((teams | set(groups) | set(badges)) - {REST}, key=lambda t: (t is None, t or "")):
         mine = groups.get(team, [])
-        out[team] = pack("game_team", {"epoch": epoch, "team": team, "progress": [plain_fields(p) for _, p in mine],
+        out[team] = pack("game_team", {"epoch": epoch, "team": team, "heads": heads,
+                                       "progress": compact([p for _, p in mine], heads),
                                        "order": [i for i, _ in mine], "badges": badges.get(team, {})})
     return out
 
@@ -87,7 +104,7 @@ def test_the_game_parts_are_packs_bytes_of_each_teams_share_across_polls(first: 
     encoder = Encoder()
     for snapshot, game in (first, second, first):  # the third poll reuses cached fragments
         parts = encoder.game(game, 7, snapshot)
-        assert parts == reference(game, snapshot, 7)
+        assert parts == reference(game, snapshot, 7, heads_of(parts))
         encoder.turn()
 
 
@@ -118,7 +135,7 @@ def test_a_real_games_parts_come_back_as_the_game(tmp_path: Path) -> None:
                    for i, p in enumerate({p.subject: p for p in game.progress if p.scope == "agent"}.values()))
     snapshot = Snapshot(agents, (Team("t1", "One"), Team("t2", "Two")))
     parts = Encoder().game(game, 3, snapshot)
-    assert parts == reference(game, snapshot, 3) and set(parts) == {REST, "t1", "t2"}
+    assert parts == reference(game, snapshot, 3, heads_of(parts)) and set(parts) == {REST, "t1", "t2"}
     site = decode_game(read(parts.pop(REST), "game")["game"])
     assert assemble(site, [decode_team_game(read(b, "game_team")) for b in parts.values()]) == game
     assert len(parts["t1"]) < len(pack("game", {"epoch": 3, "game": game.to_dict()})) * 0.7
@@ -128,8 +145,26 @@ def test_the_old_shape_of_the_game_is_refused_with_a_clear_reason(tmp_path: Path
     old = json.loads(pack("game", {"epoch": 1, "game": demo_game(tmp_path).to_dict()}))
     with pytest.raises(DecodeError, match="old shape"):
         decode_game(old["game"])
-    with pytest.raises(DecodeError, match="order"):
-        decode_team_game({"progress": old["game"]["progress"][:2], "order": [0]})
+    with pytest.raises(DecodeError, match=r"TeamGame\.progress\[0\]: expected an array"):
+        decode_team_game({"progress": old["game"]["progress"][:2], "order": [0, 1]})
+
+
+@pytest.mark.parametrize("part, words", [
+    ({"heads": [["c", "T", "target", "agent"]], "progress": [[0, "asa", 1, 2, 0]] * 2, "order": [0]}, "TeamGame.order"),
+    ({"heads": [["c", "T", "target", "agent"]], "progress": [[1, "asa", 1, 2, 0]], "order": [0]},
+     r"TeamGame\.progress\[0\]\[0\]: no head 1"),
+    ({"progress": [[0, "asa", 1, 2, 0]], "order": [0]}, "no head 0"),
+    ({"heads": [["c", "T", "target", "agent"]], "progress": [[0, "asa", 1, 2, 8]], "order": [0]},
+     r"TeamGame\.progress\[0\]\[4\]: flags 8"),
+    ({"heads": [["c", "T", "target", "agent"]], "progress": [[0, "asa", 1, 2, -1]], "order": [0]}, "flags -1"),
+    ({"heads": [["c", "T", "target", "agent"]], "progress": [[0, "asa", 1, 2, True]], "order": [0]}, "expected int"),
+    ({"heads": [["c", "T", "target"]], "progress": [], "order": []}, r"TeamGame\.heads\[0\]"),
+    ({"heads": [["c", "T", "target", "agent"]], "progress": [[0, "asa", float("nan"), 2, 0]], "order": [0]},
+     r"TeamGame\.progress\[0\]\[2\]"),
+])
+def test_a_team_part_of_the_wrong_shape_is_refused_saying_where(part: dict[str, Any], words: str) -> None:
+    with pytest.raises(DecodeError, match=words):
+        decode_team_game(part)
 
 
 # --- the fragment cache -------------------------------------------------------------------------
