@@ -22,10 +22,12 @@ from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from itertools import compress, repeat
 from typing import Any
 
+import msgspec
+
 from feeds.bus.compact import Heads
 from feeds.bus.topics import ENCODER, VERSION
 from feeds.game.challenges import GameState, Progress
-from feeds.model import Agent, Snapshot, Team
+from feeds.model import Agent, Snapshot, Team, plain_number
 
 enc: Callable[[Any], bytes] = ENCODER.encode  # one JSON value exactly as ``pack`` writes it
 REST = "\0rest"  # the site part's key among the teams' (no team id is this: ids are visible text)
@@ -87,16 +89,22 @@ class Grouped:
     def update(self, objs: Sequence[object], encode: Callable[[Any], bytes], context: object = None) -> None:
         """Bring the groups to ``objs``; ``context`` (compared with ``==``) is whatever else decides
         the groups (who is in which team): when it changes, everything is sorted again."""
-        old = self.fragments.objs
-        changed = self.fragments.update(objs, encode)
-        same, parts = self.same, self.fragments.parts
-        if changed is not None and context == self._context and \
-                list(map(same, map(objs.__getitem__, changed))) == list(map(same, map(old.__getitem__, changed))):
-            slot = self._slot
-            for i in changed:
+        fragments = self.fragments
+        old = fragments.objs
+        if len(objs) == len(old) and context == self._context:
+            same, parts, slot = self.same, fragments.parts, self._slot
+            for i in compress(range(len(objs)), map(operator.is_not, objs, old)):  # one pass per changed object
+                obj = objs[i]
+                if same(obj) != same(old[i]):
+                    break  # its group may be another: sorted again below (what was done here is done again)
+                parts[i] = part = encode(obj)
                 target, at = slot[i]
-                target[at] = parts[i] if at > 1 else parts[i][1:]
-            return
+                target[at] = part if at > 1 else part[1:]
+            else:
+                fragments.objs = objs
+                return
+        fragments.update(objs, encode)
+        parts = fragments.parts
         self._context, self.generation = context, self.generation + 1
         self.where = positions(list(map(self.key, objs)))
         self.lists = {group: [b"", parts[where[0]][1:], *map(parts.__getitem__, where[1:]), b""]
@@ -115,8 +123,40 @@ def positions(keys: Sequence[Hashable]) -> dict[Hashable, list[int]]:
     return {key: order[bisect_left(ranks, r):bisect_left(ranks, r + 1)] for key, r in rank.items()}
 
 
+class _AgentJSON(msgspec.Struct, omit_defaults=True):
+    """:meth:`Agent.to_dict`'s keys in its order, a field left out when None (as it leaves them out)."""
+
+    id: Any
+    name: Any
+    team: Any = None
+    level: Any = None
+    avatar: Any = None
+    role: Any = None
+    queue: Any = None
+    channel: Any = None
+    hours_available: Any = None
+    metrics: Any = None  # always a dict here, so always written
+
+
+_PLAIN: dict[float, float | int] = {}  # value -> plain_number(value): equal numbers have the same plain form
+_PLAIN_MAX = 50_000
+
+
+def _plain(values: Iterable[float]) -> list[float | int]:
+    values = list(values)
+    out = list(map(_PLAIN.get, values))
+    if None in out:
+        if len(_PLAIN) > _PLAIN_MAX:
+            _PLAIN.clear()
+        out = [_PLAIN.setdefault(v, plain_number(v)) if p is None else p for v, p in zip(values, out)]
+    return out  # type: ignore[return-value]
+
+
 def _agent(agent: Agent) -> bytes:
-    return b"," + enc(agent.to_dict())
+    """``b"," + enc(agent.to_dict())``, without building the dict a key at a time."""
+    id_, name, team, level, avatar, metrics, hours, role, queue, channel = agent
+    return b"," + enc(_AgentJSON(id_, name, team, level, avatar, role, queue, channel,
+                                 None if hours is None else plain_number(hours), dict(zip(metrics, _plain(metrics.values())))))
 
 
 def _pairs(pairs: Iterable[tuple[str, bytes]]) -> bytes:
