@@ -83,7 +83,8 @@ class Grouped:
         self.fragments = Fragments()
         self.where: dict[Hashable, list[int]] = {}  # group -> its positions in the list
         self.lists: dict[Hashable, list[bytes]] = {}  # group -> [HEAD slot, its fragments, TAIL slot]
-        self._slot: dict[int, tuple[list[bytes], int]] = {}  # position -> (its group's list, place there)
+        self._list_of: list[list[bytes]] = []  # position -> its group's list
+        self._place: list[int] = []  # position -> its place in that list
         self._context: object = None
 
     def update(self, objs: Sequence[object], encode: Callable[[Any], bytes], context: object = None) -> None:
@@ -92,14 +93,14 @@ class Grouped:
         fragments = self.fragments
         old = fragments.objs
         if len(objs) == len(old) and context == self._context:
-            same, parts, slot = self.same, fragments.parts, self._slot
+            same, parts, list_of, place = self.same, fragments.parts, self._list_of, self._place
             for i in compress(range(len(objs)), map(operator.is_not, objs, old)):  # one pass per changed object
                 obj = objs[i]
                 if same(obj) != same(old[i]):
                     break  # its group may be another: sorted again below (what was done here is done again)
                 parts[i] = part = encode(obj)
-                target, at = slot[i]
-                target[at] = part if at > 1 else part[1:]
+                at = place[i]
+                list_of[i][at] = part if at > 1 else part[1:]
             else:
                 fragments.objs = objs
                 return
@@ -109,8 +110,10 @@ class Grouped:
         self.where = positions(list(map(self.key, objs)))
         self.lists = {group: [b"", parts[where[0]][1:], *map(parts.__getitem__, where[1:]), b""]
                       for group, where in self.where.items()}
-        self._slot = {i: (self.lists[group], at) for group, where in self.where.items()
-                      for at, i in enumerate(where, 1)}
+        self._list_of, self._place = [[]] * len(objs), [0] * len(objs)
+        for group, where in self.where.items():
+            for at, i in enumerate(where, 1):
+                self._list_of[i], self._place[i] = self.lists[group], at
 
 
 def positions(keys: Sequence[Hashable]) -> dict[Hashable, list[int]]:
