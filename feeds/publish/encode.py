@@ -126,7 +126,7 @@ def positions(keys: Sequence[Hashable]) -> dict[Hashable, list[int]]:
     return {key: order[bisect_left(ranks, r):bisect_left(ranks, r + 1)] for key, r in rank.items()}
 
 
-class _AgentJSON(msgspec.Struct, omit_defaults=True):
+class _AgentJSON(msgspec.Struct, omit_defaults=True, gc=False):
     """:meth:`Agent.to_dict`'s keys in its order, a field left out when None (as it leaves them out)."""
 
     id: Any
