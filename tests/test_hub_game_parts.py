@@ -20,7 +20,9 @@ from feeds.bus.topics import BusError, pack, read
 from feeds.game.challenges import GameState, Progress, plain_fields
 from feeds.live.hubgame import assemble, decode_game, decode_team_game
 from feeds.model import Agent, Snapshot, Team
+from feeds.publish import encode
 from feeds.publish.encode import REST, Encoder, Fragments, positions
+from feeds.publish.hub import team_documents
 from tests.test_bus_codec import demo_game
 
 SETTINGS = settings(max_examples=60, deadline=None)
@@ -38,7 +40,23 @@ def home_of(scope: str, subject: str, member: dict[str, str | None], teams: set[
     return REST
 
 
-def reference(game: GameState, snapshot: Snapshot, epoch: int) -> dict[Any, bytes]:
+def heads_of(parts: dict[Any, bytes]) -> list[tuple[str, ...]]:
+    """The heads every team part carries (the same list in each, no head twice)."""
+    lists = {json.dumps(json.loads(body)["heads"]) for team, body in parts.items() if team != REST}
+    assert len(lists) <= 1, lists
+    heads = [tuple(h) for h in json.loads(lists.pop())] if lists else []
+    assert len(set(heads)) == len(heads)
+    return heads
+
+
+def compact(progress: list[Progress], heads: list[tuple[str, ...]]) -> list[list[Any]]:
+    """A team's progress as docs/hub.md writes it: [head, subject, value, target, flags]."""
+    return [[heads.index((p.challenge, p.title, p.kind, p.scope)), p.subject, p.value, p.target,
+             (1 if p.done else 0) + (2 if p.won else 0) + (4 if p.gated else 0)] for p in progress]
+
+
+def reference(game: GameState, snapshot: Snapshot, epoch: int, heads: list[tuple[str, ...]]) -> dict[Any, bytes]:
+    """The parts a plain loop makes, team parts with the publisher's ``heads`` (its numbering)."""
     member = {a.id: a.team for a in snapshot.agents}
     teams = {t.id for t in snapshot.teams} | set(member.values())
     groups: dict[Any, list[tuple[int, Progress]]] = {}
@@ -57,7 +75,8 @@ def reference(game: GameState, snapshot: Snapshot, epoch: int) -> dict[Any, byte
         "badges": badges.get(REST, {})}})}
     for team in sorted((teams | set(groups) | set(badges)) - {REST}, key=lambda t: (t is None, t or "")):
         mine = groups.get(team, [])
-        out[team] = pack("game_team", {"epoch": epoch, "team": team, "progress": [plain_fields(p) for _, p in mine],
+        out[team] = pack("game_team", {"epoch": epoch, "team": team, "heads": heads,
+                                       "progress": compact([p for _, p in mine], heads),
                                        "order": [i for i, _ in mine], "badges": badges.get(team, {})})
     return out
 
@@ -87,7 +106,7 @@ def test_the_game_parts_are_packs_bytes_of_each_teams_share_across_polls(first: 
     encoder = Encoder()
     for snapshot, game in (first, second, first):  # the third poll reuses cached fragments
         parts = encoder.game(game, 7, snapshot)
-        assert parts == reference(game, snapshot, 7)
+        assert parts == reference(game, snapshot, 7, heads_of(parts))
         encoder.turn()
 
 
@@ -118,7 +137,7 @@ def test_a_real_games_parts_come_back_as_the_game(tmp_path: Path) -> None:
                    for i, p in enumerate({p.subject: p for p in game.progress if p.scope == "agent"}.values()))
     snapshot = Snapshot(agents, (Team("t1", "One"), Team("t2", "Two")))
     parts = Encoder().game(game, 3, snapshot)
-    assert parts == reference(game, snapshot, 3) and set(parts) == {REST, "t1", "t2"}
+    assert parts == reference(game, snapshot, 3, heads_of(parts)) and set(parts) == {REST, "t1", "t2"}
     site = decode_game(read(parts.pop(REST), "game")["game"])
     assert assemble(site, [decode_team_game(read(b, "game_team")) for b in parts.values()]) == game
     assert len(parts["t1"]) < len(pack("game", {"epoch": 3, "game": game.to_dict()})) * 0.7
@@ -128,8 +147,26 @@ def test_the_old_shape_of_the_game_is_refused_with_a_clear_reason(tmp_path: Path
     old = json.loads(pack("game", {"epoch": 1, "game": demo_game(tmp_path).to_dict()}))
     with pytest.raises(DecodeError, match="old shape"):
         decode_game(old["game"])
-    with pytest.raises(DecodeError, match="order"):
-        decode_team_game({"progress": old["game"]["progress"][:2], "order": [0]})
+    with pytest.raises(DecodeError, match=r"TeamGame\.progress\[0\]: expected an array"):
+        decode_team_game({"progress": old["game"]["progress"][:2], "order": [0, 1]})
+
+
+@pytest.mark.parametrize("part, words", [
+    ({"heads": [["c", "T", "target", "agent"]], "progress": [[0, "asa", 1, 2, 0]] * 2, "order": [0]}, "TeamGame.order"),
+    ({"heads": [["c", "T", "target", "agent"]], "progress": [[1, "asa", 1, 2, 0]], "order": [0]},
+     r"TeamGame\.progress\[0\]\[0\]: no head 1"),
+    ({"progress": [[0, "asa", 1, 2, 0]], "order": [0]}, "no head 0"),
+    ({"heads": [["c", "T", "target", "agent"]], "progress": [[0, "asa", 1, 2, 8]], "order": [0]},
+     r"TeamGame\.progress\[0\]\[4\]: flags 8"),
+    ({"heads": [["c", "T", "target", "agent"]], "progress": [[0, "asa", 1, 2, -1]], "order": [0]}, "flags -1"),
+    ({"heads": [["c", "T", "target", "agent"]], "progress": [[0, "asa", 1, 2, True]], "order": [0]}, "expected int"),
+    ({"heads": [["c", "T", "target"]], "progress": [], "order": []}, r"TeamGame\.heads\[0\]"),
+    ({"heads": [["c", "T", "target", "agent"]], "progress": [[0, "asa", float("nan"), 2, 0]], "order": [0]},
+     r"TeamGame\.progress\[0\]\[2\]"),
+])
+def test_a_team_part_of_the_wrong_shape_is_refused_saying_where(part: dict[str, Any], words: str) -> None:
+    with pytest.raises(DecodeError, match=words):
+        decode_team_game(part)
 
 
 # --- the fragment cache -------------------------------------------------------------------------
@@ -245,3 +282,67 @@ def test_the_codecs_fast_path_decodes_and_refuses_as_its_python_walk(wire: dict[
     if outcome(decode, GameState, damaged)[0] == "ok":
         assert decode(GameState, damaged) == slow_decode(GameState, damaged)
         assert type(decode(GameState, damaged).badges) is MappingProxyType
+
+
+# --- the boards: a changed agent's bytes, and every team's board across polls ----------------------
+
+agent_numbers = st.one_of(st.integers(-2**60, 2**60), st.floats(allow_nan=False, allow_infinity=False),
+                          st.sampled_from([0.0, -0.0, 1.0, 2.0**53, 2.0**53 + 2, -2.0**53, 1e16, 0.1, 7.5]), st.booleans())
+maybe_text = st.one_of(st.none(), st.sampled_from(["", "x", "Åsa", "a/b"]))
+
+
+@st.composite
+def agents(draw: Any, ids: list[str] = SUBJECTS[:5]) -> tuple[Agent, ...]:
+    return tuple(Agent(a, draw(st.sampled_from(["Åsa Ödegård", "Пётр", ""])), draw(st.sampled_from([*TEAM_IDS, None])),
+                       draw(maybe_text), draw(maybe_text),
+                       MappingProxyType(draw(st.dictionaries(st.sampled_from(["tickets", "csat", "aht", "q"]), agent_numbers))),
+                       draw(st.one_of(st.none(), agent_numbers)), draw(maybe_text), draw(maybe_text), draw(maybe_text))
+                 for a in draw(st.lists(st.sampled_from(ids), unique=True)))
+
+
+@settings(max_examples=300, deadline=None)
+@given(agents())
+def test_a_changed_agents_bytes_are_to_dicts(floor: tuple[Agent, ...]) -> None:
+    for agent in floor:
+        assert encode._agent(agent) == b"," + topics.ENCODER.encode(agent.to_dict())
+
+
+@SETTINGS
+@given(st.lists(st.tuples(agents(), st.lists(st.sampled_from(TEAM_IDS), unique=True), st.booleans()), min_size=1, max_size=4))
+def test_the_boards_are_packs_bytes_of_each_teams_document_across_polls(polls: list[Any]) -> None:
+    encoder, kept = Encoder(), {}  # type: ignore[var-annotated]
+    for floor, team_ids, generated in polls:
+        floor = tuple(kept.setdefault(repr(a), a) for a in floor)  # an unchanged agent: the same object, as parse keeps it
+        snapshot = Snapshot(floor, tuple(Team(t, t.title()) for t in team_ids),
+                            generated_at="2026-11-23T09:00:00Z" if generated else None)
+        head = {"rev": len(kept), "epoch": 2, "observed_at": 1764000000.5}
+        assert encoder.boards(snapshot, head) == {team: pack("board", {**head, **d})
+                                                  for team, d in team_documents(snapshot).items()}
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.lists(st.tuples(st.sampled_from(SUBJECTS[:5]), st.integers(0, 60)), min_size=1, max_size=8),
+                min_size=2, max_size=12))
+def test_heads_come_and_go_and_are_numbered_afresh_when_many_are_gone(polls: list[list[tuple[str, int]]]) -> None:
+    snapshot = Snapshot(tuple(Agent(a, a, TEAM_IDS[i % 2]) for i, a in enumerate(SUBJECTS[:5])), ())
+    encoder = Encoder()
+    for poll in polls:  # a title per subject's own target: most polls bring new heads, old ones go
+        game = GameState("day:1", tuple(Progress("own", f"Beat your usual: {t}", "personal_best", "agent", s, 1.0, t, False)
+                                        for s, t in poll))
+        parts = encoder.game(game, 1, snapshot)
+        assert parts == reference(game, snapshot, 1, heads_of(parts))
+        assert len(encoder.heads.number) <= 2 * encoder.heads.base + 16 + len(poll)
+        site = decode_game(read(parts.pop(REST), "game")["game"])
+        assert assemble(site, [decode_team_game(read(b, "game_team")) for b in parts.values()]) == game
+
+
+def test_a_hub_whose_heads_keep_changing_numbers_them_afresh_and_says_the_same() -> None:
+    snapshot = Snapshot(tuple(Agent(a, a, "night") for a in SUBJECTS[:5]), ())
+    encoder, seen = Encoder(), []
+    for day in range(40):  # every poll, every subject's own target (and so its title) is new
+        game = GameState(f"day:{day}", tuple(Progress("own", f"Beat your usual: {day * 5 + i}", "personal_best", "agent",
+                                                      s, 1.0, day * 5 + i, False) for i, s in enumerate(SUBJECTS[:5])))
+        parts = encoder.game(game, 1, snapshot)
+        seen.append(len(encoder.heads.number))
+        assert parts == reference(game, snapshot, 1, heads_of(parts))
+    assert max(seen) <= 2 * 5 + 16 + 5 and seen.count(5) > 1  # renumbered (to this poll's five) more than once

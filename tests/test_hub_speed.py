@@ -19,7 +19,7 @@ from feeds.game.ledger import KUDOS, Award, Ledger, kudos_in
 from feeds.publish.encode import REST, Encoder
 from feeds.publish.hub import team_documents
 from helpers import write_config
-from tests.test_hub_game_parts import reference
+from tests.test_hub_game_parts import heads_of, reference
 
 DAY1 = datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc)  # 10:00 in Stockholm
 DAY2 = DAY1 + timedelta(days=1)
@@ -118,7 +118,7 @@ def test_game_payload_is_packs_bytes_and_to_dict_is_asdict(tmp_path: Path) -> No
         game = eng.game
         assert game is not None and game.progress
         parts = encoder.game(game, 5, snapshot)
-        assert parts == reference(game, snapshot, 5) and set(parts) == {REST, "night", "day", "empty", None}
+        assert parts == reference(game, snapshot, 5, heads_of(parts)) and set(parts) == {REST, "night", "day", "empty", None}
         encoder.turn()
         old = {"period": game.period, "progress": [dataclasses.asdict(p) for p in game.progress],
                "records": [dataclasses.asdict(r) for r in game.records],

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from functools import lru_cache
 from types import MappingProxyType
 from typing import Any
 from urllib.parse import quote, unquote
@@ -55,6 +56,7 @@ class BusError(ValueError):
     """A message that is not one chalkwall can use."""
 
 
+@lru_cache(maxsize=4096)  # the hub asks for every team's topics after each poll
 def team_level(team: str | None) -> str:
     return quote(team, safe="") if team else NO_TEAM
 

@@ -7,7 +7,8 @@ them — not zeroed as they would be for a feed without a ledger.
 
 The hub sends the game in parts (docs/hub.md): the site's (period, records, duels, comparison, and
 whatever belongs to no team) and one per team (its agents' and its own progress, and their badges),
-each progress entry with its place in the engine's list. :func:`assemble` puts the parts a screen
+each progress entry with its place in the engine's list, a team's progress compact
+(:mod:`feeds.bus.compact`). :func:`assemble` puts the parts a screen
 subscribed to back together: the GameState a single wall would have, for those teams.
 
 A thank-you the team page took back comes from the hub as a ``thanks_withdrawn`` event
@@ -24,6 +25,7 @@ from typing import Any
 
 from feeds.board.diff import BoardEvent, ThanksWithdrawn
 from feeds.bus.codec import DecodeError, decode
+from feeds.bus.compact import expand
 from feeds.connectors.hub import HubFeed
 from feeds.game.challenges import GameState, Progress
 from feeds.game.engine import EngineOutput
@@ -64,11 +66,21 @@ def decode_game(data: dict[str, Any]) -> SiteGame:
     return SiteGame(state, _ordered(state.progress, data["order"], "GameState"))
 
 
+@dataclass(frozen=True, slots=True)
+class _TeamWire:
+    """A team's part as it travels: progress compact (:mod:`feeds.bus.compact`)."""
+
+    heads: tuple[tuple[str, str, str, str], ...] = ()
+    progress: tuple[tuple[int, str, float, float, int], ...] = ()
+    order: tuple[int, ...] = ()
+    badges: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: MappingProxyType({}))
+
+
 def decode_team_game(data: dict[str, Any]) -> TeamGame:
-    part = decode(TeamGame, {k: data[k] for k in ("progress", "order", "badges") if k in data})
-    if len(part.order) != len(part.progress):
-        raise DecodeError(f"TeamGame.order: expected {len(part.progress)} integers, one per progress entry")
-    return part
+    wire = decode(_TeamWire, {k: data[k] for k in ("heads", "progress", "order", "badges") if k in data}, "TeamGame")
+    if len(wire.order) != len(wire.progress):
+        raise DecodeError(f"TeamGame.order: expected {len(wire.progress)} integers, one per progress entry")
+    return TeamGame(expand(wire.heads, wire.progress), wire.order, wire.badges)
 
 
 def assemble(site: SiteGame, teams: Iterable[TeamGame]) -> GameState:

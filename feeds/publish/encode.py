@@ -11,7 +11,12 @@ holds them side by side), and screens see no difference.
 The game goes out in parts (docs/hub.md, "Topics and payloads"): each team's progress and badges on
 its own topic, and the rest — period, records, duels, comparison, and the progress and badges of
 subjects in no team — on the site's. Each progress entry travels with its place in the engine's list
-(``order``), so a screen of any set of teams puts its parts back in the engine's order.
+(``order``), so a screen of any set of teams puts its parts back in the engine's order; a team's
+progress is compact (:mod:`feeds.bus.compact`), the site's whole.
+
+Each team's fragments wait in a list of their own between a slot for what precedes them in the
+payload and one for what follows (:class:`Grouped`), so a payload costs one join, one copy of its
+bytes; a poll's work is one C-level identity pass over each list, then a few steps per changed object.
 """
 
 from __future__ import annotations
@@ -22,9 +27,12 @@ from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from itertools import compress, repeat
 from typing import Any
 
+import msgspec
+
+from feeds.bus.compact import Heads
 from feeds.bus.topics import ENCODER, VERSION
 from feeds.game.challenges import GameState, Progress
-from feeds.model import Agent, Snapshot, Team
+from feeds.model import Agent, Snapshot, Team, plain_number
 
 enc: Callable[[Any], bytes] = ENCODER.encode  # one JSON value exactly as ``pack`` writes it
 REST = "\0rest"  # the site part's key among the teams' (no team id is this: ids are visible text)
@@ -66,33 +74,51 @@ class Fragments:
 
 class Grouped:
     """:class:`Fragments` of a list whose objects each belong to a group (a team), with each
-    group's fragments in a list of its own, kept while every re-encoded object stays in its group."""
+    group's fragments in a list of its own, kept while every re-encoded object stays in its group.
+
+    Fragments carry a leading comma (the first of a group is kept without it), and a group's list
+    has a slot before them and one after (:attr:`HEAD`, :attr:`TAIL`) for what a payload puts
+    around them: a payload is then one join of that list, one copy of its bytes."""
+
+    HEAD, TAIL = 0, -1
 
     def __init__(self, key: Callable[[Any], Hashable], same: Callable[[Any], Hashable] | None = None) -> None:
         self.key, self.same = key, same or key  # same: what must not change for an object to keep its place
         self.generation = 0  # counts the times the groups were sorted again
         self.fragments = Fragments()
         self.where: dict[Hashable, list[int]] = {}  # group -> its positions in the list
-        self.lists: dict[Hashable, list[bytes]] = {}  # group -> its fragments
-        self._slot: dict[int, tuple[list[bytes], int]] = {}  # position -> (its group's list, place there)
+        self.lists: dict[Hashable, list[bytes]] = {}  # group -> [HEAD slot, its fragments, TAIL slot]
+        self._list_of: list[list[bytes]] = []  # position -> its group's list
+        self._place: list[int] = []  # position -> its place in that list
         self._context: object = None
 
     def update(self, objs: Sequence[object], encode: Callable[[Any], bytes], context: object = None) -> None:
         """Bring the groups to ``objs``; ``context`` (compared with ``==``) is whatever else decides
         the groups (who is in which team): when it changes, everything is sorted again."""
-        old = self.fragments.objs
-        changed = self.fragments.update(objs, encode)
-        same, parts = self.same, self.fragments.parts
-        if changed is not None and context == self._context and all(same(objs[i]) == same(old[i]) for i in changed):
-            slot = self._slot
-            for i in changed:
-                target, at = slot[i]
-                target[at] = parts[i]
-            return
+        fragments = self.fragments
+        old = fragments.objs
+        if len(objs) == len(old) and context == self._context:
+            same, parts, list_of, place = self.same, fragments.parts, self._list_of, self._place
+            for i in compress(range(len(objs)), map(operator.is_not, objs, old)):  # one pass per changed object
+                obj = objs[i]
+                if same(obj) != same(old[i]):
+                    break  # its group may be another: sorted again below (what was done here is done again)
+                parts[i] = part = encode(obj)
+                at = place[i]
+                list_of[i][at] = part if at > 1 else part[1:]
+            else:
+                fragments.objs = objs
+                return
+        fragments.update(objs, encode)
+        parts = fragments.parts
         self._context, self.generation = context, self.generation + 1
         self.where = positions(list(map(self.key, objs)))
-        self.lists = {group: list(map(parts.__getitem__, where)) for group, where in self.where.items()}
-        self._slot = {i: (self.lists[group], at) for group, where in self.where.items() for at, i in enumerate(where)}
+        self.lists = {group: [b"", parts[where[0]][1:], *map(parts.__getitem__, where[1:]), b""]
+                      for group, where in self.where.items()}
+        self._list_of, self._place = [[]] * len(objs), [0] * len(objs)
+        for group, where in self.where.items():
+            for at, i in enumerate(where, 1):
+                self._list_of[i], self._place[i] = self.lists[group], at
 
 
 def positions(keys: Sequence[Hashable]) -> dict[Hashable, list[int]]:
@@ -105,16 +131,44 @@ def positions(keys: Sequence[Hashable]) -> dict[Hashable, list[int]]:
     return {key: order[bisect_left(ranks, r):bisect_left(ranks, r + 1)] for key, r in rank.items()}
 
 
+class _AgentJSON(msgspec.Struct, omit_defaults=True, gc=False):
+    """:meth:`Agent.to_dict`'s keys in its order, a field left out when None (as it leaves them out)."""
+
+    id: Any
+    name: Any
+    team: Any = None
+    level: Any = None
+    avatar: Any = None
+    role: Any = None
+    queue: Any = None
+    channel: Any = None
+    hours_available: Any = None
+    metrics: Any = None  # always a dict here, so always written
+
+
+_PLAIN: dict[float, float | int] = {}  # value -> plain_number(value): equal numbers have the same plain form
+_PLAIN_MAX = 50_000
+
+
+def _plain(values: Iterable[float]) -> list[float | int]:
+    values = list(values)
+    out = list(map(_PLAIN.get, values))
+    if None in out:
+        if len(_PLAIN) > _PLAIN_MAX:
+            _PLAIN.clear()
+        out = [_PLAIN.setdefault(v, plain_number(v)) if p is None else p for v, p in zip(values, out)]
+    return out  # type: ignore[return-value]
+
+
 def _agent(agent: Agent) -> bytes:
-    return enc(agent.to_dict())
+    """``b"," + enc(agent.to_dict())``, without building the dict a key at a time."""
+    id_, name, team, level, avatar, metrics, hours, role, queue, channel = agent
+    return b"," + enc(_AgentJSON(id_, name, team, level, avatar, role, queue, channel,
+                                 None if hours is None else plain_number(hours), dict(zip(metrics, _plain(metrics.values())))))
 
 
-def _object(pairs: Iterable[tuple[str, bytes]]) -> bytes:
-    return b"{" + b",".join(enc(k) + b":" + v for k, v in pairs) + b"}"
-
-
-def _array(parts: list[bytes]) -> bytes:
-    return b"[" + b",".join(parts) + b"]"
+def _pairs(pairs: Iterable[tuple[str, bytes]]) -> bytes:
+    return b"".join(b"," + enc(k) + b":" + v for k, v in pairs)
 
 
 class Encoder:
@@ -122,13 +176,15 @@ class Encoder:
 
     def __init__(self) -> None:
         self.agents = Grouped(_team_of, operator.attrgetter("id", "team"))
-        self.progress = Grouped(self._home)
+        self.heads = Heads()
+        self.progress = Grouped(self._home, _who)
         self._owner: dict[tuple[str, str | None], str | None] = {}  # (scope, subject) -> its team
         self._member: dict[str, str | None] = {}  # agent -> team
         self._teams: set[str | None] = set()  # every team: the snapshot's and its agents'
         self._listed: set[str] = set()  # the snapshot's teams
         self._orders: dict[Hashable, bytes] = {}  # team -> its progress's places, encoded (kept with the groups)
         self._order_generation = -1
+        self._rest: tuple[tuple[object, ...], bytes] = ((), b"[]")  # the site part's progress, and its JSON
 
     def _home(self, progress: Progress) -> Hashable:
         return self._owner.get((progress.scope, progress.subject), REST)
@@ -137,18 +193,18 @@ class Encoder:
         """Each team's board payload: ``pack("board", {**head, **team_documents(snapshot)[team]})``."""
         teams = {t.id: t for t in snapshot.teams}
         self._follow(snapshot)
-        start = [("v", enc(VERSION)), ("kind", enc("board")), *((k, enc(v)) for k, v in head.items()),
-                 ("version", b"1")]
+        start = b'{"v":' + enc(VERSION) + b',"kind":"board"' + _pairs((k, enc(v)) for k, v in head.items()) \
+            + b',"version":1,"teams":'
+        end = b'],"generated_at":' + enc(snapshot.generated_at) + b"}" if snapshot.generated_at else b"]}"
         out: dict[str | None, bytes] = {}
         for team_id, parts in self.agents.lists.items():
             team: Team | None = teams.get(team_id) if team_id else None  # type: ignore[arg-type]
-            body = [*start, ("teams", enc([team.to_dict()] if team else [])), ("agents", _array(parts))]
-            if snapshot.generated_at:
-                body.append(("generated_at", enc(snapshot.generated_at)))
-            out[team_id] = _object(body)  # type: ignore[index]
+            parts[Grouped.HEAD] = start + enc([team.to_dict()] if team else []) + b',"agents":['
+            parts[Grouped.TAIL] = end
+            out[team_id] = b"".join(parts)  # type: ignore[index]
         for team_id, team in teams.items():  # a team with nobody in it yet still has a board
             if team_id not in out:
-                out[team_id] = _object([*start, ("teams", enc([team.to_dict()])), ("agents", b"[]")])
+                out[team_id] = start + enc([team.to_dict()]) + b',"agents":[]}'
         return out
 
     def _follow(self, snapshot: Snapshot | None) -> None:
@@ -170,11 +226,15 @@ class Encoder:
              teams: Iterable[str | None] = ()) -> dict[str | None, bytes]:
         """The game's parts: under :data:`REST` the site's ``pack("game", {"epoch", "game": …})``,
         under each team id (``teams``, and any team a progress entry or badge belongs to) its
-        ``pack("game_team", {"epoch", "team", "progress", "order", "badges"})``. A subject is a
-        team's when it is one of the team's agents (scope "agent") or the team (scope "team")."""
+        ``pack("game_team", {"epoch", "team", "heads", "progress", "order", "badges"})``, progress
+        compact (:mod:`feeds.bus.compact`). A subject is a team's when it is one of the team's agents
+        (scope "agent") or the team (scope "team")."""
         self._follow(snapshot)
         member, team_ids = self._member, self._teams | set(teams)
-        self.progress.update(game.progress, enc, (self.agents.generation, frozenset(team_ids)))
+        if not self.progress.fragments.objs or self.heads.stale():
+            self.heads.renumber(game.progress)
+            self.progress, self._order_generation = Grouped(self._home, _who), -1  # every entry encoded again
+        self.progress.update(game.progress, self.heads.entry, (self.agents.generation, frozenset(team_ids)))
         lists, where = self.progress.lists, self.progress.where
         if self._order_generation != self.progress.generation:
             self._orders = {group: enc(places) for group, places in where.items()}
@@ -186,16 +246,33 @@ class Encoder:
                 badges.setdefault(home, {})[subject] = list(worn)
         whole = game.to_dict(progress=False)
         inner = [("period", enc(whole.pop("period"))),
-                 ("progress", _array(lists.get(REST, []))), ("order", self._orders.get(REST, b"[]")),
+                 ("progress", self._site_progress(game.progress, where.get(REST, ()))),
+                 ("order", self._orders.get(REST, b"[]")),
                  *((k, enc(badges.get(REST, {}) if k == "badges" else v)) for k, v in whole.items() if k != "progress")]
-        out: dict[str | None, bytes] = {REST: _object([("v", enc(VERSION)), ("kind", b'"game"'), ("epoch", enc(epoch)),
-                                                        ("game", _object(inner))])}
+        out: dict[str | None, bytes] = {REST: b'{"v":' + enc(VERSION) + b',"kind":"game","epoch":' + enc(epoch)
+                                        + b',"game":{' + _pairs(inner)[1:] + b"}}"}
         groups = (team_ids | set(lists) | set(badges)) - {REST}
+        start = b'{"v":' + enc(VERSION) + b',"kind":"game_team","epoch":' + enc(epoch) + b',"team":'
+        heads = b',"heads":' + self.heads.encoded() + b',"progress":['
         for team in sorted(groups, key=lambda t: (t is None, t or "")):  # type: ignore[arg-type, operator]
-            out[team] = _object([("v", enc(VERSION)), ("kind", b'"game_team"'), ("epoch", enc(epoch)),  # type: ignore[index]
-                                 ("team", enc(team)), ("progress", _array(lists.get(team, []))),
-                                 ("order", self._orders.get(team, b"[]")), ("badges", enc(badges.get(team, {})))])
+            tail = b'],"order":' + self._orders.get(team, b"[]") + b',"badges":' + enc(badges.get(team, {})) + b"}"
+            parts = lists.get(team)
+            if parts is None:
+                out[team] = start + enc(team) + heads + tail  # type: ignore[index]
+                continue
+            parts[Grouped.HEAD], parts[Grouped.TAIL] = start + enc(team) + heads, tail
+            out[team] = b"".join(parts)  # type: ignore[index]
         return out
+
+    def _site_progress(self, progress: Sequence[Progress], places: Sequence[int]) -> bytes:
+        """The JSON of the progress of subjects in no team, whole (it is rarely more than a few),
+        encoded again only when one of them is not the same object as at the last poll."""
+        mine = tuple(map(progress.__getitem__, places))
+        last, encoded = self._rest
+        if len(mine) != len(last) or not all(map(operator.is_, mine, last)):
+            encoded = enc(mine)
+            self._rest = (mine, encoded)
+        return encoded
 
     def turn(self) -> None:
         """A poll's payloads are made (kept for the publisher's calls; the caches keep themselves)."""
