@@ -151,7 +151,7 @@ def poll_work(agents: int = 5000, polls: int = 30, report: Callable[[str], None]
     from feeds.config.schema import load_config
     from feeds.db import feed_state_dir
     from feeds.live.feed import open_live_feed
-    from feeds.publish.hub import OutboxSeen, Publisher, tune_gc
+    from feeds.publish.hub import GcPacer, OutboxSeen, Publisher
     from feeds.publish.outbox import Outbox
 
     import logging
@@ -175,7 +175,8 @@ def poll_work(agents: int = 5000, polls: int = 30, report: Callable[[str], None]
         holder.append(live)
         link = _CountingLink()
         publisher = Publisher(cfg.hub, live.coordinator, outbox, link)  # type: ignore[arg-type]
-        tune_gc()
+        pacer = GcPacer()
+        pacer.start()
         work, coordinator_t, publish_t = [], [], []
         for n in range(polls + 3):
             if n % int(KUDOS_EVERY) == 0:
@@ -185,6 +186,7 @@ def poll_work(agents: int = 5000, polls: int = 30, report: Callable[[str], None]
             live.coordinator.poll_once()
             t1 = time.thread_time()
             publisher.publish()
+            pacer.after_poll()  # as the hub's main thread does after each publish
             t2 = time.thread_time()
             if n >= 3:  # the first polls fill the caches
                 work.append(t2 - t0), coordinator_t.append(t1 - t0), publish_t.append(t2 - t1)
