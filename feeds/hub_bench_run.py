@@ -167,6 +167,36 @@ def _pygame_screen(directory: Path, port: int) -> tuple[list[Any], dict[str, str
     return procs, env
 
 
+class WallWatch:
+    """The real pygame screen's own figure: the boards it applied, with the lag its status gives
+    (``board.lag_s``: applied minus "the hub had it", on the hub's clock), read from the screen's
+    retained status by a subscriber of this process. A screen sends its status at most every few
+    seconds, so this is a sample of its boards, each measured whole."""
+
+    def __init__(self, port: int) -> None:
+        from feeds.bus.link import Link
+        from feeds.bus.topics import Topics
+        from feeds.config.hub import Broker as Endpoint
+
+        self.lags: dict[tuple[int, float], float] = {}  # (rev, observed_at) -> lag, the first report of each
+        self.link = Link(Endpoint("127.0.0.1", port, False), "bench-watch", on_message=self.on_message)
+        self.link.subscribe(Topics(SITE).screen_status("wall-0"))
+        self.link.start()
+
+    def on_message(self, _topic: str, payload: bytes, _retained: bool) -> None:
+        try:
+            board = json.loads(payload).get("board") or {}
+            key = (int(board["rev"]), float(board["observed_at"]))
+            self.lags.setdefault(key, float(board["lag_s"]))
+        except (ValueError, KeyError, TypeError, AttributeError):
+            pass
+
+    def stop(self) -> list[tuple[float, float]]:
+        """(observed_at, lag) of every board the screen applied."""
+        self.link.stop()
+        return [(observed, lag) for (_, observed), lag in self.lags.items()]
+
+
 def run(seconds: float = 300.0, report: Any = print) -> dict[str, Any]:
     import subprocess
 
@@ -186,6 +216,7 @@ def run(seconds: float = 300.0, report: Any = print) -> dict[str, Any]:
     wall = subprocess.Popen([sys.executable, "-m", "display.cli", "run", "--config", str(directory / "screen.toml")],
                             env=env, stdout=open(directory / "wall.log", "wb"), stderr=subprocess.STDOUT,
                             cwd=Path(__file__).resolve().parent.parent)
+    watch = WallWatch(port)
     started, faults, samples = time.monotonic(), [], {"hub": [], "broker": [], "screens": [], "wall": []}
     hub_cpu_before = 0.0
     next_kudos = next_board = started
@@ -221,16 +252,18 @@ def run(seconds: float = 300.0, report: Any = print) -> dict[str, Any]:
     for s in screens:
         s.wait(60)
     wall_alive, wall_usage = wall.poll() is None, proc_usage(wall.pid)
+    wall_lags = watch.stop()
     for proc in (hubs[-1], wall, *xvfb):
         proc.terminate()
         proc.wait(15)
     broker.stop()
-    return _count(directory, started, seconds, faults, work, samples, hub_cpu, wall_alive, wall_usage, report)
+    return _count(directory, started, seconds, faults, work, samples, hub_cpu, wall_alive, wall_usage, report,
+                  wall_lags)
 
 
 def _count(directory: Path, started: float, seconds: float, faults: list[float], work: dict[str, list[float]],
            samples: dict[str, list[Any]], hub_cpu: float, wall_alive: bool, wall_usage: tuple[float, int],
-           report: Any) -> dict[str, Any]:
+           report: Any, wall_lags: list[tuple[float, float]] | None = None) -> dict[str, Any]:
     published: dict[tuple[int, float], float] = {}
     poll_cpu, publish_cpu, waits, spans = [], [], [], []
     for path in sorted(directory.glob("hub-*.jsonl")):  # one file per hub run: its revs start again
@@ -280,6 +313,13 @@ def _count(directory: Path, started: float, seconds: float, faults: list[float],
     report(f"  board latency, outside the faults {summary(steady)}")
     report(f"    of which to the screen's socket {summary(network)} (the rest: decoding, 25 screens to a process)")
     report(f"    the hub's part: poll done -> publish starts {summary(waits)}; publish (wall) {summary(spans)}")
+    to_mono = time.monotonic() - time.time()  # the screen reports the hub's wall clock
+    wall_lags = wall_lags or []
+    wall_every = [lag for _, lag in wall_lags]
+    wall_steady = [lag for observed, lag in wall_lags if not in_fault(observed + to_mono)]
+    report(f"  the pygame screen (chalkwall run; the boards its status reports, one every few seconds): "
+           f"{summary(wall_every)}")
+    report(f"    outside the faults                {summary(wall_steady)}")
     report(f"  celebrations: {sum(map(len, expected.values()))} published to {len(expected)} teams' screens, "
            f"lost {lost}, duplicated {duplicated} (redelivered and dropped by the cursor: {redelivered}; bad payloads {errors})")
     report(f"  game received per headless screen (its team's part and the site's): "
@@ -293,7 +333,7 @@ def _count(directory: Path, started: float, seconds: float, faults: list[float],
            f"RSS {wall_usage[1] / 1024:.0f} MiB")
     return {"latency": every, "steady": steady, "network": network, "lost": lost, "duplicated": duplicated, "hub_cpu": hub_cpu,
             "poll_cpu": poll_cpu, "publish_cpu": publish_cpu, "work": work, "directory": str(directory),
-            "p95_ms": percentile(every, 0.95) * 1000}
+            "p95_ms": percentile(every, 0.95) * 1000, "wall": wall_every, "wall_steady": wall_steady}
 
 
 def main(argv: list[str]) -> int:
