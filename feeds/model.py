@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from itertools import compress
+from operator import is_not
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
@@ -128,8 +130,9 @@ class Changed:
 
     def differ(self) -> list[int]:
         """The places whose object is not the same (a few steps per hinted place)."""
-        after, before = self.after, self.before
-        return [i for i in self.places if after[i] is not before[i]]
+        places = self.places
+        return list(compress(places, map(is_not, map(self.after.__getitem__, places),
+                                         map(self.before.__getitem__, places))))
 
 
 @dataclass(frozen=True, slots=True)
