@@ -20,6 +20,9 @@ places, ids and teams, what last poll found of the whole floor (every record pla
 teams known) still holds. A record that moved is found by its bytes among this and recent polls'
 readings. Teams and events are read again only when their bytes change. A poll with a dropped
 record, a note, a duplicate id or an unknown team walks the records in Python for the same warnings.
+A poll of the common case carries the places that may have changed (``Snapshot.changed``, a
+:class:`~feeds.model.Changed` about last poll's agents tuple and this one): the engine and the
+publisher need no identity pass of their own.
 
 One difference is left: a *repeated* top-level key keeps its last value, as ``json.loads`` does,
 but an earlier value of it is checked by msgspec's grammar alone (not for UTF-8 or huge integers).

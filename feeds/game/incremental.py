@@ -4,7 +4,8 @@
 scratch. On a 5,000-agent floor where a twentieth of the agents change per poll that is mostly
 repeated work. The parse layer keeps an unchanged agent's record as the *same* ``Agent`` object
 (:class:`feeds.connectors.parse.Normaliser`), so :class:`Measurer` finds the changed agents with
-C-level identity passes and updates only their values, their teams' aggregates and the floor,
+C-level identity passes (or the parser's hint of where they are, ``Snapshot.changed``, when it is
+about the very two tuples compared) and updates only their values, their teams' aggregates and the floor,
 giving the history rows of what changed.
 
 Whenever it cannot prove that only values changed in place — the first poll, an agent joining,

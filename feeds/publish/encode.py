@@ -16,7 +16,9 @@ progress is compact (:mod:`feeds.bus.compact`), the site's whole.
 
 Each team's fragments wait in a list of their own between a slot for what precedes them in the
 payload and one for what follows (:class:`Grouped`), so a payload costs one join, one copy of its
-bytes; a poll's work is one C-level identity pass over each list, then a few steps per changed object.
+bytes; a poll's work is one C-level identity pass over each list (none over the agents when the
+snapshot's hint, ``Snapshot.changed``, is about that very list and the last one), then a few steps
+per changed object.
 """
 
 from __future__ import annotations
