@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from itertools import compress
+from operator import is_not
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
@@ -109,6 +111,30 @@ class FeedEvent:
         return out
 
 
+@dataclass(frozen=True, slots=True, eq=False)
+class Changed:
+    """Which places of a list may hold another object than the list before it (a hint that saves a
+    consumer its own identity pass over the whole list).
+
+    ``places`` (ascending) is a superset of the places whose object is not the same; ``before`` and
+    ``after`` are the two lists themselves, held by reference. A consumer trusts the hint only while
+    :meth:`applies` to the very list it has now and the very one it saw last: a snapshot whose
+    agents were replaced (``dataclasses.replace``) carries a hint whose ``after`` is another list."""
+
+    before: tuple[Any, ...]
+    after: tuple[Any, ...]
+    places: tuple[int, ...]
+
+    def applies(self, now: object, last: object) -> bool:
+        return self.after is now and self.before is last and len(self.before) == len(self.after)
+
+    def differ(self) -> list[int]:
+        """The places whose object is not the same (a few steps per hinted place)."""
+        places = self.places
+        return list(compress(places, map(is_not, map(self.after.__getitem__, places),
+                                         map(self.before.__getitem__, places))))
+
+
 @dataclass(frozen=True, slots=True)
 class Snapshot:
     """One good reading of a feed, already normalised. ``warnings`` name the records dropped."""
@@ -122,6 +148,8 @@ class Snapshot:
     # Short lines about the source itself, for a notice on the wall ("Catching up with Zendesk"):
     # set by native connectors, not part of the canonical document.
     notes: tuple[str, ...] = ()
+    # Which agents may differ from the parser's last snapshot (see Changed); not part of the reading.
+    changed: Changed | None = field(default=None, compare=False, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         """The snapshot as a canonical version-1 feed document."""

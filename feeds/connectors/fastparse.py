@@ -20,6 +20,9 @@ places, ids and teams, what last poll found of the whole floor (every record pla
 teams known) still holds. A record that moved is found by its bytes among this and recent polls'
 readings. Teams and events are read again only when their bytes change. A poll with a dropped
 record, a note, a duplicate id or an unknown team walks the records in Python for the same warnings.
+A poll of the common case carries the places that may have changed (``Snapshot.changed``, a
+:class:`~feeds.model.Changed` about last poll's agents tuple and this one): the engine and the
+publisher need no identity pass of their own.
 
 One difference is left: a *repeated* top-level key keeps its last value, as ``json.loads`` does,
 but an earlier value of it is checked by msgspec's grammar alone (not for UTF-8 or huge integers).
@@ -37,7 +40,7 @@ import msgspec
 from feeds.connectors.fastrecord import Entry, Fallback, load, read_record
 from feeds.connectors.parse import (DUPLICATE_AGENT, decode_json, normalise, read_events, read_head,
                                     read_teams, unknown_team)
-from feeds.model import Agent, FeedError, FeedEvent, Snapshot, Team
+from feeds.model import Agent, Changed, FeedError, FeedEvent, Snapshot, Team
 
 _HEAD = ("version", "generated_at", "teams", "events")
 _load = load  # the name tests/test_fastparse.py knows
@@ -79,9 +82,10 @@ class JsonDecoder:
         self._cache: dict[bytes, Entry] = {}  # records by their bytes: this poll's and some before
         self._raws: list[msgspec.Raw] = []  # last poll's records in order, raw ...
         self._last: list[Entry] = []  # ... and read (for read_record's short cut)
-        # Last poll's agents in order and the teams they name, when every record was plain with a
-        # unique id; whether every record was simple too.
-        self._plain: tuple[list[Agent], dict[str, None]] | None = None
+        # Last poll's agents in order (a list, and the very tuple given) and the teams they name,
+        # when every record was plain with a unique id; whether every record was simple too.
+        self._plain: tuple[list[Agent], dict[str, None], tuple[Agent, ...]] | None = None
+        self._hint: Changed | None = None  # this poll's, when its agents are last poll's with a few replaced
         self._simple = False
         self._values: dict[str, tuple[msgspec.Raw, Any]] = {}  # teams and events: last poll's, raw and read
         self._teams_read: tuple[Any, dict[str, Team], list[str]] | None = None
@@ -109,6 +113,7 @@ class JsonDecoder:
         teams = self._teams(raw_teams, warnings)
         derive = "teams" not in doc
         ready, misses = self._entries(raws)
+        self._hint = None
         agents = self._agents_kept(ready, misses, teams, derive)
         if agents is None:
             self._plain = None
@@ -118,7 +123,8 @@ class JsonDecoder:
         if len(self._cache) > 2 * len(ready) + 64:  # records seen polls ago: let them go
             self._cache = dict(zip(map(_KEY, ready), ready))
         self._raws, self._last = raws, ready
-        return Snapshot(agents, tuple(teams.values()), events, generated_at, tuple(warnings), empty)
+        return Snapshot(agents, tuple(teams.values()), events, generated_at, tuple(warnings), empty,
+                        changed=self._hint)
 
     def _value(self, name: str, raw: msgspec.Raw) -> Any:
         """A top-level value read; teams and events are the very objects of last poll when their
@@ -182,7 +188,10 @@ class JsonDecoder:
             else:
                 self._simple = (self._simple and all(map(_SIMPLE, map(ready.__getitem__, misses)))
                                 or all(map(_SIMPLE, ready)))
-                return _with_teams(agents, kept[1], teams, derive, self)
+                found = _with_teams(agents, kept[1], teams, derive, self)
+                if found is not None:  # last poll's tuple with only the misses' places replaced
+                    self._hint = Changed(kept[2], found, tuple(misses))
+                return found
         self._simple = all(map(_SIMPLE, ready))
         if not self._simple and not all(map(_PLAIN, ready)):
             return None
@@ -202,8 +211,9 @@ def _with_teams(agents: list[Agent], named: dict[str, None], teams: dict[str, Te
         teams.update({team: Team(team, team) for team in named})
     elif not named.keys() <= teams.keys():
         return None
-    decoder._plain = (agents, named)
-    return tuple(agents)
+    found = tuple(agents)
+    decoder._plain = (agents, named, found)
+    return found
 
 
 def _loose(body: bytes) -> tuple[dict[str, Any], list[msgspec.Raw]]:

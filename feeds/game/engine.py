@@ -113,7 +113,7 @@ class Engine:
         fresh: list[Award] = []
         self.completed = []
         names = _Names(snapshot)
-        known, self._game_agents = self._roster.update(snapshot.agents)
+        known, self._game_agents = self._roster.update(snapshot.agents, snapshot.changed)
         # Events offered while the ledger failed come again, even if the feed has moved past them.
         listed = {e.id for e in snapshot.events}
         events = [*snapshot.events, *(e for i, e in self._unrecorded.items() if i not in listed)]
@@ -241,7 +241,8 @@ class Engine:
         if full:
             self._yardsticks.forget()
         metrics = {metric} | (self.challenges.metrics() if self.challenges else set())
-        values, rows, changes = self._measurer.measure(snapshot.agents, {m for m in metrics if m}, full)
+        values, rows, changes = self._measurer.measure(snapshot.agents, {m for m in metrics if m}, full,
+                                                       snapshot.changed)
         self.history.record(period.key, rows, now)  # all rows, or those of what changed: record() skips the rest
         if self.history.sample_due(period.key, minute):
             self.history.sample(period.key, minute, rows if changes is None else self._measurer.rows())

@@ -4,7 +4,8 @@
 scratch. On a 5,000-agent floor where a twentieth of the agents change per poll that is mostly
 repeated work. The parse layer keeps an unchanged agent's record as the *same* ``Agent`` object
 (:class:`feeds.connectors.parse.Normaliser`), so :class:`Measurer` finds the changed agents with
-C-level identity passes and updates only their values, their teams' aggregates and the floor,
+C-level identity passes (or the parser's hint of where they are, ``Snapshot.changed``, when it is
+about the very two tuples compared) and updates only their values, their teams' aggregates and the floor,
 giving the history rows of what changed.
 
 Whenever it cannot prove that only values changed in place — the first poll, an agent joining,
@@ -27,7 +28,7 @@ from feeds.config.schema import ROLE_MODEL, BoardConfig
 from feeds.game.compare import Values
 from feeds.game.compare import measure as measure_all
 from feeds.game.history import Row
-from feeds.model import Agent, Snapshot
+from feeds.model import Agent, Changed, Snapshot
 
 _ID, _ROLE = attrgetter("id"), attrgetter("role")
 
@@ -171,10 +172,11 @@ class Roster:
         self._known: frozenset[str] = frozenset()
         self._keep: list[bool] | None = None  # which agents are not role models; None: all of them
 
-    def update(self, agents: tuple[Agent, ...]) -> tuple[frozenset[str], tuple[Agent, ...]]:
+    def update(self, agents: tuple[Agent, ...],
+               hint: Changed | None = None) -> tuple[frozenset[str], tuple[Agent, ...]]:
         """The ids of ``agents``, and ``agents`` without the role models (``agents`` itself when
-        there are none, as ``without_role_models`` gives them)."""
-        changed = _changed(agents, self._agents) if self._agents is not None else None
+        there are none, as ``without_role_models`` gives them). ``hint``: the snapshot's."""
+        changed = _changed(agents, self._agents, hint) if self._agents is not None else None
         if changed is None or _role_models([n for n, _ in changed]) != _role_models([o for _, o in changed]):
             self._known = frozenset(map(_ID, agents))
             keep = [role != ROLE_MODEL for role in map(_ROLE, agents)]
@@ -195,14 +197,15 @@ class Measurer:
         """Measure from scratch next time (after a failed poll, a new period...)."""
         self._agents = None
 
-    def measure(self, agents: Sequence[Agent], metrics: set[str],
-                full: bool = False) -> tuple[Values, list[Row], Changes | None]:
+    def measure(self, agents: Sequence[Agent], metrics: set[str], full: bool = False,
+                hint: Changed | None = None) -> tuple[Values, list[Row], Changes | None]:
         """Each metric per agent, per team and for the floor, as ``compare.measure`` gives them; the
         history rows (all of them after a full measurement, else a superset of those that changed);
-        and what changed since the last call (None: measured from scratch, anything may have)."""
+        and what changed since the last call (None: measured from scratch, anything may have).
+        ``hint``: the snapshot's, used only where it provably describes ``agents`` (Changed)."""
         before = self._agents
         self._agents = None  # until this call has finished: an exception leaves a full measurement due
-        changed = None if full or before is None or list(self._metrics) != sorted(metrics) else _changed(agents, before)
+        changed = None if full or before is None or list(self._metrics) != sorted(metrics) else _changed(agents, before, hint)
         if changed is not None and 2 * len(changed) > len(agents):
             changed = None  # most records are new objects (a source without the parser's cache): start afresh
         if changed is None:
@@ -247,25 +250,31 @@ def _role_models(agents: Sequence[Agent]) -> list[bool]:
 _last: tuple[Sequence[Agent], Sequence[Agent], list[tuple[Agent, Agent]] | None] | None = None
 
 
-def _changed(agents: Sequence[Agent], before: Sequence[Agent]) -> list[tuple[Agent, Agent]] | None:
+def _changed(agents: Sequence[Agent], before: Sequence[Agent],
+             hint: Changed | None = None) -> list[tuple[Agent, Agent]] | None:
     """(new, old) of each agent whose record is not the same object as at the same place last time,
     in floor order; None when the floor itself changed (an agent joined, left or moved). The last
-    answer is kept: with no role models the roster and the measurer ask the same question."""
+    answer is kept: with no role models the roster and the measurer ask the same question. The
+    parser's hint, when it is about these two very lists, spares the pass over all of them."""
     global _last
     last = _last  # one read: another thread's answer is a whole tuple or none
     if last is not None and last[0] is agents and last[1] is before:
         return last[2]
-    found = _compare(agents, before)
+    found = _compare(agents, before, hint)
     _last = (agents, before, found)
     return found
 
 
-def _compare(agents: Sequence[Agent], before: Sequence[Agent]) -> list[tuple[Agent, Agent]] | None:
+def _compare(agents: Sequence[Agent], before: Sequence[Agent],
+             hint: Changed | None = None) -> list[tuple[Agent, Agent]] | None:
     if agents is before:
         return []
     if len(agents) != len(before):
         return None
-    places = list(compress(range(len(agents)), map(is_not, agents, before)))
+    if hint is not None and hint.applies(agents, before):
+        places = hint.differ()
+    else:
+        places = list(compress(range(len(agents)), map(is_not, agents, before)))
     new, old = list(map(agents.__getitem__, places)), list(map(before.__getitem__, places))
     if list(map(_ID, new)) != list(map(_ID, old)):
         return None

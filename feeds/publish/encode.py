@@ -16,7 +16,9 @@ progress is compact (:mod:`feeds.bus.compact`), the site's whole.
 
 Each team's fragments wait in a list of their own between a slot for what precedes them in the
 payload and one for what follows (:class:`Grouped`), so a payload costs one join, one copy of its
-bytes; a poll's work is one C-level identity pass over each list, then a few steps per changed object.
+bytes; a poll's work is one C-level identity pass over each list (none over the agents when the
+snapshot's hint, ``Snapshot.changed``, is about that very list and the last one), then a few steps
+per changed object.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ import msgspec
 from feeds.bus.compact import Heads
 from feeds.bus.topics import ENCODER, VERSION
 from feeds.game.challenges import GameState, Progress
-from feeds.model import Agent, Snapshot, Team, plain_number
+from feeds.model import Agent, Changed, Snapshot, Team, plain_number
 
 enc: Callable[[Any], bytes] = ENCODER.encode  # one JSON value exactly as ``pack`` writes it
 REST = "\0rest"  # the site part's key among the teams' (no team id is this: ids are visible text)
@@ -92,14 +94,18 @@ class Grouped:
         self._place: list[int] = []  # position -> its place in that list
         self._context: object = None
 
-    def update(self, objs: Sequence[object], encode: Callable[[Any], bytes], context: object = None) -> None:
+    def update(self, objs: Sequence[object], encode: Callable[[Any], bytes], context: object = None,
+               hint: Changed | None = None) -> None:
         """Bring the groups to ``objs``; ``context`` (compared with ``==``) is whatever else decides
-        the groups (who is in which team): when it changes, everything is sorted again."""
+        the groups (who is in which team): when it changes, everything is sorted again. ``hint``
+        spares the identity pass when it is about ``objs`` and the last poll's very list."""
         fragments = self.fragments
         old = fragments.objs
         if len(objs) == len(old) and context == self._context:
             same, parts, list_of, place = self.same, fragments.parts, self._list_of, self._place
-            for i in compress(range(len(objs)), map(operator.is_not, objs, old)):  # one pass per changed object
+            changed = (hint.differ() if hint is not None and hint.applies(objs, old)
+                       else compress(range(len(objs)), map(operator.is_not, objs, old)))
+            for i in changed:  # a few steps per changed object
                 obj = objs[i]
                 if same(obj) != same(old[i]):
                     break  # its group may be another: sorted again below (what was done here is done again)
@@ -213,7 +219,7 @@ class Encoder:
         if agents is self.agents.fragments.objs and agents:
             return
         before = self.agents.generation
-        self.agents.update(agents, _agent)
+        self.agents.update(agents, _agent, None, snapshot.changed if snapshot is not None else None)
         teams = {t.id for t in snapshot.teams} if snapshot is not None else set()
         if self.agents.generation != before or teams != self._listed:
             self._listed = teams
