@@ -8,7 +8,7 @@ them — not zeroed as they would be for a feed without a ledger.
 The hub sends the game in parts (docs/hub.md): the site's (period, records, duels, comparison, and
 whatever belongs to no team) and one per team (its agents' and its own progress, and their badges),
 each progress entry with its place in the engine's list, a team's progress compact
-(:mod:`feeds.bus.compact`). :func:`assemble` puts the parts a screen
+(:mod:`feeds.live.compact`). :func:`assemble` puts the parts a screen
 subscribed to back together: the GameState a single wall would have, for those teams.
 
 A thank-you the team page took back comes from the hub as a ``thanks_withdrawn`` event
@@ -25,7 +25,7 @@ from typing import Any
 
 from feeds.board.diff import BoardEvent, ThanksWithdrawn
 from feeds.bus.codec import DecodeError, decode
-from feeds.bus.compact import expand
+from feeds.live.compact import expand
 from feeds.connectors.hub import HubFeed
 from feeds.game.challenges import GameState, Progress
 from feeds.game.engine import EngineOutput
@@ -68,7 +68,7 @@ def decode_game(data: dict[str, Any]) -> SiteGame:
 
 @dataclass(frozen=True, slots=True)
 class _TeamWire:
-    """A team's part as it travels: progress compact (:mod:`feeds.bus.compact`)."""
+    """A team's part as it travels: progress compact (:mod:`feeds.live.compact`)."""
 
     heads: tuple[tuple[str, str, str, str], ...] = ()
     progress: tuple[tuple[int, str, float, float, int], ...] = ()

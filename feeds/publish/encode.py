@@ -12,7 +12,7 @@ The game goes out in parts (docs/hub.md, "Topics and payloads"): each team's pro
 its own topic, and the rest — period, records, duels, comparison, and the progress and badges of
 subjects in no team — on the site's. Each progress entry travels with its place in the engine's list
 (``order``), so a screen of any set of teams puts its parts back in the engine's order; a team's
-progress is compact (:mod:`feeds.bus.compact`), the site's whole.
+progress is compact (:mod:`feeds.live.compact`), the site's whole.
 
 Each team's fragments wait in a list of their own between a slot for what precedes them in the
 payload and one for what follows (:class:`Grouped`), so a payload costs one join, one copy of its
@@ -31,7 +31,7 @@ from typing import Any
 
 import msgspec
 
-from feeds.bus.compact import Heads
+from feeds.live.compact import Heads
 from feeds.bus.topics import ENCODER, VERSION
 from feeds.game.challenges import GameState, Progress
 from feeds.model import Agent, Changed, Snapshot, Team, plain_number
@@ -233,7 +233,7 @@ class Encoder:
         """The game's parts: under :data:`REST` the site's ``pack("game", {"epoch", "game": …})``,
         under each team id (``teams``, and any team a progress entry or badge belongs to) its
         ``pack("game_team", {"epoch", "team", "heads", "progress", "order", "badges"})``, progress
-        compact (:mod:`feeds.bus.compact`). A subject is a team's when it is one of the team's agents
+        compact (:mod:`feeds.live.compact`). A subject is a team's when it is one of the team's agents
         (scope "agent") or the team (scope "team")."""
         self._follow(snapshot)
         member, team_ids = self._member, self._teams | set(teams)
