@@ -65,3 +65,28 @@ def test_a_failed_write_is_kept_and_written_by_the_next_flush(tmp_path: Path) ->
     blocker.close()
     history.flush()
     assert on_disk(tmp_path) == {("2026-12-02", "asa"): 3.0}
+
+
+def test_a_quiet_feed_still_gets_its_last_changes_written(tmp_path: Path) -> None:
+    """The engine asks for the last snapshot again once the write is due (Engine.pending), so the
+    day's last changes do not wait in memory for the next change of the feed."""
+    from tests.test_challenges import engine as make_engine  # the default challenges on real files
+    from feeds.model import Agent, Snapshot
+    from types import MappingProxyType
+
+    clock = [T0.timestamp()]
+    eng = make_engine(tmp_path)
+    eng.clock = lambda: clock[0]
+    eng.history.flush_every = 5.0
+    floor = lambda n: Snapshot((Agent("asa", "Åsa", "night", metrics=MappingProxyType({"tickets_solved": n})),))
+    eng.process(floor(1.0), datetime.fromtimestamp(clock[0], timezone.utc))
+    clock[0] += 1
+    eng.process(floor(2.0), datetime.fromtimestamp(clock[0], timezone.utc))
+    assert not eng.pending()  # noted a second ago: not due
+    clock[0] += 5
+    assert eng.pending()  # due: the coordinator offers the same snapshot again
+    eng.process(floor(2.0), datetime.fromtimestamp(clock[0], timezone.utc))
+    assert not eng.pending()
+    with sqlite3.connect(tmp_path / "state" / DB_NAME) as db:
+        assert db.execute("SELECT value FROM totals WHERE subject = 'asa' AND subject_kind = 'agent' AND "
+                          "metric = 'tickets_solved'").fetchone() == (2.0,)

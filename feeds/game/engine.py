@@ -92,14 +92,16 @@ class Engine:
 
     def pending(self) -> bool:
         """Whether the last snapshot should be offered again though the feed has not changed (a 304,
-        the same body): events wait for a ledger that failed, or the history is due a sample."""
+        the same body): events wait for a ledger that failed, or the history is due a sample or a
+        write of the totals it holds."""
         if self._failing or self._unrecorded:
             return True
         if self.history is None or self._last is None:
             return False
-        local = self.calendar.local(datetime.fromtimestamp(self.clock(), timezone.utc))
+        now = datetime.fromtimestamp(self.clock(), timezone.utc)
+        local = self.calendar.local(now)
         day = self.calendar.period("day", local).key
-        return self.history.sample_due(day, local.hour * 60 + local.minute)
+        return self.history.flush_due(now) or self.history.sample_due(day, local.hour * 60 + local.minute)
 
     def close(self) -> None:
         self.ledger.close()

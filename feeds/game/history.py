@@ -92,11 +92,16 @@ class History:
             for key in changed:
                 written[key[:4]] = key[4]
                 pending[key[:4]] = (key[4], stamp)
-        last = self._flushed_at
-        if pending and (last is None or not 0 <= (at - last).total_seconds() < self.flush_every):
+        if self.flush_due(at):
             self.flush()
             self._flushed_at = at
         return len(changed)
+
+    def flush_due(self, now: datetime) -> bool:
+        """Whether values are waiting and the time to write them has come (the engine asks while the
+        feed is quiet, so the last changes of a day never wait for the next change)."""
+        last = self._flushed_at
+        return bool(self._pending) and (last is None or not 0 <= (now - last).total_seconds() < self.flush_every)
 
     def flush(self) -> None:
         """Write the values noted since the last flush (kept for the next one if the write fails)."""
