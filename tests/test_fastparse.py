@@ -494,3 +494,23 @@ def test_teams_and_events_read_once_give_their_warnings_every_poll() -> None:
         same(snapshots[-1], slow(raw))
     assert snapshots[0].events is snapshots[3].events and len(snapshots[3].warnings) == 7
     assert decoder.slow_polls == 0
+
+
+@pytest.mark.parametrize("twice", [b'"name":"\xff\xfe","name":"Ann"', b'"name":' + b"9" * 5000 + b',"name":"Ann"',
+                                   b'"metrics":{"x":"\xff"},"metrics":{"tickets":2}'])
+def test_a_key_given_twice_is_read_as_the_slow_path_reads_it(twice: bytes) -> None:
+    """The metrics-only short cut must not skip the first of a key given twice (the reviewer's case)."""
+    first = b'{"version":1,"agents":[{"id":"a","name":"Ann","metrics":{"tickets":1}}]}'
+    second = b'{"version":1,"agents":[{"id":"a",' + twice + (b',"metrics":{"tickets":2}}]}' if b"metrics" not in twice
+                                                             else b',"name":"Ann"}]}')
+    decoder = JsonDecoder(10_000_000)
+    decoder(first)
+    try:
+        expected: object = normalise(decode_json(second, 10_000_000))
+    except (FeedError, ValueError) as exc:
+        expected = type(exc)
+    try:
+        got: object = decoder(second)
+    except (FeedError, ValueError) as exc:
+        got = type(exc)
+    assert repr(got) == repr(expected)

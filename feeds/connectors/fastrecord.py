@@ -107,8 +107,18 @@ def _metrics_changed(key: bytes, before: Entry) -> Entry | None:
         return None
     # before's split is made again rather than kept: 5,000 dicts more for the collector to walk cost more
     old_parts = _PARTS.decode(before.key)  # an object: before is plain
-    old_parts.pop("metrics", None)
+    old_metrics = old_parts.pop("metrics", None)
     if parts != old_parts:
+        return None
+    # A key given twice keeps its last value in the split, so the first would go unread (bad UTF-8,
+    # a 5,000-digit number: what load refuses). So the record must be before's bytes with only the
+    # metrics' bytes replaced, which before (read whole, no key twice) leaves no room for.
+    if old_metrics is None:
+        return None
+    was, now = bytes(old_metrics), bytes(raw_metrics)
+    at = before.key.find(was)
+    if at < 0 or len(key) != len(before.key) - len(was) + len(now) or not (
+            key.startswith(before.key[:at]) and key.endswith(before.key[at + len(was):])):
         return None
     old = before.agent
     assert old is not None
