@@ -34,6 +34,7 @@ CREATE TABLE IF NOT EXISTS hub_outbox (
     UNIQUE (stream, event_id)
 );
 CREATE INDEX IF NOT EXISTS hub_outbox_unpublished ON hub_outbox (published) WHERE published = 0;
+CREATE INDEX IF NOT EXISTS hub_outbox_whole ON hub_outbox (stream, seq) WHERE payload != '';  -- what prune may empty
 """
 RING = 50  # events per stream in the retained "recent" ring
 REMEMBER = 10_000  # ids per stream kept after their event expired: never announced twice
@@ -117,10 +118,12 @@ class Outbox:
         ``remember``, so an event a feed still lists hours later is not announced again (as a single
         wall remembers 10,000 ids). The highest seq of a stream is never deleted, so the next event
         still counts on from it."""
-        last = "(SELECT MAX(seq) FROM hub_outbox o WHERE o.stream = hub_outbox.stream)"
+        gone = 0
         with self._lock, immediate(self._db):
-            self._db.execute(f"UPDATE hub_outbox SET payload = '' WHERE published = 1 AND expires_at <= ? "
-                             f"AND payload != '' AND seq <= {last} - ?", (now, keep))
-            cursor = self._db.execute(f"DELETE FROM hub_outbox WHERE published = 1 AND expires_at <= ? "
-                                      f"AND seq <= {last} - ?", (now, max(keep, remember)))
-            return cursor.rowcount
+            tops = self._db.execute("SELECT stream, MAX(seq) FROM hub_outbox GROUP BY stream").fetchall()
+            for stream, top in tops:  # each a range of the primary key (and of the index of those still whole)
+                self._db.execute("UPDATE hub_outbox SET payload = '' WHERE stream = ? AND seq <= ? AND payload != '' "
+                                 "AND published = 1 AND expires_at <= ?", (stream, top - keep, now))
+                gone += self._db.execute("DELETE FROM hub_outbox WHERE stream = ? AND seq <= ? AND published = 1 "
+                                         "AND expires_at <= ?", (stream, top - max(keep, remember), now)).rowcount
+        return gone
