@@ -32,6 +32,7 @@ BAD = [  # topic, payload, words the one log line must say
     ("chalkwall/acme/events/team/night", b'{"v":1,"kind":"event","stream":"team/night"}', "an event without epoch, seq"),
     ("chalkwall/acme/events/team/night", b'{"v":1,"kind":"board"}', "where a 'event' belongs"),
     ("chalkwall/acme/hub/status", b"\xff", "not JSON"),
+    (BOARD, b"[" * 100_000, "nested too deeply"),
 ]
 
 

@@ -54,6 +54,9 @@ def test_the_documented_example_parses_and_round_trips() -> None:
     (b'{"version": true, "agents": []}', "bad_version", "unsupported feed version true (chalkwall reads version 1)"),
     (b'{"version": 1, "agents": {"a": 1}}', "bad_document", '"agents" must be a list, got an object'),
     (b"[" * 100_000, "bad_document", "document is not usable JSON: nested too deeply"),
+    (b'{"version": 1, "n": ' + b"9" * 5000 + b"}", "bad_document",
+     "document is not usable JSON: Exceeds the limit (4300 digits) for integer string conversion: value has "
+     "5000 digits; use sys.set_int_max_str_digits() to increase the limit"),
 ])
 def test_bad_documents_are_refused_whole(raw: bytes, kind: str, message: str) -> None:
     with pytest.raises(FeedError) as info:

@@ -143,10 +143,16 @@ def parse_json(payload: bytes) -> Any:
         return _DECODER.decode(payload)
     except msgspec.DecodeError:
         pass
+    except RecursionError:
+        raise BusError("not usable JSON: nested too deeply") from None
     try:
         return json.loads(payload)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise BusError(f"not JSON ({exc})") from None
+    except RecursionError:
+        raise BusError("not usable JSON: nested too deeply") from None
+    except ValueError as exc:  # a number of thousands of digits (Python's int limit)
+        raise BusError(f"not usable JSON ({exc})") from None
 
 
 def read(payload: bytes, kind: str) -> dict[str, Any]:

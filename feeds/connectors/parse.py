@@ -50,6 +50,8 @@ def decode_json(raw: bytes, max_bytes: int) -> Any:
                         "bad_document") from None
     except RecursionError:
         raise FeedError("document is not usable JSON: nested too deeply", "bad_document") from None
+    except ValueError as exc:  # a number of thousands of digits: Python's int limit
+        raise FeedError(f"document is not usable JSON: {exc}", "bad_document") from None
 
 
 def parse_document(raw: bytes, max_bytes: int) -> Snapshot:
