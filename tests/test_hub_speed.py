@@ -95,7 +95,6 @@ def test_board_payloads_are_packs_bytes_across_polls() -> None:
         boards = encoder.boards(snapshot, head)
         assert boards == {team: pack("board", {**head, **d}) for team, d in team_documents(snapshot).items()}
         assert set(boards) == {"night", "day", "empty", None}
-        encoder.turn()
     assert len(encoder.agents.fragments) == 4  # one floor's agents, not every poll's
 
 
@@ -103,7 +102,6 @@ def test_an_unchanged_agent_is_not_encoded_again() -> None:
     parse, encoder, calls = Normaliser(), Encoder(), []
     first = parse(doc(3, 4, 5))
     encoder.boards(first, {"rev": 1})
-    encoder.turn()
     second = parse(doc(3, 6, 5))  # only Пётр moved
     assert second.agents[0] is first.agents[0] and second.agents[1] is not first.agents[1]
     encoder.agents.fragments.update(second.agents, lambda a: calls.append(a) or b"x")
@@ -119,7 +117,6 @@ def test_game_payload_is_packs_bytes_and_to_dict_is_asdict(tmp_path: Path) -> No
         assert game is not None and game.progress
         parts = encoder.game(game, 5, snapshot)
         assert parts == reference(game, snapshot, 5, heads_of(parts)) and set(parts) == {REST, "night", "day", "empty", None}
-        encoder.turn()
         old = {"period": game.period, "progress": [dataclasses.asdict(p) for p in game.progress],
                "records": [dataclasses.asdict(r) for r in game.records],
                "duels": [dataclasses.asdict(d) for d in game.duels],

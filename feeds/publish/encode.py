@@ -279,6 +279,3 @@ class Encoder:
             encoded = enc(mine)
             self._rest = (mine, encoded)
         return encoded
-
-    def turn(self) -> None:
-        """A poll's payloads are made (kept for the publisher's calls; the caches keep themselves)."""

@@ -103,7 +103,7 @@ class OutboxSeen(SeenEvents):
                         f"SELECT stream, event_id FROM hub_outbox WHERE event_id IN ({','.join('?' * len(chunk))}) "
                         "ORDER BY rowid", chunk).fetchall():
                     event = withdrawal(event_id, now)
-                    body = json.dumps(event.to_dict(), separators=(",", ":"), ensure_ascii=False)
+                    body = event_body(event)
                     queued += enqueue(self._db, stream, event.id, body, now, EVENT_TTL) is not None
         return queued
 
@@ -117,12 +117,17 @@ class OutboxSeen(SeenEvents):
         self._db.close()
 
 
+def event_body(event: FeedEvent) -> str:
+    """An event as the outbox keeps it: the JSON a screen receives under ``event``."""
+    return json.dumps(event.to_dict(), separators=(",", ":"), ensure_ascii=False)
+
+
 def _enqueue(db: sqlite3.Connection, event: FeedEvent, snapshot: Snapshot | None, now: float) -> bool:
     """``event`` numbered on its team's stream (or the site's) inside the caller's transaction on
     ``db``; False when that stream holds it already."""
     team = team_of(event, snapshot)
     stream = stream_of(team) if team else SITE
-    body = json.dumps(event.to_dict(), separators=(",", ":"), ensure_ascii=False)
+    body = event_body(event)
     return enqueue(db, stream, event.id, body, now, EVENT_TTL) is not None
 
 
@@ -255,7 +260,6 @@ class Publisher:
             for team, body in parts.items():
                 self._retain(self.topics.game_team(team), body)
             self._clear_gone(self.topics.game_team, {self.topics.game_team(team) for team in parts})
-        self.encoder.turn()
         self.link.publish(self.topics.hub_status, self.status_payload(), retain=True)
         self._events()
 
