@@ -3,6 +3,7 @@
 ```
 chalkwall/<site>/hub/status              retained  the hub: online/offline (its will), version, epoch
 chalkwall/<site>/board/team/<team>       retained  one team's part of the feed (a canonical document)
+chalkwall/<site>/board/summary           retained  each team's size and totals, the floor's (no names)
 chalkwall/<site>/game                    retained  the game's site-wide part: period, records, duels, comparison
 chalkwall/<site>/game/team/<team>        retained  that team's part of the game: its agents' and its own progress, badges
 chalkwall/<site>/events/team/<team>      QoS 1     celebrations for that team's screens, numbered
@@ -78,6 +79,10 @@ class Topics:
 
     def board(self, team: str | None) -> str:
         return self._t("board", "team", team_level(team))
+
+    @property
+    def summary(self) -> str:
+        return self._t("board", "summary")
 
     @property
     def boards(self) -> str:

@@ -72,6 +72,7 @@ class Engine:
         self.completed: list[FeedEvent] = []  # chalkwall's own completions from the last process()
         self.shown: list[FeedEvent] = []  # the feed's events from the last process(), as they may be shown
         self.game: GameState | None = None
+        self.totals: dict[tuple[str, str], dict[str, float]] = {}  # team and floor values (see _measure)
         self._last: Snapshot | None = None
         self._failing = False  # the ledger could not be written at the last try
         self._unrecorded: dict[str, FeedEvent] = {}  # the events offered meanwhile, to offer again
@@ -257,6 +258,9 @@ class Engine:
         self.game = GameState(period.key, self.challenges.progress if self.challenges else (),
                               self.challenges.records if self.challenges else (), comparison,
                               self.challenges.duels if self.challenges else (), self._badges[1])
+        # The team and floor values, copied (the measurer keeps its own up to date in this thread) for
+        # the hub's site summary, which the main thread reads.
+        self.totals = {key: dict(found) for key, found in values.items() if key[0] != "agent"}
         self._steady, self._day = True, period.key
         return own
 

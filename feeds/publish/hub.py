@@ -23,8 +23,9 @@ import sqlite3
 import sys
 import threading
 import time
-from collections import deque
-from collections.abc import Callable, Iterable
+from collections import Counter, deque
+from collections.abc import Callable, Iterable, Mapping
+from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
@@ -38,12 +39,13 @@ from feeds.db import connect, feed_state_dir, immediate
 from feeds.live.coordinator import FeedCoordinator
 from feeds.live.feed import LiveFeed, open_live_feed
 from feeds.logs import LOGGER, register_secret
-from feeds.model import FeedEvent, Snapshot
+from feeds.model import FeedEvent, Snapshot, plain_number
 from feeds.publish.encode import REST, Encoder
 from feeds.publish.outbox import Entry, Outbox, enqueue, ensure_schema
 from feeds.live.undo import thanks_publisher, undone_announced, withdrawal
 
 log = logging.getLogger(f"{LOGGER}.hub")
+_TEAM = attrgetter("team")
 PRUNE_EVERY = 60.0  # seconds between the outbox's prunes
 EVENT_TTL = 900  # seconds a celebration stays worth showing to a screen that was away
 SITE = "site"
@@ -157,8 +159,10 @@ class Publisher:
     publish would stop the network thread — and with it every keep-alive."""
 
     def __init__(self, hub: HubConfig, coordinator: FeedCoordinator, outbox: Outbox, link: Link,
-                 clock: Callable[[], float] = time.time, wake: Callable[[], None] = lambda: None) -> None:
+                 clock: Callable[[], float] = time.time, wake: Callable[[], None] = lambda: None,
+                 totals: Callable[[], Mapping[tuple[str, str], Mapping[str, float]]] = lambda: {}) -> None:
         self.topics, self.coordinator, self.outbox, self.link, self.clock = Topics(hub.site), coordinator, outbox, link, clock
+        self.totals = totals  # the engine's team and floor values of its metrics (Engine.totals)
         self.wake = wake
         self.started_at = clock()
         self._fresh = False  # the link came (back) up: send everything retained again
@@ -170,6 +174,20 @@ class Publisher:
         self._screens_lock = threading.Lock()  # never held across a paho call
         self._screens: dict[str, tuple[str, float]] = {}
         self.encoder = Encoder()  # the payloads, re-encoding only the agents and progress that changed
+
+    def summary_payload(self, snapshot: Snapshot, rev: int, observed_at: float | None) -> bytes:
+        """The site summary: each team's size and totals and the floor's (docs/hub.md), a few kB
+        whatever the floor's size, and no one's name: what a floor view or a head office needs
+        without taking every team's board."""
+        sizes = Counter(map(_TEAM, snapshot.agents))
+        totals = self.totals()
+        teams = [{**team.to_dict(), "agents": sizes.get(team.id, 0),
+                  "totals": {m: plain_number(v[team.id]) for (kind, m), v in totals.items() if kind == "team" and team.id in v}}
+                 for team in snapshot.teams]
+        floor = {m: plain_number(v["all"]) for (kind, m), v in totals.items() if kind == "floor" and "all" in v}
+        return pack("summary", {"rev": rev, "epoch": self.outbox.epoch, "observed_at": observed_at,
+                                "generated_at": snapshot.generated_at, "agents": len(snapshot.agents),
+                                "teams": teams, "floor": floor})
 
     def status_payload(self, state: str = "online") -> bytes:
         feed = self.coordinator.state()
@@ -254,6 +272,7 @@ class Publisher:
             for team, body in boards.items():
                 self._retain(self.topics.board(team), body)
             self._clear_gone(self.topics.board, live)
+            self._retain(self.topics.summary, self.summary_payload(snapshot, rev, state.last_success))
         if state.game is not None:  # the site's part, then each team's (screens take them in any order)
             parts = self.encoder.game(state.game, self.outbox.epoch, snapshot, boards if snapshot is not None else ())
             self._retain(self.topics.game, parts.pop(REST))  # type: ignore[arg-type]
@@ -359,7 +378,8 @@ class HubProcess:
                          on_up=lambda: self.publisher.reconnected(), clock=clock, reconnect_max=self.hub.reconnect_max,
                          on_message=lambda *m: self.publisher.screen_message(*m))
         self.link.subscribe(topics.screen_statuses, qos=1)
-        self.publisher = Publisher(self.hub, self.live.coordinator, self.outbox, self.link, clock, wake=self.wake.set)
+        self.publisher = Publisher(self.hub, self.live.coordinator, self.outbox, self.link, clock, wake=self.wake.set,
+                                   totals=lambda: self.live.engine.totals if self.live.engine is not None else {})
         self.stopping = threading.Event()
         self._trouble: float | None = None  # since when publishing fails (said once)
 
