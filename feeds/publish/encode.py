@@ -195,6 +195,10 @@ class Encoder:
     def _home(self, progress: Progress) -> Hashable:
         return self._owner.get((progress.scope, progress.subject), REST)
 
+    def sizes(self) -> dict[str | None, int]:
+        """How many agents each team has in the snapshot :meth:`boards` last encoded (its groups)."""
+        return {team: len(where) for team, where in self.agents.where.items()}  # type: ignore[misc]
+
     def boards(self, snapshot: Snapshot, head: Mapping[str, Any]) -> dict[str | None, bytes]:
         """Each team's board payload: ``pack("board", {**head, **team_documents(snapshot)[team]})``."""
         teams = {t.id: t for t in snapshot.teams}

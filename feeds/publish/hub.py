@@ -23,9 +23,8 @@ import sqlite3
 import sys
 import threading
 import time
-from collections import Counter, deque
+from collections import deque
 from collections.abc import Callable, Iterable, Mapping
-from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +44,6 @@ from feeds.publish.outbox import Entry, Outbox, enqueue, ensure_schema
 from feeds.live.undo import thanks_publisher, undone_announced, withdrawal
 
 log = logging.getLogger(f"{LOGGER}.hub")
-_TEAM = attrgetter("team")
 PRUNE_EVERY = 60.0  # seconds between the outbox's prunes
 EVENT_TTL = 900  # seconds a celebration stays worth showing to a screen that was away
 SITE = "site"
@@ -178,8 +176,8 @@ class Publisher:
     def summary_payload(self, snapshot: Snapshot, rev: int, observed_at: float | None) -> bytes:
         """The site summary: each team's size and totals and the floor's (docs/hub.md), a few kB
         whatever the floor's size, and no one's name: what a floor view or a head office needs
-        without taking every team's board."""
-        sizes = Counter(map(_TEAM, snapshot.agents))
+        without taking every team's board. Called after :meth:`Encoder.boards` of ``snapshot``."""
+        sizes = self.encoder.sizes()  # boards() has just grouped this snapshot's agents
         totals = self.totals()
         teams = [{**team.to_dict(), "agents": sizes.get(team.id, 0),
                   "totals": {m: plain_number(v[team.id]) for (kind, m), v in totals.items() if kind == "team" and team.id in v}}
