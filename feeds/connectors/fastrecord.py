@@ -36,10 +36,10 @@ class Fallback(Exception):
 class Entry:
     """One agent record's reading, shared by every poll whose record has the same bytes."""
 
-    __slots__ = ("agent", "notes", "label", "empty", "plain", "simple", "key", "_unteamed")
+    __slots__ = ("agent", "notes", "label", "empty", "plain", "simple", "key", "span", "_unteamed")
 
     def __init__(self, agent: Agent | None, notes: tuple[str, ...], label: str, empty: tuple[str, ...],
-                 key: bytes) -> None:
+                 key: bytes, span: tuple[int, int] | None = None) -> None:
         self.agent = agent  # None: the record is dropped, and notes holds the reason alone
         self.notes = notes
         self.label = label
@@ -47,6 +47,7 @@ class Entry:
         self.plain = agent is not None and not notes
         self.simple = self.plain and not empty  # the common case: nothing to say about it at all
         self.key = key  # the record's bytes
+        self.span = span  # where its metrics' bytes lie in key, when known (see _metrics_changed)
         self._unteamed: Agent | None = None
 
     def unteamed(self) -> Agent:
@@ -96,43 +97,31 @@ def read_record(key: bytes, before: Entry | None) -> Entry:
 
 
 def _metrics_changed(key: bytes, before: Entry) -> Entry | None:
-    """``before``'s reading with this record's metrics, when every other value of the record has
-    ``before``'s very bytes and the metrics are an object of numbers; None otherwise."""
-    try:
-        parts = _PARTS.decode(key)
-    except msgspec.MsgspecError:  # not an object
+    """``before``'s reading with this record's metrics, when the record is ``before``'s bytes with
+    only the metrics' bytes replaced and the metrics are an object of numbers; None otherwise.
+    Byte for byte: a key given twice (which a split would hide, with whatever its first value holds)
+    cannot come in, since ``before`` was read whole; and no split of either record is needed."""
+    span = before.span if before.span is not None else _span(before.key)
+    if span is None:
         return None
-    raw_metrics = parts.pop("metrics", None)
-    if raw_metrics is None:
+    start, end = span
+    tail = len(before.key) - end
+    if len(key) <= start + tail or not (key.startswith(before.key[:start]) and key.endswith(before.key[end:])):
         return None
-    # before's split is made again rather than kept: 5,000 dicts more for the collector to walk cost more
-    old_parts = _PARTS.decode(before.key)  # an object: before is plain
-    old_metrics = old_parts.pop("metrics", None)
-    if parts != old_parts:
-        return None
-    # A key given twice keeps its last value in the split, so the first would go unread (bad UTF-8,
-    # a 5,000-digit number: what load refuses). So the record must be before's bytes with only the
-    # metrics' bytes replaced, which before (read whole, no key twice) leaves no room for.
-    if old_metrics is None:
-        return None
-    was, now = bytes(old_metrics), bytes(raw_metrics)
-    at = before.key.find(was)
-    if at < 0 or len(key) != len(before.key) - len(was) + len(now) or not (
-            key.startswith(before.key[:at]) and key.endswith(before.key[at + len(was):])):
-        return None
+    raw_metrics = key[start:len(key) - tail]
     old = before.agent
     assert old is not None
     try:
-        numbers = _NUMBERS.decode(raw_metrics)
-    except msgspec.MsgspecError:  # something read_metrics has a note for, or a null
+        numbers = _NUMBERS.decode(raw_metrics)  # also refuses anything but one JSON object
+    except msgspec.MsgspecError:  # something read_metrics has a note for, a null, or not an object
         pass
     else:
-        return Entry(_with_metrics(old, numbers), (), before.label, (), key)
-    if bytes(raw_metrics).count(b"[") + bytes(raw_metrics).count(b"{") > 1:
+        return Entry(_with_metrics(old, numbers), (), before.label, (), key, (start, len(key) - tail))
+    if raw_metrics.count(b"[") + raw_metrics.count(b"{") > 1:
         return None  # something nested: the whole record's depth is load's to judge
     try:
         metrics = _ANY.decode(raw_metrics)
-    except msgspec.MsgspecError:  # 1e400: load's business
+    except msgspec.MsgspecError:  # 1e400, or not one JSON value: load's business
         return None
     if type(metrics) is not dict:
         return None
@@ -140,6 +129,22 @@ def _metrics_changed(key: bytes, before: Entry) -> Entry | None:
     numbers = read_metrics(metrics, notes)
     empty = named_empty({"metrics": metrics})
     return Entry(_with_metrics(old, numbers), tuple(notes), before.label, empty, key)
+
+
+def _span(key: bytes) -> tuple[int, int] | None:
+    """Where the metrics' value lies in a record's bytes; None when that cannot be told for sure
+    (no metrics, or their bytes also stand elsewhere in the record)."""
+    try:
+        raw = _PARTS.decode(key).get("metrics")
+    except msgspec.MsgspecError:
+        return None
+    if raw is None:
+        return None
+    was = bytes(raw)
+    at = key.find(was)
+    if at < 0 or key.find(was, at + 1) >= 0:
+        return None
+    return at, at + len(was)
 
 
 def _with_metrics(agent: Agent, metrics: dict[str, float]) -> Agent:
