@@ -52,3 +52,10 @@ def test_wrong_shapes_are_refused_with_their_path(tmp_path: Path, change, path: 
     with pytest.raises(DecodeError) as caught:
         decode(GameState, wire)
     assert path in str(caught.value)
+
+
+def test_a_mapping_the_data_leaves_out_is_its_default_once_not_wrapped_twice() -> None:
+    from feeds.bus.codec import slow_decode
+
+    fast, slow = decode(GameState, {"period": "day:2026-12-02"}), slow_decode(GameState, {"period": "day:2026-12-02"})
+    assert repr(fast) == repr(slow) and repr(fast.badges) == "mappingproxy({})"

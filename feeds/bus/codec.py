@@ -67,7 +67,8 @@ def _fast(cls: type[T], data: Any) -> T | None:
         return None
     if mappings:  # _value's mappings are read-only views; msgspec's are dicts
         out = dataclasses.replace(out, **{name: types.MappingProxyType(getattr(out, name)) for name in mappings
-                                          if getattr(out, name) is not None})  # type: ignore[type-var]
+                                          if type(getattr(out, name)) is dict})  # type: ignore[type-var]
+        # (a field the data left out has its default, already read-only: not wrapped twice)
     return out
 
 
