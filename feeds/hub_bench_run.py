@@ -70,10 +70,12 @@ class Screen:
     def __init__(self, name: str, team: str, directory: Path) -> None:
         from feeds.bus.cursor import Cursor, Inbox
         from feeds.bus.topics import Topics, stream_of
+        from feeds.live.hubgame import TeamParts
 
         self.name, self.team, self.stream, self.topics = name, team, stream_of(team), Topics(SITE)
         directory.mkdir(parents=True, exist_ok=True)
         self.inbox = Inbox(Cursor(directory))
+        self.parts = TeamParts()  # as a real screen decodes its team's game parts
         self.boards: list[tuple[int, float, float]] = []  # rev, observed_at, decoded (monotonic)
         self.arrived: list[tuple[int, float, float]] = []  # the same boards, as the socket handed them over
         self.shown: list[tuple[str, int]] = []
@@ -96,12 +98,12 @@ class Screen:
                     self.boards.append((*key, time.monotonic()))
                     self.arrived.append((*key, arrived))
             elif what in ("game", "game_team"):  # decoded as a real screen does, so its cost is counted
-                from feeds.live.hubgame import decode_game, decode_team_game
+                from feeds.live.hubgame import decode_game
 
                 if what == "game":
                     decode_game(read(payload, "game")["game"])
                 elif payload:
-                    decode_team_game(read(payload, "game_team"))
+                    self.parts(read(payload, "game_team"), self.team)
                 self.game_bytes += len(payload)
             elif what in ("events", "recent"):
                 data = read(payload, "event" if what == "events" else "recent")

@@ -18,7 +18,8 @@ from feeds.bus import topics
 from feeds.bus.codec import DecodeError, decode, slow_decode
 from feeds.bus.topics import BusError, pack, read
 from feeds.game.challenges import GameState, Progress, plain_fields
-from feeds.live.hubgame import assemble, decode_game, decode_team_game
+from feeds.live.compact import Expander, expand
+from feeds.live.hubgame import TeamParts, assemble, decode_game, decode_team_game
 from feeds.model import Agent, Snapshot, Team
 from feeds.publish import encode
 from feeds.publish.encode import REST, Encoder, Fragments, positions
@@ -166,6 +167,53 @@ def test_the_old_shape_of_the_game_is_refused_with_a_clear_reason(tmp_path: Path
 def test_a_team_part_of_the_wrong_shape_is_refused_saying_where(part: dict[str, Any], words: str) -> None:
     with pytest.raises(DecodeError, match=words):
         decode_team_game(part)
+
+
+# --- a screen's expander: the last part's entries remembered --------------------------------------
+
+HEADS_A = (("race", "First to 40", "race", "agent"), ("own", "Beat your usual", "personal_best", "agent"))
+HEADS_B = (HEADS_A[1], HEADS_A[0])  # the hub numbered its heads afresh: the same entries mean other things
+ENTRY = st.tuples(st.sampled_from([0, 1, 0, 1, 2]), st.sampled_from(SUBJECTS[:3]), st.sampled_from([0.0, 1.0]),
+                  st.just(40.0), st.sampled_from([0, 1, 0, 1, 8]))  # head 2 and flags 8 refused
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.tuples(st.booleans(), st.lists(ENTRY, max_size=6)), min_size=1, max_size=8))
+def test_an_expander_gives_what_expand_gives_and_refuses_what_it_refuses(parts: list[Any]) -> None:
+    expander, last = Expander(), None
+    for flipped, entries in parts:
+        heads = HEADS_B if flipped else HEADS_A
+        try:
+            want: Any = expand(heads, entries)
+        except DecodeError as exc:
+            want = str(exc)
+        try:
+            got: Any = expander(heads, entries)
+        except DecodeError as exc:
+            got = str(exc)
+        assert got == want  # the same progress (by value) or the same refusal, whatever came before
+        if isinstance(got, tuple) and last is not None and last[0] == heads:
+            before = dict(zip(last[1], last[2]))
+            for entry, progress in zip(entries, got):  # an entry of the last good part is its very object
+                if entry in before:
+                    assert progress is before[entry]
+        if isinstance(got, tuple):
+            last = (heads, entries, got)
+
+
+def test_a_screen_decodes_each_teams_parts_with_that_teams_memory() -> None:
+    def part(*entries: tuple[int, str, float, float, int]) -> dict[str, Any]:
+        return {"heads": [list(h) for h in HEADS_A], "progress": [list(e) for e in entries],
+                "order": list(range(len(entries)))}
+
+    parts = TeamParts()
+    night = parts(part((0, "asa", 1.0, 40.0, 0), (1, "asa", 2.0, 30.0, 0)), "night")
+    day = parts(part((0, "asa", 1.0, 40.0, 0)), "day")
+    again = parts(part((0, "asa", 1.0, 40.0, 0), (1, "asa", 3.0, 30.0, 1)), "night")
+    assert again.progress[0] is night.progress[0]  # unchanged: the same object, though day came between
+    assert again.progress[1] == Progress("own", "Beat your usual", "personal_best", "agent", "asa", 3.0, 30.0, True)
+    assert day.progress[0] == night.progress[0] and day.progress[0] is not night.progress[0]
+    assert again == decode_team_game(part((0, "asa", 1.0, 40.0, 0), (1, "asa", 3.0, 30.0, 1)))
 
 
 # --- the fragment cache -------------------------------------------------------------------------

@@ -82,7 +82,7 @@ class HubFeed:
         self._docs: dict[str, dict[str, Any]] = {}  # team level -> its canonical document
         # The game's parts as they arrive, and the game made of them (by game(), when a part changed):
         # decoding and assembling are the live side's (feeds.live.hubgame), set as game_codec.
-        self.game_codec: tuple[Callable[[dict[str, Any]], Any], Callable[[dict[str, Any]], Any],
+        self.game_codec: tuple[Callable[[dict[str, Any]], Any], Callable[[dict[str, Any], str], Any],
                                Callable[[Any, list[Any]], Any]] | None = None
         self._game_site: Any = None
         self._game_teams: dict[str, Any] = {}  # team level -> its part
@@ -269,7 +269,7 @@ class HubFeed:
             if payload:  # else the team left the feed: the hub cleared its part
                 part = read(payload, "game_team")
                 if self.game_codec is not None:
-                    part = self.game_codec[1](part)
+                    part = self.game_codec[1](part, which)
             with self._lock:
                 if part is None:
                     self._game_teams.pop(which, None)

@@ -25,7 +25,7 @@ from typing import Any
 
 from feeds.board.diff import BoardEvent, ThanksWithdrawn
 from feeds.bus.codec import DecodeError, decode
-from feeds.live.compact import expand
+from feeds.live.compact import Expander, expand
 from feeds.connectors.hub import HubFeed
 from feeds.game.challenges import GameState, Progress
 from feeds.game.engine import EngineOutput
@@ -76,11 +76,26 @@ class _TeamWire:
     badges: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: MappingProxyType({}))
 
 
-def decode_team_game(data: dict[str, Any]) -> TeamGame:
+def decode_team_game(data: dict[str, Any], expander: Callable[..., tuple[Progress, ...]] = expand) -> TeamGame:
+    """A team's part; ``expander`` an :class:`~feeds.live.compact.Expander` of that team's parts
+    (one per team: it remembers the last part's entries)."""
     wire = decode(_TeamWire, {k: data[k] for k in ("heads", "progress", "order", "badges") if k in data}, "TeamGame")
     if len(wire.order) != len(wire.progress):
         raise DecodeError(f"TeamGame.order: expected {len(wire.progress)} integers, one per progress entry")
-    return TeamGame(expand(wire.heads, wire.progress), wire.order, wire.badges)
+    return TeamGame(expander(wire.heads, wire.progress), wire.order, wire.badges)
+
+
+class TeamParts:
+    """:func:`decode_team_game` for one screen: an :class:`Expander` per team it reads."""
+
+    def __init__(self) -> None:
+        self._expanders: dict[str, Expander] = {}
+
+    def __call__(self, data: dict[str, Any], team: str) -> TeamGame:
+        expander = self._expanders.get(team)
+        if expander is None:
+            expander = self._expanders[team] = Expander()
+        return decode_team_game(data, expander)
 
 
 def assemble(site: SiteGame, teams: Iterable[TeamGame]) -> GameState:
@@ -100,7 +115,7 @@ class HubGame:
 
     def __init__(self, feed: HubFeed) -> None:
         self.feed = feed
-        feed.game_codec = (decode_game, decode_team_game, assemble)
+        feed.game_codec = (decode_game, TeamParts(), assemble)
         # the coordinator's publish, for the withdrawals of thank-yous shown at an earlier poll
         self.publish: Callable[[Sequence[FeedEvent], Sequence[BoardEvent]], object] | None = None
 
