@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import signal
+import socket
 import subprocess
 import sys
 import textwrap
@@ -70,6 +71,18 @@ def test_a_subscriber_gets_the_retained_board_within_a_second_of_connecting(open
     finally:
         link.stop()
         hub.close()
+
+
+def test_the_links_socket_sends_at_once_without_nagles_wait(open_broker) -> None:
+    _, port = open_broker
+    link = Link(Endpoint("127.0.0.1", port, False), "floor-1")
+    link.start()
+    try:
+        assert wait_for(lambda: link.status().connected)
+        sock = link.client.socket()
+        assert sock is not None and sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
+    finally:
+        link.stop()
 
 
 def test_a_killed_broker_is_said_once_and_the_link_comes_back_by_itself(

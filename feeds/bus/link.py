@@ -17,6 +17,7 @@ backoff. This wraps it with what both ends of chalkwall's bus need and paho leav
 from __future__ import annotations
 
 import logging
+import socket
 import ssl
 import threading
 import time
@@ -51,6 +52,16 @@ def _reason_text(reason: Any) -> str:
     text = str(getattr(reason, "getName", lambda: reason)())
     return text.replace("Bad user name or password", "bad user name or password").replace(
         "Not authorized", "not authorised")
+
+
+def _no_delay(_client: Any, _userdata: Any, sock: Any) -> None:
+    """Nagle off on our end too (paho leaves it on; the broker's ``set_tcp_nodelay`` is its own end):
+    a board's last partial segment and a screen's acknowledgements are not held back waiting for
+    the peer's delayed ACK."""
+    try:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    except (OSError, AttributeError):  # not a TCP socket (a test's stand-in): nothing to tune
+        pass
 
 
 class Link:
@@ -92,6 +103,7 @@ class Link:
         client.on_disconnect = self._on_disconnect
         client.on_publish = self._on_publish
         client.on_message = self._on_message
+        client.on_socket_open = _no_delay
         self.client = client
 
     # -- lifecycle -------------------------------------------------------------------------------
