@@ -74,6 +74,33 @@ def test_the_report_follows_the_running_config(tmp_path: Path) -> None:
     assert "Only team totals are shown" in teams and "someone on Night shift" in teams
 
 
+def test_the_report_says_what_the_profile_makes_of_each_feature_and_what_the_journal_holds(tmp_path: Path) -> None:
+    teams = report(tmp_path, '[privacy]\nmode = "teams"\n[display]\nscenes = [{ name = "teams", seconds = 10 }]\n', base=False)
+    for name in ("near_you", "individual_challenges", "individual_history"):  # on in the config, not on the wall
+        assert f"**off** under the `teams` profile (switched on, but this profile shows no person) (`{name}`)" in teams
+    assert "naming only each person's team" in teams and "with who thanked whom: **on** (`thanks`)" not in teams
+    assert "no member's value under this profile" in teams and "its members' values" not in teams
+    top = report(tmp_path, '[privacy]\nmode = "top"\ntop_n = 4\n')
+    assert "**on**, for the 4 people named only (`individual_challenges`)" in top
+    assert "**off** under the `top` profile (it would show the bottom of the ranking) (`near_you`)" in top
+    named = report(tmp_path, "")
+    assert "**on** (`individual_history`)" in named
+    for text in (teams, top, named):  # the engine logs every award under the feed's name, whatever the profile
+        assert "each award with the person's name as the feed gives it" in text
+        assert "under this profile's names. The journal" not in text
+
+
+def test_a_hubs_report_says_the_boards_travel_to_the_screens(tmp_path: Path) -> None:
+    single = report(tmp_path, "")
+    assert "chalkwall sends none of it anywhere" in single
+    hub = report(tmp_path, '[hub]\nbroker = "mqtt://127.0.0.1:1883"\nsite = "hq"\n')
+    assert "chalkwall sends none of it anywhere" not in hub
+    assert "through the MQTT broker `mqtt://127.0.0.1:1883`" in hub and "site `hq`" in hub and "applies its own `[privacy]`" in hub
+    screen = report(tmp_path, '[feed]\ntype = "hub"\nbroker = "mqtt://127.0.0.1:1883"\nsite = "hq"\nscreen = "wall-1"\n',
+                    base=False)
+    assert "this screen stores no values" in screen and "do not reach it yet" in screen
+
+
 def test_the_report_knows_every_scene_and_says_how_ranking_is_made_fair(tmp_path: Path) -> None:
     from feeds.config.schema import SCENES
     from feeds.privacy.report import SCENES as DESCRIBED

@@ -98,7 +98,10 @@ def _scenes(cfg: Config) -> Section:
         off = (entry.name == "near" and (p.mode in ("top", "teams") or not p.near_you)) or \
               (entry.name in TEAM_ONLY_OFF and p.mode == "teams")
         state = "**off** under this profile" if off else f"on screen {entry.seconds:g} s per rotation"
-        lines.append(f"`{entry.name}` — {SCENES[entry.name]}: {state}.")
+        what = SCENES[entry.name]
+        if entry.name == "teams" and p.mode == "teams":
+            what = "each team's total and its gap to the next team (no member's value under this profile)"
+        lines.append(f"`{entry.name}` — {what}: {state}.")
     celebrate = {"named": "name the person", "top": "name the person, never with a rank or a shortfall",
                  "anonymous": "use the person's alias or initials",
                  "teams": "name only the team (\"someone on Night shift\")"}[p.mode]
@@ -110,9 +113,28 @@ def _scenes(cfg: Config) -> Section:
 
 def _features(cfg: Config) -> Section:
     p = cfg.privacy
-    lines = [f"{text}: **{'on' if p.feature(name) else 'off'}** (`{name}`)." for name, text in FEATURE_TEXT.items()]
+    lines = [f"{text}: {_feature_state(cfg, name)} (`{name}`)." for name, text in FEATURE_TEXT.items()]
     lines.append("Each of these can be switched off on its own in `[privacy]`.")
     return Section("Features that show one person's data", tuple(lines))
+
+
+def _feature_state(cfg: Config, name: str) -> str:
+    """What the wall does with a feature under the running profile, not only its switch."""
+    p = cfg.privacy
+    if not p.feature(name):
+        return "**off**"
+    if name == "thanks":
+        return {"teams": "**on**, naming only each person's team (\"someone on Night shift\")",
+                "anonymous": "**on**, under aliases or initials"}.get(p.mode, "**on**")
+    if p.mode == "teams":
+        return "**off** under the `teams` profile (switched on, but this profile shows no person)"
+    if name == "near_you" and p.mode == "top":
+        return "**off** under the `top` profile (it would show the bottom of the ranking)"
+    if p.mode == "top" and name != "individual_celebrations":
+        return f"**on**, for the {p.top_n} people named only"
+    if p.mode == "anonymous":
+        return "**on**, under aliases or initials"
+    return "**on**"
 
 
 def _choices(cfg: Config) -> Section:
@@ -126,6 +148,10 @@ def _choices(cfg: Config) -> Section:
              f"The admin has set, in the config: {hidden} hidden, {only} celebrated but not ranked, "
              f"{aliases} with an alias. Where both have chosen, the more private choice wins; "
              "a person's own alias wins over the admin's."]
+    if cfg.feed.type == "hub":  # the choices live in the hub's state file; no topic carries them yet
+        lines[0] = ("On this hub's screen, only the choices set in this screen's config (`[privacy.people]`) "
+                    "apply: choices made on the team page beside the hub do not reach it yet, so set them here "
+                    "too. Hidden people still count in their team's totals.")
     return Section("Each person's own choice", tuple(lines))
 
 
@@ -147,9 +173,24 @@ def _stored(cfg: Config) -> Section:
     p = cfg.privacy
     samples = min(p.keep_days, SAMPLE_DAYS)
     directory = feed_state_dir(cfg.state.dir, cfg.feed.type)
+    if cfg.hub is not None:
+        where = (f"Where: one SQLite file in `{directory}` on the hub's computer, which the team page beside it "
+                 f"reads. The hub sends each team's board (names and today's values of everyone on the feed, "
+                 f"before any privacy profile is applied) and the game's progress through the MQTT broker "
+                 f"`{cfg.hub.broker}` to the site's screens: only logins the broker's ACL lets read "
+                 f"site `{cfg.hub.site}` get them, over TLS unless the broker is on this computer. Each screen "
+                 "applies its own `[privacy]` profile before anything is drawn, and keeps nothing but the "
+                 "celebrations it has shown.")
+    elif cfg.feed.type == "hub":
+        where = ("Where: this screen stores no values: the hub keeps them. It receives its teams' boards "
+                 "(names and values, before any profile) from the hub through the MQTT broker and applies "
+                 "this config's `[privacy]` profile before anything is drawn; it keeps on disk only which "
+                 "celebrations it has shown.")
+    else:
+        where = (f"Where: one SQLite file in `{directory}` on the wall's computer. chalkwall sends none of it "
+                 "anywhere; the team page on the same computer reads it.")
     lines = [
-        f"Where: one SQLite file in `{directory}` on the wall's computer. chalkwall sends none of it anywhere; "
-        "the team page on the same computer reads it.",
+        where,
         f"Each person's daily, weekly and monthly values: **{p.keep_days} days**; after that only team and floor "
         "totals are kept.",
         f"Each person's values through the day (for \"yesterday at this time\"): **{samples} days**.",
@@ -169,8 +210,10 @@ def _stored(cfg: Config) -> Section:
     if cfg.feed.avatars:
         lines.append("Photos (avatars) the feed links to: a cache of the latest copy, refreshed while the person is "
                      "on the feed.")
-    lines.append(f"Logs ({cfg.log.format}, to the system journal): celebrations shown on screen, as shown — "
-                 "under this profile's names. The journal's own retention applies.")
+    lines.append(f"Logs ({cfg.log.format}, to the system journal, for the admin; never on the wall): each award "
+                 "with the person's name as the feed gives it and the points, whatever the profile or the "
+                 "person's choice; each thank-you toast's title as the wall showed it (under this profile's names, never the words); the team page's "
+                 "thank-yous by ids. The journal's own retention applies (`journalctl --vacuum-time`).")
     return Section("What is stored, and for how long", tuple(lines))
 
 
