@@ -150,6 +150,7 @@ def _me(browser: Browser, web: WebServer, links: dict[str, str]) -> None:
     signed_out(browser)
     browser.sign_in_by_link(links["asa"])
     browser.open("/me")
+    all_pictures(browser)  # "where the wall shows me" is below a phone's fold
 
 
 @shot("shop")
@@ -213,7 +214,11 @@ def _admin_previews(browser: Browser, web: WebServer, links: dict[str, str]) -> 
     signed_out(browser)
     browser.admin_sign_in()
     browser.open("/admin/previews")
-    # Every picture now (not when scrolled to), and only then the screenshot.
+    all_pictures(browser)
+
+
+def all_pictures(browser: Browser) -> None:
+    """Every picture now (not when scrolled to), and only then the screenshot."""
     browser.driver.execute_script("document.querySelectorAll('img').forEach(i => i.loading = 'eager')")
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and not browser.driver.execute_script(

@@ -160,7 +160,7 @@ def test_my_badges_targets_and_streaks(me: tuple[TestClient, Path]) -> None:
     assert "Solve 5 today 7 of 5 ✓ reached" in shown  # a rookie's target, from the level on the board
     assert "First to 6 7 of 6 · a race: the first there wins won by Пётр Иванов" in shown
     assert "Beat your usual: 4 7 of 4 ✓ reached" in shown  # no history yet: the floor
-    assert "3 days in a row 2 days in a row · the streak is 3" in shown
+    assert "3 days in a row 2 days in a row · the streak needs 3" in shown
 
 
 def test_the_thanks_i_received_public_and_quiet_but_not_undone(me: tuple[TestClient, Path]) -> None:
