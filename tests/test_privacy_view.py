@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from types import MappingProxyType
 
 from feeds.board.build import Board, build_board
@@ -12,11 +13,13 @@ from feeds.privacy.choices import Choice
 from feeds.privacy.view import PrivateBoard, redact, unlisted
 
 
-def floor(*people: tuple[str, str, float]) -> Board:
+def floor(*people: tuple[str, str, float], group_by: str = "") -> Board:
     teams = tuple(Team(t, t.title()) for t in sorted({team for _, team, _ in people}))
-    agents = tuple(Agent(i, i.title() + " Person", team, metrics=MappingProxyType({"tickets_solved": v}))
+    # With group_by the channel is the id's first letter: "c…" chat, "e…" email.
+    agents = tuple(Agent(i, i.title() + " Person", team, metrics=MappingProxyType({"tickets_solved": v}),
+                         channel={"c": "Chat", "e": "Email"}.get(i[0]) if group_by else None)
                    for i, team, v in people)
-    return build_board(Snapshot(agents, teams), BoardConfig())
+    return build_board(Snapshot(agents, teams), BoardConfig(group_by=group_by))
 
 
 BIG = floor(*[(f"a{n}", "north", 20 - n) for n in range(8)], *[(f"b{n}", "south", 15 - n) for n in range(7)],
@@ -52,3 +55,40 @@ def test_anonymous_names_small_teams_nowhere_and_teams_drops_them() -> None:
 
 def test_named_without_choices_is_the_board_itself() -> None:
     assert redact(BIG, None, PrivacyConfig(), {}).board is BIG
+
+
+# Two channels of 9 on 3 teams of 6 (3 of each channel on each), each channel ranked on its own.
+GROUPED = floor(*[(f"c{n}", "abc"[n % 3], 30 - n) for n in range(9)],
+                *[(f"e{n}", "abc"[n % 3], 20 - n) for n in range(9)], group_by="channel")
+
+
+def by_group(board: Board) -> dict[str, list[tuple[str, int | None]]]:
+    out: dict[str, list[tuple[str, int | None]]] = {}
+    for r in board.agents:
+        out.setdefault(r.agent.channel or "", []).append((r.agent.id, r.rank))
+    return out
+
+
+def test_top_names_the_best_of_every_group_each_capped_at_a_third_of_its_group() -> None:
+    assert GROUPED.groups() == ("Chat", "Email")
+    view = redact(GROUPED, None, PrivacyConfig(mode="top", top_n=5, min_group=3), {}).board
+    # 9 in each channel: a third is 3, in each; Email's board is shown too, ranked from 1.
+    assert by_group(view) == {"Chat": [("c0", 1), ("c1", 2), ("c2", 3)], "Email": [("e0", 1), ("e1", 2), ("e2", 3)]}
+    assert unlisted(view) == 12 and view.groups() == ("Chat", "Email")
+
+
+def test_top_goes_on_to_the_next_group_past_an_unranked_row() -> None:
+    board = floor(("c0", "a", 9), ("c1", "a", 8), ("c2", "a", 7), ("cx", "a", 0), *[(f"e{n}", "a", 9 - n) for n in range(6)],
+                  group_by="channel")
+    gated = replace(board, agents=tuple(r._replace(rank=None) if r.agent.id == "cx" else r for r in board.agents))
+    view = redact(gated, None, PrivacyConfig(mode="top", top_n=5, min_group=3), {}).board
+    assert by_group(view) == {"Chat": [("c0", 1)], "Email": [("e0", 1), ("e1", 2)]}
+
+
+def test_anonymous_and_named_with_a_choice_rank_each_group_from_one() -> None:
+    anon = redact(GROUPED, None, PrivacyConfig(mode="anonymous", min_group=3), {"c4": Choice("hidden")}).board
+    ranks = by_group(anon)
+    assert [r for _, r in ranks["Chat"]] == [1, 2, 3, 4, 5, 6, 7, 8] and [r for _, r in ranks["Email"]] == list(range(1, 10))
+    # An alias for someone not on the floor at all still makes the board a private one.
+    named = redact(GROUPED, None, PrivacyConfig(), {"nobody": Choice("ranked", "Owl")}).board
+    assert isinstance(named, PrivateBoard) and by_group(named) == by_group(GROUPED)

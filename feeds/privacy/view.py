@@ -7,7 +7,8 @@ it never receives:
 * listed rows only — in ``top`` the best ``top_n`` (never more than a third of the group), in
   ``anonymous`` everyone under an alias or initials, in ``teams`` nobody — re-ranked among
   themselves, so a hidden person's place leaves no gap; the rest are counted (``unlisted``: "and 14
-  more") and still count in their team's totals, which are the board's own;
+  more") and still count in their team's totals, which are the board's own; with ``[board]
+  group_by`` each group is ranked, and capped at a third of its own people, on its own;
 * in ``top`` and ``anonymous`` a team smaller than ``min_group`` is not broken down into people (in
   ``teams`` it is not shown at all), so a small team's unlisted member cannot be inferred;
 * people who may be celebrated but are not listed (``celebrate_only``; in ``top`` anyone) are
@@ -31,7 +32,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from feeds.board.build import Board, RankedAgent, TeamStanding, competition_ranks, sort_keys
+from feeds.board.build import Board, RankedAgent, TeamStanding, competition_ranks, group_of, sort_keys
 from feeds.config.privacy import FEATURES, PrivacyConfig
 from feeds.game.challenges import GameState
 from feeds.logs import LOGGER
@@ -179,21 +180,30 @@ def redact(board: Board, game: GameState | None, cfg: PrivacyConfig, choices: Ma
         return View(board, game)
     mode = cfg.mode
     rules = Rules(board, cfg, choices)
-    cap = cfg.cap(rules.group) if mode == "top" else rules.group
     agents: list[RankedAgent] = []
-    last: tuple[int | None, int | None] = (None, None)  # the previous listed row's rank on the board, and here
     check_small = mode in ("top", "anonymous")
     renamed = mode == "anonymous"  # else only an alias changes a name
     if mode != "teams":  # 5,000 rows a poll: the common case (no choice, no alias) costs two lookups
+        grouped = bool(board.group_by)
+        # With [board] group_by each group is a board of its own: ranked, and capped at a third, on its own.
+        caps = {g: cfg.cap(n) for g, n in _group_sizes(board).items()} if mode == "top" else {}
+        runs: dict[str, _Run] = {}
         for row in board.agents:
             choice = choices.get(row.agent.id)
             if (choice is not None and choice.ranking != "ranked") or (check_small and rules.small(row.agent)):
                 continue
-            if mode == "top" and (row.rank is None or len(agents) >= cap):
-                break  # the board is in order: nobody further down is listed
+            key = group_of(row.agent, board.group_by) if grouped else ""
+            run = runs.get(key)
+            if run is None:
+                run = runs[key] = _Run()
+            if mode == "top" and (row.rank is None or run.listed >= caps[key]):
+                if not grouped:
+                    break  # the board is in order: nobody further down is listed
+                continue  # this group is done; the next group's rows follow
             # Ranked again among the listed (1, 1, 3 as the board): a hidden place leaves no gap.
-            rank = None if row.rank is None else last[1] if row.rank == last[0] else len(agents) + 1
-            last = (row.rank, rank)
+            rank = None if row.rank is None else run.here if row.rank == run.there else run.listed + 1
+            run.there, run.here = row.rank, rank
+            run.listed += 1
             agent = rules.shown_as(row.agent, choice or DEFAULT) if renamed or choice is not None else row.agent
             agents.append(row if rank == row.rank and agent is row.agent else RankedAgent(rank, agent, row.value))
     teams = board.teams if mode != "teams" else _big_teams(board.teams, cfg.min_group, board.lower_is_better)
@@ -207,6 +217,26 @@ def redact(board: Board, game: GameState | None, cfg: PrivacyConfig, choices: Ma
     private = replace(private, events=tuple(e for e in board.events if allowed(e)))
     ids = set(private.index)
     return View(private, _game(game, ids, {t.team.id for t in teams}, cfg) if game is not None else None)
+
+
+@dataclass(slots=True)
+class _Run:
+    """One group's listed rows so far: how many, and the last one's rank on the board and here."""
+
+    listed: int = 0
+    there: int | None = None
+    here: int | None = None
+
+
+def _group_sizes(board: Board) -> dict[str, int]:
+    """How many people each group of the board has (one group, "", without ``group_by``)."""
+    if not board.group_by:
+        return {"": len(board.agents)}
+    sizes: dict[str, int] = {}
+    for row in board.agents:
+        key = group_of(row.agent, board.group_by)
+        sizes[key] = sizes.get(key, 0) + 1
+    return sizes
 
 
 def _role_models(board: Board, rules: Rules, choices: Mapping[str, Choice], check_small: bool,
