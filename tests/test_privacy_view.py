@@ -27,11 +27,11 @@ BIG = floor(*[(f"a{n}", "north", 20 - n) for n in range(8)], *[(f"b{n}", "south"
 
 
 def test_a_hidden_place_leaves_no_gap_and_ties_still_share_a_rank() -> None:
-    board = floor(("ann", "x", 9), ("bo", "x", 9), ("cy", "x", 7), ("di", "x", 5), ("ed", "x", 1))
-    assert [r.rank for r in board.agents] == [1, 1, 3, 4, 5]
-    view = redact(board, None, PrivacyConfig(), {"ann": Choice("hidden")}).board
-    assert [(r.agent.id, r.rank) for r in view.agents] == [("bo", 1), ("cy", 2), ("di", 3), ("ed", 4)]
-    assert view.find("ann") is None and view.who("ann")[0] == "Someone" and unlisted(view) == 1
+    board = floor(("ann", "x", 9), ("bo", "x", 9), ("cy", "x", 9), ("di", "x", 7), ("ed", "x", 5), ("zed", "x", 1))
+    assert [r.rank for r in board.agents] == [1, 1, 1, 4, 5, 6]
+    view = redact(board, None, PrivacyConfig(), {"ann": Choice("hidden"), "zed": Choice("hidden")}).board
+    assert [(r.agent.id, r.rank) for r in view.agents] == [("bo", 1), ("cy", 1), ("di", 3), ("ed", 4)]
+    assert view.find("ann") is None and view.who("ann")[0] == "Someone" and unlisted(view) == 2
 
 
 def test_top_lists_at_most_a_third_and_never_a_small_team() -> None:
@@ -86,9 +86,36 @@ def test_top_goes_on_to_the_next_group_past_an_unranked_row() -> None:
 
 
 def test_anonymous_and_named_with_a_choice_rank_each_group_from_one() -> None:
-    anon = redact(GROUPED, None, PrivacyConfig(mode="anonymous", min_group=3), {"c4": Choice("hidden")}).board
+    anon = redact(GROUPED, None, PrivacyConfig(mode="anonymous", min_group=3),
+                  {"c4": Choice("hidden"), "c7": Choice("hidden")}).board  # two of team b's six: no give-away
     ranks = by_group(anon)
-    assert [r for _, r in ranks["Chat"]] == [1, 2, 3, 4, 5, 6, 7, 8] and [r for _, r in ranks["Email"]] == list(range(1, 10))
+    assert [r for _, r in ranks["Chat"]] == [1, 2, 3, 4, 5, 6, 7] and [r for _, r in ranks["Email"]] == list(range(1, 10))
     # An alias for someone not on the floor at all still makes the board a private one.
     named = redact(GROUPED, None, PrivacyConfig(), {"nobody": Choice("ranked", "Owl")}).board
     assert isinstance(named, PrivateBoard) and by_group(named) == by_group(GROUPED)
+
+
+def test_no_team_shows_its_members_when_its_total_gives_away_an_unlisted_one() -> None:
+    # named: a team of three showing 10 and 7 with a total of 20 says the hidden one has 3.
+    board = floor(("p1", "trio", 10), ("p2", "trio", 7), ("p3", "trio", 3),
+                  *[(f"s{n}", "six", 20 - n) for n in range(6)], *[(f"o{n}", "other", 9 - n) for n in range(6)])
+    hide = {"p3": Choice("hidden"), "s5": Choice("celebrate_only"), "o4": Choice("hidden"), "o5": Choice("hidden")}
+    view = redact(board, None, PrivacyConfig(), hide).board
+    assert {r.agent.team for r in view.agents} == {"other"}  # six has one unlisted; other has two
+    assert [r.agent.id for r in view.agents] == ["o0", "o1", "o2", "o3"] and unlisted(view) == 11
+    assert {t.team.id: t.value for t in view.teams}["trio"] == 20  # the totals stay, the hidden counted
+    found = view.find("p1")  # still named in a celebration, never with a rank or a value
+    assert found is not None and found.rank is None and found.value is None
+    # A gated member's value is not in the total: nothing to give away, the team is listed.
+    gated = replace(board, agents=tuple(r._replace(rank=None) if r.agent.id == "s5" else r for r in board.agents))
+    assert "s0" in redact(gated, None, PrivacyConfig(), hide).board.index
+    # Nobody unlisted: a small team's members are all on show anyway.
+    assert "p1" in redact(board, None, PrivacyConfig(), {"o4": Choice("hidden"), "o5": Choice("hidden")}).board.index
+
+
+def test_top_skips_a_team_whose_one_member_below_the_cut_would_be_given_away() -> None:
+    board = floor(("t0", "t", 50), ("t1", "t", 49), ("t2", "t", 1), *[(f"u{n}", "u", 20 - n) for n in range(12)])
+    view = redact(board, None, PrivacyConfig(mode="top", top_n=5, min_group=3), {}).board
+    # t0 and t1 would be first and second, and t's total minus theirs is t2's value.
+    assert [r.agent.id for r in view.agents] == ["u0", "u1", "u2", "u3", "u4"]
+    assert [r.rank for r in view.agents] == [1, 2, 3, 4, 5] and view.find("t0") is not None

@@ -10,7 +10,9 @@ it never receives:
   more") and still count in their team's totals, which are the board's own; with ``[board]
   group_by`` each group is ranked, and capped at a third of its own people, on its own;
 * in ``top`` and ``anonymous`` a team smaller than ``min_group`` is not broken down into people (in
-  ``teams`` it is not shown at all), so a small team's unlisted member cannot be inferred;
+  ``teams`` it is not shown at all), so a small team's unlisted member cannot be inferred; in every
+  profile, nor is a team whose total minus its listed values would be one unlisted person's value
+  (:func:`_giveaways`), or a small team with anyone unlisted;
 * people who may be celebrated but are not listed (``celebrate_only``; in ``top`` anyone) are
   known to :meth:`PrivateBoard.find` for banners and toasts, under the name the profile allows — in
   ``teams`` "Someone on Night shift"; an unknown id is "Someone", never the raw id;
@@ -180,32 +182,17 @@ def redact(board: Board, game: GameState | None, cfg: PrivacyConfig, choices: Ma
         return View(board, game)
     mode = cfg.mode
     rules = Rules(board, cfg, choices)
-    agents: list[RankedAgent] = []
     check_small = mode in ("top", "anonymous")
     renamed = mode == "anonymous"  # else only an alias changes a name
-    if mode != "teams":  # 5,000 rows a poll: the common case (no choice, no alias) costs two lookups
-        grouped = bool(board.group_by)
-        # With [board] group_by each group is a board of its own: ranked, and capped at a third, on its own.
-        caps = {g: cfg.cap(n) for g, n in _group_sizes(board).items()} if mode == "top" else {}
-        runs: dict[str, _Run] = {}
-        for row in board.agents:
-            choice = choices.get(row.agent.id)
-            if (choice is not None and choice.ranking != "ranked") or (check_small and rules.small(row.agent)):
-                continue
-            key = group_of(row.agent, board.group_by) if grouped else ""
-            run = runs.get(key)
-            if run is None:
-                run = runs[key] = _Run()
-            if mode == "top" and (row.rank is None or run.listed >= caps[key]):
-                if not grouped:
-                    break  # the board is in order: nobody further down is listed
-                continue  # this group is done; the next group's rows follow
-            # Ranked again among the listed (1, 1, 3 as the board): a hidden place leaves no gap.
-            rank = None if row.rank is None else run.here if row.rank == run.there else run.listed + 1
-            run.there, run.here = row.rank, rank
-            run.listed += 1
-            agent = rules.shown_as(row.agent, choice or DEFAULT) if renamed or choice is not None else row.agent
-            agents.append(row if rank == row.rank and agent is row.agent else RankedAgent(rank, agent, row.value))
+    agents: list[RankedAgent] = []
+    if mode != "teams":
+        blocked: set[str] = set()  # teams whose members would give away an unlisted one's value
+        while True:
+            agents = _listed(board, rules, choices, blocked)
+            more = _giveaways(board, agents, cfg.min_group) - blocked
+            if not more:
+                break
+            blocked |= more  # in "top" the places they leave go to the next best of other teams
     teams = board.teams if mode != "teams" else _big_teams(board.teams, cfg.min_group, board.lower_is_better)
     listed = tuple(agents)
     base: dict[str, Any] = {f.name: getattr(board, f.name) for f in fields(Board)}
@@ -217,6 +204,63 @@ def redact(board: Board, game: GameState | None, cfg: PrivacyConfig, choices: Ma
     private = replace(private, events=tuple(e for e in board.events if allowed(e)))
     ids = set(private.index)
     return View(private, _game(game, ids, {t.team.id for t in teams}, cfg) if game is not None else None)
+
+
+def _listed(board: Board, rules: Rules, choices: Mapping[str, Choice], blocked: set[str]) -> list[RankedAgent]:
+    """The rows the profile lists, ranked again among themselves, none of a ``blocked`` team."""
+    mode, cfg = rules.mode, rules.cfg
+    check_small = mode in ("top", "anonymous")
+    renamed = mode == "anonymous"
+    grouped = bool(board.group_by)
+    # With [board] group_by each group is a board of its own: ranked, and capped at a third, on its own.
+    caps = {g: cfg.cap(n) for g, n in _group_sizes(board).items()} if mode == "top" else {}
+    runs: dict[str, _Run] = {}
+    agents: list[RankedAgent] = []
+    for row in board.agents:  # 5,000 rows a poll: the common case (no choice, no alias) costs a few lookups
+        choice = choices.get(row.agent.id)
+        if (choice is not None and choice.ranking != "ranked") or (check_small and rules.small(row.agent)) \
+                or (blocked and row.agent.team in blocked):
+            continue
+        key = group_of(row.agent, board.group_by) if grouped else ""
+        run = runs.get(key)
+        if run is None:
+            run = runs[key] = _Run()
+        if mode == "top" and (row.rank is None or run.listed >= caps[key]):
+            if not grouped:
+                break  # the board is in order: nobody further down is listed
+            continue  # this group is done; the next group's rows follow
+        # Ranked again among the listed (1, 1, 3 as the board): a hidden place leaves no gap.
+        rank = None if row.rank is None else run.here if row.rank == run.there else run.listed + 1
+        run.there, run.here = row.rank, rank
+        run.listed += 1
+        agent = rules.shown_as(row.agent, choice or DEFAULT) if renamed or choice is not None else row.agent
+        agents.append(row if rank == row.rank and agent is row.agent else RankedAgent(rank, agent, row.value))
+    return agents
+
+
+def _giveaways(board: Board, listed: list[RankedAgent], least: int) -> set[str]:
+    """The teams whose listed members, with the team's total, would give away the unlisted ones'
+    values: exactly one unlisted member whose value counts in the total (the total minus the values
+    shown is theirs), or any unlisted member of a team smaller than ``least`` (the rest of a team of
+    three is nearly one person)."""
+    shown: dict[str, int] = {}  # per team, the listed members whose value is in its total
+    for row in listed:
+        if row.agent.team is not None:
+            shown[row.agent.team] = shown.get(row.agent.team, 0) + (row.rank is not None)
+    if not shown:
+        return set()
+    counted: dict[str, int] = {}  # the members whose value is in the team's total (a gated one's is not)
+    for row in board.agents:
+        team = row.agent.team
+        if team in shown and row.rank is not None:
+            counted[team] = counted.get(team, 0) + 1
+    sizes = {t.team.id: t.members for t in board.teams}
+    out = set()
+    for team, n in shown.items():
+        rest = counted.get(team, 0) - n
+        if rest == 1 or (rest > 0 and sizes.get(team, 0) < least):
+            out.add(team)
+    return out
 
 
 @dataclass(slots=True)
