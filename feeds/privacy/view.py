@@ -107,6 +107,19 @@ class PrivateBoard(Board):
     def unknown(self, ident: str | None) -> str:
         return SOMEONE  # never the raw id: it may be a name
 
+    def hailed(self, ident: str | None) -> tuple[str, str | None, str | None]:
+        """With ``individual_celebrations`` off a completion names the person's team only, as in
+        ``teams``: "Someone on Night shift" ("Someone" for a team too small, or none)."""
+        name, colour, avatar = self.who(ident)
+        if "individual_celebrations" in self.features or self.mode == "teams" or not ident or self.rules is None:
+            return name, colour, avatar
+        row = self.source.find(ident) if self.source is not None else None
+        if row is None:
+            return name, colour, avatar  # a team, or nobody the wall knows ("Someone")
+        team = row.agent.team or ""
+        big = self.rules.sizes.get(team, 0) >= self.rules.cfg.min_group
+        return (f"{SOMEONE} on {self.rules.names[team]}" if big else SOMEONE), colour if big else None, None
+
 
 class _Known(Container[str]):
     """The ids a private board lists or may name, for ``in`` (without building a set per frame)."""
@@ -403,8 +416,9 @@ class Privacy:
         return event_filter(board, self.cfg)(event)
 
     def leader_banners(self) -> bool:
-        """A "new leader" banner ranks someone first: not in ``top`` (praise, never a rank) or ``teams``."""
-        return self.cfg.mode in ("named", "anonymous")
+        """A "new leader" banner ranks someone first: not in ``top`` (praise, never a rank) or ``teams``,
+        nor with ``individual_celebrations`` off (it names a person)."""
+        return self.cfg.mode in ("named", "anonymous") and self.cfg.individual_celebrations
 
     def close(self) -> None:
         if self.choices is not None:
