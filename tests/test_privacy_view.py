@@ -10,7 +10,7 @@ from feeds.config.privacy import PrivacyConfig
 from feeds.config.schema import BoardConfig
 from feeds.model import Agent, Team, Snapshot
 from feeds.privacy.choices import Choice
-from feeds.privacy.view import PrivateBoard, redact, unlisted
+from feeds.privacy.view import PrivateBoard, redact, team_only, unlisted
 
 
 def floor(*people: tuple[str, str, float], group_by: str = "") -> Board:
@@ -119,3 +119,36 @@ def test_top_skips_a_team_whose_one_member_below_the_cut_would_be_given_away() -
     # t0 and t1 would be first and second, and t's total minus theirs is t2's value.
     assert [r.agent.id for r in view.agents] == ["u0", "u1", "u2", "u3", "u4"]
     assert [r.rank for r in view.agents] == [1, 2, 3, 4, 5] and view.find("t0") is not None
+
+
+def test_a_wall_smaller_than_min_group_shows_team_totals_only() -> None:
+    small = floor(("ann", "x", 9), ("bo", "x", 7), ("cy", "y", 5), ("di", "y", 3))
+    for mode in ("top", "anonymous"):
+        view = redact(small, None, PrivacyConfig(mode=mode, top_n=1), {}).board
+        assert team_only(view) and view.agents == () and unlisted(view) == 4, mode
+        assert [t.value for t in view.teams] == [t.value for t in small.teams]
+    assert not team_only(redact(small, None, PrivacyConfig(mode="anonymous", min_group=2), {}).board)
+    assert not team_only(small) and not team_only(redact(small, None, PrivacyConfig(), {}).board)
+
+
+def test_a_non_default_min_group_decides_which_teams_are_broken_down() -> None:
+    def listed(least: int) -> set[str]:
+        view = redact(BIG, None, PrivacyConfig(mode="anonymous", min_group=least), {}).board
+        return {r.agent.team or "" for r in view.agents}
+
+    assert listed(5) == {"north", "south"}
+    assert listed(2) == {"north", "south", "tiny"}  # the team of two is listed under initials
+    assert listed(8) == {"north"}  # south has 7
+    assert listed(18) == set()  # the whole wall (17) is smaller: team totals only
+    teams = redact(BIG, None, PrivacyConfig(mode="teams", min_group=8), {}).board
+    assert [t.team.id for t in teams.teams] == ["north"]
+
+
+def test_a_hidden_persons_value_stays_in_the_team_total() -> None:
+    hide = {"a0": Choice("hidden"), "a1": Choice("celebrate_only"), "b3": Choice("hidden"), "b4": Choice("hidden")}
+    totals = {t.team.id: t.value for t in BIG.teams}
+    for cfg in (PrivacyConfig(), PrivacyConfig(mode="top"), PrivacyConfig(mode="anonymous"), PrivacyConfig(mode="teams")):
+        view = redact(BIG, None, cfg, hide).board
+        assert not {"a0", "a1", "b3", "b4"} & set(view.index), cfg.mode
+        shown = {t.team.id: t.value for t in view.teams}
+        assert all(shown[t] == totals[t] for t in shown) and shown["north"] == sum(20 - n for n in range(8)), cfg.mode
