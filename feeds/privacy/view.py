@@ -200,12 +200,14 @@ def redact(board: Board, game: GameState | None, cfg: PrivacyConfig, choices: Ma
     agents: list[RankedAgent] = []
     if mode != "teams":
         blocked: set[str] = set()  # teams whose members would give away an unlisted one's value
-        while True:
-            agents = _listed(board, rules, choices, blocked)
-            more = _giveaways(board, agents, cfg.min_group) - blocked
+        while mode == "top":  # first who is listed (cheap), then the rows, once
+            more = _giveaways(board, _listed(board, rules, choices, blocked, build=False), cfg.min_group) - blocked
             if not more:
                 break
-            blocked |= more  # in "top" the places they leave go to the next best of other teams
+            blocked |= more  # the places they leave go to the next best of other teams
+        if mode != "top" and choices:  # everyone else is listed: only the choices leave anyone out
+            blocked = _chosen_giveaways(board, rules, choices, cfg.min_group)
+        agents = _listed(board, rules, choices, blocked).agents
     teams = board.teams if mode != "teams" else _big_teams(board.teams, cfg.min_group, board.lower_is_better)
     listed = tuple(agents)
     base: dict[str, Any] = {f.name: getattr(board, f.name) for f in fields(Board)}
@@ -219,8 +221,19 @@ def redact(board: Board, game: GameState | None, cfg: PrivacyConfig, choices: Ma
     return View(private, _game(game, ids, {t.team.id for t in teams}, cfg) if game is not None else None)
 
 
-def _listed(board: Board, rules: Rules, choices: Mapping[str, Choice], blocked: set[str]) -> list[RankedAgent]:
-    """The rows the profile lists, ranked again among themselves, none of a ``blocked`` team."""
+@dataclass(slots=True)
+class _Listing:
+    """The rows listed, and per team how many listed and unlisted members' values are in its total."""
+
+    agents: list[RankedAgent] = field(default_factory=list)
+    shown: dict[str, int] = field(default_factory=dict)  # a key for every team with a listed member
+    unshown: dict[str, int] = field(default_factory=dict)
+
+
+def _listed(board: Board, rules: Rules, choices: Mapping[str, Choice], blocked: set[str],
+            build: bool = True) -> _Listing:
+    """The rows the profile lists, ranked again among themselves, none of a ``blocked`` team
+    (without ``build``, only who is listed is counted: the rows are not made)."""
     mode, cfg = rules.mode, rules.cfg
     check_small = mode in ("top", "anonymous")
     renamed = mode == "anonymous"
@@ -228,52 +241,78 @@ def _listed(board: Board, rules: Rules, choices: Mapping[str, Choice], blocked: 
     # With [board] group_by each group is a board of its own: ranked, and capped at a third, on its own.
     caps = {g: cfg.cap(n) for g, n in _group_sizes(board).items()} if mode == "top" else {}
     runs: dict[str, _Run] = {}
-    agents: list[RankedAgent] = []
-    for row in board.agents:  # 5,000 rows a poll: the common case (no choice, no alias) costs a few lookups
+    out = _Listing()
+    agents, shown, unshown = out.agents, out.shown, out.unshown
+    rows = board.agents
+    for i, row in enumerate(rows):  # 5,000 rows a poll: the common case (no choice, no alias) costs a few lookups
         choice = choices.get(row.agent.id)
+        team = row.agent.team
         if (choice is not None and choice.ranking != "ranked") or (check_small and rules.small(row.agent)) \
-                or (blocked and row.agent.team in blocked):
+                or (blocked and team in blocked):
+            if not build and team is not None and row.rank is not None:
+                unshown[team] = unshown.get(team, 0) + 1
             continue
         key = group_of(row.agent, board.group_by) if grouped else ""
         run = runs.get(key)
         if run is None:
             run = runs[key] = _Run()
         if mode == "top" and (row.rank is None or run.listed >= caps[key]):
-            if not grouped:
-                break  # the board is in order: nobody further down is listed
+            if not grouped:  # the board is in order: nobody further down is listed, the unranked last
+                for rest in rows[i:] if not build else ():
+                    if rest.rank is None:
+                        break
+                    if rest.agent.team is not None:
+                        unshown[rest.agent.team] = unshown.get(rest.agent.team, 0) + 1
+                break
+            if not build and team is not None and row.rank is not None:
+                unshown[team] = unshown.get(team, 0) + 1
             continue  # this group is done; the next group's rows follow
+        if not build:
+            if team is not None:
+                shown[team] = shown.get(team, 0) + (row.rank is not None)
+            run.listed += 1
+            continue
         # Ranked again among the listed (1, 1, 3 as the board): a hidden place leaves no gap.
         rank = None if row.rank is None else run.here if row.rank == run.there else run.listed + 1
         run.there, run.here = row.rank, rank
         run.listed += 1
         agent = rules.shown_as(row.agent, choice or DEFAULT) if renamed or choice is not None else row.agent
         agents.append(row if rank == row.rank and agent is row.agent else RankedAgent(rank, agent, row.value))
-    return agents
+    return out
 
 
-def _giveaways(board: Board, listed: list[RankedAgent], least: int) -> set[str]:
+def _giveaways(board: Board, listing: _Listing, least: int) -> set[str]:
     """The teams whose listed members, with the team's total, would give away the unlisted ones'
     values: exactly one unlisted member whose value counts in the total (the total minus the values
     shown is theirs), or any unlisted member of a team smaller than ``least`` (the rest of a team of
-    three is nearly one person)."""
-    shown: dict[str, int] = {}  # per team, the listed members whose value is in its total
-    for row in listed:
-        if row.agent.team is not None:
-            shown[row.agent.team] = shown.get(row.agent.team, 0) + (row.rank is not None)
-    if not shown:
+    three is nearly one person). A gated member's value is not in the total: it gives nothing away."""
+    if not listing.unshown:
         return set()
-    counted: dict[str, int] = {}  # the members whose value is in the team's total (a gated one's is not)
-    for row in board.agents:
-        team = row.agent.team
-        if team in shown and row.rank is not None:
-            counted[team] = counted.get(team, 0) + 1
     sizes = {t.team.id: t.members for t in board.teams}
-    out = set()
-    for team, n in shown.items():
-        rest = counted.get(team, 0) - n
-        if rest == 1 or (rest > 0 and sizes.get(team, 0) < least):
-            out.add(team)
-    return out
+    return {team for team in listing.shown if (rest := listing.unshown.get(team, 0)) == 1
+            or (rest > 0 and sizes.get(team, 0) < least)}
+
+
+def _chosen_giveaways(board: Board, rules: Rules, choices: Mapping[str, Choice], least: int) -> set[str]:
+    """:func:`_giveaways` where only people's choices leave anyone out (``named``, ``anonymous``):
+    worked out from the choices, not from every row."""
+    check_small = rules.mode in ("top", "anonymous")
+    left: dict[str, int] = {}  # per team, the members a choice leaves out
+    unshown: dict[str, int] = {}  # ... of whom the value is in the team's total
+    for ident, choice in choices.items():
+        i = board.index.get(ident) if choice.ranking != "ranked" else None
+        if i is None:
+            continue
+        row = board.agents[i]
+        team = row.agent.team
+        if team is None or (check_small and rules.small(row.agent)):
+            continue  # a small team lists nobody in "anonymous": there is nothing to give away
+        left[team] = left.get(team, 0) + 1
+        if row.rank is not None:
+            unshown[team] = unshown.get(team, 0) + 1
+    sizes = {t.team.id: t.members for t in board.teams}
+    return {team for team, rest in unshown.items() if sizes.get(team, 0) > left[team]  # someone listed
+            and (rest == 1 or sizes.get(team, 0) < least)}
 
 
 @dataclass(slots=True)
