@@ -8,6 +8,7 @@ import os
 import time
 from pathlib import Path
 
+import pygame
 import pytest
 
 from display.clock import FakeClock
@@ -280,3 +281,27 @@ gate = { metric = "csat", min = 4.5, sample = 5 }
     drawn.clear()
     render(made, "challenges")
     assert any(t.endswith(f"  {QUALITY_FIRST}") for t in drawn), drawn
+
+
+def test_top_with_a_board_per_group_names_the_best_of_each_group_and_counts_its_own_rest(tmp_path: Path) -> None:
+    path = fair_config(tmp_path, "group")
+    path.write_text(path.read_text(encoding="utf-8").replace('mode = "named" ', 'mode = "top"   '), encoding="utf-8")
+    made = build_wall(load_config(str(path)), SIZES["1080p"], theme=load_theme("dark", ROOT), clock=FakeClock(),
+                      state=tmp_path / "state")
+    drawn: list[str] = []
+    made.wall.stage.fonts.drawn = drawn
+    full = made.coordinator.state().board
+    assert full is not None
+    lb = made.wall.scenes["leaderboard"]
+    assert isinstance(lb, LeaderboardScene)
+    seen = {}
+    for _ in range(3):
+        drawn.clear()
+        made.wall.show("leaderboard")
+        made.wall.draw(pygame.Surface(made.wall.stage.size))
+        people = sum(1 for a in full.agents if a.agent.channel == lb.group)
+        assert [a.rank for a in lb.order] == list(range(1, len(lb.order) + 1)) and 1 <= len(lb.order) <= people // 3
+        assert f"and {people - len(lb.order)} more · everyone counts in the team totals" in drawn, (lb.group, drawn)
+        seen[lb.group] = len(lb.order)
+        lb.leave()
+    assert set(seen) == {"chat", "email", "phone"}  # every group's board is shown, not the first alone

@@ -152,3 +152,9 @@ def test_a_hidden_persons_value_stays_in_the_team_total() -> None:
         assert not {"a0", "a1", "b3", "b4"} & set(view.index), cfg.mode
         shown = {t.team.id: t.value for t in view.teams}
         assert all(shown[t] == totals[t] for t in shown) and shown["north"] == sum(20 - n for n in range(8)), cfg.mode
+
+
+def test_each_groups_board_counts_its_own_unlisted() -> None:
+    view = redact(GROUPED, None, PrivacyConfig(mode="top", top_n=2, min_group=3), {"e0": Choice("hidden")}).board
+    assert unlisted(view) == 14 and unlisted(view, "Chat") == 7 and unlisted(view, "Email") == 7
+    assert unlisted(GROUPED, "Chat") == 0 and unlisted(redact(BIG, None, PrivacyConfig(mode="top"), {}).board, "x") == 0

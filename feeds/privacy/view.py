@@ -88,6 +88,7 @@ class PrivateBoard(Board):
     ``source``); ``unlisted`` counts the people not listed."""
 
     unlisted: int = 0
+    unlisted_by_group: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))  # with group_by
     mode: str = "named"
     features: frozenset[str] = frozenset(FEATURES)  # those switched on
     source: Board | None = field(default=None, repr=False, compare=False)
@@ -131,9 +132,12 @@ class _Known(Container[str]):
         return isinstance(ident, str) and self.board.find(ident) is not None
 
 
-def unlisted(board: Board | None) -> int:
-    """How many people on the wall the board does not list (0 for a board that lists everyone)."""
-    return board.unlisted if isinstance(board, PrivateBoard) else 0
+def unlisted(board: Board | None, group: str | None = None) -> int:
+    """How many people on the wall the board does not list (0 for a board that lists everyone);
+    with ``group`` (``[board] group_by``), how many in that group's board."""
+    if not isinstance(board, PrivateBoard):
+        return 0
+    return board.unlisted if group is None else board.unlisted_by_group.get(group, 0)
 
 
 def known_ids(board: Board | None) -> Container[str]:
@@ -213,7 +217,13 @@ def redact(board: Board, game: GameState | None, cfg: PrivacyConfig, choices: Ma
     base: dict[str, Any] = {f.name: getattr(board, f.name) for f in fields(Board)}
     base.update(agents=listed, teams=teams, index=MappingProxyType({a.agent.id: n for n, a in enumerate(listed)}),
                 role_models=_role_models(board, rules, choices, check_small, renamed))
-    private = PrivateBoard(**base, unlisted=rules.group - len(listed), mode=mode,
+    by_group: dict[str, int] = {}
+    if board.group_by:  # each group's board says how many more it has
+        by_group = _group_sizes(board)
+        for row in listed:
+            by_group[group_of(row.agent, board.group_by)] -= 1
+    private = PrivateBoard(**base, unlisted=rules.group - len(listed), unlisted_by_group=MappingProxyType(by_group),
+                           mode=mode,
                            features=frozenset(f for f in FEATURES if cfg.feature(f)), source=board, rules=rules)
     allowed = event_filter(private, cfg)
     private = replace(private, events=tuple(e for e in board.events if allowed(e)))
