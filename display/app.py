@@ -32,6 +32,7 @@ from display.sound import Chime
 from display.stage import Notice
 from display.themes import Theme, load_theme, theme_path
 from display.wall import Wall
+from feeds.board.build import Board
 from feeds.connectors.registry import make_adapter
 from feeds.config.schema import LoadedConfig
 from feeds.config.web import wall_qr_url
@@ -89,10 +90,12 @@ def open_screen(windowed: bool, size: tuple[int, int] | None) -> pygame.Surface:
     return screen
 
 
-def feed_fields(state: FeedState) -> dict[str, object]:
-    """What the status file says about the feed and the board."""
+def feed_fields(state: FeedState, shown: Board | None) -> dict[str, object]:
+    """What the status file says about the feed and the board. The leader is named as the wall
+    shows them (``shown``, the privacy profile's view): an alias in ``anonymous``, nobody in
+    ``teams``, never someone hidden (``chalkwall status`` may be read by anyone with a shell)."""
     board = state.board
-    leader = board.agents[0].agent.name if board is not None and board.agents else None
+    leader = shown.agents[0].agent.name if shown is not None and shown.agents else None
     return {"last_success": state.last_success, "stale": state.stale, "last_error": state.last_error,
             "data_problems": [str(problem) for problem in state.problems], "source_notes": list(state.notes),
             "board": None if board is None else {"agents": len(board.agents), "leader": leader,
@@ -329,7 +332,7 @@ class Kiosk:
             fields["privacy"] = {"mode": self.loaded.config.privacy.mode, "listed": len(view.agents),
                                  "unlisted": unlisted(view)}
         fields |= {"config": {"file": self.loaded.label, "theme": self.theme.name, "rejected": self.rejected},
-                   **feed_fields(coordinator.state())}
+                   **feed_fields(coordinator.state(), view)}
         bus_status = getattr(coordinator.adapter, "bus_status", None)  # a hub's screen: its broker and board lag
         if callable(bus_status):
             fields["hub"] = bus_status()

@@ -25,7 +25,7 @@ from display import away
 from display.anim import CONFETTI_FPS, PULSE_FPS
 from display.stage import RGB, Stage, hex_rgb, mix
 from display.widgets import draw_heart, keyed_surface
-from feeds.board.build import COLLEAGUE, OTHER_GROUP, Board, group_of, self_thank, sender_name, who_is
+from feeds.board.build import COLLEAGUE, OTHER_GROUP, Board, group_of, hailed_is, self_thank, sender_name, who_is
 from feeds.model import CHALLENGE_COMPLETED, KUDOS, FeedEvent
 
 COALESCE_AT = 3
@@ -114,7 +114,7 @@ class Celebrations:
     def feed_event(self, event: FeedEvent, board: Board | None) -> None:
         if event.type == CHALLENGE_COMPLETED:
             who = event.data.get("agent") or event.data.get("team")
-            name, colour, _ = who_is(board, who)
+            name, colour, _ = hailed_is(board, who)
             kind = str(event.data.get("kind", ""))
             self.queue.append(Celebration(name, str(event.data.get("challenge", "")),
                                           float(event.data.get("points") or 0), hex_rgb(colour, self.stage.colour("accent")),

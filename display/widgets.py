@@ -10,7 +10,7 @@ import math
 
 import pygame
 
-from display.fonts import fit
+from display.fonts import covers, fit
 from display.stage import RGB, Stage, hex_rgb
 from feeds.live.avatars import cached_file
 from feeds.board.build import QUALITY_FIRST
@@ -120,8 +120,35 @@ class Avatars:
         return out
 
 
+# The minus of "▼ −2": the true minus sign where the numbers font has it (DejaVu Sans), else an en
+# dash (Noto Sans has no U+2212: the text would fall back to another font, a glyph out of place).
+MINUS_SIGNS = ("\u2212", "\u2013")
+
+
+def signed_places(stage: Stage, delta: int, px: int) -> str:
+    """The places moved with their sign, as the movement marker draws them: "+2", "−2" (or "–2")."""
+    if delta >= 0:
+        return f"+{delta}"
+    ranges = stage.fonts.chain("numbers", px, True)[0][1]
+    minus = next((m for m in MINUS_SIGNS if ranges and covers(ranges, m)), "-")
+    return f"{minus}{-delta}"
+
+
+def move_label_px(height: int) -> int:
+    return max(8, int(height * 0.5))
+
+
+def move_width(stage: Stage, delta: int, height: int) -> int:
+    """How wide :func:`draw_move` draws the marker of ``delta`` at ``height``: arrow, gap and number."""
+    if delta == 0:
+        return height // 3 + height // 4
+    px = move_label_px(height)
+    return round(height * 0.55) + stage.fonts.width(signed_places(stage, delta, px), "numbers", px, bold=True)
+
+
 def draw_move(surface: pygame.Surface, stage: Stage, x: int, cy: int, delta: int, height: int) -> None:
-    """An arrow and the number of places moved (up: green ▲2, down: red ▼1); a dash when still."""
+    """An arrow and the signed number of places moved (up: green ▲ +2, down: red ▼ −1), so a rise
+    and a fall differ in shape and in words, not in colour alone; a dash when still."""
     if delta == 0:
         dash = pygame.Rect(0, 0, height // 2, max(2, height // 12))
         dash.center = (x + height // 3, cy)
@@ -132,8 +159,9 @@ def draw_move(surface: pygame.Surface, stage: Stage, x: int, cy: int, delta: int
     top, bottom = cy - s * 0.55, cy + s * 0.55
     points = [(x, bottom), (x + s, bottom), (x + s / 2, top)] if delta > 0 else [(x, top), (x + s, top), (x + s / 2, bottom)]
     pygame.draw.polygon(surface, colour, points)
-    label = stage.fonts.render(str(abs(delta)), "numbers", max(8, int(height * 0.5)), colour, bold=True)
-    surface.blit(label, label.get_rect(midleft=(x + s + height * 0.08, cy)))
+    px = move_label_px(height)
+    label = stage.fonts.render(signed_places(stage, delta, px), "numbers", px, colour, bold=True)
+    surface.blit(label, label.get_rect(midleft=(x + s + height * 0.1, cy)))
 
 
 def format_value(value: float | None, metric: str, board: BoardConfig) -> str:

@@ -15,7 +15,7 @@ import pytest
 
 from display.anim import Motion
 from display.clock import FakeClock
-from display.fonts import FontBook
+from display.fonts import FontBook, covers
 from display.shot import init_offscreen
 from display.stage import Stage
 from display.themes import builtin_names, load_theme
@@ -168,3 +168,18 @@ def test_calm_drops_slides_and_bursts_but_keeps_short_count_ups() -> None:
     assert calm.duration(0.8) == 0.0 and calm.duration(0.8, essential=True) == 0.4
     assert not calm.bursts and calm.fades
     assert Motion("full").bursts and not Motion("full").fades and Motion("reduced").bursts
+
+
+@pytest.mark.parametrize("theme_name", builtin_names())
+def test_the_number_is_signed_in_a_glyph_of_the_themes_own_numbers_font(theme_name: str) -> None:
+    theme = load_theme(theme_name, ROOT)
+    fonts = FontBook(dict(text=theme.fonts.text, numbers=theme.fonts.numbers))
+    stage = Stage((1920, 1080), theme, fonts, FakeClock(), Motion(), DisplayConfig(), BoardConfig())
+    fonts.drawn = []
+    for delta in (2, -2):
+        draw_move(pygame.Surface(CELL), stage, 4, CELL[1] // 2, delta, CELL[1])
+    up, down = fonts.drawn
+    assert up == "+2" and down[1:] == "2" and down[0] in ("\u2212", "\u2013")  # never a hyphen: "-2" reads as a dash
+    first = fonts.chain("numbers", CELL[1] // 2, True)[0]
+    assert covers(first[1], down) and fonts.font_for(down, "numbers", CELL[1] // 2, True) is first[0]
+    assert covers(first[1], "ÅÄÖåäöДЖЩжщ")  # and Swedish and Cyrillic: one font for the whole row

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import typing
 from pathlib import Path
 
 import pytest
 
-from feeds.config.schema import BUNDLED_LABEL, ENV_VAR, find_config, load_config
+from display.themes import builtin_names
+from feeds.config.schema import BUNDLED_LABEL, ENV_VAR, DisplayConfig, find_config, load_config
 from feeds.config.validate import ConfigError
 from feeds.connectors.registry import CONNECTORS
 from helpers import ROOT, config_problems, write_config
@@ -188,3 +190,18 @@ def test_the_scene_names_agree_with_the_scenes_there_are() -> None:
     init_offscreen()
     stage = make_stage(load_config(str(ROOT / "config.toml")), (1280, 720), FakeClock())
     assert tuple(make_scenes(stage)) == SCENES  # every name has a scene, every scene a name
+
+
+def test_the_shipped_config_names_every_theme_animation_and_the_viewing_distance(tmp_path: Path) -> None:
+    text = (ROOT / "config.toml").read_text(encoding="utf-8")
+    display = text[text.index("\n[display]\n"):text.index("\n[[display.scenes]]\n")]
+    for name in builtin_names():
+        assert f'"{name}"' in display, name
+    for mode in typing.get_args(typing.get_type_hints(DisplayConfig)["animation"]):
+        assert f'"{mode}"' in display, mode
+    assert "# viewing_distance = " in display and "# screen_inches = " in display
+    # Uncommented, as an admin would, they load and check clean.
+    edited = display.replace("# viewing_distance", "viewing_distance").replace("# screen_inches", "screen_inches")
+    path = write_config(tmp_path, text.replace(display, edited.replace('animation = "full"', 'animation = "calm"')))
+    loaded = load_config(str(path)).config
+    assert loaded.display.viewing_distance == 6 and loaded.display.animation == "calm"

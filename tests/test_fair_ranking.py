@@ -293,3 +293,21 @@ def test_the_feeds_fair_fields_parse_from_json_csv_and_a_mapping_and_bad_ones_on
     mapped = json_decoder(1 << 20, Mapper(MappingConfig(agents="people", metrics={"tickets_solved": "done"})))(
         b'{"people": [{"id": "p1", "name": "Pia", "hours_available": 4, "channel": "email", "done": 9}]}')
     assert (mapped.agents[0].hours_available, mapped.agents[0].channel) == (4.0, "email")
+
+
+
+SCORED = '[board]\nrank_by = "score"\n{gate}[board.score]\ntickets_solved = 3\ncsat = 1\n[board.metrics.csat]\nsamples = "csat_count"\n'
+
+
+def test_a_gate_on_the_score_keeps_a_fast_low_quality_score_on_show_but_out_of_the_ranking(tmp_path: Path) -> None:
+    snapshot = floor(person("fast", 40, metrics={"csat": 70.0, "csat_count": 20}),
+                     person("good", 30, metrics={"csat": 95.0, "csat_count": 20}),
+                     person("new", 20, metrics={"csat": 50.0, "csat_count": 2}))
+    ungated = build_board(snapshot, config(tmp_path, SCORED.format(gate="")).board)
+    board = build_board(snapshot, config(tmp_path, SCORED.format(gate='gate = { metric = "csat", min = 80, sample = 5 }\n')).board)
+    assert ranks(ungated)[0] == ("fast", 1)  # on volume the fast closer's score leads
+    assert ranks(board) == [("good", 1), ("new", 2), ("fast", None)]  # two ratings are too few to shut the gate
+    fast, was = board.find("fast"), ungated.find("fast")
+    assert fast is not None and was is not None and fast.note == QUALITY_FIRST and fast.value == was.value
+    day, day_was = (next(t for t in b.teams if t.team.id == "day") for b in (board, ungated))
+    assert day.members == 3 and day.value is not None and day_was.value is not None and day.value < day_was.value

@@ -8,6 +8,7 @@ import os
 import time
 from pathlib import Path
 
+import pygame
 import pytest
 
 from display.clock import FakeClock
@@ -252,3 +253,55 @@ def test_a_leaderboard_alone_in_the_playlist_still_takes_each_group_in_turn(tmp_
     assert len(set(seen[:3])) == 3 and seen[3] == seen[0]  # chat, email, phone, and round again
     plain = build_wall(load_config(str(ROOT / "config.toml")), SIZES["1080p"], clock=FakeClock(), state=tmp_path / "p")
     assert not plain.wall.scenes["leaderboard"].takes_turns()  # no groups: a lone leaderboard stays as it was
+
+
+def test_the_challenges_scene_says_quality_first_beside_a_gated_bar(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from display.fonts import FontBook
+
+    drawn: list[str] = []
+    original = FontBook.render
+    monkeypatch.setattr(FontBook, "render", lambda self, text, *a, **k: (drawn.append(text), original(self, text, *a, **k))[1])
+    path = fair_config(tmp_path, "gate")
+    path.write_text(path.read_text(encoding="utf-8") + """
+[[challenges]]
+id = "gated-one"
+title = "Solve {target}, quality first"
+kind = "target"
+metric = "tickets_solved"
+points = 5
+target = 1
+gate = { metric = "csat", min = 4.5, sample = 5 }
+""", encoding="utf-8")
+    made = build_wall(load_config(str(path)), SIZES["1080p"], theme=load_theme("dark", ROOT), clock=FakeClock(),
+                      state=tmp_path / "state")
+    game = made.wall.scenes["challenges"].game
+    assert game is not None
+    gated = [p for p in game.progress if p.challenge == "gated-one" and p.gated]
+    assert gated and not any(p.done for p in gated)  # past a target of 1 on volume, held back by CSAT
+    drawn.clear()
+    render(made, "challenges")
+    assert any(t.endswith(f"  {QUALITY_FIRST}") for t in drawn), drawn
+
+
+def test_top_with_a_board_per_group_names_the_best_of_each_group_and_counts_its_own_rest(tmp_path: Path) -> None:
+    path = fair_config(tmp_path, "group")
+    path.write_text(path.read_text(encoding="utf-8").replace('mode = "named" ', 'mode = "top"   '), encoding="utf-8")
+    made = build_wall(load_config(str(path)), SIZES["1080p"], theme=load_theme("dark", ROOT), clock=FakeClock(),
+                      state=tmp_path / "state")
+    drawn: list[str] = []
+    made.wall.stage.fonts.drawn = drawn
+    full = made.coordinator.state().board
+    assert full is not None
+    lb = made.wall.scenes["leaderboard"]
+    assert isinstance(lb, LeaderboardScene)
+    seen = {}
+    for _ in range(3):
+        drawn.clear()
+        made.wall.show("leaderboard")
+        made.wall.draw(pygame.Surface(made.wall.stage.size))
+        people = sum(1 for a in full.agents if a.agent.channel == lb.group)
+        assert [a.rank for a in lb.order] == list(range(1, len(lb.order) + 1)) and 1 <= len(lb.order) <= people // 3
+        assert f"and {people - len(lb.order)} more · everyone counts in the team totals" in drawn, (lb.group, drawn)
+        seen[lb.group] = len(lb.order)
+        lb.leave()
+    assert set(seen) == {"chat", "email", "phone"}  # every group's board is shown, not the first alone

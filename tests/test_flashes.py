@@ -115,6 +115,7 @@ def busy_minute(tmp_path: Path, animation: str, theme: str) -> list[list[float]]
               240: (None, [kudos(1, "a1", "a2"), kudos(2, "a2", "a1")]),
               420: (None, [completion(n, f"a{n - 2}") for n in range(3, 7)]),  # a burst, coalesced
               430: (floor(3, [*solved[:7], 20, 45, *solved[9:]]), []),  # another leader, under the banner
+              900: (floor(4, [*solved[:7], 20, 45]), []),  # the last one goes off shift: a row less
               }
     state, frames = floor(0, []), []
     for i in range(FPS * 20):

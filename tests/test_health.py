@@ -1,4 +1,5 @@
-"""systemd's notify protocol on a real UNIX socket, and the status file."""
+"""systemd's notify protocol on a real UNIX socket, and the status file (whose leader is the one the
+privacy profile lets the wall show)."""
 
 from __future__ import annotations
 
@@ -6,8 +7,17 @@ import json
 import os
 import socket
 from pathlib import Path
+from types import MappingProxyType
 
+from display.app import feed_fields
 from display.health import Notifier, StatusFile, describe, read_status
+from feeds.board.build import build_board
+from feeds.config.privacy import PrivacyConfig
+from feeds.config.schema import BoardConfig
+from feeds.live.coordinator import FeedState
+from feeds.model import Agent, Snapshot, Team
+from feeds.privacy.choices import Choice
+from feeds.privacy.view import redact
 
 
 def listener(path: str) -> socket.socket:
@@ -76,3 +86,23 @@ def test_a_hub_screens_status_says_its_broker_the_hub_and_the_lag(tmp_path: Path
                                     "error": "cannot connect (no broker there, or TLS failed: is ca_file the hub's CA?)",
                                     "hub_online": None, "rev": None}}, now=base["updated"])
     assert "hub:     broker hub.lan:8883 UNREACHABLE since" in down and "TLS failed" in down
+
+
+def test_the_status_names_the_leader_as_the_wall_shows_them_never_a_hidden_one() -> None:
+    agents = tuple(Agent(i, n, "t", metrics=MappingProxyType({"tickets_solved": v}))
+                   for i, n, v in [("as", "Åsa Berg", 30), ("ol", "Олег Петров", 20), ("li", "Li Wei", 10),
+                                   ("km", "Kwame Mensah", 5), ("jo", "Jo Park", 1)])
+    board = build_board(Snapshot(agents, (Team("t", "Day shift"),)), BoardConfig())
+    state = FeedState(board, 1.0, None, 0, False, 1)
+
+    def leader(cfg: PrivacyConfig, choices: dict[str, Choice] | None = None) -> object:
+        out = feed_fields(state, redact(board, None, cfg, choices or {}).board)["board"]
+        assert isinstance(out, dict) and out["agents"] == 5
+        return out["leader"]
+
+    assert leader(PrivacyConfig()) == "Åsa Berg"
+    assert leader(PrivacyConfig(), {"as": Choice("hidden"), "jo": Choice("hidden")}) == "Олег Петров"
+    assert leader(PrivacyConfig(mode="anonymous", min_group=1)) == "Å. B."
+    assert leader(PrivacyConfig(mode="anonymous", min_group=1), {"as": Choice("ranked", "Night owl")}) == "Night owl"
+    assert leader(PrivacyConfig(mode="teams")) is None
+    assert feed_fields(state, None)["board"] == {"agents": 5, "leader": None, "generation": 1}

@@ -249,7 +249,7 @@ class LeaderboardScene(Scene):
     def _draw_more(self, surface: pygame.Surface) -> None:
         """Under the last page's rows, with a privacy profile: how many more people there are, who
         are not named here but count in their team's totals (never who they are or where they stand)."""
-        more = unlisted(self.board)
+        more = unlisted(self.full, self.group)  # with group_by: this group's board
         if not more or self.page != self.pages() - 1:
             return
         st = self.stage

@@ -9,8 +9,8 @@ import pygame
 
 from display.fonts import ELLIPSIS, fit
 from display.stage import Stage
-from display.widgets import (Avatars, avatar_colour, draw_badges, draw_move, format_value, keyed_surface, metric_label,
-                             draw_note)
+from display.widgets import (Avatars, avatar_colour, draw_badges, draw_move, draw_note, format_value, keyed_surface,
+                             metric_label, move_label_px, move_width, signed_places)
 from feeds.board.build import RankedAgent
 from feeds.game.challenges import GameState
 
@@ -25,6 +25,7 @@ class RowArt:
         self.order: list[RankedAgent] = []
         self.game: GameState | None = None
         self._columns_cache: dict[tuple[int, int], dict[str, int]] = {}
+        self._move_cache: dict[tuple[int, int, int], tuple[int, int]] = {}  # portrait: the marker's x and height
         self._widest_cache: tuple[list[RankedAgent], tuple[int, str, str]] | None = None
 
     def columns(self, width: int, row_h: int) -> dict[str, int]:
@@ -38,8 +39,9 @@ class RowArt:
         st = self.stage
         rank_w = round(st.px(st.theme.sizes.rank) * 1.9)
         inner = row_h - round(row_h * 0.12)
-        digits = st.fonts.width("88", "numbers", max(8, int(inner * 0.5)), bold=True)
-        move_w = round(inner * 0.6) + digits + round(row_h * 0.2)  # an arrow, up to two digits, a gap
+        px = move_label_px(inner)
+        digits = max(st.fonts.width(signed_places(st, d, px), "numbers", px, bold=True) for d in (88, -88))
+        move_w = round(inner * 0.62) + digits + round(row_h * 0.2)  # an arrow, a sign and two digits, a gap
         avatar = round(row_h * 0.72)
         value_right = width - round(row_h * 0.25)
         value_w = round(st.px(st.theme.sizes.value) * 3.4)
@@ -107,6 +109,24 @@ class RowArt:
             out.blit(secondary, secondary.get_rect(midright=(cols["secondary_x"] + cols["secondary_w"] - 8, cy)))
         return out
 
+    def _portrait_move(self, h: int, inner_h: int, rank_w: int) -> tuple[int, int]:
+        """Where the movement marker starts under the rank, and its height: every row's alike, the
+        widest ("+88") clear of the avatar, drawn a little smaller where even that needs it."""
+        key = (h, inner_h, rank_w)
+        cached = self._move_cache.get(key)
+        if cached is not None:
+            return cached
+        st = self.stage
+        stripe, marker = max(6, h // 16) + h // 24, inner_h // 2
+        room = rank_w - h // 24 - stripe
+        wide = max(move_width(st, d, marker) for d in (88, -88))
+        if wide > room:
+            marker = max(8, marker * room // wide)
+            wide = max(move_width(st, d, marker) for d in (88, -88))
+        out = max(stripe, min(rank_w // 2 - inner_h // 6, rank_w - h // 24 - wide)), marker
+        self._move_cache[key] = out
+        return out
+
     def _render_portrait(self, ranked: RankedAgent, move: int, size: tuple[int, int]) -> pygame.Surface:
         """Two lines: the name across the row; team, secondary metric and (drawn live) the value below."""
         st = self.stage
@@ -124,7 +144,8 @@ class RowArt:
         rank = st.text("–" if ranked.rank is None else str(ranked.rank), st.theme.sizes.rank,
                        "accent" if leader else "text", bold=True, numbers=True)
         out.blit(rank, rank.get_rect(center=(rank_w // 2 + h // 20, inner_h // 3)))
-        draw_move(out, st, rank_w // 2 - inner_h // 6, inner_h * 3 // 4, move, inner_h // 2)
+        x, marker = self._portrait_move(h, inner_h, rank_w)
+        draw_move(out, st, x, inner_h * 3 // 4, move, marker)
         avatar_size = round(inner_h * 0.5)
         avatar = self.avatars.get(ranked.agent.id, ranked.agent.name, ranked.agent.avatar, colour, avatar_size)
         out.blit(avatar, avatar.get_rect(midleft=(rank_w, inner_h // 2)))

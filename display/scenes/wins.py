@@ -21,7 +21,7 @@ from display.qr import QrPanel, make_panel
 from display.scenes import Scene
 from display.stage import Stage
 from display.widgets import Avatars, avatar_colour, draw_heart, draw_star, wrap_text
-from feeds.board.build import COLLEAGUE, Board, self_thank, sender_name, who_is
+from feeds.board.build import COLLEAGUE, Board, hailed_is, self_thank, sender_name, who_is
 from feeds.board.diff import BoardEvent
 from feeds.model import CHALLENGE_COMPLETED, KUDOS, FeedEvent
 
@@ -155,7 +155,7 @@ class WinsScene(Scene):
         """Who the card is about (name, colour, avatar), the giver ("" for a win), what happened, the points."""
         data = event.data
         if event.type == CHALLENGE_COMPLETED:
-            name, colour, avatar = self._name(data.get("agent") or data.get("team"))
+            name, colour, avatar = hailed_is(self.board, data.get("agent") or data.get("team"))
             points = data.get("points") or 0
             return name, colour, avatar, "", f"“{data.get('challenge', '')}”", f"+{points:g} pts" if points else ""
         name, colour, avatar = self._name(data.get("to"))

@@ -106,6 +106,11 @@ class Board:
             return team.name, team.color, None
         return self.unknown(ident), None, None
 
+    def hailed(self, ident: str | None) -> tuple[str, str | None, str | None]:
+        """Whom a celebration of ``ident``'s completed challenge names: :meth:`who` (a privacy
+        profile's board may name the team only)."""
+        return self.who(ident)
+
     def unknown(self, ident: str | None) -> str:
         """What to call an id the board does not know (a privacy profile's board says less)."""
         return ident or "Someone"
@@ -324,6 +329,11 @@ def limit_to_group(board: Board, group: str) -> Board:
 def who_is(board: Board | None, ident: str | None) -> tuple[str, str | None, str | None]:
     """``board.who``, or the id itself (or "Someone") while there is no board yet."""
     return board.who(ident) if board is not None else (ident or "Someone", None, None)
+
+
+def hailed_is(board: Board | None, ident: str | None) -> tuple[str, str | None, str | None]:
+    """``board.hailed``: whom a completion's banner or card names; like :func:`who_is` without a board."""
+    return board.hailed(ident) if board is not None else who_is(None, ident)
 
 
 COLLEAGUE = "a colleague"  # who thanked, when the feed does not say or names nobody on the floor

@@ -22,7 +22,7 @@ MODES: tuple[Mode, ...] = ("named", "top", "anonymous", "teams")
 PersonRanking = Literal["ranked", "celebrate_only", "hidden"]
 ALIAS_MAX = 40  # what a row on the wall has room for (the team page's aliases too: feeds/privacy/choices.py)
 # The features that show one person's data, each a switch of its own (all on by default).
-FEATURES = ("near_you", "individual_challenges", "individual_history", "thanks")
+FEATURES = ("near_you", "individual_challenges", "individual_history", "thanks", "individual_celebrations")
 
 
 def check_alias(value: str) -> str | None:
@@ -53,6 +53,7 @@ class PrivacyConfig:
     individual_challenges: bool = True  # each person's progress, record race and duel on the wall
     individual_history: bool = True  # "most improved" and personal bests on the history scene
     thanks: bool = True  # kudos toasts and the thank-yous on the wins scene
+    individual_celebrations: bool = True  # a banner naming the person who completed a challenge (off: their team)
     people: Mapping[str, PersonPrivacy] = field(default_factory=empty_mapping)
 
     def check(self, reader: Reader, key: str) -> None:

@@ -43,6 +43,8 @@ FEATURE_TEXT = {  # one per feeds.config.privacy.FEATURES
     "individual_challenges": "Each person's progress in challenges, records and head-to-heads",
     "individual_history": "\"Most improved\" and personal bests on the history scene",
     "thanks": "Thank-you messages (kudos) on the wall, with who thanked whom",
+    "individual_celebrations": "Celebration banners and wins naming the person who completed a challenge "
+                               "(off: their team only, \"Someone on Night shift\")",
 }
 
 

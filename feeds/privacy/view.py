@@ -7,9 +7,12 @@ it never receives:
 * listed rows only — in ``top`` the best ``top_n`` (never more than a third of the group), in
   ``anonymous`` everyone under an alias or initials, in ``teams`` nobody — re-ranked among
   themselves, so a hidden person's place leaves no gap; the rest are counted (``unlisted``: "and 14
-  more") and still count in their team's totals, which are the board's own;
+  more") and still count in their team's totals, which are the board's own; with ``[board]
+  group_by`` each group is ranked, and capped at a third of its own people, on its own;
 * in ``top`` and ``anonymous`` a team smaller than ``min_group`` is not broken down into people (in
-  ``teams`` it is not shown at all), so a small team's unlisted member cannot be inferred;
+  ``teams`` it is not shown at all), so a small team's unlisted member cannot be inferred; in every
+  profile, nor is a team whose total minus its listed values would be one unlisted person's value
+  (:func:`_giveaways`), or a small team with anyone unlisted;
 * people who may be celebrated but are not listed (``celebrate_only``; in ``top`` anyone) are
   known to :meth:`PrivateBoard.find` for banners and toasts, under the name the profile allows — in
   ``teams`` "Someone on Night shift"; an unknown id is "Someone", never the raw id;
@@ -31,7 +34,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from feeds.board.build import Board, RankedAgent, TeamStanding, competition_ranks, sort_keys
+from feeds.board.build import Board, RankedAgent, TeamStanding, competition_ranks, group_of, sort_keys
 from feeds.config.privacy import FEATURES, PrivacyConfig
 from feeds.game.challenges import GameState
 from feeds.logs import LOGGER
@@ -85,6 +88,7 @@ class PrivateBoard(Board):
     ``source``); ``unlisted`` counts the people not listed."""
 
     unlisted: int = 0
+    unlisted_by_group: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))  # with group_by
     mode: str = "named"
     features: frozenset[str] = frozenset(FEATURES)  # those switched on
     source: Board | None = field(default=None, repr=False, compare=False)
@@ -104,6 +108,19 @@ class PrivateBoard(Board):
     def unknown(self, ident: str | None) -> str:
         return SOMEONE  # never the raw id: it may be a name
 
+    def hailed(self, ident: str | None) -> tuple[str, str | None, str | None]:
+        """With ``individual_celebrations`` off a completion names the person's team only, as in
+        ``teams``: "Someone on Night shift" ("Someone" for a team too small, or none)."""
+        name, colour, avatar = self.who(ident)
+        if "individual_celebrations" in self.features or self.mode == "teams" or not ident or self.rules is None:
+            return name, colour, avatar
+        row = self.source.find(ident) if self.source is not None else None
+        if row is None:
+            return name, colour, avatar  # a team, or nobody the wall knows ("Someone")
+        team = row.agent.team or ""
+        big = self.rules.sizes.get(team, 0) >= self.rules.cfg.min_group
+        return (f"{SOMEONE} on {self.rules.names[team]}" if big else SOMEONE), colour if big else None, None
+
 
 class _Known(Container[str]):
     """The ids a private board lists or may name, for ``in`` (without building a set per frame)."""
@@ -115,9 +132,12 @@ class _Known(Container[str]):
         return isinstance(ident, str) and self.board.find(ident) is not None
 
 
-def unlisted(board: Board | None) -> int:
-    """How many people on the wall the board does not list (0 for a board that lists everyone)."""
-    return board.unlisted if isinstance(board, PrivateBoard) else 0
+def unlisted(board: Board | None, group: str | None = None) -> int:
+    """How many people on the wall the board does not list (0 for a board that lists everyone);
+    with ``group`` (``[board] group_by``), how many in that group's board."""
+    if not isinstance(board, PrivateBoard):
+        return 0
+    return board.unlisted if group is None else board.unlisted_by_group.get(group, 0)
 
 
 def known_ids(board: Board | None) -> Container[str]:
@@ -179,34 +199,150 @@ def redact(board: Board, game: GameState | None, cfg: PrivacyConfig, choices: Ma
         return View(board, game)
     mode = cfg.mode
     rules = Rules(board, cfg, choices)
-    cap = cfg.cap(rules.group) if mode == "top" else rules.group
-    agents: list[RankedAgent] = []
-    last: tuple[int | None, int | None] = (None, None)  # the previous listed row's rank on the board, and here
     check_small = mode in ("top", "anonymous")
     renamed = mode == "anonymous"  # else only an alias changes a name
-    if mode != "teams":  # 5,000 rows a poll: the common case (no choice, no alias) costs two lookups
-        for row in board.agents:
-            choice = choices.get(row.agent.id)
-            if (choice is not None and choice.ranking != "ranked") or (check_small and rules.small(row.agent)):
-                continue
-            if mode == "top" and (row.rank is None or len(agents) >= cap):
-                break  # the board is in order: nobody further down is listed
-            # Ranked again among the listed (1, 1, 3 as the board): a hidden place leaves no gap.
-            rank = None if row.rank is None else last[1] if row.rank == last[0] else len(agents) + 1
-            last = (row.rank, rank)
-            agent = rules.shown_as(row.agent, choice or DEFAULT) if renamed or choice is not None else row.agent
-            agents.append(row if rank == row.rank and agent is row.agent else RankedAgent(rank, agent, row.value))
+    agents: list[RankedAgent] = []
+    if mode != "teams":
+        blocked: set[str] = set()  # teams whose members would give away an unlisted one's value
+        while mode == "top":  # first who is listed (cheap), then the rows, once
+            more = _giveaways(board, _listed(board, rules, choices, blocked, build=False), cfg.min_group) - blocked
+            if not more:
+                break
+            blocked |= more  # the places they leave go to the next best of other teams
+        if mode != "top" and choices:  # everyone else is listed: only the choices leave anyone out
+            blocked = _chosen_giveaways(board, rules, choices, cfg.min_group)
+        agents = _listed(board, rules, choices, blocked).agents
     teams = board.teams if mode != "teams" else _big_teams(board.teams, cfg.min_group, board.lower_is_better)
     listed = tuple(agents)
     base: dict[str, Any] = {f.name: getattr(board, f.name) for f in fields(Board)}
     base.update(agents=listed, teams=teams, index=MappingProxyType({a.agent.id: n for n, a in enumerate(listed)}),
                 role_models=_role_models(board, rules, choices, check_small, renamed))
-    private = PrivateBoard(**base, unlisted=rules.group - len(listed), mode=mode,
+    by_group: dict[str, int] = {}
+    if board.group_by:  # each group's board says how many more it has
+        by_group = _group_sizes(board)
+        for row in listed:
+            by_group[group_of(row.agent, board.group_by)] -= 1
+    private = PrivateBoard(**base, unlisted=rules.group - len(listed), unlisted_by_group=MappingProxyType(by_group),
+                           mode=mode,
                            features=frozenset(f for f in FEATURES if cfg.feature(f)), source=board, rules=rules)
     allowed = event_filter(private, cfg)
     private = replace(private, events=tuple(e for e in board.events if allowed(e)))
     ids = set(private.index)
     return View(private, _game(game, ids, {t.team.id for t in teams}, cfg) if game is not None else None)
+
+
+@dataclass(slots=True)
+class _Listing:
+    """The rows listed, and per team how many listed and unlisted members' values are in its total."""
+
+    agents: list[RankedAgent] = field(default_factory=list)
+    shown: dict[str, int] = field(default_factory=dict)  # a key for every team with a listed member
+    unshown: dict[str, int] = field(default_factory=dict)
+
+
+def _listed(board: Board, rules: Rules, choices: Mapping[str, Choice], blocked: set[str],
+            build: bool = True) -> _Listing:
+    """The rows the profile lists, ranked again among themselves, none of a ``blocked`` team
+    (without ``build``, only who is listed is counted: the rows are not made)."""
+    mode, cfg = rules.mode, rules.cfg
+    check_small = mode in ("top", "anonymous")
+    renamed = mode == "anonymous"
+    grouped = bool(board.group_by)
+    # With [board] group_by each group is a board of its own: ranked, and capped at a third, on its own.
+    caps = {g: cfg.cap(n) for g, n in _group_sizes(board).items()} if mode == "top" else {}
+    runs: dict[str, _Run] = {}
+    out = _Listing()
+    agents, shown, unshown = out.agents, out.shown, out.unshown
+    rows = board.agents
+    for i, row in enumerate(rows):  # 5,000 rows a poll: the common case (no choice, no alias) costs a few lookups
+        choice = choices.get(row.agent.id)
+        team = row.agent.team
+        if (choice is not None and choice.ranking != "ranked") or (check_small and rules.small(row.agent)) \
+                or (blocked and team in blocked):
+            if not build and team is not None and row.rank is not None:
+                unshown[team] = unshown.get(team, 0) + 1
+            continue
+        key = group_of(row.agent, board.group_by) if grouped else ""
+        run = runs.get(key)
+        if run is None:
+            run = runs[key] = _Run()
+        if mode == "top" and (row.rank is None or run.listed >= caps[key]):
+            if not grouped:  # the board is in order: nobody further down is listed, the unranked last
+                for rest in rows[i:] if not build else ():
+                    if rest.rank is None:
+                        break
+                    if rest.agent.team is not None:
+                        unshown[rest.agent.team] = unshown.get(rest.agent.team, 0) + 1
+                break
+            if not build and team is not None and row.rank is not None:
+                unshown[team] = unshown.get(team, 0) + 1
+            continue  # this group is done; the next group's rows follow
+        if not build:
+            if team is not None:
+                shown[team] = shown.get(team, 0) + (row.rank is not None)
+            run.listed += 1
+            continue
+        # Ranked again among the listed (1, 1, 3 as the board): a hidden place leaves no gap.
+        rank = None if row.rank is None else run.here if row.rank == run.there else run.listed + 1
+        run.there, run.here = row.rank, rank
+        run.listed += 1
+        agent = rules.shown_as(row.agent, choice or DEFAULT) if renamed or choice is not None else row.agent
+        agents.append(row if rank == row.rank and agent is row.agent else RankedAgent(rank, agent, row.value))
+    return out
+
+
+def _giveaways(board: Board, listing: _Listing, least: int) -> set[str]:
+    """The teams whose listed members, with the team's total, would give away the unlisted ones'
+    values: exactly one unlisted member whose value counts in the total (the total minus the values
+    shown is theirs), or any unlisted member of a team smaller than ``least`` (the rest of a team of
+    three is nearly one person). A gated member's value is not in the total: it gives nothing away."""
+    if not listing.unshown:
+        return set()
+    sizes = {t.team.id: t.members for t in board.teams}
+    return {team for team in listing.shown if (rest := listing.unshown.get(team, 0)) == 1
+            or (rest > 0 and sizes.get(team, 0) < least)}
+
+
+def _chosen_giveaways(board: Board, rules: Rules, choices: Mapping[str, Choice], least: int) -> set[str]:
+    """:func:`_giveaways` where only people's choices leave anyone out (``named``, ``anonymous``):
+    worked out from the choices, not from every row."""
+    check_small = rules.mode in ("top", "anonymous")
+    left: dict[str, int] = {}  # per team, the members a choice leaves out
+    unshown: dict[str, int] = {}  # ... of whom the value is in the team's total
+    for ident, choice in choices.items():
+        i = board.index.get(ident) if choice.ranking != "ranked" else None
+        if i is None:
+            continue
+        row = board.agents[i]
+        team = row.agent.team
+        if team is None or (check_small and rules.small(row.agent)):
+            continue  # a small team lists nobody in "anonymous": there is nothing to give away
+        left[team] = left.get(team, 0) + 1
+        if row.rank is not None:
+            unshown[team] = unshown.get(team, 0) + 1
+    sizes = {t.team.id: t.members for t in board.teams}
+    return {team for team, rest in unshown.items() if sizes.get(team, 0) > left[team]  # someone listed
+            and (rest == 1 or sizes.get(team, 0) < least)}
+
+
+@dataclass(slots=True)
+class _Run:
+    """One group's listed rows so far: how many, and the last one's rank on the board and here."""
+
+    listed: int = 0
+    there: int | None = None
+    here: int | None = None
+
+
+def _group_sizes(board: Board) -> dict[str, int]:
+    """How many people each group of the board has (one group, "", without ``group_by``)."""
+    if not board.group_by:
+        return {"": len(board.agents)}
+    sizes: dict[str, int] = {}
+    for row in board.agents:
+        key = group_of(row.agent, board.group_by)
+        sizes[key] = sizes.get(key, 0) + 1
+    return sizes
 
 
 def _role_models(board: Board, rules: Rules, choices: Mapping[str, Choice], check_small: bool,
@@ -329,8 +465,9 @@ class Privacy:
         return event_filter(board, self.cfg)(event)
 
     def leader_banners(self) -> bool:
-        """A "new leader" banner ranks someone first: not in ``top`` (praise, never a rank) or ``teams``."""
-        return self.cfg.mode in ("named", "anonymous")
+        """A "new leader" banner ranks someone first: not in ``top`` (praise, never a rank) or ``teams``,
+        nor with ``individual_celebrations`` off (it names a person)."""
+        return self.cfg.mode in ("named", "anonymous") and self.cfg.individual_celebrations
 
     def close(self) -> None:
         if self.choices is not None:
