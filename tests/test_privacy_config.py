@@ -84,7 +84,9 @@ def test_the_report_says_what_the_profile_makes_of_each_feature_and_what_the_jou
     assert "**on**, for the 4 people named only (`individual_challenges`)" in top
     assert "**off** under the `top` profile (it would show the bottom of the ranking) (`near_you`)" in top
     named = report(tmp_path, "")
-    assert "**on** (`individual_history`)" in named
+    assert "**on** (`individual_history`)" in named and "A new leader is announced." in named
+    quiet = report(tmp_path, '[privacy]\nindividual_celebrations = false\n')
+    assert "`individual_celebrations` is off" in quiet and "No \"new leader\" is announced." in quiet
     for text in (teams, top, named):  # the engine logs every award under the feed's name, whatever the profile
         assert "each award with the person's name as the feed gives it" in text
         assert "under this profile's names. The journal" not in text

@@ -107,9 +107,11 @@ def _scenes(cfg: Config) -> Section:
     celebrate = {"named": "name the person", "top": "name the person, never with a rank or a shortfall",
                  "anonymous": "use the person's alias or initials",
                  "teams": "name only the team (\"someone on Night shift\")"}[p.mode]
+    if not p.individual_celebrations:
+        celebrate = "name only the team (\"someone on Night shift\"; `individual_celebrations` is off)"
+    leader = p.mode in ("named", "anonymous") and p.individual_celebrations
     lines.append(f"Celebrations (a challenge completed) {celebrate}."
-                 + (" A new leader is announced." if p.mode in ("named", "anonymous") else
-                    " No \"new leader\" is announced."))
+                 + (" A new leader is announced." if leader else " No \"new leader\" is announced."))
     return Section("Scenes in rotation", tuple(lines))
 
 
