@@ -321,6 +321,7 @@ def test_a_missing_certificate_is_one_clear_line_and_no_server(tmp_path: Path) -
 
 
 def test_people_invite_prints_one_line_per_agent_and_a_qr_png_each(tmp_path: Path) -> None:
+    import zxingcpp
     from PIL import Image
 
     state = tmp_path / "state"
@@ -334,9 +335,12 @@ def test_people_invite_prints_one_line_per_agent_and_a_qr_png_each(tmp_path: Pat
     assert [m.group("id") if m else line for m, line in zip(found, lines)] == ["ada", "Åsa Ödegård"]
     assert sorted(p.name for p in qr.iterdir()) == ["ada.png", "Åsa_Ödegård.png"]
     assert stat.S_IMODE(qr.stat().st_mode) == 0o700
-    for path in qr.iterdir():
-        with Image.open(path) as image:
+    for match, name in zip(found, ["ada.png", "Åsa_Ödegård.png"]):
+        assert match is not None
+        with Image.open(qr / name) as image:
             assert image.format == "PNG" and image.size[0] >= 200
+            codes = zxingcpp.read_barcodes(image.convert("L"))  # as a phone reads it: exactly the printed link
+        assert [(c.format, c.text) for c in codes] == [(zxingcpp.BarcodeFormat.QRCode, match.group("url"))]
     assert not any(m.group("token") in first.stderr for m in found if m)
     again = chalkwall("people", "invite", "--config", str(config), "--qr-dir", str(qr), "ada")
     new = LINK.match(again.stdout.strip())
