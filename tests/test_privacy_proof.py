@@ -236,7 +236,8 @@ def test_a_watcher_is_drawn_nowhere_even_on_a_named_wall(tmp_path: Path, server:
         view = preview.wall.view
         assert view is not None and leader.id not in {a.agent.id for a in (*view.agents, *view.role_models)}
         news = [FeedEvent("w1", "kudos", data=_frozen({"from": ALIASED, "to": leader.id, "text": "Thanks"})),
-                FeedEvent("w2", "challenge_completed", data=_frozen({"agent": leader.id, "challenge": "A win", "points": 5}))]
+                FeedEvent("w2", "challenge_completed",
+                          data=_frozen({"agent": leader.id, "challenge": "A win", "points": 5}))]
         preview.wall.update(preview.coordinator.state(), [FeedEventReceived(e) for e in news])
         seen: list[str] = []
         for scene, texts in walk(preview, floor, drawn):
