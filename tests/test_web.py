@@ -335,7 +335,8 @@ def test_an_empty_admin_password_credential_refuses_every_admin_sign_in_with_a_c
         client = signed_in(web, "ada")  # a person's session, for a CSRF token: the form is not offered
         token = csrf_of(client)
         page = web.client().get("/admin/sign-in")
-        assert page.status_code == 200 and "No admin password is set yet" in page.text and 'name="password"' not in page.text
+        assert page.status_code == 200 and "No admin password is set yet" in page.text
+        assert 'name="password"' not in page.text  # no form to fill in
         for guess in ("", "anything at all", PASSWORD):
             reply = client.post("/admin/sign-in", data={"csrf": token, "password": guess})
             assert reply.status_code == 401 and "No admin password is set yet" in reply.text
@@ -344,8 +345,8 @@ def test_an_empty_admin_password_credential_refuses_every_admin_sign_in_with_a_c
         while web.log_text().count("no admin password is set") < 3 and time.monotonic() < wait_for:
             time.sleep(0.05)
         refused = [line for line in web.log_text().splitlines() if "admin sign-in refused" in line]
-        assert len(refused) == 3 and all("no admin password is set" in line and "chalkwall people admin-password" in line
-                                         for line in refused)
+        assert len(refused) == 3
+        assert all("no admin password is set" in line and "chalkwall people admin-password" in line for line in refused)
         set_now = chalkwall("people", "admin-password", "--config", str(web.config), stdin=PASSWORD + "\n")
         assert set_now.returncode == 0, set_now.stderr
         (creds / "admin-password").write_bytes((tmp_path / "admin-password").read_bytes())  # what a restart loads
