@@ -133,7 +133,7 @@ def saved_board(directory: Path) -> Snapshot | None:
 
 def people_stamp(directory: Path) -> tuple[object, ...]:
     """What the wall's redaction reads from the team page now (each person's privacy choice, the
-    role models it marks), read only: a picture drawn under other choices is drawn again."""
+    role models and watchers it marks), read only: a picture drawn under other choices is drawn again."""
     path = directory / DB_NAME
     if not path.exists():
         return ()
@@ -144,7 +144,7 @@ def people_stamp(directory: Path) -> tuple[object, ...]:
         return ()
     try:
         for query in ("SELECT agent, ranking, alias FROM privacy_choices ORDER BY agent",
-                      "SELECT id FROM people WHERE role = 'role_model' ORDER BY id"):
+                      "SELECT id, role FROM people WHERE role IN ('role_model', 'watcher') ORDER BY id"):
             try:
                 stamp.append(tuple(db.execute(query).fetchall()))
             except sqlite3.Error:  # no such table yet: nobody has chosen

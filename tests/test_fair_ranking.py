@@ -270,6 +270,58 @@ def test_the_team_pages_role_models_come_from_the_state_file(tmp_path: Path) -> 
     assert RoleModels((), tmp_path / "nowhere").ids() == frozenset()  # no team page yet: nobody, no error
 
 
+def test_a_watcher_on_the_feed_is_in_no_ranking_race_lane_nor_total(tmp_path: Path) -> None:
+    from feeds.live.roles import RoleModels
+    from feeds.web.people import People
+
+    cfg = config(tmp_path, ROLES.replace('role_models = ["boss"]', 'role_models = []'))
+    people = People(tmp_path / "s")
+    people.invite("lead", "Lead", "watcher")  # the floor's leader on the feed, a watcher on the team page
+    roles = RoleModels((), tmp_path / "s")
+    raw = floor(person("lead", 40), person("cto", 35, role="role_model"), person("ann", 21), person("bob", 19))
+    snapshot = roles(raw)
+    board = build_board(snapshot, cfg.board)
+    assert ranks(board) == [("ann", 1), ("bob", 2)]
+    assert [r.agent.id for r in board.role_models] == ["cto"]  # a watcher is not in the role models' lane
+    assert board.find("lead") is None and "lead" not in str(board.to_dict())
+    assert [(t.value, t.members) for t in board.teams if t.team.id == "day"] == [(40.0, 2)]  # as role models: no total
+    assert ranks(limit_to_teams(board, ["day"])) == [("ann", 1), ("bob", 2)]
+    engine = Engine(Ledger(tmp_path / "g"), cfg, History(tmp_path / "g"))
+    engine.process(snapshot, NOW)
+    assert [e.data["agent"] for e in engine.completed] == ["ann"]  # the leader's 40 is no race entry
+    assert engine.game is not None and {p.subject for p in engine.game.progress} == {"ann", "bob"}
+    people.invite("lead", role="agent")  # an agent again: back on the board
+    assert ranks(build_board(roles(raw), cfg.board))[0] == ("lead", 1)
+    people.close()
+    roles.close()
+
+
+def test_the_demo_floors_leader_marked_watcher_on_the_team_page_leaves_the_ranking(tmp_path: Path) -> None:
+    from feeds.connectors.demo import DemoFeed
+    from feeds.live.roles import RoleModels
+    from feeds.web.people import People
+    from helpers import ROOT, FakeClock
+
+    board_config = load_config(str(ROOT / "config.toml")).config.board
+    clock = FakeClock()
+    feed = DemoFeed(3, clock)
+    clock.advance(600)
+    snapshot = feed.poll()
+    roles = RoleModels((), tmp_path)
+    before = build_board(roles(snapshot), board_config)
+    leader = before.agents[0]
+    assert leader.rank == 1
+    people = People(tmp_path)
+    people.invite(leader.agent.id, leader.agent.name, "watcher")
+    after = build_board(roles(snapshot), board_config)
+    assert leader.agent.id not in {a.agent.id for a in after.agents} | {r.agent.id for r in after.role_models}
+    assert (after.agents[0].agent.id, after.agents[0].rank) == (before.agents[1].agent.id, 1)  # the runner-up leads
+    assert next(t for t in after.teams if t.team.id == leader.agent.team).members == \
+        next(t for t in before.teams if t.team.id == leader.agent.team).members - 1
+    people.close()
+    roles.close()
+
+
 def test_the_feeds_fair_fields_parse_from_json_csv_and_a_mapping_and_bad_ones_only_drop_themselves() -> None:
     from feeds.config.schema import CsvConfig, MappingConfig
     from feeds.connectors.formats import csv_decoder, json_decoder

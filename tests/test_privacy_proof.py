@@ -219,3 +219,30 @@ def test_the_proof_can_fail_a_named_wall_names_people(tmp_path: Path, server: Fe
         leaks.update(named_in(texts, floor, set()))
     assert HIDDEN not in leaks  # hidden in every mode, named too
     assert len(leaks) >= 10
+
+
+def test_a_watcher_is_drawn_nowhere_even_on_a_named_wall(tmp_path: Path, server: FeedServer, drawn: list[str]) -> None:
+    from feeds.web.people import People
+
+    (tmp_path / "before").mkdir()
+    before, floor = open_floor("demo", "named", tmp_path / "before", server)
+    leader = next(r.agent for r in floor.full.agents if r.agent.id not in (HIDDEN, CELEBRATE_ONLY, ALIASED))
+    before.close()
+    people = People(tmp_path / "state")
+    people.invite(leader.id, leader.name, "watcher")  # as the team page's admin does
+    people.close()
+    preview, floor = open_floor("demo", "named", tmp_path, server)
+    try:
+        view = preview.wall.view
+        assert view is not None and leader.id not in {a.agent.id for a in (*view.agents, *view.role_models)}
+        news = [FeedEvent("w1", "kudos", data=_frozen({"from": ALIASED, "to": leader.id, "text": "Thanks"})),
+                FeedEvent("w2", "challenge_completed",
+                          data=_frozen({"agent": leader.id, "challenge": "A win", "points": 5}))]
+        preview.wall.update(preview.coordinator.state(), [FeedEventReceived(e) for e in news])
+        seen: list[str] = []
+        for scene, texts in walk(preview, floor, drawn):
+            assert leader.id not in named_in(texts, floor, set()), f"{scene} names the watcher"
+            seen += texts
+        assert named_in(seen, floor, set()), "the proof can fail: others are named on this wall"
+    finally:
+        preview.close()

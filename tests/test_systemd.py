@@ -126,3 +126,35 @@ def test_install_kiosk_is_idempotent_and_uninstalls_cleanly(tmp_path: Path) -> N
     assert config.exists() and (root / "var/lib/chalkwall/chalkwall.sqlite3").exists()
     run("--uninstall", "--purge")
     assert not config.exists() and not (root / "var/lib/chalkwall").exists()
+
+
+def test_install_kiosk_web_installs_the_team_page_with_an_empty_admin_password_placeholder(tmp_path: Path) -> None:
+    if shutil.which("systemctl") is None:
+        pytest.skip("systemctl is not installed")
+    root = tmp_path / "root"
+    env = {**os.environ, "DESTDIR": str(root)}
+    script = str(ROOT / "systemd" / "install-kiosk")
+
+    def run(*args: str) -> str:
+        result = subprocess.run([script, "--no-venv", *args], capture_output=True, text=True, env=env, timeout=120)
+        assert result.returncode == 0, result.stderr
+        return result.stdout
+
+    plain = run()
+    assert not (root / "etc/systemd/system/chalkwall-web.service").exists() and "team page" not in plain
+    assert not (root / "etc/chalkwall/admin-password").exists()  # no team page asked for: no credential either
+    first = run("--web")
+    unit = root / "etc/systemd/system/chalkwall-web.service"
+    assert unit.read_text() == (ROOT / "systemd" / "chalkwall-web.service").read_text()
+    assert "LoadCredential=admin-password:/etc/chalkwall/admin-password" in unit.read_text()
+    assert (root / "etc/systemd/system/multi-user.target.wants/chalkwall-web.service").is_symlink()
+    placeholder = root / "etc/chalkwall/admin-password"  # LoadCredential= would fail the unit without it
+    assert placeholder.read_bytes() == b"" and placeholder.stat().st_mode & 0o077 == 0
+    assert "with the team page" in first and "no admin password yet" in first and "people admin-password" in first
+    placeholder.write_text("$argon2id$v=19$m=65536,t=3,p=4$c2FsdA$aGFzaA\n")  # as `people admin-password` writes it
+    again = run("--web")
+    assert placeholder.read_text().startswith("$argon2id$") and "no admin password yet" not in again
+    run("--uninstall")
+    assert not unit.exists()
+    assert not (root / "etc/systemd/system/multi-user.target.wants/chalkwall-web.service").exists()
+    assert placeholder.exists()  # config is kept without --purge

@@ -73,15 +73,20 @@ class Web:
         return self.log.read_text(encoding="utf-8")
 
 
-def start_web(tmp: Path, extra: str = "", scheme: str = "http", verify: object = True) -> Web:
+def start_web(tmp: Path, extra: str = "", scheme: str = "http", verify: object = True,
+              credentials: Path | None = None) -> Web:
+    """``credentials``: run as systemd would with LoadCredential=, and set no admin password."""
     port = free_port()
     state = tmp / "state"
     config = write_config(tmp, f'[feed]\ntype = "http"\nurl = "http://127.0.0.1:9/feed"\n'
                                f'[state]\ndir = "{state}"\n[web]\nlisten = "127.0.0.1:{port}"\n{extra}')
-    result = chalkwall("people", "admin-password", "--config", str(config), stdin=PASSWORD + "\n")
-    assert result.returncode == 0, result.stderr
+    if credentials is None:
+        result = chalkwall("people", "admin-password", "--config", str(config), stdin=PASSWORD + "\n")
+        assert result.returncode == 0, result.stderr
     log = tmp / "web.log"
     env = {k: v for k, v in os.environ.items() if k != "CHALKWALL_CONFIG"}
+    if credentials is not None:
+        env["CREDENTIALS_DIRECTORY"] = str(credentials)
     process = subprocess.Popen([sys.executable, "-m", "display.cli", "web", "--config", str(config)],
                                stdout=log.open("wb"), stderr=subprocess.STDOUT, env=env)
     url = f"{scheme}://127.0.0.1:{port}"
@@ -320,7 +325,39 @@ def test_a_missing_certificate_is_one_clear_line_and_no_server(tmp_path: Path) -
     assert result.stderr.strip() == f"chalkwall: cannot read {tmp_path / 'no.pem'} ([web] tls_cert)"
 
 
+def test_an_empty_admin_password_credential_refuses_every_admin_sign_in_with_a_clear_log_line(tmp_path: Path) -> None:
+    creds = tmp_path / "credentials"  # as LoadCredential= gives the installer's empty placeholder
+    creds.mkdir()
+    (creds / "admin-password").write_text("", encoding="utf-8")
+    web = start_web(tmp_path, credentials=creds)
+    try:
+        assert "no admin password yet" in web.log_text()
+        client = signed_in(web, "ada")  # a person's session, for a CSRF token: the form is not offered
+        token = csrf_of(client)
+        page = web.client().get("/admin/sign-in")
+        assert page.status_code == 200 and "No admin password is set yet" in page.text
+        assert 'name="password"' not in page.text  # no form to fill in
+        for guess in ("", "anything at all", PASSWORD):
+            reply = client.post("/admin/sign-in", data={"csrf": token, "password": guess})
+            assert reply.status_code == 401 and "No admin password is set yet" in reply.text
+        assert client.get("/admin").status_code in (303, 403)  # still no admin
+        wait_for = time.monotonic() + 5
+        while web.log_text().count("no admin password is set") < 3 and time.monotonic() < wait_for:
+            time.sleep(0.05)
+        refused = [line for line in web.log_text().splitlines() if "admin sign-in refused" in line]
+        assert len(refused) == 3
+        assert all("no admin password is set" in line and "chalkwall people admin-password" in line for line in refused)
+        set_now = chalkwall("people", "admin-password", "--config", str(web.config), stdin=PASSWORD + "\n")
+        assert set_now.returncode == 0, set_now.stderr
+        (creds / "admin-password").write_bytes((tmp_path / "admin-password").read_bytes())  # what a restart loads
+        assert client.post("/admin/sign-in", data={"csrf": token, "password": PASSWORD}).status_code == 303
+    finally:
+        stop_web(web)
+    assert PASSWORD not in web.log_text()
+
+
 def test_people_invite_prints_one_line_per_agent_and_a_qr_png_each(tmp_path: Path) -> None:
+    import zxingcpp
     from PIL import Image
 
     state = tmp_path / "state"
@@ -334,9 +371,12 @@ def test_people_invite_prints_one_line_per_agent_and_a_qr_png_each(tmp_path: Pat
     assert [m.group("id") if m else line for m, line in zip(found, lines)] == ["ada", "Åsa Ödegård"]
     assert sorted(p.name for p in qr.iterdir()) == ["ada.png", "Åsa_Ödegård.png"]
     assert stat.S_IMODE(qr.stat().st_mode) == 0o700
-    for path in qr.iterdir():
-        with Image.open(path) as image:
+    for match, name in zip(found, ["ada.png", "Åsa_Ödegård.png"]):
+        assert match is not None
+        with Image.open(qr / name) as image:
             assert image.format == "PNG" and image.size[0] >= 200
+            codes = zxingcpp.read_barcodes(image.convert("L"))  # as a phone reads it: exactly the printed link
+        assert [(c.format, c.text) for c in codes] == [(zxingcpp.BarcodeFormat.QRCode, match.group("url"))]
     assert not any(m.group("token") in first.stderr for m in found if m)
     again = chalkwall("people", "invite", "--config", str(config), "--qr-dir", str(qr), "ada")
     new = LINK.match(again.stdout.strip())

@@ -9,7 +9,8 @@ team ahead.
 Fair ranking (docs/fair-ranking.md): an agent who is not ranked says why in ``note`` ("needs 5
 ratings", "quality first"); with ``group_by`` each group (queue, channel) is ranked on its own and
 the board lists group after group; role models are kept apart in ``role_models``, never ranked and
-never in a team's total.
+never in a team's total. Watchers (role ``watcher``: they see the wall, they are not on it) are left
+out as role models are, and shown nowhere.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from operator import attrgetter
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
-from feeds.config.schema import ROLE_MODEL, SCORE, TARGET_PERCENT, BoardConfig
+from feeds.config.schema import ROLE_MODEL, SCORE, TARGET_PERCENT, UNRANKED_ROLES, WATCHER, BoardConfig
 from feeds.model import KUDOS, Agent, FeedEvent, Snapshot, Team
 from feeds.board.scoring import gate_open, lower_is_better, rank_values, team_averages
 
@@ -137,27 +138,40 @@ def is_role_model(agent: Agent) -> bool:
     return agent.role == ROLE_MODEL
 
 
+def is_unranked(agent: Agent) -> bool:
+    """A role model or a watcher: in no ranking, race, challenge or team total."""
+    return agent.role in UNRANKED_ROLES
+
+
+def has_unranked(agents: Sequence[Agent]) -> bool:
+    """Whether any agent is a role model or a watcher (two C-level passes: every poll, 5,000 agents)."""
+    roles = set(map(_ROLE, agents))
+    return ROLE_MODEL in roles or WATCHER in roles
+
+
 def without_role_models(snapshot: Snapshot) -> Snapshot:
-    """The snapshot as the agents' game sees it: no role models in races, challenges or team totals."""
-    if ROLE_MODEL not in map(_ROLE, snapshot.agents):  # a C-level pass: every poll, 5,000 agents on a hub
+    """The snapshot as the agents' game sees it: no role models nor watchers in races, challenges
+    or team totals."""
+    if not has_unranked(snapshot.agents):
         return snapshot
-    return dataclasses.replace(snapshot, agents=tuple(a for a in snapshot.agents if not is_role_model(a)))
+    return dataclasses.replace(snapshot, agents=tuple(a for a in snapshot.agents if not is_unranked(a)))
 
 
-def with_role_models(snapshot: Snapshot, ids: Container[str]) -> Snapshot:
+def with_role_models(snapshot: Snapshot, ids: Container[str], role: str = ROLE_MODEL) -> Snapshot:
     """The snapshot with the agents of ``ids`` marked as role models (from [roles] and the team
-    page), whatever role the feed gave them. Every poll on a hub's 5,000 agents: the agents named
-    are found by C-level passes, and an agent already marked stays the same object."""
+    page), or with ``role`` (``WATCHER``), whatever role the feed gave them. Every poll on a hub's
+    5,000 agents: the agents named are found by C-level passes, and an agent already marked stays
+    the same object."""
     agents = snapshot.agents
     if isinstance(ids, (set, frozenset)) and not ids:
         return snapshot  # no role models configured: the usual floor
     named = list(compress(range(len(agents)), map(ids.__contains__, map(_ID, agents))))
-    unmarked = [i for i in named if agents[i].role != ROLE_MODEL]
+    unmarked = [i for i in named if agents[i].role != role]
     if not unmarked:
         return snapshot
     out = list(agents)
     for i in unmarked:
-        out[i] = out[i]._replace(role=ROLE_MODEL)
+        out[i] = out[i]._replace(role=role)
     return dataclasses.replace(snapshot, agents=tuple(out))
 
 
@@ -197,9 +211,9 @@ def build_board(snapshot: Snapshot, config: BoardConfig) -> Board:
     lower = lower_is_better(config)
     people = snapshot.agents
     models: tuple[Agent, ...] = ()
-    if any(a.role == ROLE_MODEL for a in people):  # a generator pass only when the feed has roles at all
+    if has_unranked(people):  # a pass over the roles only when the feed has them at all
         models = tuple(a for a in people if is_role_model(a))
-        people = tuple(a for a in people if not is_role_model(a))
+        people = tuple(a for a in people if not is_unranked(a))  # watchers: neither ranked nor in the lane
     values = rank_values(people, config)
     notes: list[str | None] = [None] * len(people)
     if config.gate is not None:  # a shut gate keeps the value on show, but out of the ranking

@@ -18,6 +18,8 @@ if TYPE_CHECKING:  # feeds.config.schema imports this module
 TARGET_PERCENT = "target_percent"  # rank_by: each agent's value as a % of their own level's target
 GROUP_FIELDS = ("queue", "channel", "team", "level")  # what [board] group_by may name
 ROLE_MODEL = "role_model"  # the role (feed, team page or [roles]) of someone thanked, never ranked
+WATCHER = "watcher"  # the role (feed or team page) of someone who sees the wall: never ranked nor shown
+UNRANKED_ROLES = frozenset({ROLE_MODEL, WATCHER})  # out of the ranking, races and team totals
 
 
 @dataclass(frozen=True)

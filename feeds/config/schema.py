@@ -19,7 +19,8 @@ from feeds.config.game import (CHALLENGE_KINDS, PERIOD_KINDS, WEEKDAYS, Challeng
                                local_zone_name)
 from feeds.config.feed import (COMMON_FEED_KEYS, AgentFields, AuthConfig, CsvConfig, FeedConfig,  # noqa: F401
                                MappingConfig, TeamFields, connector_types)
-from feeds.config.fair import (GROUP_FIELDS, ROLE_MODEL, TARGET_PERCENT, GateConfig, RolesConfig, Yardstick,  # noqa: F401
+from feeds.config.fair import (GROUP_FIELDS, ROLE_MODEL, TARGET_PERCENT, UNRANKED_ROLES, WATCHER,  # noqa: F401
+                               GateConfig, RolesConfig, Yardstick,
                                check_gate, pick_target, yardstick)
 from feeds.config.metricnames import check_metric_names
 from feeds.config.privacy import PrivacyConfig

@@ -20,11 +20,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from itertools import compress, repeat
-from operator import attrgetter, eq, is_not
+from itertools import compress
+from operator import attrgetter, is_not
 
 from feeds.board.scoring import team_averages
-from feeds.config.schema import ROLE_MODEL, BoardConfig
+from feeds.config.schema import UNRANKED_ROLES, BoardConfig
 from feeds.game.compare import Values
 from feeds.game.compare import measure as measure_all
 from feeds.game.history import Row
@@ -164,13 +164,13 @@ class _Metric:
 
 
 class Roster:
-    """The ids on the floor and the agents in its game (role models are not), worked out again
+    """The ids on the floor and the agents in its game (role models and watchers are not), worked out again
     only when an agent joins, leaves, moves or changes role: else they are as at the last poll."""
 
     def __init__(self) -> None:
         self._agents: Sequence[Agent] | None = None
         self._known: frozenset[str] = frozenset()
-        self._keep: list[bool] | None = None  # which agents are not role models; None: all of them
+        self._keep: list[bool] | None = None  # which agents are in the game (no role model, no watcher); None: all
 
     def update(self, agents: tuple[Agent, ...],
                hint: Changed | None = None) -> tuple[frozenset[str], tuple[Agent, ...]]:
@@ -179,7 +179,7 @@ class Roster:
         changed = _changed(agents, self._agents, hint) if self._agents is not None else None
         if changed is None or _role_models([n for n, _ in changed]) != _role_models([o for _, o in changed]):
             self._known = frozenset(map(_ID, agents))
-            keep = [role != ROLE_MODEL for role in map(_ROLE, agents)]
+            keep = [role not in UNRANKED_ROLES for role in map(_ROLE, agents)]
             self._keep = None if all(keep) else keep
         self._agents = agents
         return self._known, agents if self._keep is None else tuple(compress(agents, self._keep))
@@ -244,7 +244,8 @@ class Measurer:
 
 
 def _role_models(agents: Sequence[Agent]) -> list[bool]:
-    return list(map(eq, map(_ROLE, agents), repeat(ROLE_MODEL)))
+    """Which agents are out of the game (role models and watchers)."""
+    return list(map(UNRANKED_ROLES.__contains__, map(_ROLE, agents)))
 
 
 _last: tuple[Sequence[Agent], Sequence[Agent], list[tuple[Agent, Agent]] | None] | None = None

@@ -6,6 +6,10 @@ role_models`` in config.toml, and the team page's people table (role ``role_mode
 table is read from the state file with plain SQL, not through ``feeds.web`` (the wall does not
 depend on the web app); it is read again only when the file has changed, so a poll costs one
 ``PRAGMA data_version``.
+
+The same table's watchers (role ``watcher``: they see the wall, they are not on it) are marked
+``watcher`` and left out as role models are (no ranking, race or team total), and shown in no lane.
+A person is one role on the team page; [roles] role_models in config.toml wins over it.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ import sqlite3
 from pathlib import Path
 
 from feeds.board.build import with_role_models
-from feeds.config.schema import ROLE_MODEL
+from feeds.config.schema import ROLE_MODEL, WATCHER
 from feeds.db import DB_NAME, connect
 from feeds.logs import LOGGER
 from feeds.model import Snapshot
@@ -24,7 +28,7 @@ log = logging.getLogger(f"{LOGGER}.roles")
 
 
 class RoleModels:
-    """Marks the role models of a snapshot (called by the coordinator on every poll)."""
+    """Marks the role models and watchers of a snapshot (called by the coordinator on every poll)."""
 
     def __init__(self, configured: tuple[str, ...] = (), directory: Path | None = None) -> None:
         self.configured = frozenset(configured)
@@ -32,14 +36,22 @@ class RoleModels:
         self._db: sqlite3.Connection | None = None
         self._version: int | None = None
         self._from_page: frozenset[str] = frozenset()
+        self._watchers: frozenset[str] = frozenset()
         self._failing = False
 
     def ids(self) -> frozenset[str]:
         """Every role model's id: from config and, when there is one, the team page's table."""
         return self.configured | self._page()
 
+    def watchers(self) -> frozenset[str]:
+        """The team page's watchers (none named in [roles] role_models)."""
+        self._page()
+        return self._watchers - self.configured
+
     def __call__(self, snapshot: Snapshot) -> Snapshot:
-        return with_role_models(snapshot, self.ids())
+        page = self._page()  # one look at the state file a poll
+        marked = with_role_models(snapshot, self.configured | page)
+        return with_role_models(marked, self._watchers - self.configured, WATCHER)
 
     def _page(self) -> frozenset[str]:
         if self.directory is None or not (self.directory / DB_NAME).exists():
@@ -49,17 +61,19 @@ class RoleModels:
                 self._db = connect(self.directory, autocommit=True)
             version = self._db.execute("PRAGMA data_version").fetchone()[0]
             if version != self._version:
-                rows = self._db.execute("SELECT id FROM people WHERE role = ?", (ROLE_MODEL,))
-                self._from_page = frozenset(str(row[0]) for row in rows)
+                rows = self._db.execute("SELECT id, role FROM people WHERE role IN (?, ?)",
+                                        (ROLE_MODEL, WATCHER)).fetchall()
+                self._from_page = frozenset(str(i) for i, role in rows if role == ROLE_MODEL)
+                self._watchers = frozenset(str(i) for i, role in rows if role == WATCHER)
                 self._version = version
             self._failing = False
         except sqlite3.OperationalError as exc:
             if "no such table" not in str(exc) and not self._failing:  # no team page yet is no problem
-                log.warning("cannot read the team page's role models (%s); using the last ones known", exc)
+                log.warning("cannot read the team page's role models and watchers (%s); using the last ones known", exc)
                 self._failing = True
         except (OSError, sqlite3.Error) as exc:
             if not self._failing:
-                log.warning("cannot read the team page's role models (%s); using the last ones known", exc)
+                log.warning("cannot read the team page's role models and watchers (%s); using the last ones known", exc)
                 self._failing = True
         return self._from_page
 

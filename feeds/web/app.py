@@ -235,11 +235,15 @@ def build_app(site: Site) -> Starlette:
             return response
         form = await checked_form(request)
         password = form.get("password")
+        if stored is None:  # no file, an empty one (the installer's placeholder) or no argon2 hash in it
+            log.warning("admin sign-in refused from %s: no admin password is set (%s holds no hash); "
+                        "run 'chalkwall people admin-password'", client, site.password_file)
+            return page(request, "admin_sign_in.html", 401, configured=False,
+                        error="No admin password is set yet, so nobody can sign in as admin.")
         if not isinstance(password, str) or not await run_in_threadpool(verify_password, stored, password):
             log.warning("admin sign-in refused from %s", client)
             return page(request, "admin_sign_in.html", 401, configured=stored is not None,
                         error="That is not the admin password.")
-        assert stored is not None
         site.limit.forgive(client)
         start_session(request, admin=admin_mark(stored))
         return RedirectResponse("/admin", 303)
