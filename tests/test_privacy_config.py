@@ -100,7 +100,7 @@ def test_a_hubs_report_says_the_boards_travel_to_the_screens(tmp_path: Path) -> 
     assert "through the MQTT broker `mqtt://127.0.0.1:1883`" in hub and "site `hq`" in hub and "applies its own `[privacy]`" in hub
     screen = report(tmp_path, '[feed]\ntype = "hub"\nbroker = "mqtt://127.0.0.1:1883"\nsite = "hq"\nscreen = "wall-1"\n',
                     base=False)
-    assert "this screen stores no values" in screen and "do not reach it yet" in screen
+    assert "this screen stores no values" in screen and "sends those choices to this screen over the broker" in screen
 
 
 def test_the_report_knows_every_scene_and_says_how_ranking_is_made_fair(tmp_path: Path) -> None:

@@ -38,6 +38,7 @@ from feeds.connectors.base import ConnectorType, Context
 from feeds.connectors.parse import normalise
 from feeds.logs import LOGGER, register_secret
 from feeds.model import FeedError, FeedEvent, Snapshot
+from feeds.privacy.choices import bus_choices, of_wire
 
 log = logging.getLogger(f"{LOGGER}.hub")
 SITE = "site"
@@ -119,7 +120,8 @@ class HubFeed:
             self.link.subscribe(self.topics.events(f"team/{level}"), qos=1)
             self.link.subscribe(self.topics.recent(f"team/{level}"), qos=1)
             self.link.subscribe(self.topics.game_teams_of(level), qos=1)
-        for topic in (self.topics.game, self.topics.events(SITE), self.topics.recent(SITE)):
+        self.privacy_choices = bus_choices(options.site)  # the team page's choices, as the hub publishes them
+        for topic in (self.topics.game, self.topics.events(SITE), self.topics.recent(SITE), self.topics.privacy):
             self.link.subscribe(topic, qos=1)
         self._started = 0.0
 
@@ -276,6 +278,9 @@ class HubFeed:
                 else:
                     self._game_teams[which] = part
                 self._game_stale = True
+        elif what == "privacy":
+            if payload:  # an empty retained message (a cleared topic): keep the last good choices
+                self.privacy_choices.offer(of_wire(read(payload, "privacy").get("people")))
         elif what == "hub":
             data = read(payload, "hub_status")
             self.hub_clock.heard(data.get("at"), retain)

@@ -5,6 +5,11 @@ one poll. A choice is about what the wall *shows*: a hidden person's work still 
 team. ``ranked`` is everyone's default; ``celebrate_only`` keeps a person out of every ranking but
 still names them in celebrations and thanks; ``hidden`` keeps them out of rankings and names them
 nowhere. An alias, when set, is shown wherever their name would be.
+
+A hub's screens have no such file of their own that the team page writes: the hub reads its own and
+publishes the choices (:func:`to_wire`, retained on ``chalkwall/<site>/privacy``); each screen keeps
+the last good message in a :class:`BusChoices` (:func:`bus_choices`), which the wall reads just as it
+reads a local :class:`Choices`.
 """
 
 from __future__ import annotations
@@ -14,7 +19,8 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Literal, get_args
+from collections.abc import Mapping
+from typing import Any, Literal, get_args
 
 from feeds.config.privacy import ALIAS_MAX, check_alias  # noqa: F401 - ALIAS_MAX: the team page's form
 from feeds.db import connect
@@ -103,3 +109,65 @@ class Choices:
         """Changes when another connection (the team page) wrote the file: a cheap "read again?"."""
         with self._lock:
             return int(self._db.execute("PRAGMA data_version").fetchone()[0])
+
+
+def to_wire(choices: Mapping[str, Choice]) -> dict[str, dict[str, str]]:
+    """What a screen needs of each choice other than the default: its ranking and alias, by agent id."""
+    out: dict[str, dict[str, str]] = {}
+    for agent, choice in sorted(choices.items()):
+        if choice != DEFAULT:
+            out[agent] = {"ranking": choice.ranking, **({"alias": choice.alias} if choice.alias else {})}
+    return out
+
+
+def of_wire(people: Any) -> dict[str, Choice]:
+    """The choices of a hub's ``privacy`` message; ValueError with the reason for any it cannot use
+    (the whole message is refused then: half a set of choices could show a hidden person)."""
+    if not isinstance(people, dict):
+        raise ValueError("a privacy message without its people")
+    out: dict[str, Choice] = {}
+    for agent, entry in people.items():
+        if not isinstance(entry, dict) or entry.get("ranking") not in RANKINGS:
+            raise ValueError(f"the choice of {agent!r} is not one of {', '.join(RANKINGS)}")
+        alias = entry.get("alias")
+        if alias is not None and (not isinstance(alias, str) or clean_alias(alias) != alias):
+            raise ValueError(f"the alias of {agent!r} is not one the wall can show")
+        out[agent] = Choice(entry["ranking"], alias)
+    return out
+
+
+class BusChoices:
+    """The choices a hub last published, for the wall of one of its screens: the same ``version``,
+    ``all`` and ``close`` as :class:`Choices` (paho's thread offers, the wall's thread reads)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._choices: dict[str, Choice] = {}
+        self._version = 0
+
+    def offer(self, choices: dict[str, Choice]) -> None:
+        with self._lock:
+            if choices != self._choices:
+                self._choices, self._version = dict(choices), self._version + 1
+
+    def all(self) -> dict[str, Choice]:
+        with self._lock:
+            return dict(self._choices)
+
+    def version(self) -> int:
+        with self._lock:
+            return self._version
+
+    def close(self) -> None:
+        """Nothing to close: the screen's feed keeps offering (and a reloaded wall reads on)."""
+
+
+_BUS: dict[str, BusChoices] = {}
+_BUS_LOCK = threading.Lock()
+
+
+def bus_choices(site: str) -> BusChoices:
+    """The one :class:`BusChoices` of ``site`` in this process: the screen's feed (restarted on a
+    config edit) offers to it, the wall (rebuilt on a config edit) reads it."""
+    with _BUS_LOCK:
+        return _BUS.setdefault(site, BusChoices())

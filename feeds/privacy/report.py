@@ -152,10 +152,11 @@ def _choices(cfg: Config) -> Section:
              f"The admin has set, in the config: {hidden} hidden, {only} celebrated but not ranked, "
              f"{aliases} with an alias. Where both have chosen, the more private choice wins; "
              "a person's own alias wins over the admin's."]
-    if cfg.feed.type == "hub":  # the choices live in the hub's state file; no topic carries them yet
-        lines[0] = ("On this hub's screen, only the choices set in this screen's config (`[privacy.people]`) "
-                    "apply: choices made on the team page beside the hub do not reach it yet, so set them here "
-                    "too. Hidden people still count in their team's totals.")
+    if cfg.feed.type == "hub":  # the choices live in the hub's state file; the hub publishes them
+        lines[0] = ("Everyone can choose on the team page (Me) beside the hub to be hidden from the wall, to be "
+                    "celebrated but never ranked, or to be shown under an alias. The hub sends those choices "
+                    "to this screen over the broker within a second, and it applies them at once. "
+                    "Hidden people still count in their team's totals.")
     return Section("Each person's own choice", tuple(lines))
 
 
