@@ -211,7 +211,8 @@ def _stored(cfg: Config) -> Section:
         "Someone who leaves the feed: their own history is gone "
         f"{p.keep_days} days after their last day; their points stay under their id.",
         "The last board (names and today's values of everyone on the feed): only the latest poll, replaced at the next.",
-        "Each person's privacy choice: until they change it.",
+        f"Each person's privacy choice and team-page entry (name, sign-in link): until they change it, or "
+        f"{p.keep_days} days after their last day on the feed.",
     ]
     if cfg.feed.avatars:
         lines.append("Photos (avatars) the feed links to: a cache of the latest copy, refreshed while the person is "
