@@ -29,6 +29,7 @@ from typing import Any
 from feeds.bus.codec import DecodeError
 from feeds.bus.cursor import Arrival, Cursor, Inbox
 from feeds.bus.link import NOT_YET, Link
+from feeds.bus.privacy import bus_choices, of_wire
 from feeds.bus.screen_status import Applied, HubClock, ScreenReport, offline_payload, wall_status_path
 from feeds.bus.topics import BusError, Topics, read, team_level
 from feeds.config.feed import FeedConfig
@@ -38,7 +39,6 @@ from feeds.connectors.base import ConnectorType, Context
 from feeds.connectors.parse import normalise
 from feeds.logs import LOGGER, register_secret
 from feeds.model import FeedError, FeedEvent, Snapshot
-from feeds.privacy.choices import bus_choices, of_wire
 
 log = logging.getLogger(f"{LOGGER}.hub")
 SITE = "site"

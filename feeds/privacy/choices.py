@@ -7,9 +7,9 @@ still names them in celebrations and thanks; ``hidden`` keeps them out of rankin
 nowhere. An alias, when set, is shown wherever their name would be.
 
 A hub's screens have no such file of their own that the team page writes: the hub reads its own and
-publishes the choices (:func:`to_wire`, retained on ``chalkwall/<site>/privacy``); each screen keeps
-the last good message in a :class:`BusChoices` (:func:`bus_choices`), which the wall reads just as it
-reads a local :class:`Choices`.
+publishes the choices (:func:`to_wire`, retained on ``chalkwall/<site>/privacy``); each screen's feed
+keeps the last good message (feeds/bus/privacy.py), which the wall reads through :class:`HubChoices`
+just as it reads a local :class:`Choices`.
 """
 
 from __future__ import annotations
@@ -20,9 +20,10 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from collections.abc import Mapping
-from typing import Any, Literal, get_args
+from typing import Literal, get_args
 
 from feeds.config.privacy import ALIAS_MAX, check_alias  # noqa: F401 - ALIAS_MAX: the team page's form
+from feeds.bus.privacy import bus_choices
 from feeds.db import connect
 
 Ranking = Literal["ranked", "celebrate_only", "hidden"]
@@ -120,54 +121,18 @@ def to_wire(choices: Mapping[str, Choice]) -> dict[str, dict[str, str]]:
     return out
 
 
-def of_wire(people: Any) -> dict[str, Choice]:
-    """The choices of a hub's ``privacy`` message; ValueError with the reason for any it cannot use
-    (the whole message is refused then: half a set of choices could show a hidden person)."""
-    if not isinstance(people, dict):
-        raise ValueError("a privacy message without its people")
-    out: dict[str, Choice] = {}
-    for agent, entry in people.items():
-        if not isinstance(entry, dict) or entry.get("ranking") not in RANKINGS:
-            raise ValueError(f"the choice of {agent!r} is not one of {', '.join(RANKINGS)}")
-        alias = entry.get("alias")
-        if alias is not None and (not isinstance(alias, str) or clean_alias(alias) != alias):
-            raise ValueError(f"the alias of {agent!r} is not one the wall can show")
-        out[agent] = Choice(entry["ranking"], alias)
-    return out
+class HubChoices:
+    """The choices a hub last published (:class:`feeds.bus.privacy.BusChoices`), for the wall of one of
+    its screens: the same ``version``, ``all`` and ``close`` as :class:`Choices`."""
 
-
-class BusChoices:
-    """The choices a hub last published, for the wall of one of its screens: the same ``version``,
-    ``all`` and ``close`` as :class:`Choices` (paho's thread offers, the wall's thread reads)."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._choices: dict[str, Choice] = {}
-        self._version = 0
-
-    def offer(self, choices: dict[str, Choice]) -> None:
-        with self._lock:
-            if choices != self._choices:
-                self._choices, self._version = dict(choices), self._version + 1
-
-    def all(self) -> dict[str, Choice]:
-        with self._lock:
-            return dict(self._choices)
+    def __init__(self, site: str) -> None:
+        self._bus = bus_choices(site)
 
     def version(self) -> int:
-        with self._lock:
-            return self._version
+        return self._bus.version()
+
+    def all(self) -> dict[str, Choice]:
+        return {agent: Choice(ranking, alias) for agent, (ranking, alias) in self._bus.all().items()}
 
     def close(self) -> None:
         """Nothing to close: the screen's feed keeps offering (and a reloaded wall reads on)."""
-
-
-_BUS: dict[str, BusChoices] = {}
-_BUS_LOCK = threading.Lock()
-
-
-def bus_choices(site: str) -> BusChoices:
-    """The one :class:`BusChoices` of ``site`` in this process: the screen's feed (restarted on a
-    config edit) offers to it, the wall (rebuilt on a config edit) reads it."""
-    with _BUS_LOCK:
-        return _BUS.setdefault(site, BusChoices())

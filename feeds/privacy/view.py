@@ -39,7 +39,7 @@ from feeds.config.privacy import FEATURES, PrivacyConfig
 from feeds.game.challenges import GameState
 from feeds.logs import LOGGER
 from feeds.model import CHALLENGE_COMPLETED, KUDOS, Agent, FeedEvent
-from feeds.privacy.choices import DEFAULT, BusChoices, Choice, Choices, bus_choices
+from feeds.privacy.choices import DEFAULT, Choice, Choices, HubChoices
 
 log = logging.getLogger(f"{LOGGER}.privacy")
 SOMEONE = "Someone"
@@ -416,7 +416,7 @@ class Privacy:
     """The profile and each person's choices, as the wall applies them: :meth:`view` on every new
     board; :meth:`changed` says when the team page wrote a choice since (read again, cheaply)."""
 
-    def __init__(self, cfg: PrivacyConfig, choices: Choices | BusChoices | None = None) -> None:
+    def __init__(self, cfg: PrivacyConfig, choices: Choices | HubChoices | None = None) -> None:
         self.cfg = cfg
         self.choices = choices
         self._lock = threading.Lock()
@@ -478,9 +478,9 @@ def open_privacy(cfg: PrivacyConfig, directory: Path | None, hub_site: str | Non
     """The wall's privacy, reading each person's choices from the state file in ``directory`` — on a
     hub's screen (``hub_site``) from what the hub publishes instead; the admin's choices alone when
     the file cannot be opened (a read-only disk: the wall still runs)."""
-    choices: Choices | BusChoices | None = None
+    choices: Choices | HubChoices | None = None
     if hub_site:
-        choices = bus_choices(hub_site)
+        choices = HubChoices(hub_site)
     elif directory is not None:
         try:
             choices = Choices(directory)
