@@ -40,7 +40,7 @@ from feeds.config.lastgood import remember
 from feeds.live.coordinator import FeedState
 from feeds.db import feed_state_dir
 from feeds.live.feed import open_live_feed
-from feeds.privacy.view import open_privacy, unlisted
+from feeds.privacy.view import hub_site_of, open_privacy, unlisted
 from feeds.logs import LOGGER, log_event, setup_logging
 from feeds.model import FeedError
 from feeds.config.reload import ConfigWatcher, Reloaded, Rejected
@@ -162,7 +162,7 @@ class Kiosk:
         self.canvas_size = canvas_for(screen)
         stage = make_stage(loaded, self.canvas_size, self.clock, self.theme)
         self.chime = Chime(stage.theme.celebration.sound)
-        self.privacy = open_privacy(cfg.privacy, feed_state_dir(cfg.state.dir, cfg.feed.type))
+        self.privacy = open_privacy(cfg.privacy, feed_state_dir(cfg.state.dir, cfg.feed.type), hub_site_of(cfg))
         self.wall = Wall(stage, self._on_banner, self.privacy)
         # The loop sleeps on this, not in pygame.event.wait(timeout), which polls (≈2 % of a core idle).
         self.wake = threading.Event()
@@ -368,7 +368,7 @@ class Kiosk:
             self.chime = Chime(self.theme.celebration.sound)
         if changed & {"privacy", "state", "feed"}:
             self.privacy.close()
-            self.privacy = open_privacy(new.privacy, feed_state_dir(new.state.dir, new.feed.type))
+            self.privacy = open_privacy(new.privacy, feed_state_dir(new.state.dir, new.feed.type), hub_site_of(new))
         if changed & {"display", "theme", "board", "privacy", "state", "feed"} or new.feed.avatars != old.feed.avatars \
                 or wall_qr_url(new.web) != wall_qr_url(old.web):
             self._rebuild()

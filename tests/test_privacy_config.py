@@ -67,7 +67,7 @@ def test_the_report_follows_the_running_config(tmp_path: Path) -> None:
     assert "Privacy mode: **top**" in top and "Only the best 3 are named" in top
     assert "`near` — each person with the colleague just above them and the gap between: **off**" in top
     assert "**30 days**" in top and "**90 days**" not in top
-    assert "with who thanked whom: **off** (`thanks`)" in top
+    assert "Thank-you messages (kudos) on the wall: **off** (`thanks`)" in top
     assert "1 hidden, 0 celebrated but not ranked, 1 with an alias" in top
     assert "a1" not in top.replace("a1 ", "")  # counts, never who chose what
     teams = report(tmp_path, '[privacy]\nmode = "teams"\n')
@@ -87,9 +87,13 @@ def test_the_report_says_what_the_profile_makes_of_each_feature_and_what_the_jou
     assert "**on** (`individual_history`)" in named and "A new leader is announced." in named
     quiet = report(tmp_path, '[privacy]\nindividual_celebrations = false\n')
     assert "`individual_celebrations` is off" in quiet and "No \"new leader\" is announced." in quiet
-    for text in (teams, top, named):  # the engine logs every award under the feed's name, whatever the profile
-        assert "each award with the person's name as the feed gives it" in text
-        assert "under this profile's names. The journal" not in text
+    assert "never who thanked whom" in teams and "**on**, with who thanked whom (`thanks`)" in named
+    for text in (teams, top):  # the engine logs awards by agent id outside named (tests/test_privacy_logs.py)
+        assert "the person's agent id only (never a name" in text and "name as the feed gives it" not in text
+    assert "name as the feed gives it, or only their agent id for anyone with a privacy choice" in named
+    screen = report(tmp_path, '[feed]\ntype = "hub"\nbroker = "mqtt://127.0.0.1:1883"\nsite = "hq"\nscreen = "w"\n',
+                    base=False)
+    assert "no awards (the hub records and logs them)" in screen
 
 
 def test_a_hubs_report_says_the_boards_travel_to_the_screens(tmp_path: Path) -> None:
@@ -97,10 +101,11 @@ def test_a_hubs_report_says_the_boards_travel_to_the_screens(tmp_path: Path) -> 
     assert "chalkwall sends none of it anywhere" in single
     hub = report(tmp_path, '[hub]\nbroker = "mqtt://127.0.0.1:1883"\nsite = "hq"\n')
     assert "chalkwall sends none of it anywhere" not in hub
+    assert "the people's own privacy choices from the team page" in hub
     assert "through the MQTT broker `mqtt://127.0.0.1:1883`" in hub and "site `hq`" in hub and "applies its own `[privacy]`" in hub
     screen = report(tmp_path, '[feed]\ntype = "hub"\nbroker = "mqtt://127.0.0.1:1883"\nsite = "hq"\nscreen = "wall-1"\n',
                     base=False)
-    assert "this screen stores no values" in screen and "do not reach it yet" in screen
+    assert "this screen stores no values" in screen and "sends those choices to this screen over the broker" in screen
 
 
 def test_the_report_knows_every_scene_and_says_how_ranking_is_made_fair(tmp_path: Path) -> None:

@@ -93,6 +93,44 @@ def test_team_page_thank_yous_older_than_keep_days_are_deleted_and_their_points_
     assert Ledger(tmp_path).balances() == before
 
 
+def test_a_leavers_privacy_choice_and_team_page_entry_go_after_keep_days_never_an_award(tmp_path: Path) -> None:
+    from feeds.privacy.choices import Choices
+    from feeds.web.people import People
+
+    seed(tmp_path)  # bo left 95 days ago, cy 20 days ago, ada is on the floor
+    long_ago = NOW - timedelta(days=120)
+    choices, people = Choices(tmp_path), People(tmp_path)
+    for agent in ("ada", "bo", "cy"):
+        choices.set(agent, "hidden", f"{agent} alias", now=long_ago)
+        people.invite(agent, f"{agent.title()} Name", "agent", now=long_ago)
+    people.invite("boss", "Bo Boss", "admin", now=long_ago)  # not on the feed: never a leaver
+    people.invite("newbie", "New Hire", "agent", now=NOW - timedelta(days=2))  # not on the feed yet
+    choices.set("newbie", "hidden", now=NOW - timedelta(days=2))
+    choices.close()
+    people.close()
+    awards = "SELECT id, challenge, subject_kind, subject, period, points, event_id FROM awards ORDER BY id"
+    before = rows(tmp_path, awards)  # (the giver of a kudos goes, as before)
+    done = trim(tmp_path, 90, NOW)
+    assert (done.choices, done.people) == (1, 1)
+    assert rows(tmp_path, "SELECT agent FROM privacy_choices ORDER BY agent") == [("ada",), ("cy",), ("newbie",)]
+    assert rows(tmp_path, "SELECT id FROM people ORDER BY id") == [("ada",), ("boss",), ("cy",), ("newbie",)]
+    assert rows(tmp_path, awards) == before  # bo's award and points stay
+
+    trim(tmp_path, 10, NOW)  # cy left 20 days ago: now gone too
+    assert rows(tmp_path, "SELECT agent FROM privacy_choices ORDER BY agent") == [("ada",), ("newbie",)]
+
+
+def test_a_wall_whose_history_is_empty_forgets_no_one(tmp_path: Path) -> None:
+    from feeds.privacy.choices import Choices
+
+    choices = Choices(tmp_path)
+    choices.set("ada", "hidden", now=NOW - timedelta(days=400))
+    choices.close()
+    History(tmp_path).close()
+    assert trim(tmp_path, 90, NOW) == Trimmed()
+    assert rows(tmp_path, "SELECT agent FROM privacy_choices") == [("ada",)]
+
+
 def test_a_second_trim_the_same_day_removes_nothing_and_a_fresh_directory_is_fine(tmp_path: Path) -> None:
     seed(tmp_path)
     trim(tmp_path, 90, NOW)

@@ -10,6 +10,7 @@ chalkwall/<site>/events/team/<team>      QoS 1     celebrations for that team's 
 chalkwall/<site>/events/site             QoS 1     celebrations for every screen, numbered
 chalkwall/<site>/recent/team/<team>      retained  the last events of that stream (a screen back from away)
 chalkwall/<site>/recent/site             retained  the same for the site stream
+chalkwall/<site>/privacy                 retained  the people's own choices from the team page (hidden, alias)
 chalkwall/<site>/screen/<id>/status      retained  a screen: online/offline (its will), what it shows
 ```
 
@@ -105,6 +106,10 @@ class Topics:
     def recent(self, stream: str) -> str:
         return self._t("recent", stream)
 
+    @property
+    def privacy(self) -> str:
+        return self._t("privacy")
+
     def screen_status(self, screen: str) -> str:
         return self._t("screen", screen, "status")
 
@@ -122,6 +127,8 @@ class Topics:
             return "hub", ""
         if parts == ["game"]:
             return "game", ""
+        if parts == ["privacy"]:
+            return "privacy", ""
         if len(parts) == 3 and parts[:2] == ["board", "team"]:
             return "board", parts[2]
         if len(parts) == 3 and parts[:2] == ["game", "team"]:

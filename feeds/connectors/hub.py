@@ -29,6 +29,7 @@ from typing import Any
 from feeds.bus.codec import DecodeError
 from feeds.bus.cursor import Arrival, Cursor, Inbox
 from feeds.bus.link import NOT_YET, Link
+from feeds.bus.privacy import bus_choices, of_wire
 from feeds.bus.screen_status import Applied, HubClock, ScreenReport, offline_payload, wall_status_path
 from feeds.bus.topics import BusError, Topics, read, team_level
 from feeds.config.feed import FeedConfig
@@ -119,7 +120,8 @@ class HubFeed:
             self.link.subscribe(self.topics.events(f"team/{level}"), qos=1)
             self.link.subscribe(self.topics.recent(f"team/{level}"), qos=1)
             self.link.subscribe(self.topics.game_teams_of(level), qos=1)
-        for topic in (self.topics.game, self.topics.events(SITE), self.topics.recent(SITE)):
+        self.privacy_choices = bus_choices(options.site)  # the team page's choices, as the hub publishes them
+        for topic in (self.topics.game, self.topics.events(SITE), self.topics.recent(SITE), self.topics.privacy):
             self.link.subscribe(topic, qos=1)
         self._started = 0.0
 
@@ -276,6 +278,9 @@ class HubFeed:
                 else:
                     self._game_teams[which] = part
                 self._game_stale = True
+        elif what == "privacy":
+            if payload:  # an empty retained message (a cleared topic): keep the last good choices
+                self.privacy_choices.offer(of_wire(read(payload, "privacy").get("people")))
         elif what == "hub":
             data = read(payload, "hub_status")
             self.hub_clock.heard(data.get("at"), retain)

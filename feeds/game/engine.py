@@ -39,6 +39,7 @@ from feeds.game.retention import trim_quietly
 from feeds.logs import LOGGER, log_event
 from feeds.model import CHALLENGE_COMPLETED, KUDOS, Agent, FeedEvent, Snapshot, _frozen
 from feeds.periods import Calendar, Shift, parse_clock
+from feeds.privacy.choices import DEFAULT, Choices
 
 log = logging.getLogger(f"{LOGGER}.engine")
 MAX_UNRECORDED = 1000  # feed events kept to offer again while the ledger cannot be written
@@ -59,8 +60,10 @@ def calendar_for(config: Config) -> Calendar:
 
 class Engine:
     def __init__(self, ledger: Ledger, config: Config, history: History | None = None,
-                 clock: Callable[[], float] = time.time, announce: bool = True) -> None:
+                 clock: Callable[[], float] = time.time, announce: bool = True,
+                 choices: Choices | None = None) -> None:
         self.ledger = ledger
+        self.choices = choices  # the people's own privacy choices: who may be logged by name
         self.clock = clock
         self.announce = announce  # a preview's awards are not news: they are logged at debug level
         self.config = config
@@ -106,6 +109,8 @@ class Engine:
 
     def close(self) -> None:
         self.ledger.close()
+        if self.choices is not None:
+            self.choices.close()
         if self.history is not None:
             self.history.close()
 
@@ -159,11 +164,28 @@ class Engine:
         for award, event in offered:
             if award is not None:
                 fresh.append(award)
+                named = {"name": names.get(award.subject, award.subject)} if self._loggable(award) else {}
                 log_event(log, logging.INFO if self.announce else logging.DEBUG, "celebration",
-                          f"{names.get(award.subject, award.subject)} earned {award.points:g} points: "
+                          f"{named.get('name', award.subject)} earned {award.points:g} points: "
                           f"{award.challenge}", challenge=award.challenge, subject_kind=award.subject_kind,
-                          subject=award.subject, name=names.get(award.subject, award.subject),
+                          subject=award.subject, **named,
                           period=award.period, points=award.points, source=award.source, event_id=event.id)
+
+    def _loggable(self, award: Award) -> bool:
+        """Whether the journal may hold an award under the person's name: only in the ``named``
+        profile and for someone who chose nothing (hidden, not ranked, an alias) on the team page or in
+        ``[privacy.people]``; else their agent id, as the ledger keeps it."""
+        if award.subject_kind != "agent":
+            return True
+        privacy = self.config.privacy
+        if privacy.mode != "named" or award.subject in privacy.people:
+            return False
+        if self.choices is None:
+            return True
+        try:
+            return self.choices.get(award.subject) == DEFAULT
+        except sqlite3.Error:
+            return False
 
     @staticmethod
     def _vet(events: list[FeedEvent], recorded: Mapping[str, float], known: frozenset[str]) -> list[FeedEvent]:
@@ -331,7 +353,7 @@ def open_engine(config: Config, quiet: bool = False) -> Engine | None:
 
     directory = feed_state_dir(config.state.dir, config.feed.type)
     try:
-        return Engine(Ledger(directory), config, History(directory))
+        return Engine(Ledger(directory), config, History(directory), choices=Choices(directory))
     except (OSError, sqlite3.Error) as exc:
         if quiet:
             return None

@@ -15,6 +15,12 @@ was once they have been gone that long:
 * the team page's thank-yous (feeds/game/thanks.py: who, whom, the words) older than ``keep_days``
   are deleted; their points stay in the ledger.
 * the last board (feeds/live/state.py) is the latest poll only: a leaver is gone from it at the next.
+* someone who left the feed more than ``keep_days`` ago — no agent row of theirs in ``totals`` is
+  left (the history writes one each day an agent is on the feed) — loses their privacy choice
+  (``privacy_choices``, feeds/privacy/choices.py) and their team page entry (``people``, role
+  ``agent``: their name and sign-in link, feeds/web/people.py), unless it was written or invited
+  within ``keep_days``. Only while the history holds someone at all: a wall that has not run for
+  ``keep_days`` does not forget its whole floor. Awards and their points are never touched.
 
 Nothing here reads the clock: ``now`` is given, so tests run it on a real file at any date.
 """
@@ -42,13 +48,31 @@ class Trimmed:
     names: int = 0
     givers: int = 0
     thanks: int = 0
+    choices: int = 0
+    people: int = 0
 
     def __bool__(self) -> bool:
-        return bool(self.totals or self.samples or self.names or self.givers or self.thanks)
+        return bool(self.totals or self.samples or self.names or self.givers or self.thanks or self.choices
+                    or self.people)
 
 
 def _tables(db: sqlite3.Connection) -> set[str]:
     return {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+
+
+def _leavers(db: sqlite3.Connection, tables: set[str], stamp: str) -> tuple[int, int]:
+    """The privacy choices and team-page people of those gone from the feed (see the module); run
+    after the totals' trim, in its transaction."""
+    if "totals" not in tables or not db.execute("SELECT 1 FROM totals WHERE subject_kind = 'agent' LIMIT 1").fetchone():
+        return 0, 0
+    gone = "NOT IN (SELECT subject FROM totals WHERE subject_kind = 'agent')"
+    choices = people = 0
+    if "privacy_choices" in tables:
+        choices = db.execute(f"DELETE FROM privacy_choices WHERE updated_at < ? AND agent {gone}", (stamp,)).rowcount
+    if "people" in tables:
+        people = db.execute(f"DELETE FROM people WHERE role = 'agent' AND COALESCE(invited_at, '') < ? AND id {gone}",
+                            (stamp,)).rowcount
+    return choices, people
 
 
 def trim(directory: Path, keep_days: int, now: datetime) -> Trimmed:
@@ -75,14 +99,17 @@ def trim(directory: Path, keep_days: int, now: datetime) -> Trimmed:
                                     (stamp,)).rowcount
             if "thanks" in tables:
                 thanks = db.execute("DELETE FROM thanks WHERE given_at < ?", (stamp,)).rowcount
+            choices, people = _leavers(db, tables, stamp)
     finally:
         db.close()
-    done = Trimmed(totals, samples, names, givers, thanks)
+    done = Trimmed(totals, samples, names, givers, thanks, choices, people)
     if done:
         log_event(log, logging.INFO, "retention_trimmed",
                   f"kept {keep_days} days of individual history: {totals} agent totals, {samples} samples, "
-                  f"{names} names, {givers} kudos senders and {thanks} team-page thank-yous older than that removed",
-                  keep_days=keep_days, totals=totals, samples=samples, names=names, givers=givers, thanks=thanks)
+                  f"{names} names, {givers} kudos senders, {thanks} team-page thank-yous older than that, and "
+                  f"{choices} privacy choices and {people} team-page people of leavers removed",
+                  keep_days=keep_days, totals=totals, samples=samples, names=names, givers=givers, thanks=thanks,
+                  choices=choices, people=people)
     return done
 
 

@@ -5,6 +5,11 @@ one poll. A choice is about what the wall *shows*: a hidden person's work still 
 team. ``ranked`` is everyone's default; ``celebrate_only`` keeps a person out of every ranking but
 still names them in celebrations and thanks; ``hidden`` keeps them out of rankings and names them
 nowhere. An alias, when set, is shown wherever their name would be.
+
+A hub's screens have no such file of their own that the team page writes: the hub reads its own and
+publishes the choices (:func:`to_wire`, retained on ``chalkwall/<site>/privacy``); each screen's feed
+keeps the last good message (feeds/bus/privacy.py), which the wall reads through :class:`HubChoices`
+just as it reads a local :class:`Choices`.
 """
 
 from __future__ import annotations
@@ -14,9 +19,11 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from collections.abc import Mapping
 from typing import Literal, get_args
 
 from feeds.config.privacy import ALIAS_MAX, check_alias  # noqa: F401 - ALIAS_MAX: the team page's form
+from feeds.bus.privacy import bus_choices
 from feeds.db import connect
 
 Ranking = Literal["ranked", "celebrate_only", "hidden"]
@@ -103,3 +110,29 @@ class Choices:
         """Changes when another connection (the team page) wrote the file: a cheap "read again?"."""
         with self._lock:
             return int(self._db.execute("PRAGMA data_version").fetchone()[0])
+
+
+def to_wire(choices: Mapping[str, Choice]) -> dict[str, dict[str, str]]:
+    """What a screen needs of each choice other than the default: its ranking and alias, by agent id."""
+    out: dict[str, dict[str, str]] = {}
+    for agent, choice in sorted(choices.items()):
+        if choice != DEFAULT:
+            out[agent] = {"ranking": choice.ranking, **({"alias": choice.alias} if choice.alias else {})}
+    return out
+
+
+class HubChoices:
+    """The choices a hub last published (:class:`feeds.bus.privacy.BusChoices`), for the wall of one of
+    its screens: the same ``version``, ``all`` and ``close`` as :class:`Choices`."""
+
+    def __init__(self, site: str) -> None:
+        self._bus = bus_choices(site)
+
+    def version(self) -> int:
+        return self._bus.version()
+
+    def all(self) -> dict[str, Choice]:
+        return {agent: Choice(ranking, alias) for agent, (ranking, alias) in self._bus.all().items()}
+
+    def close(self) -> None:
+        """Nothing to close: the screen's feed keeps offering (and a reloaded wall reads on)."""

@@ -42,7 +42,7 @@ FEATURE_TEXT = {  # one per feeds.config.privacy.FEATURES
     "near_you": "The \"near you\" scene (each person and the colleague just above)",
     "individual_challenges": "Each person's progress in challenges, records and head-to-heads",
     "individual_history": "\"Most improved\" and personal bests on the history scene",
-    "thanks": "Thank-you messages (kudos) on the wall, with who thanked whom",
+    "thanks": "Thank-you messages (kudos) on the wall",
     "individual_celebrations": "Celebration banners and wins naming the person who completed a challenge "
                                "(off: their team only, \"Someone on Night shift\")",
 }
@@ -128,8 +128,9 @@ def _feature_state(cfg: Config, name: str) -> str:
     if not p.feature(name):
         return "**off**"
     if name == "thanks":
-        return {"teams": "**on**, naming only each person's team (\"someone on Night shift\")",
-                "anonymous": "**on**, under aliases or initials"}.get(p.mode, "**on**")
+        return {"teams": "**on**, naming only each person's team (\"someone on Night shift\"), never who thanked whom",
+                "anonymous": "**on**, with who thanked whom under aliases or initials"}.get(
+                    p.mode, "**on**, with who thanked whom")
     if p.mode == "teams":
         return "**off** under the `teams` profile (switched on, but this profile shows no person)"
     if name == "near_you" and p.mode == "top":
@@ -152,10 +153,11 @@ def _choices(cfg: Config) -> Section:
              f"The admin has set, in the config: {hidden} hidden, {only} celebrated but not ranked, "
              f"{aliases} with an alias. Where both have chosen, the more private choice wins; "
              "a person's own alias wins over the admin's."]
-    if cfg.feed.type == "hub":  # the choices live in the hub's state file; no topic carries them yet
-        lines[0] = ("On this hub's screen, only the choices set in this screen's config (`[privacy.people]`) "
-                    "apply: choices made on the team page beside the hub do not reach it yet, so set them here "
-                    "too. Hidden people still count in their team's totals.")
+    if cfg.feed.type == "hub":  # the choices live in the hub's state file; the hub publishes them
+        lines[0] = ("Everyone can choose on the team page (Me) beside the hub to be hidden from the wall, to be "
+                    "celebrated but never ranked, or to be shown under an alias. The hub sends those choices "
+                    "to this screen over the broker within a second, and it applies them at once. "
+                    "Hidden people still count in their team's totals.")
     return Section("Each person's own choice", tuple(lines))
 
 
@@ -180,7 +182,7 @@ def _stored(cfg: Config) -> Section:
     if cfg.hub is not None:
         where = (f"Where: one SQLite file in `{directory}` on the hub's computer, which the team page beside it "
                  f"reads. The hub sends each team's board (names and today's values of everyone on the feed, "
-                 f"before any privacy profile is applied) and the game's progress through the MQTT broker "
+                 f"before any privacy profile is applied), the game's progress and the people's own privacy choices from the team page (each one's ranking and alias, by agent id) through the MQTT broker "
                  f"`{cfg.hub.broker}` to the site's screens: only logins the broker's ACL lets read "
                  f"site `{cfg.hub.site}` get them, over TLS unless the broker is on this computer. Each screen "
                  "applies its own `[privacy]` profile before anything is drawn, and keeps nothing but the "
@@ -209,15 +211,24 @@ def _stored(cfg: Config) -> Section:
         "Someone who leaves the feed: their own history is gone "
         f"{p.keep_days} days after their last day; their points stay under their id.",
         "The last board (names and today's values of everyone on the feed): only the latest poll, replaced at the next.",
-        "Each person's privacy choice: until they change it.",
+        f"Each person's privacy choice and team-page entry (name, sign-in link): until they change it, or "
+        f"{p.keep_days} days after their last day on the feed.",
     ]
     if cfg.feed.avatars:
         lines.append("Photos (avatars) the feed links to: a cache of the latest copy, refreshed while the person is "
                      "on the feed.")
-    lines.append(f"Logs ({cfg.log.format}, to the system journal, for the admin; never on the wall): each award "
-                 "with the person's name as the feed gives it and the points, whatever the profile or the "
-                 "person's choice; each thank-you toast's title as the wall showed it (under this profile's names, never the words); the team page's "
-                 "thank-yous by ids. The journal's own retention applies (`journalctl --vacuum-time`).")
+    if cfg.feed.type == "hub":
+        awards = "no awards (the hub records and logs them)"
+    elif p.mode == "named":
+        awards = ("each award with the points and the person's name as the feed gives it, or only their agent id "
+                  "for anyone with a privacy choice (hidden, not ranked, an alias; theirs or the admin's)")
+    else:
+        awards = (f"each award with the points and the person's agent id only (never a name, under the `{p.mode}` "
+                  "profile)")
+    lines.append(f"Logs ({cfg.log.format}, to the system journal, for the admin; never on the wall): {awards}; "
+                 "each celebration banner and thank-you toast as the wall showed it (under this profile's names, "
+                 "never a thank-you's words); the team page's thank-yous by ids. The journal's own retention "
+                 "applies (`journalctl --vacuum-time`).")
     return Section("What is stored, and for how long", tuple(lines))
 
 

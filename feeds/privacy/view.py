@@ -39,7 +39,7 @@ from feeds.config.privacy import FEATURES, PrivacyConfig
 from feeds.game.challenges import GameState
 from feeds.logs import LOGGER
 from feeds.model import CHALLENGE_COMPLETED, KUDOS, Agent, FeedEvent
-from feeds.privacy.choices import DEFAULT, Choice, Choices
+from feeds.privacy.choices import DEFAULT, Choice, Choices, HubChoices
 
 log = logging.getLogger(f"{LOGGER}.privacy")
 SOMEONE = "Someone"
@@ -416,7 +416,7 @@ class Privacy:
     """The profile and each person's choices, as the wall applies them: :meth:`view` on every new
     board; :meth:`changed` says when the team page wrote a choice since (read again, cheaply)."""
 
-    def __init__(self, cfg: PrivacyConfig, choices: Choices | None = None) -> None:
+    def __init__(self, cfg: PrivacyConfig, choices: Choices | HubChoices | None = None) -> None:
         self.cfg = cfg
         self.choices = choices
         self._lock = threading.Lock()
@@ -474,13 +474,21 @@ class Privacy:
             self.choices.close()
 
 
-def open_privacy(cfg: PrivacyConfig, directory: Path | None) -> Privacy:
-    """The wall's privacy, reading each person's choices from the state file in ``directory``; the
-    admin's choices alone when that cannot be opened (a read-only disk: the wall still runs)."""
-    choices = None
-    if directory is not None:
+def open_privacy(cfg: PrivacyConfig, directory: Path | None, hub_site: str | None = None) -> Privacy:
+    """The wall's privacy, reading each person's choices from the state file in ``directory`` — on a
+    hub's screen (``hub_site``) from what the hub publishes instead; the admin's choices alone when
+    the file cannot be opened (a read-only disk: the wall still runs)."""
+    choices: Choices | HubChoices | None = None
+    if hub_site:
+        choices = HubChoices(hub_site)
+    elif directory is not None:
         try:
             choices = Choices(directory)
         except (OSError, sqlite3.Error) as exc:
             log.warning("cannot read the people's privacy choices (%s); applying the config's alone", exc)
     return Privacy(cfg, choices)
+
+
+def hub_site_of(cfg: Any) -> str | None:
+    """The hub's site when ``cfg`` (a Config) is a hub's screen: its choices come over the bus."""
+    return getattr(cfg.feed.options, "site", None) or None if cfg.feed.type == "hub" else None

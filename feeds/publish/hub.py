@@ -42,9 +42,11 @@ from feeds.logs import LOGGER, register_secret
 from feeds.model import FeedEvent, Snapshot, plain_number
 from feeds.publish.encode import REST, Encoder
 from feeds.publish.outbox import Entry, Outbox, enqueue, ensure_schema
+from feeds.privacy.choices import Choices, to_wire
 from feeds.live.undo import thanks_publisher, undone_announced, withdrawal
 
 log = logging.getLogger(f"{LOGGER}.hub")
+CHOICES_EVERY = 1.0  # seconds: how often a quiet hub asks its state file whether a choice changed
 PRUNE_EVERY = 60.0  # seconds between the outbox's prunes
 EVENT_TTL = 900  # seconds a celebration stays worth showing to a screen that was away
 SITE = "site"
@@ -159,7 +161,8 @@ class Publisher:
 
     def __init__(self, hub: HubConfig, coordinator: FeedCoordinator, outbox: Outbox, link: Link,
                  clock: Callable[[], float] = time.time, wake: Callable[[], None] = lambda: None,
-                 totals: Callable[[], Mapping[tuple[str, str], Mapping[str, float]]] = lambda: {}) -> None:
+                 totals: Callable[[], Mapping[tuple[str, str], Mapping[str, float]]] = lambda: {},
+                 choices: Choices | None = None) -> None:
         self.topics, self.coordinator, self.outbox, self.link, self.clock = Topics(hub.site), coordinator, outbox, link, clock
         self.totals = totals  # the engine's team and floor values of its metrics (Engine.totals)
         self.wake = wake
@@ -173,6 +176,8 @@ class Publisher:
         self._screens_lock = threading.Lock()  # never held across a paho call
         self._screens: dict[str, tuple[str, float]] = {}
         self.encoder = Encoder()  # the payloads, re-encoding only the agents and progress that changed
+        self.choices = choices  # the people's own privacy choices in the hub's state file (the team page's)
+        self._choices_version: int | None = None
 
     def summary_payload(self, snapshot: Snapshot, rev: int, observed_at: float | None) -> bytes:
         """The site summary: each team's size and totals and the floor's (docs/hub.md), a few kB
@@ -281,8 +286,27 @@ class Publisher:
             for team, body in parts.items():
                 self._retain(self.topics.game_team(team), body)
             self._clear_gone(self.topics.game_team, {self.topics.game_team(team) for team in parts})
+        self.publish_choices()
         self.link.publish(self.topics.hub_status, self.status_payload(), retain=True)
         self._events()
+
+    def publish_choices(self) -> None:
+        """The people's choices, retained, when the team page changed them (or the link came back):
+        the screens apply them as a single wall applies its own (main thread, like :meth:`publish`)."""
+        if self.choices is None or not self.link.status().connected:
+            return
+        if self._fresh:  # everything retained again, at the full publish that follows
+            return
+        try:
+            version = self.choices.version()
+            if version == self._choices_version and self.topics.privacy in self._sent:
+                return
+            body = pack("privacy", {"people": to_wire(self.choices.all())})
+        except sqlite3.Error as exc:
+            log.warning("cannot read the people's privacy choices (%s); the screens keep the last sent", exc)
+            return
+        self._choices_version = version
+        self._retain(self.topics.privacy, body)
 
     def _events(self) -> None:
         touched: set[str] = set()
@@ -364,6 +388,7 @@ class HubProcess:
         directory = feed_state_dir(cfg.state.dir, cfg.feed.type)
         self.wake = threading.Event()
         self.outbox = Outbox(directory)
+        self.choices = Choices(directory)
         holder: list[LiveFeed] = []
         self.seen = OutboxSeen(directory, lambda: holder[0].coordinator.snapshot if holder else None, clock)
         self.live = open_live_feed(loaded, on_update=self.wake.set, seen=self.seen, rank=False,
@@ -381,7 +406,8 @@ class HubProcess:
                          on_message=lambda *m: self.publisher.screen_message(*m))
         self.link.subscribe(topics.screen_statuses, qos=1)
         self.publisher = Publisher(self.hub, self.live.coordinator, self.outbox, self.link, clock, wake=self.wake.set,
-                                   totals=lambda: self.live.engine.totals if self.live.engine is not None else {})
+                                   totals=lambda: self.live.engine.totals if self.live.engine is not None else {},
+                                   choices=self.choices)
         self.stopping = threading.Event()
         self._trouble: float | None = None  # since when publishing fails (said once)
 
@@ -391,12 +417,16 @@ class HubProcess:
         pacer = GcPacer()
         pacer.start()
         self.live.start()
-        pruned = 0.0
+        pruned = published = 0.0
         try:
             while not self.stopping.is_set():
-                self.wake.wait(5.0)
+                woken = self.wake.wait(CHOICES_EVERY)
                 self.wake.clear()
                 try:
+                    if not woken and time.monotonic() - published < 5.0:
+                        self.publisher.publish_choices()  # a quiet second: only a choice may have changed
+                        continue
+                    published = time.monotonic()
                     self.publisher.publish()
                     pacer.after_poll()
                     if time.monotonic() - pruned >= PRUNE_EVERY:  # expired rows can wait a minute
@@ -411,6 +441,7 @@ class HubProcess:
             self.link.stop(last=(self.publisher.topics.hub_status, self.publisher.status_payload("offline")))
             self.seen.close()
             self.outbox.close()
+            self.choices.close()
         return 0
 
     def _failed(self, exc: Exception) -> None:
