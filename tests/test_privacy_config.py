@@ -85,6 +85,10 @@ def test_the_report_says_what_the_profile_makes_of_each_feature_and_what_the_jou
     assert "**off** under the `top` profile (it would show the bottom of the ranking) (`near_you`)" in top
     named = report(tmp_path, "")
     assert "**on** (`individual_history`)" in named and "A new leader is announced." in named
+    assert "No team's total gives away one person's value" in named  # the rule holds in named too
+    grouped = report(tmp_path, '[board]\nrank_by = "tickets_solved"\ngroup_by = "channel"\n'
+                               '[privacy]\nmode = "top"\ntop_n = 3\n', base=False)
+    assert "the best 3 of each channel are named" in grouped
     quiet = report(tmp_path, '[privacy]\nindividual_celebrations = false\n')
     assert "`individual_celebrations` is off" in quiet and "No \"new leader\" is announced." in quiet
     assert "never who thanked whom" in teams and "**on**, with who thanked whom (`thanks`)" in named

@@ -67,10 +67,11 @@ def privacy_toml(mode: str) -> str:
             f'{CELEBRATE_ONLY} = {{ ranking = "celebrate_only" }}\n{ALIASED} = {{ alias = "{ALIAS}" }}\n')
 
 
-def demo_config(tmp_path: Path, mode: str) -> LoadedConfig:
+def demo_config(tmp_path: Path, mode: str, choices: bool = True) -> LoadedConfig:
     base = base_config()
     path = tmp_path / "config.toml"
-    path.write_text(base + "\n" + privacy_toml(mode), encoding="utf-8")
+    privacy = privacy_toml(mode) if choices else f'[privacy]\nmode = "{mode}"\n'  # no choices: a plain board
+    path.write_text(base + "\n" + privacy, encoding="utf-8")
     return load_config(str(path))
 
 
@@ -156,8 +157,9 @@ def walk(preview: Preview, floor: Floor, drawn: list[str]) -> Iterator[tuple[str
     yield "toast", list(drawn)
 
 
-def open_floor(kind: str, mode: str, tmp_path: Path, server: FeedServer) -> tuple[Preview, Floor]:
-    loaded = demo_config(tmp_path, mode) if kind == "demo" else http_config(tmp_path, mode, server)
+def open_floor(kind: str, mode: str, tmp_path: Path, server: FeedServer,
+               choices: bool = True) -> tuple[Preview, Floor]:
+    loaded = demo_config(tmp_path, mode, choices) if kind == "demo" else http_config(tmp_path, mode, server)
     preview = build_wall(loaded, (1920, 1080), state=tmp_path / "state")
     full = preview.coordinator.state().board
     assert full is not None
@@ -221,17 +223,19 @@ def test_the_proof_can_fail_a_named_wall_names_people(tmp_path: Path, server: Fe
     assert len(leaks) >= 10
 
 
-def test_a_watcher_is_drawn_nowhere_even_on_a_named_wall(tmp_path: Path, server: FeedServer, drawn: list[str]) -> None:
+@pytest.mark.parametrize("choices", [True, False], ids=["with-choices", "no-choices"])
+def test_a_watcher_is_drawn_nowhere_even_on_a_named_wall(tmp_path: Path, server: FeedServer, drawn: list[str],
+                                                         choices: bool) -> None:
     from feeds.web.people import People
 
     (tmp_path / "before").mkdir()
-    before, floor = open_floor("demo", "named", tmp_path / "before", server)
+    before, floor = open_floor("demo", "named", tmp_path / "before", server, choices)
     leader = next(r.agent for r in floor.full.agents if r.agent.id not in (HIDDEN, CELEBRATE_ONLY, ALIASED))
     before.close()
     people = People(tmp_path / "state")
     people.invite(leader.id, leader.name, "watcher")  # as the team page's admin does
     people.close()
-    preview, floor = open_floor("demo", "named", tmp_path, server)
+    preview, floor = open_floor("demo", "named", tmp_path, server, choices)
     try:
         view = preview.wall.view
         assert view is not None and leader.id not in {a.agent.id for a in (*view.agents, *view.role_models)}

@@ -154,6 +154,18 @@ def test_a_hidden_persons_value_stays_in_the_team_total() -> None:
         assert all(shown[t] == totals[t] for t in shown) and shown["north"] == sum(20 - n for n in range(8)), cfg.mode
 
 
+def test_a_team_of_one_whose_member_is_unlisted_is_not_shown_on_its_own() -> None:
+    board = floor(*[(f"a{n}", "north", 20 - n) for n in range(8)], ("s0", "solo", 42), ("d0", "duo", 7),
+                  ("d1", "duo", 5))
+    for cfg in (PrivacyConfig(), PrivacyConfig(mode="top"), PrivacyConfig(mode="anonymous")):
+        view = redact(board, None, cfg, {"s0": Choice("hidden"), "d1": Choice("hidden"), "a0": Choice("hidden")}).board
+        values = {t.team.id: t.value for t in view.teams}
+        assert "solo" not in values and values.get("duo") == 12, (cfg.mode, values)  # 42 would be s0's
+        assert values.get("north") == sum(20 - n for n in range(8)) and view.teams[0].rank == 1, cfg.mode
+    mine = redact(board, None, PrivacyConfig(), {"a0": Choice("hidden")}).board  # solo and duo list everyone
+    assert {t.team.id for t in mine.teams} == {"north", "solo", "duo"}
+
+
 def test_each_groups_board_counts_its_own_unlisted() -> None:
     view = redact(GROUPED, None, PrivacyConfig(mode="top", top_n=2, min_group=3), {"e0": Choice("hidden")}).board
     assert unlisted(view) == 14 and unlisted(view, "Chat") == 7 and unlisted(view, "Email") == 7

@@ -83,6 +83,7 @@ class Board:
     index: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}), repr=False, compare=False)
     group_by: str = ""  # the agent field each group is ranked by on its own ("queue", "channel")
     role_models: tuple[RankedAgent, ...] = ()  # thanked and celebrated, never ranked
+    watchers: frozenset[str] = frozenset()  # ids of those who see the wall and are named nowhere on it
 
     def find(self, agent_id: str) -> RankedAgent | None:
         i = self.index.get(agent_id)
@@ -113,8 +114,9 @@ class Board:
         return self.who(ident)
 
     def unknown(self, ident: str | None) -> str:
-        """What to call an id the board does not know (a privacy profile's board says less)."""
-        return ident or "Someone"
+        """What to call an id the board does not know (a privacy profile's board says less); a
+        watcher is never named, not even by their id."""
+        return "Someone" if not ident or ident in self.watchers else ident
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"rank_by": self.rank_by, "lower_is_better": self.lower_is_better,
@@ -211,8 +213,10 @@ def build_board(snapshot: Snapshot, config: BoardConfig) -> Board:
     lower = lower_is_better(config)
     people = snapshot.agents
     models: tuple[Agent, ...] = ()
+    watchers: frozenset[str] = frozenset()
     if has_unranked(people):  # a pass over the roles only when the feed has them at all
         models = tuple(a for a in people if is_role_model(a))
+        watchers = frozenset(a.id for a in people if a.role == WATCHER)
         people = tuple(a for a in people if not is_unranked(a))  # watchers: neither ranked nor in the lane
     values = rank_values(people, config)
     notes: list[str | None] = [None] * len(people)
@@ -231,7 +235,8 @@ def build_board(snapshot: Snapshot, config: BoardConfig) -> Board:
     return Board(config.rank_by, lower, agents, _teams(snapshot, people, counted, config, lower), snapshot.events,
                  snapshot.generated_at, snapshot.warnings,
                  MappingProxyType({a.agent.id: n for n, a in enumerate(agents)}), config.group_by,
-                 tuple(RankedAgent(None, a, None) for a in sorted(models, key=lambda a: (a.name.casefold(), a.id))))
+                 tuple(RankedAgent(None, a, None) for a in sorted(models, key=lambda a: (a.name.casefold(), a.id))),
+                 watchers)
 
 
 def _ranked(indexes: Sequence[int], people: Sequence[Agent], values: Sequence[float | None],

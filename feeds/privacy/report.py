@@ -63,6 +63,15 @@ def _shown(cfg: Config) -> Section:
     if p.mode == "teams":
         lines.append(f"A team of fewer than {p.min_group} people is not shown on its own; its work counts in "
                      "the floor's totals.")
+    else:
+        if p.mode == "top" and cfg.board.group_by:
+            lines.append(f"Each {cfg.board.group_by} has a board of its own, so the best {p.top_n} of each "
+                         f"{cfg.board.group_by} are named (never more than a third of it).")
+        lines.append("No team's total gives away one person's value: when exactly one person on a team is not "
+                     f"listed (hidden by their choice{', or below the best named' if p.mode == 'top' else ''}), "
+                     f"or a team of fewer than {p.min_group} has anyone not listed, that team shows only its total "
+                     "and lists none of its members; a team of one whose member is not listed is not shown on "
+                     "its own (its work counts in the floor's totals).")
     if cfg.display.teams:
         lines.append("This wall shows only these teams: " + ", ".join(cfg.display.teams) + ".")
     what = cfg.board.rank_by if cfg.board.rank_by != SCORE else \

@@ -46,6 +46,7 @@ SOMEONE = "Someone"
 _STRICTNESS = {"ranked": 0, "celebrate_only": 1, "hidden": 2}
 # Scenes that show one person against the next: off in "top" and "teams" (UODO: never who did worst).
 BOTTOM_SCENES = frozenset({"near"})
+PAIR = 2  # a team total of fewer members than this is one person's value
 LOOK_SECONDS = 1.0  # how often the wall asks whether a choice changed (a poll is rarely quicker)
 
 
@@ -195,8 +196,8 @@ class View:
 def redact(board: Board, game: GameState | None, cfg: PrivacyConfig, choices: Mapping[str, Choice]) -> View:
     """The board and game the wall may show (see the module's docstring); ``choices`` are
     :func:`effective` ones."""
-    if cfg.mode == "named" and not choices and all(cfg.feature(f) for f in FEATURES):
-        return View(board, game)
+    if cfg.mode == "named" and not choices and not board.watchers and all(cfg.feature(f) for f in FEATURES):
+        return View(board, game)  # (watchers: their thanks and completions must not reach the wall)
     mode = cfg.mode
     rules = Rules(board, cfg, choices)
     check_small = mode in ("top", "anonymous")
@@ -212,8 +213,18 @@ def redact(board: Board, game: GameState | None, cfg: PrivacyConfig, choices: Ma
         if mode != "top" and choices:  # everyone else is listed: only the choices leave anyone out
             blocked = _chosen_giveaways(board, rules, choices, cfg.min_group)
         agents = _listed(board, rules, choices, blocked).agents
-    teams = board.teams if mode != "teams" else _big_teams(board.teams, cfg.min_group, board.lower_is_better)
     listed = tuple(agents)
+    if mode == "teams":
+        teams = _big_teams(board.teams, cfg.min_group, board.lower_is_better)
+    elif rules.group > len(listed) and any(t.members < PAIR for t in board.teams):
+        # A team of one whose member is not listed: its total is that person's value, so it is not
+        # shown on its own (its work counts in the floor's). A bigger small team shows its total, as
+        # min_group promises: only its members can subtract their own values from it.
+        shown = {a.agent.id for a in listed}
+        exposed = {r.agent.team for r in board.agents if r.agent.id not in shown}
+        teams = _big_teams(board.teams, PAIR, board.lower_is_better, exposed)
+    else:
+        teams = board.teams
     base: dict[str, Any] = {f.name: getattr(board, f.name) for f in fields(Board)}
     base.update(agents=listed, teams=teams, index=MappingProxyType({a.agent.id: n for n, a in enumerate(listed)}),
                 role_models=_role_models(board, rules, choices, check_small, renamed))
@@ -362,9 +373,11 @@ def _role_models(board: Board, rules: Rules, choices: Mapping[str, Choice], chec
     return tuple(kept)
 
 
-def _big_teams(teams: tuple[TeamStanding, ...], least: int, lower: bool) -> tuple[TeamStanding, ...]:
-    """The teams of at least ``least`` members, ranked again among themselves."""
-    kept = [t for t in teams if t.members >= least]
+def _big_teams(teams: tuple[TeamStanding, ...], least: int, lower: bool,
+               only: Container[str | None] | None = None) -> tuple[TeamStanding, ...]:
+    """The teams of at least ``least`` members (of those in ``only``: others stay whatever their
+    size), ranked again among themselves."""
+    kept = [t for t in teams if t.members >= least or (only is not None and t.team.id not in only)]
     ranks = competition_ranks(sort_keys([t.value for t in kept], lower))
     out = []
     for n, (rank, t) in enumerate(zip(ranks, kept)):
