@@ -6,11 +6,12 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from feeds.config.schema import LoadedConfig, load_config
-from tests.mosquitto import Broker, Client
+from tests.mosquitto import Broker, Client, free_port
 from tests.test_hub_e2e import wait_for, write_feed
 
 
@@ -97,3 +98,12 @@ def make_site(root: Path, body: str, port: int, ports: list[int] | None = None) 
     feed = root / "floor.json"
     write_feed(feed)
     return Site(root, broker, port, feed)
+
+
+def running_site(tmp_path: Path) -> Iterator[Site]:
+    """A site on an anonymous loopback broker with its hub started, closed after (a fixture's body)."""
+    port = free_port()
+    made = make_site(tmp_path, f"listener {port} 127.0.0.1\nallow_anonymous true\n", port)
+    made.start_hub()
+    yield made
+    made.close()

@@ -14,8 +14,8 @@ import pytest
 from feeds.live.feed import open_live_feed
 from feeds.privacy.choices import Choices
 from feeds.privacy.view import hub_site_of, open_privacy
-from tests.hubkit import Site, make_site
-from tests.mosquitto import Client, free_port, needs_mosquitto
+from tests.hubkit import Site, running_site
+from tests.mosquitto import Client, needs_mosquitto
 from tests.test_hub_e2e import wait_for
 
 pytestmark = [needs_mosquitto, pytest.mark.slow]
@@ -23,11 +23,7 @@ pytestmark = [needs_mosquitto, pytest.mark.slow]
 
 @pytest.fixture()
 def site(tmp_path: Path) -> Iterator[Site]:
-    port = free_port()
-    made = make_site(tmp_path, f"listener {port} 127.0.0.1\nallow_anonymous true\n", port)
-    made.start_hub()
-    yield made
-    made.close()
+    yield from running_site(tmp_path)
 
 
 def test_a_choice_on_the_team_page_beside_the_hub_hides_the_person_on_its_screens(

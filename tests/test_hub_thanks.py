@@ -21,8 +21,8 @@ from feeds.web.app import Site as WebSite
 from feeds.web.app import build_app
 from feeds.web.auth import RateLimit
 from feeds.web.people import People
-from tests.hubkit import Site, make_site
-from tests.mosquitto import free_port, needs_mosquitto
+from tests.hubkit import Site, running_site
+from tests.mosquitto import needs_mosquitto
 from tests.test_hub_e2e import wait_for
 
 pytestmark = [needs_mosquitto, pytest.mark.slow]
@@ -68,11 +68,7 @@ class Page:
 
 @pytest.fixture()
 def site(tmp_path: Path) -> Iterator[Site]:
-    port = free_port()
-    made = make_site(tmp_path, f"listener {port} 127.0.0.1\nallow_anonymous true\n", port)
-    made.start_hub()
-    yield made
-    made.close()
+    yield from running_site(tmp_path)
 
 
 def test_thanks_from_the_team_page_reach_the_screens_of_the_hub_once_and_undos_take_them_back(site: Site) -> None:

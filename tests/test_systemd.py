@@ -6,6 +6,7 @@ import os
 import re
 import shutil
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -92,7 +93,8 @@ def test_the_hub_unit_is_confined_and_starts_after_the_broker(analyze: str, tmp_
         assert must in unit
 
 
-def test_install_kiosk_is_idempotent_and_uninstalls_cleanly(tmp_path: Path) -> None:
+def installer(tmp_path: Path) -> tuple[Path, Callable[..., str]]:
+    """install-kiosk into a scratch root (DESTDIR): the root, and a runner that wants exit 0 and gives stdout."""
     if shutil.which("systemctl") is None:
         pytest.skip("systemctl is not installed")
     root = tmp_path / "root"
@@ -103,6 +105,11 @@ def test_install_kiosk_is_idempotent_and_uninstalls_cleanly(tmp_path: Path) -> N
         result = subprocess.run([script, "--no-venv", *args], capture_output=True, text=True, env=env, timeout=120)
         assert result.returncode == 0, result.stderr
         return result.stdout
+    return root, run
+
+
+def test_install_kiosk_is_idempotent_and_uninstalls_cleanly(tmp_path: Path) -> None:
+    root, run = installer(tmp_path)
 
     first = run()
     assert "wrote /etc/chalkwall/config.toml" in first
@@ -129,16 +136,7 @@ def test_install_kiosk_is_idempotent_and_uninstalls_cleanly(tmp_path: Path) -> N
 
 
 def test_install_kiosk_web_installs_the_team_page_with_an_empty_admin_password_placeholder(tmp_path: Path) -> None:
-    if shutil.which("systemctl") is None:
-        pytest.skip("systemctl is not installed")
-    root = tmp_path / "root"
-    env = {**os.environ, "DESTDIR": str(root)}
-    script = str(ROOT / "systemd" / "install-kiosk")
-
-    def run(*args: str) -> str:
-        result = subprocess.run([script, "--no-venv", *args], capture_output=True, text=True, env=env, timeout=120)
-        assert result.returncode == 0, result.stderr
-        return result.stdout
+    root, run = installer(tmp_path)
 
     plain = run()
     assert not (root / "etc/systemd/system/chalkwall-web.service").exists() and "team page" not in plain
