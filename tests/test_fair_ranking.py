@@ -363,3 +363,36 @@ def test_a_gate_on_the_score_keeps_a_fast_low_quality_score_on_show_but_out_of_t
     assert fast is not None and was is not None and fast.note == QUALITY_FIRST and fast.value == was.value
     day, day_was = (next(t for t in b.teams if t.team.id == "day") for b in (board, ungated))
     assert day.members == 3 and day.value is not None and day_was.value is not None and day.value < day_was.value
+
+
+def test_a_role_given_on_the_team_page_shows_at_the_next_poll_of_an_unchanged_feed(tmp_path: Path) -> None:
+    from feeds.live.coordinator import FeedCoordinator
+    from feeds.live.roles import RoleModels
+    from feeds.web.people import People
+
+    cfg = config(tmp_path, ROLES.replace('role_models = ["boss"]', 'role_models = []'))
+    raw = floor(person("lead", 40), person("ann", 21), person("bob", 19))
+
+    class Quiet:  # a source whose document never changes after the first poll
+        polls = 0
+
+        def poll(self) -> Snapshot | None:
+            self.polls += 1
+            return raw if self.polls == 1 else None
+
+    people = People(tmp_path / "s")
+    coordinator = FeedCoordinator(Quiet(), cfg.feed, cfg.board, roles=RoleModels((), tmp_path / "s"))  # type: ignore[arg-type]
+
+    def ranked() -> list[str]:
+        board = coordinator.state().board
+        assert board is not None
+        return [r.agent.id for r in board.agents]
+
+    assert coordinator.poll_once() and ranked() == ["lead", "ann", "bob"]
+    people.invite("lead", "Lead", "watcher")
+    coordinator.poll_once()
+    assert ranked() == ["ann", "bob"]
+    people.invite("lead", role="agent")  # and back: marked afresh from the source's own document
+    coordinator.poll_once()
+    assert ranked() == ["lead", "ann", "bob"]
+    people.close()

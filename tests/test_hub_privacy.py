@@ -62,3 +62,29 @@ def test_a_choice_on_the_team_page_beside_the_hub_hides_the_person_on_its_screen
     finally:
         live.stop()
         privacy.close()
+
+
+def test_a_watcher_or_role_model_set_on_the_team_page_beside_the_hub_is_so_on_its_screens(site: Site) -> None:
+    from feeds.web.people import People
+
+    live = open_live_feed(site.screen())
+    live.start()
+    try:
+        def ranked() -> set[str]:
+            board = live.coordinator.state().board
+            return {r.agent.id for r in board.agents} if board else set()
+
+        assert wait_for(lambda: {"asa", "petr"} <= ranked(), timeout=10), site.hub_log_text()
+        people = People(site.root / "hub-state")
+        people.invite("asa", "Åsa", "watcher")  # as the team page's admin does, beside the hub
+        people.invite("petr", "Пётр", "role_model")
+        people.close()
+
+        def moved() -> bool:
+            board = live.coordinator.state().board
+            return board is not None and not {"asa", "petr"} & ranked() \
+                and [r.agent.id for r in board.role_models] == ["petr"] and "asa" in board.watchers
+        # the hub marks them at its next poll though the feed has not changed; the screen ranks neither
+        assert wait_for(moved, timeout=10), site.hub_log_text()
+    finally:
+        live.stop()

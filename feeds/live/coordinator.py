@@ -100,6 +100,7 @@ class FeedCoordinator:
         self._scheduler: BackgroundScheduler | None = None
         self.store = store  # the last good snapshot on disk, saved as polls come in
         self._snapshot: Snapshot | None = None  # the last one polled
+        self._raw: Snapshot | None = None  # ... as the adapter gave it, before the roles were marked
         self._poll_lock = threading.Lock()
         self._nudge = threading.Event()  # see poll_soon
         self._nudger: threading.Thread | None = None
@@ -212,6 +213,10 @@ class FeedCoordinator:
             log.exception("feed adapter crashed")
             self._failed(now, FeedError(f"internal error: {type(exc).__name__}: {exc}", "internal"))
             return False
+        if snapshot is not None:
+            self._raw = snapshot
+        elif self._raw is not None and self.roles is not None and getattr(self.roles, "changed", bool)():
+            snapshot = self._raw  # an unchanged feed, a changed role on the team page: marked afresh
         if snapshot is not None and self.roles is not None:
             snapshot = self.roles(snapshot)
         if snapshot is None and (self._replay or self._engine_pending()):

@@ -48,6 +48,15 @@ class RoleModels:
         self._page()
         return self._watchers - self.configured
 
+    def changed(self) -> bool:
+        """Whether the team page's table changed since the roles were last read (a feed that has
+        not changed is then marked afresh: a role given in a quiet hour shows at the next poll)."""
+        if self.directory is None or self._db is None:
+            return False
+        before = (self._from_page, self._watchers)
+        self._page()  # the file changes with every thank-you and award: only a changed set of roles counts
+        return (self._from_page, self._watchers) != before
+
     def __call__(self, snapshot: Snapshot) -> Snapshot:
         page = self._page()  # one look at the state file a poll
         marked = with_role_models(snapshot, self.configured | page)
