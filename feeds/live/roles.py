@@ -43,16 +43,9 @@ class RoleModels:
         """Every role model's id: from config and, when there is one, the team page's table."""
         return self.configured | self._page()
 
-    def watchers(self) -> frozenset[str]:
-        """The team page's watchers (none named in [roles] role_models)."""
-        self._page()
-        return self._watchers - self.configured
-
     def changed(self) -> bool:
         """Whether the team page's table changed since the roles were last read (a feed that has
         not changed is then marked afresh: a role given in a quiet hour shows at the next poll)."""
-        if self.directory is None or self._db is None:
-            return False
         before = (self._from_page, self._watchers)
         self._page()  # the file changes with every thank-you and award: only a changed set of roles counts
         return (self._from_page, self._watchers) != before
