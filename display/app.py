@@ -38,6 +38,7 @@ from feeds.config.schema import LoadedConfig
 from feeds.config.web import wall_qr_url
 from feeds.config.lastgood import remember
 from feeds.live.coordinator import FeedState
+from feeds.live.gcpace import GcPacer
 from feeds.db import feed_state_dir
 from feeds.live.feed import open_live_feed
 from feeds.privacy.view import hub_site_of, open_privacy, unlisted
@@ -206,11 +207,16 @@ class Kiosk:
         self.live.start()
         self.watcher.start()
         pacer = pygame.time.Clock()
+        collector, taken = GcPacer(), None  # paced to the boards: a hub's screen decodes its whole board each second
+        collector.start()
         log.info("chalkwall running at %dx%d (%s)", *self.screen.get_size(),
                  "windowed" if self.windowed else "fullscreen")
         try:
             while not self.stop:
                 pause = self.step()
+                if self.live.coordinator.state().generation != taken:
+                    taken = self.live.coordinator.state().generation
+                    collector.after_poll()
                 if pause is None:
                     pacer.tick(self.wall.frame_rate(self.loaded.config.display.max_fps))
                 else:

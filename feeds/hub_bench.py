@@ -151,7 +151,8 @@ def poll_work(agents: int = 5000, polls: int = 30, report: Callable[[str], None]
     from feeds.config.schema import load_config
     from feeds.db import feed_state_dir
     from feeds.live.feed import open_live_feed
-    from feeds.publish.hub import GcPacer, OutboxSeen, Publisher
+    from feeds.live.gcpace import GcPacer
+    from feeds.publish.hub import OutboxSeen, Publisher
     from feeds.publish.outbox import Outbox
 
     import logging

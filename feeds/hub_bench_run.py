@@ -137,11 +137,18 @@ def screens_child(port: str, first: str, count: str, seconds: str, out: str) -> 
         link.start()
         screens.append(screen)
         links.append(link)
+    from feeds.live.gcpace import GcPacer
+
+    collector, taken = GcPacer(), 0  # as each wall paces its collector to the boards it takes
+    collector.start()
     end = time.monotonic() + float(seconds)
     while time.monotonic() < end:
         time.sleep(0.05)
         for screen in screens:
             screen.tick()
+        if (boards := sum(len(screen.boards) for screen in screens)) != taken:
+            taken = boards
+            collector.after_poll()
     for link in links:
         link.stop()
     Path(out).write_text(json.dumps({s.name: s.result() for s in screens}))

@@ -1,4 +1,4 @@
-"""The hub's GcPacer: what a poll left alive is frozen out of the collector's way, and garbage in
+"""The GcPacer (the hub's and a wall's): what a poll left alive is frozen out of the collector's way, and garbage in
 reference cycles that was frozen meanwhile is still collected at the next full collection."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from feeds.publish.hub import GcPacer
+from feeds.live.gcpace import GcPacer
 
 
 class Node:

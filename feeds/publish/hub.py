@@ -16,7 +16,6 @@ every event the broker never acknowledged.
 
 from __future__ import annotations
 
-import gc
 import json
 import logging
 import signal
@@ -38,6 +37,7 @@ from feeds.config.web import web_path
 from feeds.db import connect, feed_state_dir, immediate
 from feeds.live.coordinator import FeedCoordinator
 from feeds.live.feed import LiveFeed, open_live_feed
+from feeds.live.gcpace import GcPacer
 from feeds.logs import LOGGER, register_secret
 from feeds.model import FeedEvent, Snapshot, plain_number
 from feeds.publish.encode import REST, Encoder
@@ -52,8 +52,6 @@ EVENT_TTL = 900  # seconds a celebration stays worth showing to a screen that wa
 SITE = "site"
 VERSION = "0.1.0"
 REASONS = {0x87: "not authorised", 0x95: "packet too large", 0x97: "quota exceeded", 0x90: "topic name invalid"}
-GC_THRESHOLD = 20_000  # allocations between young collections (see tune_gc)
-FULL_GC_EVERY = 600.0  # seconds between the hub's full collections (see GcPacer)
 
 
 def team_of(event: FeedEvent, snapshot: Snapshot | None) -> str | None:
@@ -341,41 +339,6 @@ def password_of(hub: HubConfig, base_dir: Path) -> str | None:
     password = path.read_text(encoding="utf-8").strip()
     register_secret(password)
     return password
-
-
-def tune_gc() -> None:
-    """Fewer, cheaper garbage collections: a 5,000-agent poll allocates some 50,000 containers, which
-    at Python's default threshold (700) is dozens of collections a poll, each older one walking
-    everything alive. What exists at start (modules, config) is frozen out of their way; measured
-    on the hub's poll (``chalkwall bench --hub``) it saves about a sixth of the work."""
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(GC_THRESHOLD, 50, 100)
-
-
-class GcPacer:
-    """After each poll, what it left alive is frozen out of the collector's way too (``gc.freeze``
-    is a list splice, O(1)): the young collections then walk only what the next poll makes, not the
-    floor's 5,000 agents and 10,000 progress entries again and again. Frozen objects are still freed
-    the moment nothing refers to them; only garbage in reference *cycles* waits, for the full
-    collection every ``every`` seconds (everything unfrozen, collected, frozen again), which bounds
-    what it can hold. Measured with ``chalkwall bench --hub``'s poll: the young collections' share
-    went from about 1.7 ms a poll to 0.8 ms."""
-
-    def __init__(self, every: float = FULL_GC_EVERY, clock: Callable[[], float] = time.monotonic) -> None:
-        self.every, self.clock = every, clock
-        self._full = clock()
-
-    def start(self) -> None:
-        tune_gc()
-        self._full = self.clock()
-
-    def after_poll(self) -> None:
-        if self.clock() - self._full >= self.every:
-            gc.unfreeze()
-            gc.collect()
-            self._full = self.clock()
-        gc.freeze()
 
 
 class HubProcess:
