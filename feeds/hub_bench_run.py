@@ -68,11 +68,13 @@ class Screen:
     """One headless wall of ``team``: what it decoded and what its inbox let it show."""
 
     def __init__(self, name: str, team: str, directory: Path) -> None:
+        from feeds.bus.boards import Boards
         from feeds.bus.cursor import Cursor, Inbox
-        from feeds.bus.topics import Topics, stream_of
+        from feeds.bus.topics import Topics, stream_of, team_level
         from feeds.live.hubgame import TeamParts
 
         self.name, self.team, self.stream, self.topics = name, team, stream_of(team), Topics(SITE)
+        self.mirror = Boards(self.topics, [team_level(team)])  # whole boards to begin, then the hub's changes
         directory.mkdir(parents=True, exist_ok=True)
         self.inbox = Inbox(Cursor(directory))
         self.parts = TeamParts()  # as a real screen decodes its team's game parts
@@ -81,6 +83,8 @@ class Screen:
         self.shown: list[tuple[str, int]] = []
         self.errors = 0
         self.game_bytes = 0
+        self.board_bytes = 0
+        self.wholes = 0  # whole boards received (to begin, after a reconnect, after a missed change)
         self._boards: set[tuple[int, float]] = set()  # a retained board sent again after a reconnect is not news
 
     def on_message(self, topic: str, payload: bytes, _retained: bool) -> None:
@@ -89,14 +93,19 @@ class Screen:
 
         arrived = time.monotonic()
         try:
-            what, _ = self.topics.parse(topic) or ("", "")
-            if what == "board":
-                data = read(payload, "board")
-                key = (int(data["rev"]), float(data["observed_at"]))
-                if key not in self._boards:
-                    self._boards.add(key)
-                    self.boards.append((*key, time.monotonic()))
-                    self.arrived.append((*key, arrived))
+            what, level = self.topics.parse(topic) or ("", "")
+            if what in ("board", "board_change") and payload:
+                self.board_bytes += len(payload)
+                if what == "board":
+                    self.wholes += 1
+                    applied = self.mirror.whole(level, read(payload, "board"))
+                else:
+                    applied = self.mirror.change(level, read(payload, "board_change"))
+                key = self.mirror.keys.get(level)
+                if applied and key is not None and key not in self._boards:
+                    self._boards.add(key)  # type: ignore[arg-type]
+                    self.boards.append((*key, time.monotonic()))  # type: ignore[arg-type]
+                    self.arrived.append((*key, arrived))  # type: ignore[arg-type]
             elif what in ("game", "game_team"):  # decoded as a real screen does, so its cost is counted
                 from feeds.live.hubgame import decode_game
 
@@ -113,13 +122,19 @@ class Screen:
         except (BusError, KeyError, TypeError, ValueError):  # (the codec's DecodeError is a ValueError)
             self.errors += 1
 
-    def tick(self) -> None:
+    def tick(self, link: Any) -> None:
         self.shown += [(a.stream, a.seq) for a in self.inbox.ready(time.monotonic(), time.time())]
+        add, drop = self.mirror.fetches()  # as a wall's poll does (feeds.connectors.hub)
+        for topic in add:
+            link.subscribe(topic)
+        for topic in drop:
+            link.unsubscribe(topic)
 
     def result(self) -> dict[str, Any]:
         return {"team": self.team, "stream": self.stream, "boards": self.boards, "arrived": self.arrived,
                 "shown": self.shown,
-                "errors": self.errors, "game_bytes": self.game_bytes, "redelivered": self.inbox.duplicates, "missed": self.inbox.missed}
+                "errors": self.errors, "game_bytes": self.game_bytes, "board_bytes": self.board_bytes,
+                "wholes": self.wholes, "redelivered": self.inbox.duplicates, "missed": self.inbox.missed}
 
 
 def screens_child(port: str, first: str, count: str, seconds: str, out: str) -> int:
@@ -130,10 +145,12 @@ def screens_child(port: str, first: str, count: str, seconds: str, out: str) -> 
     screens, links = [], []
     for i in range(int(first), int(first) + int(count)):
         screen = Screen(f"wall-{i}", f"t{i % TEAMS}", directory / f"wall-{i}")
-        link = Link(Endpoint("127.0.0.1", int(port), False), f"bench-wall-{i}", on_message=screen.on_message)
-        for topic in (screen.topics.board(screen.team), screen.topics.events(screen.stream),
+        link = Link(Endpoint("127.0.0.1", int(port), False), f"bench-wall-{i}", on_message=screen.on_message,
+                    on_up=screen.mirror.resync)
+        for topic in (*screen.mirror.changes_topics(), screen.topics.events(screen.stream),
                       screen.topics.recent(screen.stream), screen.topics.game_team(screen.team), screen.topics.game):
             link.subscribe(topic)
+        screen.tick(link)  # its whole board's topic, to begin
         link.start()
         screens.append(screen)
         links.append(link)
@@ -144,8 +161,8 @@ def screens_child(port: str, first: str, count: str, seconds: str, out: str) -> 
     end = time.monotonic() + float(seconds)
     while time.monotonic() < end:
         time.sleep(0.05)
-        for screen in screens:
-            screen.tick()
+        for screen, link in zip(screens, links):
+            screen.tick(link)
         if (boards := sum(len(screen.boards) for screen in screens)) != taken:
             taken = boards
             collector.after_poll()
@@ -292,7 +309,7 @@ def _count(directory: Path, started: float, seconds: float, faults: list[float],
     streams: dict[str, str] = {}
     received: list[tuple[int, float, float]] = []
     arrived: list[tuple[int, float, float]] = []
-    redelivered = errors = game_bytes = 0
+    redelivered = errors = game_bytes = board_bytes = wholes = 0
     for path in directory.glob("screens-*.json"):
         for name, result in json.loads(path.read_text()).items():
             shown[name] = [tuple(x) for x in result["shown"]]  # type: ignore[misc]
@@ -301,6 +318,7 @@ def _count(directory: Path, started: float, seconds: float, faults: list[float],
             arrived += [tuple(b) for b in result["arrived"]]  # type: ignore[misc]
             redelivered, errors = redelivered + result["redelivered"], errors + result["errors"]
             game_bytes += result.get("game_bytes", 0)
+            board_bytes, wholes = board_bytes + result.get("board_bytes", 0), wholes + result.get("wholes", 0)
     db = sqlite3.connect(next((directory / "hub-state").rglob(DB_NAME)))
     first = started + 3.0  # the screens are connected by then
     wall0 = time.time() - (time.monotonic() - first)
@@ -331,6 +349,9 @@ def _count(directory: Path, started: float, seconds: float, faults: list[float],
     report(f"    outside the faults                {summary(wall_steady)}")
     report(f"  celebrations: {sum(map(len, expected.values()))} published to {len(expected)} teams' screens, "
            f"lost {lost}, duplicated {duplicated} (redelivered and dropped by the cursor: {redelivered}; bad payloads {errors})")
+    report(f"  boards received per headless screen: {board_bytes / max(1, len(streams)) / seconds / 1e3:.0f} kB a second "
+           f"(the hub's changes; whole boards: {wholes / max(1, len(streams)):.1f} a screen, to begin, after a "
+           f"reconnect or a missed change)")
     report(f"  game received per headless screen (its team's part and the site's): "
            f"{game_bytes / max(1, len(streams)) / seconds / 1e3:.0f} kB a second")
     report(f"  hub: CPU {hub_cpu:.1f} s over {seconds:.0f} s ({hub_cpu / seconds:.0%} of a core), RSS max {rss('hub'):.0f} MiB")

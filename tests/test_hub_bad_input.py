@@ -20,19 +20,21 @@ from tests.test_hub_e2e import wait_for
 
 pytestmark = needs_mosquitto
 BOARD = "chalkwall/acme/board/team/night"
+CHANGE = "chalkwall/acme/board/change/night"  # where a screen's board comes from, once the changes flow
 NAMES = ["Åsa Ödegård", "Пётр Иванов"]
 BAD = [  # topic, payload, words the one log line must say
-    (BOARD, b"\x00\xff{garbage", "not JSON"),
-    (BOARD, b'{"v":2,"kind":"board","agents":[]}', "payload version 2"),
-    (BOARD, b'{"v":1,"kind":"board","version":1,"agents":"nobody"}', "agents"),
-    (BOARD, b'[1,2,3]', "not a JSON object"),
+    (CHANGE, b"\x00\xff{garbage", "not JSON"),
+    (CHANGE, b'{"v":2,"kind":"board_change","agents":[]}', "payload version 2"),
+    (CHANGE, b'{"v":1,"kind":"board_change","base":null,"version":1,"agents":"nobody"}', "agents"),
+    (CHANGE, b'{"v":1,"kind":"board_change","base":{"rev":1},"set":"everyone"}', "without its set and size"),
+    ("chalkwall/acme/game/team/night", b'[1,2,3]', "not a JSON object"),  # (a topic says 5 kinds at most)
     ("chalkwall/acme/game", b'{"v":1,"kind":"game","game":{"progress":"x","order":[]}}', "GameState"),
     ("chalkwall/acme/game", b'{"v":1,"kind":"game","game":{"period":"p","progress":[]}}', "old shape"),
     ("chalkwall/acme/game/team/night", b'{"v":1,"kind":"game_team","progress":[{"x":1}],"order":[0]}', "TeamGame"),
     ("chalkwall/acme/events/team/night", b'{"v":1,"kind":"event","stream":"team/night"}', "an event without epoch, seq"),
     ("chalkwall/acme/events/team/night", b'{"v":1,"kind":"board"}', "where a 'event' belongs"),
     ("chalkwall/acme/hub/status", b"\xff", "not JSON"),
-    (BOARD, b"[" * 100_000, "nested too deeply"),
+    (CHANGE, b"[" * 100_000, "nested too deeply"),
 ]
 
 

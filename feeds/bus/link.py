@@ -136,6 +136,12 @@ class Link:
             with self._send:
                 self.client.subscribe(topic, qos=qos)
 
+    def unsubscribe(self, topic: str) -> None:
+        """No longer, nor after a reconnect."""
+        if self._subscriptions.pop(topic, None) is not None and self._status.connected:
+            with self._send:
+                self.client.unsubscribe(topic)
+
     def publish(self, topic: str, payload: bytes, *, qos: int = 1, retain: bool = False,
                 expiry: int | None = None, on_ack: Callable[[int], None] | None = None) -> bool:
         """Queue a publish (paho keeps QoS 1 until the broker has it, across reconnects of this process);

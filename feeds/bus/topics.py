@@ -3,6 +3,7 @@
 ```
 chalkwall/<site>/hub/status              retained  the hub: online/offline (its will), version, epoch
 chalkwall/<site>/board/team/<team>       retained  one team's part of the feed (a canonical document)
+chalkwall/<site>/board/change/<team>     QoS 1     what changed in it since the board before (or all of it)
 chalkwall/<site>/board/summary           retained  each team's size and totals, the floor's (no names)
 chalkwall/<site>/game                    retained  the game's site-wide part: period, records, duels, comparison
 chalkwall/<site>/game/team/<team>        retained  that team's part of the game: its agents' and its own progress, badges
@@ -81,6 +82,17 @@ class Topics:
     def board(self, team: str | None) -> str:
         return self._t("board", "team", team_level(team))
 
+    def board_change(self, team: str | None) -> str:
+        return self._t("board", "change", team_level(team))
+
+    def board_changes_of(self, level: str) -> str:
+        """The subscription to one team level's board changes, or every team's (``+``)."""
+        return self._t("board", "change", level)
+
+    def boards_of(self, level: str) -> str:
+        """The subscription to one team level's whole board, or every team's (``+``)."""
+        return self._t("board", "team", level)
+
     @property
     def summary(self) -> str:
         return self._t("board", "summary")
@@ -131,6 +143,8 @@ class Topics:
             return "privacy", ""
         if len(parts) == 3 and parts[:2] == ["board", "team"]:
             return "board", parts[2]
+        if len(parts) == 3 and parts[:2] == ["board", "change"]:
+            return "board_change", parts[2]
         if len(parts) == 3 and parts[:2] == ["game", "team"]:
             return "game_team", parts[2]
         if len(parts) >= 2 and parts[0] in ("events", "recent"):

@@ -1,7 +1,7 @@
 """``[feed] type = "hub"``: a screen that reads its boards and celebrations from the hub's broker.
 
-The screen never polls a source and never writes the ledger. It subscribes to its teams' retained
-boards and game parts (``[display] teams``; none: every team), the site's retained game, the hub's
+The screen never polls a source and never writes the ledger. It subscribes to its teams' board
+changes (their whole retained boards only to begin and to catch up: :mod:`feeds.bus.boards`) and game parts (``[display] teams``; none: every team), the site's retained game, the hub's
 status, and its teams' and the site's event streams with their retained "recent" rings; paho's
 network thread files each message here, and wakes the coordinator so the board is ranked and shown
 at once rather than at the next interval. :meth:`HubFeed.poll` assembles the teams' documents into one snapshot — the
@@ -26,6 +26,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pathlib import Path
 from typing import Any
 
+from feeds.bus.boards import Boards
 from feeds.bus.codec import DecodeError
 from feeds.bus.cursor import Arrival, Cursor, Inbox
 from feeds.bus.link import NOT_YET, Link
@@ -80,7 +81,6 @@ class HubFeed:
         self.options, self.ctx, self.teams = options, ctx, teams
         self.topics = Topics(options.site)
         self._lock = threading.Lock()
-        self._docs: dict[str, dict[str, Any]] = {}  # team level -> its canonical document
         # The game's parts as they arrive, and the game made of them (by game(), when a part changed):
         # decoding and assembling are the live side's (feeds.live.hubgame), set as game_codec.
         self.game_codec: tuple[Callable[[dict[str, Any]], Any], Callable[[dict[str, Any], str], Any],
@@ -98,7 +98,6 @@ class HubFeed:
         self.hub_clock = HubClock(ctx.clock)
         self.report = ScreenReport(options.screen, teams,
                                    wall_status_path(ctx.state_dir) if ctx.state_dir is not None else None, ctx.clock)
-        self._revs: dict[str, tuple[int | None, float | None]] = {}  # team level -> the board's rev, observed_at
         self.applied: Applied | None = None
         endpoint = parse_broker(options.broker)
         assert endpoint is not None  # the config's check
@@ -115,8 +114,12 @@ class HubFeed:
         # the hub's status first: its "at" sets this screen's estimate of the hub's clock before any event
         self.link.subscribe(self.topics.hub_status, qos=1)
         levels = [team_level(t) for t in teams] or ["+"]
+        # each team's board as the hub's changes keep it: read whole only to begin and to catch up
+        self.boards = Boards(self.topics, levels, normalise)
+        self._sync_boards()
+        for topic in self.boards.changes_topics():
+            self.link.subscribe(topic, qos=1)
         for level in levels:
-            self.link.subscribe(self.topics.board(None).rsplit("/", 1)[0] + f"/{level}", qos=1)
             self.link.subscribe(self.topics.events(f"team/{level}"), qos=1)
             self.link.subscribe(self.topics.recent(f"team/{level}"), qos=1)
             self.link.subscribe(self.topics.game_teams_of(level), qos=1)
@@ -134,6 +137,7 @@ class HubFeed:
         if not self._started:
             self._started = self.ctx.clock()
             self.link.start()
+        self._sync_boards()
         try:
             return self._poll()
         finally:
@@ -149,7 +153,7 @@ class HubFeed:
             raise FeedError(f"hub offline since {_clock_text(self._hub_since, self.ctx.tz)} (its will: is 'chalkwall hub' "
                             "running?)", "hub")
         with self._lock:
-            if not self._docs:
+            if not self.boards.docs:
                 # Connected; the retained boards arrive within a moment. Celebrations wait in the
                 # inbox until then: taken now, with no board to carry them, they would be lost.
                 return None
@@ -158,8 +162,7 @@ class HubFeed:
             if not self._changed and not ready:
                 return None
             self._changed = False
-            docs = list(self._docs.values())
-            revs = list(self._revs.values())
+        docs, revs = self.boards.snapshot()
         agents, teams, warnings, stamps = [], {}, [], []
         for doc in docs:
             part = normalise(doc)
@@ -173,6 +176,15 @@ class HubFeed:
             self.applied = Applied(rev, observed, self.ctx.clock())
         return Snapshot(tuple(agents), tuple(teams.values()), tuple(ready), min(stamps) if stamps else None,
                         tuple(warnings))
+
+    def _sync_boards(self) -> None:
+        """Subscribe to the whole boards this screen needs now, and no longer to those it does not
+        (the coordinator's thread, never paho's)."""
+        add, drop = self.boards.fetches()
+        for topic in add:
+            self.link.subscribe(topic, qos=1)
+        for topic in drop:
+            self.link.unsubscribe(topic)
 
     def _publish_status(self) -> None:
         """The screen's retained status, when it changed (the coordinator's thread, never paho's)."""
@@ -212,8 +224,10 @@ class HubFeed:
 
     # -- paho's network thread ------------------------------------------------------------------
     def _up(self) -> None:
-        """The link is (back) up (paho's thread): only note it and wake the poller, which publishes."""
+        """The link is (back) up (paho's thread): only note it and wake the poller, which publishes
+        (and reads the whole boards again: changes sent meanwhile may be gone with the session)."""
         self.report.soon()
+        self.boards.resync()
         if self._wake is not None:
             self._wake()
 
@@ -241,22 +255,16 @@ class HubFeed:
             self._wake()
 
     def _file(self, what: str, which: str, payload: bytes, retain: bool = False) -> None:
-        if what == "board":
+        if what in ("board", "board_change"):
             if not payload:  # the team left the feed: the hub cleared its board
+                changed = self.boards.whole(which, None)
+            elif what == "board":
+                changed = self.boards.whole(which, read(payload, "board"))
+            else:
+                changed = self.boards.change(which, read(payload, "board_change"))
+            if changed:
                 with self._lock:
-                    self._docs.pop(which, None)
-                    self._revs.pop(which, None)
                     self._changed = True
-                return
-            data = read(payload, "board")
-            doc = {k: data[k] for k in ("version", "teams", "agents", "generated_at") if k in data}
-            normalise(doc)  # refuse a board that is not a canonical document, before keeping it
-            rev, observed = data.get("rev"), data.get("observed_at")
-            with self._lock:
-                self._docs[which] = doc
-                self._revs[which] = (rev if isinstance(rev, int) else None,
-                                     float(observed) if isinstance(observed, (int, float)) else None)
-                self._changed = True
         elif what == "game":
             data = read(payload, "game")
             game = data.get("game")

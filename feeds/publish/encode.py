@@ -37,6 +37,7 @@ from feeds.game.challenges import GameState, Progress
 from feeds.model import Agent, Changed, Snapshot, Team, plain_number
 
 enc: Callable[[Any], bytes] = ENCODER.encode  # one JSON value exactly as ``pack`` writes it
+CHANGE = b'{"v":' + enc(VERSION) + b',"kind":"board_change"'
 REST = "\0rest"  # the site part's key among the teams' (no team id is this: ids are visible text)
 _team_of = operator.attrgetter("team")
 _id_of = operator.attrgetter("id")
@@ -93,6 +94,13 @@ class Grouped:
         self._list_of: list[list[bytes]] = []  # position -> its group's list
         self._place: list[int] = []  # position -> its place in that list
         self._context: object = None
+        # group -> the places in its list re-encoded since take_touched(); None: sorted again since
+        self.touched: dict[Hashable, set[int]] | None = None
+
+    def take_touched(self) -> dict[Hashable, set[int]] | None:
+        """The places each group's list had re-encoded since the last call (None: everything is new)."""
+        touched, self.touched = self.touched, {}
+        return touched
 
     def update(self, objs: Sequence[object], encode: Callable[[Any], bytes], context: object = None,
                hint: Changed | None = None) -> None:
@@ -105,6 +113,7 @@ class Grouped:
             same, parts, list_of, place = self.same, fragments.parts, self._list_of, self._place
             changed = (hint.differ() if hint is not None and hint.applies(objs, old)
                        else compress(range(len(objs)), map(operator.is_not, objs, old)))
+            touched, key = self.touched, self.key
             for i in changed:  # a few steps per changed object
                 obj = objs[i]
                 if same(obj) != same(old[i]):
@@ -112,12 +121,14 @@ class Grouped:
                 parts[i] = part = encode(obj)
                 at = place[i]
                 list_of[i][at] = part if at > 1 else part[1:]
+                if touched is not None:
+                    touched.setdefault(key(obj), set()).add(at)
             else:
                 fragments.objs = objs
                 return
         fragments.update(objs, encode)
         parts = fragments.parts
-        self._context, self.generation = context, self.generation + 1
+        self._context, self.generation, self.touched = context, self.generation + 1, None
         self.where = positions(list(map(self.key, objs)))
         self.lists = {group: [b"", parts[where[0]][1:], *map(parts.__getitem__, where[1:]), b""]
                       for group, where in self.where.items()}
@@ -191,6 +202,10 @@ class Encoder:
         self._orders: dict[Hashable, bytes] = {}  # team -> its progress's places, encoded (kept with the groups)
         self._order_generation = -1
         self._rest: tuple[tuple[object, ...], bytes] = ((), b"[]")  # the site part's progress, and its JSON
+        # what changes() needs of the last boards(): the places re-encoded, the payloads' common parts
+        self._touched: dict[Hashable, set[int]] | None = None
+        self._made: tuple[int, bytes, bytes] = (0, b"", b"]}")
+        self._team_json: dict[Hashable, bytes] = {}
 
     def _home(self, progress: Progress) -> Hashable:
         return self._owner.get((progress.scope, progress.subject), REST)
@@ -203,18 +218,42 @@ class Encoder:
         """Each team's board payload: ``pack("board", {**head, **team_documents(snapshot)[team]})``."""
         teams = {t.id: t for t in snapshot.teams}
         self._follow(snapshot)
-        start = b'{"v":' + enc(VERSION) + b',"kind":"board"' + _pairs((k, enc(v)) for k, v in head.items()) \
-            + b',"version":1,"teams":'
+        self._touched = self.agents.take_touched()
+        pairs = _pairs((k, enc(v)) for k, v in head.items())
+        start = b'{"v":' + enc(VERSION) + b',"kind":"board"' + pairs + b',"version":1,"teams":'
         end = b'],"generated_at":' + enc(snapshot.generated_at) + b"}" if snapshot.generated_at else b"]}"
+        self._made = (len(start) - len(b',"version":1,"teams":'), pairs, end)
         out: dict[str | None, bytes] = {}
+        self._team_json = {}
         for team_id, parts in self.agents.lists.items():
             team: Team | None = teams.get(team_id) if team_id else None  # type: ignore[arg-type]
-            parts[Grouped.HEAD] = start + enc([team.to_dict()] if team else []) + b',"agents":['
+            self._team_json[team_id] = listed = enc([team.to_dict()] if team else [])
+            parts[Grouped.HEAD] = start + listed + b',"agents":['
             parts[Grouped.TAIL] = end
             out[team_id] = b"".join(parts)  # type: ignore[index]
         for team_id, team in teams.items():  # a team with nobody in it yet still has a board
             if team_id not in out:
                 out[team_id] = start + enc([team.to_dict()]) + b',"agents":[]}'
+        return out
+
+    def changes(self, boards: Mapping[str | None, bytes], bases: Mapping[str | None, Any]) -> dict[str | None, bytes]:
+        """Each of ``boards``' teams' ``board_change`` payload (docs/hub.md, "A board and its changes"):
+        on top of ``bases[team]`` (``{"rev", "observed_at"}`` of the team's board the screens have, as
+        the hub last sent it), only the agents re-encoded since that board, each with its place; whole
+        (``"base": null`` and every agent) where there is no base, or the floor's teams were sorted
+        again since. ``boards`` is what :meth:`boards` returned this poll."""
+        cut, pairs, end = self._made
+        touched, lists = self._touched, self.agents.lists
+        out: dict[str | None, bytes] = {}
+        for team, body in boards.items():
+            base, parts = bases.get(team), lists.get(team)
+            places = None if touched is None else touched.get(team, ())
+            if base is None or places is None or parts is None:
+                out[team] = CHANGE + pairs + b',"base":null' + body[cut:]
+                continue
+            changed = b",".join(b"[%d,%s]" % (at - 1, parts[at] if at == 1 else parts[at][1:]) for at in sorted(places))
+            out[team] = (CHANGE + pairs + b',"base":' + enc(base) + b',"version":1,"teams":' + self._team_json[team]
+                         + b',"size":%d,"set":[' % (len(parts) - 2) + changed + end)
         return out
 
     def _follow(self, snapshot: Snapshot | None) -> None:

@@ -49,6 +49,7 @@ log = logging.getLogger(f"{LOGGER}.hub")
 CHOICES_EVERY = 1.0  # seconds: how often a quiet hub asks its state file whether a choice changed
 PRUNE_EVERY = 60.0  # seconds between the outbox's prunes
 EVENT_TTL = 900  # seconds a celebration stays worth showing to a screen that was away
+CHANGE_TTL = 60  # seconds a board change waits for a screen away (back, it takes the whole board anyway)
 SITE = "site"
 VERSION = "0.1.0"
 REASONS = {0x87: "not authorised", 0x95: "packet too large", 0x97: "quota exceeded", 0x90: "topic name invalid"}
@@ -168,6 +169,7 @@ class Publisher:
         self._fresh = False  # the link came (back) up: send everything retained again
         self._acks: deque[tuple[tuple[str, int], int]] = deque()  # from paho's thread: (stream, seq), reason
         self._sent: dict[str, bytes] = {}  # retained topic -> the body last sent (to skip the unchanged)
+        self._bases: dict[str | None, dict[str, Any]] = {}  # team -> {rev, observed_at} of its board last sent
         self._inflight: set[tuple[str, int]] = set()
         self._refused: set[str] = set()  # streams whose last celebration the broker refused (said once)
         # screen id -> (online/offline, since when on the hub's clock), noted by paho's thread
@@ -234,11 +236,12 @@ class Publisher:
         self._fresh = True
         self.wake()
 
-    def _retain(self, topic: str, body: bytes, force: bool = False) -> None:
+    def _retain(self, topic: str, body: bytes, force: bool = False) -> bool:
         if not force and self._sent.get(topic) == body:
-            return
+            return False
         self._sent[topic] = body
         self.link.publish(topic, body, retain=True)
+        return True
 
     def _clear_gone(self, topic_of: Callable[[str | None], str], live: set[str]) -> None:
         """A team gone from the feed: clear its retained message under ``topic_of``'s branch."""
@@ -267,6 +270,7 @@ class Publisher:
             self._fresh = False
             self._sent.clear()
             self._inflight.clear()
+            self._bases.clear()  # a screen may have missed anything: each team's next change is whole
         snapshot, state = self.coordinator.snapshot, self.coordinator.state()
         self.coordinator.drain_events()  # the outbox has them already (OutboxSeen); rank moves are each screen's own
         rev = state.generation
@@ -274,9 +278,9 @@ class Publisher:
             boards = self.encoder.boards(snapshot, {"rev": rev, "epoch": self.outbox.epoch,
                                                     "observed_at": state.last_success})
             live = {self.topics.board(team) for team in boards}
-            for team, body in boards.items():
-                self._retain(self.topics.board(team), body)
+            sent = {team: body for team, body in boards.items() if self._retain(self.topics.board(team), body)}
             self._clear_gone(self.topics.board, live)
+            self._changes(sent, {"rev": rev, "observed_at": state.last_success})
             self._retain(self.topics.summary, self.summary_payload(snapshot, rev, state.last_success))
         if state.game is not None:  # the site's part, then each team's (screens take them in any order)
             parts = self.encoder.game(state.game, self.outbox.epoch, snapshot, boards if snapshot is not None else ())
@@ -287,6 +291,17 @@ class Publisher:
         self.publish_choices()
         self.link.publish(self.topics.hub_status, self.status_payload(), retain=True)
         self._events()
+
+    def _changes(self, sent: Mapping[str | None, bytes], key: dict[str, Any]) -> None:
+        """Each board just retained, as a change on top of the last one sent (what a screen receives
+        each poll: a few kB, not its team's whole board), and an empty change for each team gone."""
+        changes = self.encoder.changes(sent, self._bases)
+        for team in sent:
+            self.link.publish(self.topics.board_change(team), changes[team], expiry=CHANGE_TTL)
+            self._bases[team] = key
+        for team in [t for t in self._bases if self.topics.board(t) not in self._sent]:
+            del self._bases[team]
+            self.link.publish(self.topics.board_change(team), b"", expiry=CHANGE_TTL)
 
     def publish_choices(self) -> None:
         """The people's choices, retained, when the team page changed them (or the link came back):
