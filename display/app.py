@@ -216,7 +216,7 @@ class Kiosk:
                 pause = self.step()
                 if self.live.coordinator.state().generation != taken:
                     taken = self.live.coordinator.state().generation
-                    collector.after_poll()
+                    collector.after_poll(full_ok=not self.wall.animating())  # a full collection: not mid-move
                 if pause is None:
                     pacer.tick(self.wall.frame_rate(self.loaded.config.display.max_fps))
                 else:

@@ -45,7 +45,7 @@ class Hub:
         for team in [t for t in self.sent if t not in boards]:
             del self.sent[team]
         self.sent.update(sent)
-        changes = self.encoder.changes(sent, self.bases)
+        changes = self.encoder.changes(sent, {t: b for t, b in self.bases.items() if b != key})
         self.bases = {t: self.bases.get(t) for t in boards}
         self.bases.update({t: key for t in sent})
         return boards, changes
@@ -68,11 +68,14 @@ def screen_follows(polls: list[Any], drop: Any = lambda _n, _t: "") -> dict[str,
                 screen.whole(team_level(team), read(body, "board"))
                 behind.discard(team)
 
-    def sync(boards: dict[str | None, bytes]) -> None:
-        add, gone = screen.fetches()
-        subscribed.difference_update(gone)
-        subscribed.update(add)
-        deliver(boards, set(add))
+    def sync(boards: dict[str | None, bytes]) -> None:  # the screen's poll, woken by each message
+        while True:
+            add, gone = screen.fetches()
+            subscribed.difference_update(gone)
+            subscribed.update(add)
+            if not add:
+                return
+            deliver(boards, set(add))
 
     sync({})
     for n, snapshot in enumerate(polls, 1):
@@ -150,8 +153,9 @@ def whole_doc_size_probe() -> dict[str, Any]:
 def test_a_lost_change_costs_one_whole_board_and_never_a_wrong_one() -> None:
     lost = {(6, "t1"): "silent", (7, "t3"): "silent", (12, "t0"): "reconnect"}
     counts = screen_follows(bench_floor(16), drop=lambda n, team: lost.get((n, team), ""))
-    # each silent loss: that team's whole board once, at its next change; the reconnect: every team's
-    assert counts["wholes"] == 4 + 2 + 4, counts
+    # each silent loss: that team's whole board once, at its next change; the reconnect: every team's,
+    # twice (the "+" subscription is dropped once a change applies on what it brought)
+    assert counts["wholes"] == 4 + 2 + 2 * 4, counts
 
 
 def test_a_change_that_does_not_fit_is_refused_and_a_hub_without_changes_keeps_whole_boards() -> None:
@@ -235,6 +239,119 @@ def test_the_real_hub_sends_changes_a_screen_can_follow(tmp_path: Path) -> None:
                 assert len(change) < len(whole) / 4, (n, len(change), len(whole))
             else:
                 assert read(change, "board_change")["base"] is None
+    finally:
+        live.stop()
+        seen.close()
+        outbox.close()
+
+
+def two_agents(solved: int) -> bytes:
+    return json.dumps({"version": 1, "teams": [{"id": "night"}], "agents": [
+        {"id": "asa", "name": "Åsa", "team": "night", "metrics": {"tickets_solved": 1}},
+        {"id": "petr", "name": "Пётр", "team": "night", "metrics": {"tickets_solved": solved}}]}).encode()
+
+
+def test_a_reconnect_reads_the_whole_board_even_when_an_old_change_applies_first() -> None:
+    decoder, hub, screen = JsonDecoder(MAX), Hub(), Boards(TOPICS, ["night"], normalise)
+    screen.fetches()
+    boards, _ = hub.poll(decoder(two_agents(2)), 1)
+    screen.whole("night", read(boards["night"], "board"))
+    _, changes = hub.poll(decoder(two_agents(3)), 2)
+    assert screen.change("night", read(changes["night"], "board_change"))
+    assert screen.fetches() == ([], [TOPICS.boards_of("night")])
+    _, queued = hub.poll(decoder(two_agents(4)), 3)  # the screen is away: this change waits in its session,
+    boards, _ = hub.poll(decoder(two_agents(5)), 4)  # this one the broker drops (its queue is full)
+    screen.resync()  # back (paho's thread) ...
+    assert screen.change("night", read(queued["night"], "board_change"))  # ... and the queued change comes first
+    assert screen.fetches() == ([TOPICS.boards_of("night")], [])  # still: the whole board is read
+    screen.whole("night", read(boards["night"], "board"))
+    assert screen.docs["night"] == whole_doc(boards["night"])  # 5, not 4, on a floor gone quiet
+
+
+def test_a_board_of_the_same_number_but_another_body_is_taken_whole() -> None:
+    """A hub restarted before any poll succeeded numbers its first board as the last run did."""
+    decoder, screen = JsonDecoder(MAX), Boards(TOPICS, ["night"], normalise)
+    boards, changes = Hub().poll(decoder(two_agents(2)), 1)
+    screen.change("night", read(changes["night"], "board_change"))
+    restarted = Hub()
+    boards, changes = restarted.poll(decoder(two_agents(7)), 1)
+    assert screen.change("night", read(changes["night"], "board_change"))
+    assert screen.docs["night"] == whole_doc(boards["night"])
+    assert screen.whole("night", read(boards["night"], "board")) is False  # the same board again: no news
+    boards, changes = restarted.poll(decoder(two_agents(8)), 1)  # the same number again, another body
+    assert read(changes["night"], "board_change")["base"] is None
+    assert screen.change("night", read(changes["night"], "board_change"))
+    assert screen.docs["night"] == whole_doc(boards["night"])
+
+
+def test_a_team_gone_from_an_every_team_screen_is_no_longer_read_whole() -> None:
+    screen = Boards(TOPICS, ["+"], normalise)
+    screen.fetches()
+    screen.change("x", {"rev": 5, "observed_at": 5.5, "base": {"rev": 4, "observed_at": 4.5}, "size": 1, "set": []})
+    assert screen.fetches() == ([TOPICS.boards_of("x")], [])  # no board for x yet: fetched
+    screen.whole("x", None)  # x left the feed
+    assert screen.fetches() == ([], [TOPICS.boards_of("x")])
+
+
+def test_a_publish_in_the_middle_of_a_poll_sends_the_last_finished_poll(tmp_path: Path) -> None:
+    """The hub's main thread publishes whenever it is woken (an acknowledgement, a screen's status,
+    the 5 s timer), also while the poller is between storing a snapshot and numbering it."""
+    from feeds.config.schema import load_config
+    from feeds.db import feed_state_dir
+    from feeds.hub_bench import Floor, _CountingLink, hub_config, write_atomically
+    from feeds.live.feed import open_live_feed
+    from feeds.publish.hub import OutboxSeen, Publisher
+    from feeds.publish.outbox import Outbox
+
+    class Recording(_CountingLink):
+        def __init__(self) -> None:
+            super().__init__()
+            self.seen: list[tuple[str, bytes]] = []
+
+        def publish(self, topic: str, body: bytes, **kw: Any) -> None:  # type: ignore[override]
+            self.seen.append((topic, body))
+            super().publish(topic, body, **kw)
+
+    floor, feed = Floor(agents=300, teams=3, seed=5), tmp_path / "floor.json"
+    write_atomically(feed, floor.next())
+    loaded = load_config(str(hub_config(tmp_path, feed, 1883)))
+    state = feed_state_dir(loaded.config.state.dir, loaded.config.feed.type)
+    outbox, holder = Outbox(state), []
+    seen = OutboxSeen(state, lambda: holder[0].coordinator.snapshot if holder else None, time.time)
+    live = open_live_feed(loaded, seen=seen, rank=False)
+    holder.append(live)
+    link, coordinator = Recording(), live.coordinator
+    publisher = Publisher(loaded.config.hub, coordinator, outbox, link)  # type: ignore[arg-type]
+    publisher.reconnected()
+    screen = Boards(publisher.topics, ["t1"], normalise)
+    screen.fetches()
+
+    def deliver() -> None:
+        for topic, body in link.seen:
+            if topic == publisher.topics.board("t1") and not screen.docs:
+                screen.whole("t1", read(body, "board"))
+            elif topic == publisher.topics.board_change("t1"):
+                screen.change("t1", read(body, "board_change"))
+        link.seen.clear()
+
+    engine, middle = coordinator.on_snapshot, [False]
+
+    def on_snapshot(snapshot: Any) -> Any:
+        if middle[0]:
+            publisher.publish()
+            assert publisher.topics.board("t1") not in dict(link.seen)  # nothing new: the last poll's board stands
+            deliver()
+        return engine(snapshot)
+
+    coordinator.on_snapshot = on_snapshot
+    try:
+        for n in range(6):
+            middle[0] = n == 3
+            write_atomically(feed, floor.next())
+            coordinator.poll_once()
+            publisher.publish()
+            deliver()
+            assert screen.docs["t1"] == whole_doc(publisher._sent[publisher.topics.board("t1")]), n
     finally:
         live.stop()
         seen.close()

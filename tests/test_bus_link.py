@@ -73,6 +73,35 @@ def test_a_subscriber_gets_the_retained_board_within_a_second_of_connecting(open
         hub.close()
 
 
+def test_a_topic_unsubscribed_while_away_is_dropped_at_the_broker_too(open_broker) -> None:
+    """The session is persistent: the broker would keep a subscription the link forgot while away."""
+    _, port = open_broker
+    hub = Client("hub")
+    assert hub.connect(port) == 0
+    inbox = Inbox()
+    link = Link(Endpoint("127.0.0.1", port, False), "floor-1", on_message=inbox, reconnect_max=1)
+    link.subscribe("chalkwall/acme/board/team/night")
+    link.subscribe("chalkwall/acme/board/change/night")
+    link.start()
+    try:
+        assert wait_for(lambda: link.status().connected)
+        sock = link.client.socket()
+        assert isinstance(sock, socket.socket)
+        sock.shutdown(socket.SHUT_RDWR)  # away for a second (paho's reconnect wait)
+        assert wait_for(lambda: not link.status().connected)
+        link.unsubscribe("chalkwall/acme/board/team/night")
+        assert wait_for(lambda: link.status().connected)
+        time.sleep(0.3)
+        hub.publish("chalkwall/acme/board/team/night", b"whole")
+        hub.publish("chalkwall/acme/board/change/night", b"change")
+        assert wait_for(lambda: b"change" in inbox.payloads())
+        time.sleep(0.3)
+        assert b"whole" not in inbox.payloads(), inbox.got
+    finally:
+        link.stop()
+        hub.close()
+
+
 def test_the_links_socket_sends_at_once_without_nagles_wait(open_broker) -> None:
     _, port = open_broker
     link = Link(Endpoint("127.0.0.1", port, False), "floor-1")

@@ -56,3 +56,27 @@ def test_objects_without_cycles_are_freed_at_once_though_frozen(clean_gc: None) 
     pacer.after_poll()
     del leaf
     assert gone() is None  # reference counting frees it: freezing never keeps the floor's old objects
+
+
+def test_a_full_collection_waits_for_a_quiet_poll_but_not_for_ever(clean_gc: None) -> None:
+    now = [0.0]
+    pacer = GcPacer(every=600.0, clock=lambda: now[0])
+    pacer.start()
+    a, b = Node(), Node()
+    a.other, b.other = b, a
+    gone = weakref.ref(a)
+    pacer.after_poll()
+    del a, b
+    now[0] = 700.0
+    pacer.after_poll(full_ok=False)  # the wall is mid-animation: not now
+    assert gone() is not None
+    pacer.after_poll(full_ok=True)
+    assert gone() is None
+    c, d = Node(), Node()
+    c.other, d.other = d, c
+    gone = weakref.ref(c)
+    pacer.after_poll()
+    del c, d
+    now[0] = 700.0 + 1200.0
+    pacer.after_poll(full_ok=False)  # twice the period: done even mid-animation
+    assert gone() is None

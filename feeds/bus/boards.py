@@ -51,6 +51,8 @@ class Boards:
         self.keys: dict[str, Key] = {}  # team level -> its board's rev, observed_at
         self._pending: dict[str, dict[str, Any]] = {}  # level -> the newest change that found no base
         self._wanted: set[str] = set()  # whole boards' topics to have subscribed
+        self._forced: set[str] = set()  # ... that only a whole board can satisfy (a resync's)
+        self._flowing = False  # a change has applied: the hub sends them (an older hub sends none)
         self._subscribed: set[str] = set()  # what the owner was told to subscribe to
         self.resync()
 
@@ -60,8 +62,10 @@ class Boards:
 
     def resync(self) -> None:
         """Read every whole board again (at start; the link came back, and changes may be missed)."""
-        with self._lock:
-            self._wanted |= {self.topics.boards_of(level) for level in self.levels}
+        topics = {self.topics.boards_of(level) for level in self.levels}
+        with self._lock:  # not undone by a change from before it (queued in the session): see _applied
+            self._wanted |= topics
+            self._forced |= topics
 
     def fetches(self) -> tuple[list[str], list[str]]:
         """(to subscribe, to unsubscribe) since the last call: the owner's thread does it."""
@@ -70,25 +74,35 @@ class Boards:
             self._subscribed = set(self._wanted)
         return add, drop
 
-    def whole(self, level: str, data: dict[str, Any] | None) -> bool:
-        """A whole board (``board`` message, or a change with no base); None: the team left the feed.
-        True when the screen's boards changed."""
+    def whole(self, level: str, data: dict[str, Any] | None, fetched: bool = True) -> bool:
+        """A whole board (``fetched``: a ``board`` message, from the topic a resync subscribes to; or a
+        change with no base); None: the team left the feed. True when the screen's boards changed."""
         if data is None:
             with self._lock:
                 gone = self.docs.pop(level, None) is not None
                 self.keys.pop(level, None)
                 self._pending.pop(level, None)
+                if level not in self.levels:  # a team of a "+" screen: its whole board is not needed now
+                    self._wanted.discard(self.topics.boards_of(level))
+                    self._forced.discard(self.topics.boards_of(level))
             return gone
         doc = {k: data[k] for k in DOC_KEYS if k in data}
         self.check(doc)  # refuse a board that is not a canonical document, before keeping it
         key = key_of(data)
         with self._lock:
-            if self.keys.get(level) == key and level in self.docs:
+            if fetched:  # what a resync asked for has come (a "+" screen's retained boards come in one burst)
+                self._forced -= {self.topics.boards_of(level), self.topics.boards_of("+")}
+                if self._flowing:  # the next change stands on this board: one team's topic is done
+                    self._wanted.discard(self.topics.boards_of(level))
+            if self.keys.get(level) == key and self.docs.get(level) == doc:
                 return False  # the same board again (a retained copy after a reconnect)
             self.docs[level], self.keys[level] = doc, key
             pending = self._pending.pop(level, None)
         if pending is not None and _base_of(pending) == key:
-            self.change(level, pending)  # a change that came before the board it stands on
+            try:
+                self.change(level, pending)  # a change that came before the board it stands on
+            except BusError:
+                pass  # the board just taken stays; the whole one is fetched (change() asked)
         return True
 
     def change(self, level: str, data: dict[str, Any]) -> bool:
@@ -105,7 +119,7 @@ class Boards:
     def _change(self, level: str, data: dict[str, Any]) -> bool:
         base = _base_of(data)
         if base is None:
-            changed = self.whole(level, data)
+            changed = self.whole(level, data, fetched=False)
             self._applied(level)
             return changed
         changed = data.get("set")
@@ -152,8 +166,8 @@ class Boards:
         """A change applied on a whole board: that board's topic (and the first subscription to every
         team's) is no longer needed."""
         with self._lock:
-            self._wanted.discard(self.topics.boards_of(level))
-            self._wanted.discard(self.topics.boards_of("+"))
+            self._flowing = True
+            self._wanted -= {self.topics.boards_of(level), self.topics.boards_of("+")} - self._forced
 
     def snapshot(self) -> tuple[list[Document], list[Key]]:
         with self._lock:

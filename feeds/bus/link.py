@@ -83,6 +83,7 @@ class Link:
         self._early: dict[int, int] = {}  # acknowledged before the caller's callback was filed
         self._acks: dict[int, Callable[[int], None]] = {}
         self._subscriptions: dict[str, int] = {}
+        self._dropped: set[str] = set()  # unsubscribed while away: said to the broker at the next connect
         self._status = LinkStatus(False, clock(), NOT_YET)
         self._said: str | None = None  # the last trouble logged, so it is said once
         self._stopping = False
@@ -137,10 +138,15 @@ class Link:
                 self.client.subscribe(topic, qos=qos)
 
     def unsubscribe(self, topic: str) -> None:
-        """No longer, nor after a reconnect."""
-        if self._subscriptions.pop(topic, None) is not None and self._status.connected:
+        """No longer, nor after a reconnect (the broker keeps a persistent session's subscriptions:
+        one dropped while away is dropped there at the next connect)."""
+        if self._subscriptions.pop(topic, None) is None:
+            return
+        self._dropped.add(topic)
+        if self._status.connected:
             with self._send:
                 self.client.unsubscribe(topic)
+            self._dropped.discard(topic)
 
     def publish(self, topic: str, payload: bytes, *, qos: int = 1, retain: bool = False,
                 expiry: int | None = None, on_ack: Callable[[int], None] | None = None) -> bool:
@@ -184,6 +190,10 @@ class Link:
         self._said = None
         for topic, qos in list(self._subscriptions.items()):  # paho's thread, inside paho: no lock of ours
             self.client.subscribe(topic, qos=qos)
+        for topic in list(self._dropped):
+            if topic not in self._subscriptions:
+                self.client.unsubscribe(topic)
+            self._dropped.discard(topic)
         if self.on_up is not None:
             try:
                 self.on_up()

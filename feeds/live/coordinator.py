@@ -100,6 +100,7 @@ class FeedCoordinator:
         self._scheduler: BackgroundScheduler | None = None
         self.store = store  # the last good snapshot on disk, saved as polls come in
         self._snapshot: Snapshot | None = None  # the last one polled
+        self._published: Snapshot | None = None  # ... once its poll has finished (see published())
         self._raw: Snapshot | None = None  # ... as the adapter gave it, before the roles were marked
         self._poll_lock = threading.Lock()
         self._nudge = threading.Event()  # see poll_soon
@@ -142,6 +143,13 @@ class FeedCoordinator:
     def snapshot(self) -> Snapshot | None:
         """The last snapshot polled (the hub publishes it to the screens, which rank it themselves)."""
         return self._snapshot
+
+    def published(self) -> tuple[Snapshot | None, FeedState]:
+        """The snapshot of the last finished poll and the state that poll made, as one pair: the hub
+        labels each board with its state's generation, and read apart, mid-poll, they would put one
+        poll's agents under the other's number."""
+        with self._lock:
+            return self._published, self._state
 
     def sizes(self) -> dict[str, int]:
         """How full the coordinator's bounded containers are (for health reports and soak tests)."""
@@ -197,7 +205,7 @@ class FeedCoordinator:
                 self._state = replace(self._state, generation=generation)
             return
         with self._lock:
-            self._state = old._state
+            self._state, self._published = old._state, old._published
             self._events.extend(events)
 
     # --- polling (the scheduler's thread, or a caller's) ------------------------------------
@@ -263,6 +271,7 @@ class FeedCoordinator:
         with self._lock:
             self._events.extend(events)
             self._state = FeedState(board, now, None, 0, False, generation, game, problems, notes)
+            self._published = self._snapshot
         if self.on_update is not None and (snapshot is not None or old.failures):
             self.on_update()
         return True

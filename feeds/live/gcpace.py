@@ -48,8 +48,11 @@ class GcPacer:
         tune_gc()
         self._full = self.clock()
 
-    def after_poll(self) -> None:
-        if self.clock() - self._full >= self.every:
+    def after_poll(self, full_ok: bool = True) -> None:
+        """``full_ok`` False (a wall in mid-animation): the full collection, due, waits for a quieter
+        poll, up to twice ``every``."""
+        waited = self.clock() - self._full
+        if waited >= self.every and (full_ok or waited >= 2 * self.every):
             gc.unfreeze()
             gc.collect()
             self._full = self.clock()

@@ -271,16 +271,20 @@ class Publisher:
             self._sent.clear()
             self._inflight.clear()
             self._bases.clear()  # a screen may have missed anything: each team's next change is whole
-        snapshot, state = self.coordinator.snapshot, self.coordinator.state()
+        snapshot, state = self.coordinator.published()
         self.coordinator.drain_events()  # the outbox has them already (OutboxSeen); rank moves are each screen's own
         rev = state.generation
         if snapshot is not None:  # each team's part of team_documents(snapshot), as pack() writes it
             boards = self.encoder.boards(snapshot, {"rev": rev, "epoch": self.outbox.epoch,
                                                     "observed_at": state.last_success})
             live = {self.topics.board(team) for team in boards}
-            sent = {team: body for team, body in boards.items() if self._retain(self.topics.board(team), body)}
-            self._clear_gone(self.topics.board, live)
-            self._changes(sent, {"rev": rev, "observed_at": state.last_success})
+            try:
+                sent = {team: body for team, body in boards.items() if self._retain(self.topics.board(team), body)}
+                self._clear_gone(self.topics.board, live)
+                self._changes(sent, {"rev": rev, "observed_at": state.last_success})
+            except BaseException:  # the encoder's record of what changed is spent: whole changes next time
+                self._bases.clear()
+                raise
             self._retain(self.topics.summary, self.summary_payload(snapshot, rev, state.last_success))
         if state.game is not None:  # the site's part, then each team's (screens take them in any order)
             parts = self.encoder.game(state.game, self.outbox.epoch, snapshot, boards if snapshot is not None else ())
@@ -295,7 +299,10 @@ class Publisher:
     def _changes(self, sent: Mapping[str | None, bytes], key: dict[str, Any]) -> None:
         """Each board just retained, as a change on top of the last one sent (what a screen receives
         each poll: a few kB, not its team's whole board), and an empty change for each team gone."""
-        changes = self.encoder.changes(sent, self._bases)
+        # a board of the same number as the last one sent, yet another body (a hub restarted with its
+        # numbering, say): no change can stand on it, the next is whole
+        bases = {t: b for t, b in self._bases.items() if b != key}
+        changes = self.encoder.changes(sent, bases)
         for team in sent:
             self.link.publish(self.topics.board_change(team), changes[team], expiry=CHANGE_TTL)
             self._bases[team] = key
