@@ -2,7 +2,8 @@
 
 The hub is an ordinary live feed — adapter, coordinator, engine and ledger, exactly as a single wall
 runs them — whose reader is a :class:`Publisher` instead of a display. After every poll it publishes
-what changed: each team's part of the feed (retained), the site summary (retained), the game
+what changed: each team's part of the feed (retained, and as a change on top of the last one, which
+is what the screens read), the site summary (retained), the game
 (retained: the site's part and each team's), its own status (retained, with a will), and every new
 celebration through the outbox. The coordinator's "already announced" store *is* the outbox
 (:class:`OutboxSeen`): an event is marked announced in the same transaction that numbers it for its
