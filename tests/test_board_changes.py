@@ -225,6 +225,9 @@ def test_the_real_hub_sends_changes_a_screen_can_follow(tmp_path: Path) -> None:
         for n in range(8):
             if n == 4:
                 publisher.reconnected()  # the hub's link came back: whole again
+            if n == 6:  # team t2 leaves the feed: its board and its change topic are cleared
+                floor.teams = [t for t in floor.teams if t["id"] != "t2"]
+                floor.agents = [a for a in floor.agents if a["team"] != "t2"]
             write_atomically(feed, floor.next())
             live.coordinator.poll_once()
             link.messages_seen.clear()
@@ -235,10 +238,13 @@ def test_the_real_hub_sends_changes_a_screen_can_follow(tmp_path: Path) -> None:
                 screen.whole("t1", read(whole, "board"))
             assert screen.change("t1", read(change, "board_change")) or n == 0
             assert screen.docs["t1"] == whole_doc(whole)
-            if n not in (0, 4):
+            if n not in (0, 4, 6):
                 assert len(change) < len(whole) / 4, (n, len(change), len(whole))
-            else:
+            elif n != 6:
                 assert read(change, "board_change")["base"] is None
+            gone = {t: b for t, b in link.messages_seen if t.endswith("/t2")}
+            assert (gone.get(publisher.topics.board_change("t2")) == b"") == (n == 6), (n, gone.keys())
+            assert (gone.get(publisher.topics.board("t2")) == b"") == (n == 6)
     finally:
         live.stop()
         seen.close()
