@@ -133,8 +133,11 @@ def hub_config(directory: Path, feed: Path, port: int, interval: float = 1.0) ->
 # --- the hub's work per poll --------------------------------------------------------------------
 
 class _CountingLink:
-    def __init__(self) -> None:
+    """A link that is always up and only counts (``keep``: and keeps each message, topic and body)."""
+
+    def __init__(self, keep: bool = False) -> None:
         self.messages = self.bytes = 0
+        self.keep, self.sent = keep, []  # type: list[tuple[str, bytes]]
 
     def status(self) -> Any:
         return type("Up", (), {"connected": True})()
@@ -142,21 +145,53 @@ class _CountingLink:
     def publish(self, topic: str, body: bytes, *, retain: bool = False, expiry: int | None = None,
                 on_ack: Callable[[int], None] | None = None, qos: int = 1) -> None:
         self.messages, self.bytes = self.messages + 1, self.bytes + len(body)
+        if self.keep:
+            self.sent.append((topic, body))
         if on_ack is not None:
             on_ack(0)
 
 
+class BenchHub:
+    """The hub's own coordinator, engine, ledger, outbox and publisher on ``floor`` written to a file in
+    ``directory`` (the default config's board and challenges), publishing into a :class:`_CountingLink`:
+    what :func:`poll_work` times, and what tests of the publisher drive poll by poll."""
+
+    def __init__(self, directory: Path, floor: Floor, keep: bool = False) -> None:
+        from feeds.config.schema import load_config
+        from feeds.db import feed_state_dir
+        from feeds.live.feed import open_live_feed
+        from feeds.publish.hub import OutboxSeen, Publisher
+        from feeds.publish.outbox import Outbox
+
+        self.floor, self.feed = floor, directory / "floor.json"
+        write_atomically(self.feed, floor.next())
+        self.loaded = load_config(str(hub_config(directory, self.feed, 1883)))
+        cfg = self.loaded.config
+        assert cfg.hub is not None
+        state = feed_state_dir(cfg.state.dir, cfg.feed.type)
+        self.outbox, holder = Outbox(state), []  # type: ignore[var-annotated]
+        self.seen = OutboxSeen(state, lambda: holder[0].coordinator.snapshot if holder else None, time.time)
+        self.live = open_live_feed(self.loaded, seen=self.seen, rank=False)
+        holder.append(self.live)
+        self.coordinator = self.live.coordinator
+        self.link = _CountingLink(keep)
+        self.publisher = Publisher(cfg.hub, self.coordinator, self.outbox, self.link)  # type: ignore[arg-type]
+
+    def write(self) -> None:
+        """The floor's next document, in place for the next poll."""
+        write_atomically(self.feed, self.floor.next())
+
+    def close(self) -> None:
+        self.live.stop()
+        self.seen.close()
+        self.outbox.close()
+
+
 def poll_work(agents: int = 5000, polls: int = 30, report: Callable[[str], None] = print) -> dict[str, list[float]]:
     """The hub's whole poll (coordinator + publisher) ``polls`` times; CPU seconds of each."""
-    from feeds.config.schema import load_config
-    from feeds.db import feed_state_dir
-    from feeds.live.feed import open_live_feed
-    from feeds.live.gcpace import GcPacer
-    from feeds.publish.hub import OutboxSeen, Publisher
-    from feeds.publish.outbox import Outbox
-
     import logging
 
+    from feeds.live.gcpace import GcPacer
     from feeds.logs import LOGGER
 
     directory = Path(tempfile.mkdtemp(prefix="chalkwall-hubpoll-"))
@@ -164,36 +199,24 @@ def poll_work(agents: int = 5000, polls: int = 30, report: Callable[[str], None]
     level = quiet.level
     quiet.setLevel(logging.WARNING)  # not a "celebration" line per kudos
     try:
-        floor, feed = Floor(agents), directory / "floor.json"
-        write_atomically(feed, floor.next())
-        loaded = load_config(str(hub_config(directory, feed, 1883)))
-        cfg = loaded.config
-        assert cfg.hub is not None
-        state = feed_state_dir(cfg.state.dir, cfg.feed.type)
-        outbox, holder = Outbox(state), []
-        seen = OutboxSeen(state, lambda: holder[0].coordinator.snapshot if holder else None, time.time)
-        live = open_live_feed(loaded, seen=seen, rank=False)
-        holder.append(live)
-        link = _CountingLink()
-        publisher = Publisher(cfg.hub, live.coordinator, outbox, link)  # type: ignore[arg-type]
+        hub = BenchHub(directory, Floor(agents))
+        link, floor = hub.link, hub.floor
         pacer = GcPacer()
         pacer.start()
         work, coordinator_t, publish_t = [], [], []
         for n in range(polls + 3):
             if n % int(KUDOS_EVERY) == 0:
                 floor.kudos()
-            write_atomically(feed, floor.next())
+            hub.write()
             t0 = time.thread_time()
-            live.coordinator.poll_once()
+            hub.coordinator.poll_once()
             t1 = time.thread_time()
-            publisher.publish()
+            hub.publisher.publish()
             pacer.after_poll()  # as the hub's main thread does after each publish
             t2 = time.thread_time()
             if n >= 3:  # the first polls fill the caches
                 work.append(t2 - t0), coordinator_t.append(t1 - t0), publish_t.append(t2 - t1)
-        live.stop()
-        seen.close()
-        outbox.close()
+        hub.close()
         report(f"hub work per poll, {agents:,} agents in {TEAMS} teams, default challenges, {polls} polls (CPU time):")
         report(f"  parse + engine          {summary(coordinator_t)}")
         report(f"  publish (encode)        {summary(publish_t)}")

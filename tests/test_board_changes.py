@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import json
 import random
-import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
@@ -191,33 +189,10 @@ def test_a_change_that_does_not_fit_is_refused_and_a_hub_without_changes_keeps_w
 
 def test_the_real_hub_sends_changes_a_screen_can_follow(tmp_path: Path) -> None:
     """The hub's own coordinator and publisher (as ``chalkwall bench --hub`` runs them) on a moving floor."""
-    from feeds.config.schema import load_config
-    from feeds.db import feed_state_dir
-    from feeds.hub_bench import Floor, _CountingLink, hub_config, write_atomically
-    from feeds.live.feed import open_live_feed
-    from feeds.publish.hub import OutboxSeen, Publisher
-    from feeds.publish.outbox import Outbox
+    from feeds.hub_bench import BenchHub, Floor
 
-    class Recording(_CountingLink):
-        def __init__(self) -> None:
-            super().__init__()
-            self.messages_seen: list[tuple[str, bytes]] = []
-
-        def publish(self, topic: str, body: bytes, **kw: Any) -> None:  # type: ignore[override]
-            self.messages_seen.append((topic, body))
-            super().publish(topic, body, **kw)
-
-    floor, feed = Floor(agents=600, teams=3, seed=5), tmp_path / "floor.json"
-    write_atomically(feed, floor.next())
-    loaded = load_config(str(hub_config(tmp_path, feed, 1883)))
-    cfg = loaded.config
-    state = feed_state_dir(cfg.state.dir, cfg.feed.type)
-    outbox, holder = Outbox(state), []
-    seen = OutboxSeen(state, lambda: holder[0].coordinator.snapshot if holder else None, time.time)
-    live = open_live_feed(loaded, seen=seen, rank=False)
-    holder.append(live)
-    link = Recording()
-    publisher = Publisher(cfg.hub, live.coordinator, outbox, link)  # type: ignore[arg-type]
+    hub = BenchHub(tmp_path, Floor(agents=600, teams=3, seed=5), keep=True)
+    publisher, floor, link = hub.publisher, hub.floor, hub.link
     publisher.reconnected()
     screen = Boards(publisher.topics, ["t1"], normalise)
     screen.fetches()
@@ -228,11 +203,11 @@ def test_the_real_hub_sends_changes_a_screen_can_follow(tmp_path: Path) -> None:
             if n == 6:  # team t2 leaves the feed: its board and its change topic are cleared
                 floor.teams = [t for t in floor.teams if t["id"] != "t2"]
                 floor.agents = [a for a in floor.agents if a["team"] != "t2"]
-            write_atomically(feed, floor.next())
-            live.coordinator.poll_once()
-            link.messages_seen.clear()
+            hub.write()
+            hub.coordinator.poll_once()
+            link.sent.clear()
             publisher.publish()
-            sent = dict(link.messages_seen)
+            sent = dict(link.sent)
             whole, change = sent[publisher.topics.board("t1")], sent[publisher.topics.board_change("t1")]
             if n == 0:
                 screen.whole("t1", read(whole, "board"))
@@ -242,14 +217,11 @@ def test_the_real_hub_sends_changes_a_screen_can_follow(tmp_path: Path) -> None:
                 assert len(change) < len(whole) / 4, (n, len(change), len(whole))
             elif n != 6:
                 assert read(change, "board_change")["base"] is None
-            gone = {t: b for t, b in link.messages_seen if t.endswith("/t2")}
+            gone = {t: b for t, b in link.sent if t.endswith("/t2")}
             assert (gone.get(publisher.topics.board_change("t2")) == b"") == (n == 6), (n, gone.keys())
             assert (gone.get(publisher.topics.board("t2")) == b"") == (n == 6)
     finally:
-        live.stop()
-        seen.close()
-        outbox.close()
-
+        hub.close()
 
 def two_agents(solved: int) -> bytes:
     return json.dumps({"version": 1, "teams": [{"id": "night"}], "agents": [
@@ -302,50 +274,28 @@ def test_a_team_gone_from_an_every_team_screen_is_no_longer_read_whole() -> None
 def test_a_publish_in_the_middle_of_a_poll_sends_the_last_finished_poll(tmp_path: Path) -> None:
     """The hub's main thread publishes whenever it is woken (an acknowledgement, a screen's status,
     the 5 s timer), also while the poller is between storing a snapshot and numbering it."""
-    from feeds.config.schema import load_config
-    from feeds.db import feed_state_dir
-    from feeds.hub_bench import Floor, _CountingLink, hub_config, write_atomically
-    from feeds.live.feed import open_live_feed
-    from feeds.publish.hub import OutboxSeen, Publisher
-    from feeds.publish.outbox import Outbox
+    from feeds.hub_bench import BenchHub, Floor
 
-    class Recording(_CountingLink):
-        def __init__(self) -> None:
-            super().__init__()
-            self.seen: list[tuple[str, bytes]] = []
-
-        def publish(self, topic: str, body: bytes, **kw: Any) -> None:  # type: ignore[override]
-            self.seen.append((topic, body))
-            super().publish(topic, body, **kw)
-
-    floor, feed = Floor(agents=300, teams=3, seed=5), tmp_path / "floor.json"
-    write_atomically(feed, floor.next())
-    loaded = load_config(str(hub_config(tmp_path, feed, 1883)))
-    state = feed_state_dir(loaded.config.state.dir, loaded.config.feed.type)
-    outbox, holder = Outbox(state), []
-    seen = OutboxSeen(state, lambda: holder[0].coordinator.snapshot if holder else None, time.time)
-    live = open_live_feed(loaded, seen=seen, rank=False)
-    holder.append(live)
-    link, coordinator = Recording(), live.coordinator
-    publisher = Publisher(loaded.config.hub, coordinator, outbox, link)  # type: ignore[arg-type]
+    hub = BenchHub(tmp_path, Floor(agents=300, teams=3, seed=5), keep=True)
+    publisher, coordinator, link = hub.publisher, hub.coordinator, hub.link
     publisher.reconnected()
     screen = Boards(publisher.topics, ["t1"], normalise)
     screen.fetches()
 
     def deliver() -> None:
-        for topic, body in link.seen:
+        for topic, body in link.sent:
             if topic == publisher.topics.board("t1") and not screen.docs:
                 screen.whole("t1", read(body, "board"))
             elif topic == publisher.topics.board_change("t1"):
                 screen.change("t1", read(body, "board_change"))
-        link.seen.clear()
+        link.sent.clear()
 
     engine, middle = coordinator.on_snapshot, [False]
 
     def on_snapshot(snapshot: Any) -> Any:
         if middle[0]:
             publisher.publish()
-            assert publisher.topics.board("t1") not in dict(link.seen)  # nothing new: the last poll's board stands
+            assert publisher.topics.board("t1") not in dict(link.sent)  # nothing new: the last poll's board stands
             deliver()
         return engine(snapshot)
 
@@ -353,12 +303,10 @@ def test_a_publish_in_the_middle_of_a_poll_sends_the_last_finished_poll(tmp_path
     try:
         for n in range(6):
             middle[0] = n == 3
-            write_atomically(feed, floor.next())
+            hub.write()
             coordinator.poll_once()
             publisher.publish()
             deliver()
             assert screen.docs["t1"] == whole_doc(publisher._sent[publisher.topics.board("t1")]), n
     finally:
-        live.stop()
-        seen.close()
-        outbox.close()
+        hub.close()
