@@ -349,8 +349,9 @@ def _count(directory: Path, started: float, seconds: float, faults: list[float],
     report(f"    outside the faults                {summary(wall_steady)}")
     report(f"  celebrations: {sum(map(len, expected.values()))} published to {len(expected)} teams' screens, "
            f"lost {lost}, duplicated {duplicated} (redelivered and dropped by the cursor: {redelivered}; bad payloads {errors})")
-    report(f"  boards received per headless screen: {board_bytes / max(1, len(streams)) / seconds / 1e3:.0f} kB a second "
-           f"(the hub's changes; whole boards: {wholes / max(1, len(streams)):.1f} a screen, to begin, after a "
+    per_screen = max(1, len(streams))
+    report(f"  boards received per headless screen: {board_bytes / per_screen / seconds / 1e3:.0f} kB a second "
+           f"(the hub's changes; whole boards: {wholes / per_screen:.1f} a screen, to begin, after a "
            f"reconnect or a missed change)")
     report(f"  game received per headless screen (its team's part and the site's): "
            f"{game_bytes / max(1, len(streams)) / seconds / 1e3:.0f} kB a second")

@@ -1,11 +1,12 @@
 """``[feed] type = "hub"``: a screen that reads its boards and celebrations from the hub's broker.
 
 The screen never polls a source and never writes the ledger. It subscribes to its teams' board
-changes (their whole retained boards only to begin and to catch up: :mod:`feeds.bus.boards`) and game parts (``[display] teams``; none: every team), the site's retained game, the hub's
-status, and its teams' and the site's event streams with their retained "recent" rings; paho's
-network thread files each message here, and wakes the coordinator so the board is ranked and shown
-at once rather than at the next interval. :meth:`HubFeed.poll` assembles the teams' documents into one snapshot — the
-coordinator ranks, diffs and shows it as it would any feed — with the celebrations the
+changes (their whole retained boards only to begin and to catch up: :mod:`feeds.bus.boards`) and
+game parts (``[display] teams``; none: every team), the site's retained game, the hub's status, and
+its teams' and the site's event streams with their retained "recent" rings; paho's network thread
+files each message here, and wakes the coordinator so the board is ranked and shown at once rather
+than at the next interval. :meth:`HubFeed.poll` assembles the teams' documents into one snapshot —
+the coordinator ranks, diffs and shows it as it would any feed — with the celebrations the
 :class:`~feeds.bus.cursor.Inbox` hands on: each once, in order, its number on disk first.
 
 While the broker cannot be reached, or the hub's status says it is offline, a poll fails with
