@@ -153,11 +153,10 @@ class HubFeed:
         if self._hub_online is False:
             raise FeedError(f"hub offline since {_clock_text(self._hub_since, self.ctx.tz)} (its will: is 'chalkwall hub' "
                             "running?)", "hub")
-        with self._lock:
-            if not self.boards.docs:
-                # Connected; the retained boards arrive within a moment. Celebrations wait in the
-                # inbox until then: taken now, with no board to carry them, they would be lost.
-                return None
+        if not self.boards.docs:
+            # Connected; the retained boards arrive within a moment. Celebrations wait in the
+            # inbox until then: taken now, with no board to carry them, they would be lost.
+            return None
         ready = self._ready()
         with self._lock:
             if not self._changed and not ready:
